@@ -1,0 +1,62 @@
+# A thin front end over meson. The product is build/agentbox.
+#
+#   make            install missing packages, configure and build
+#   make test       build, then unit + integration tests (scripts/run-tests.sh)
+#   make demo       build, then a short real demonstration (scripts/demo.sh)
+#   make test-asan  the same tests on an ASan+UBSan build in build-asan/
+#   make bench      startup cost: bare exec vs bwrap vs agentbox
+#   make clean      remove the build directories
+#
+# Every target runs scripts/install-deps.sh first; on a complete machine
+# that costs one dpkg-query. AGENTBOX_SKIP_DEPS=1 skips it.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON      ?= meson
+NINJA      ?= ninja
+
+.PHONY: all build deps test demo test-asan bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+comma := ,
+
+# meson setup only when the directory is not configured yet; after that
+# ninja re-runs meson by itself whenever a meson.build changes. A directory
+# whose earlier setup stopped half-way is set up again in place.
+define meson_setup
+	@if [ ! -f $(1)/build.ninja ]; then \
+		if [ -f $(1)/meson-private/coredata.dat ]; then \
+			echo "$(MESON) setup --reconfigure $(2) $(1)"; \
+			$(MESON) setup --reconfigure $(2) $(1); \
+		else \
+			echo "$(MESON) setup $(2) $(1)"; \
+			$(MESON) setup $(2) $(1); \
+		fi; \
+	fi
+endef
+
+build: deps
+	$(call meson_setup,$(BUILD),)
+	$(NINJA) -C $(BUILD)
+
+test: build
+	bash scripts/run-tests.sh $(BUILD)
+
+demo: build
+	bash scripts/demo.sh $(BUILD)
+
+# -Db_lundef=false: the sanitizer runtimes resolve some symbols at run time.
+test-asan: deps
+	$(call meson_setup,$(ASAN_BUILD),-Db_sanitize=address$(comma)undefined -Db_lundef=false)
+	$(NINJA) -C $(ASAN_BUILD)
+	bash scripts/run-tests.sh $(ASAN_BUILD)
+
+bench: build
+	bash bench/startup.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) bench/out

@@ -1,0 +1,121 @@
+/* agentbox: run an AI agent's commands under a filesystem + network policy.
+ *
+ * The CLI (`agentbox`) is a thin client of this library. The pipeline is
+ *   policy (what the user asked for) -> plan (what the kernel must do)
+ *   -> backend (who builds the sandbox) -> inner stage (last steps, exec).
+ *
+ * Every function that can fail returns 0 on success or a negative errno and
+ * fills an ab_error with a message that says what failed, on which path, why
+ * and what the user can do.
+ */
+#ifndef AGENTBOX_H
+#define AGENTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AB_VERSION "0.1.0"
+
+/* Exit codes of the CLI besides the command's own status. */
+#define AB_EXIT_TIMEOUT 124  /* --timeout expired; the sandbox was killed */
+#define AB_EXIT_FAILURE 125  /* agentbox itself failed; nothing ran */
+#define AB_EXIT_CANNOT_EXEC 126
+#define AB_EXIT_NOT_FOUND 127
+
+typedef struct ab_error {
+	int code;           /* errno value behind the failure, 0 if none */
+	char message[2048]; /* one or more lines, no trailing newline */
+} ab_error;
+
+/* Tie order matters: at equal path specificity the larger value wins
+ * (none beats write beats read). */
+typedef enum ab_access {
+	AB_ACCESS_READ = 1,
+	AB_ACCESS_WRITE = 2,
+	AB_ACCESS_NONE = 3,
+} ab_access;
+
+typedef enum ab_net {
+	AB_NET_NONE = 0,
+	AB_NET_FULL = 1,
+} ab_net;
+
+typedef enum ab_backend {
+	AB_BACKEND_AUTO = 0,
+	AB_BACKEND_BWRAP = 1,
+} ab_backend;
+
+const char *ab_access_name(ab_access a);
+const char *ab_net_name(ab_net n);
+
+/* ---- policy ---------------------------------------------------------- */
+
+typedef struct ab_policy ab_policy;
+
+ab_policy *ab_policy_new(void);
+void ab_policy_free(ab_policy *p);
+
+/* "read-only", "workspace-write" or "full-access". Adds entries; later
+ * entries for the same path replace earlier ones. */
+int ab_policy_apply_preset(ab_policy *p, const char *name, ab_error *err);
+
+/* Loads a JSON policy file (docs/policy.md) on top of what is there. */
+int ab_policy_load_file(ab_policy *p, const char *path, ab_error *err);
+/* Same, from a string; `source` names it in error messages. */
+int ab_policy_load_json(ab_policy *p, const char *text, const char *source,
+			ab_error *err);
+
+/* `path` is absolute, or a special token (:root :minimal :cwd :tmpdir
+ * :slash_tmp ~ ~/sub). `origin` says where the rule came from ("--write",
+ * "policy.json:3:12") and is shown by `agentbox explain`. */
+int ab_policy_add_path(ab_policy *p, const char *path, ab_access access,
+		       const char *origin, ab_error *err);
+/* Adds a protected name (a single path component such as ".git"). */
+int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err);
+void ab_policy_set_network(ab_policy *p, ab_net net);
+ab_net ab_policy_network(const ab_policy *p);
+
+/* ---- running ---------------------------------------------------------- */
+
+/* Receives each event as one JSON object without the newline. */
+typedef void (*ab_event_fn)(const char *json, void *user);
+
+typedef struct ab_run_options {
+	const char *cwd;      /* sandbox working directory; NULL = current */
+	bool no_proc;         /* do not mount a fresh /proc */
+	double timeout_sec;   /* 0 = no timeout */
+	int events_fd;        /* -1 = none; JSON lines are written here */
+	ab_backend backend;
+	ab_event_fn on_event; /* optional, gets the same events */
+	void *event_user;
+	bool quiet;           /* no warning lines on stderr */
+} ab_run_options;
+
+void ab_run_options_init(ab_run_options *o);
+
+/* Runs argv under the policy. Returns 0 and stores the command's exit
+ * status (128+N when killed by signal N, AB_EXIT_TIMEOUT on timeout,
+ * 126/127 when it cannot be executed) or a negative errno when the sandbox
+ * could not be set up (nothing ran). While it runs, SIGHUP, SIGINT,
+ * SIGQUIT, SIGTERM and SIGCHLD are blocked in the calling thread and
+ * forwarded to the command. */
+int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
+	   int *exit_status, ab_error *err);
+
+/* Prints the resolved plan and the backend command line. */
+int ab_explain(const ab_policy *p, const ab_run_options *o,
+	       char *const argv[], bool json, FILE *out, ab_error *err);
+
+/* Entry point of the inner stage (agentbox re-executed inside the
+ * sandbox). Never returns. */
+int ab_inner_main(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

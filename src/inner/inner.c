@@ -1,0 +1,336 @@
+/* The inner stage: last steps inside the sandbox, then fork and exec the
+ * command and stay behind as its init (see inner.h for the contract).
+ *
+ * Nothing here allocates, and every exit is _exit(): once the filter is in
+ * place ptrace is denied, and LeakSanitizer (in sanitizer builds) needs
+ * ptrace for its check at exit() and would turn every status into 1.
+ * stderr is unbuffered and stdout is never used, so nothing is lost. */
+#include "inner/inner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agentbox.h"
+#include "inner/seccomp.h"
+
+#define INNER_USAGE \
+	"usage: agentbox __inner [--net none|full] [--stderr-fd N] -- COMMAND [ARG...]"
+
+struct inner_args {
+	ab_net net;
+	int stderr_fd; /* -1: keep stderr as it is */
+	char **command;
+};
+
+static _Noreturn void die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static _Noreturn void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("agentbox: inner stage: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	_exit(AB_EXIT_FAILURE);
+}
+
+static _Noreturn void usage_error(const char *what, const char *arg)
+{
+	die("%s%s%s%s\n" INNER_USAGE "\n"
+	    "(this stage is started by agentbox's backend, not by hand)",
+	    what, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+}
+
+static int parse_fd(const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > INT_MAX)
+		usage_error("--stderr-fd needs a file descriptor number, got", s);
+	return (int)v;
+}
+
+static void parse_args(int argc, char **argv, struct inner_args *a)
+{
+	a->net = AB_NET_NONE;
+	a->stderr_fd = -1;
+	a->command = NULL;
+
+	/* argv[0] is AB_INNER_ARG */
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *opt = argv[i];
+		if (strcmp(opt, "--") == 0)
+			break;
+		if (i + 1 >= argc)
+			usage_error(strncmp(opt, "--", 2) == 0 ?
+					    "missing value or '--' after" :
+					    "unexpected argument",
+				    opt);
+		if (strcmp(opt, "--net") == 0) {
+			const char *v = argv[++i];
+			if (strcmp(v, "none") == 0)
+				a->net = AB_NET_NONE;
+			else if (strcmp(v, "full") == 0)
+				a->net = AB_NET_FULL;
+			else
+				usage_error("--net must be 'none' or 'full', got", v);
+		} else if (strcmp(opt, "--stderr-fd") == 0) {
+			a->stderr_fd = parse_fd(argv[++i]);
+		} else {
+			usage_error("unknown option", opt);
+		}
+	}
+	if (i >= argc)
+		usage_error("missing '--' before the command", NULL);
+	if (i + 1 >= argc)
+		usage_error("no command given after '--'", NULL);
+	a->command = &argv[i + 1];
+}
+
+/* The backend drops every capability; if one survived (a backend bug or a
+ * host that ignored the request), running the command would hand it to
+ * untrusted code, so stop here. */
+static void check_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		die("cannot read this process's capabilities (capget): %s",
+		    strerror(errno));
+
+	uint64_t eff = (uint64_t)data[1].effective << 32 | data[0].effective;
+	uint64_t prm = (uint64_t)data[1].permitted << 32 | data[0].permitted;
+	if (eff || prm)
+		die("the sandbox still holds capabilities (effective=%#" PRIx64
+		    " permitted=%#" PRIx64 "); refusing to run the command",
+		    eff, prm);
+
+	/* uid 0 regains every capability left in the bounding set when it
+	 * execs (no_new_privs does not stop that rule), so for root an empty
+	 * effective/permitted set is not enough. */
+	if (getuid() != 0 && geteuid() != 0)
+		return;
+	for (int cap = 0; cap <= 63; cap++) {
+		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+		if (r < 0)
+			break; /* past the last capability this kernel knows */
+		if (r == 1)
+			die("the sandbox runs as uid 0 and capability %d is still in "
+			    "the bounding set, so the command would regain it on "
+			    "exec; refusing to run the command",
+			    cap);
+	}
+}
+
+static void restore_stderr(int fd)
+{
+	if (fd < 0 || fd == STDERR_FILENO)
+		return;
+	if (dup2(fd, STDERR_FILENO) < 0)
+		die("cannot restore stderr from fd %d (dup2): %s", fd,
+		    strerror(errno));
+	close(fd);
+}
+
+static void close_inherited_fds(void)
+{
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+		return;
+	if (errno != ENOSYS)
+		die("cannot close inherited file descriptors (close_range): %s",
+		    strerror(errno));
+
+	/* Kernels before 5.9. /proc may not be mounted, so walk the range. */
+	struct rlimit rl;
+	long max = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		max = rl.rlim_cur > INT_MAX ? INT_MAX : (long)rl.rlim_cur;
+	for (long fd = 3; fd < max; fd++)
+		close((int)fd);
+}
+
+static void harden(const struct inner_args *a)
+{
+	/* Makes /proc/1/exe, /proc/1/fd and /proc/1/mem unreachable for the
+	 * command (same uid), so it cannot get at agentbox's binary or fds
+	 * through paths that lead back to the host. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		die("cannot make the inner stage non-dumpable: %s", strerror(errno));
+
+	close_inherited_fds();
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		die("cannot set no_new_privs: %s", strerror(errno));
+
+	ab_error err;
+	if (seccomp_install(a->net, &err) < 0)
+		die("%s", err.message);
+}
+
+static void forwarded_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGCHLD);
+}
+
+static _Noreturn void exec_child(char **command, int err_fd,
+				 const sigset_t *old_mask,
+				 const struct sigaction *old_chld)
+{
+	/* A group of its own lets the forwarded signals reach everything
+	 * the command starts, not just the command. */
+	setpgid(0, 0);
+	sigaction(SIGCHLD, old_chld, NULL);
+	sigprocmask(SIG_SETMASK, old_mask, NULL);
+
+	execvp(command[0], command);
+
+	int e = errno;
+	ssize_t n = write(err_fd, &e, sizeof(e));
+	(void)n;
+	_exit(AB_EXIT_NOT_FOUND);
+}
+
+/* Returns 0 if the exec went through, else the child's errno. */
+static int wait_for_exec(int err_fd)
+{
+	int e;
+	ssize_t n;
+
+	do
+		n = read(err_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(err_fd);
+	if (n == (ssize_t)sizeof(e))
+		return e;
+	if (n < 0)
+		die("cannot learn whether the command started (read): %s",
+		    strerror(errno));
+	return 0;
+}
+
+static void forward(pid_t child, int sig)
+{
+	kill(-child, sig);
+	/* the command may have moved itself to another group */
+	if (getpgid(child) != child)
+		kill(child, sig);
+}
+
+static int status_to_exit(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return AB_EXIT_FAILURE;
+}
+
+/* Returns the exit code once the command itself is reaped, else -1. */
+static int reap(pid_t child)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			return -1;
+		if (pid == child)
+			return status_to_exit(status);
+	}
+}
+
+static _Noreturn void supervise(pid_t child, const sigset_t *set)
+{
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(set, &si);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			die("waiting for signals failed (sigwaitinfo): %s",
+			    strerror(errno));
+		}
+		if (sig != SIGCHLD) {
+			forward(child, sig);
+			continue;
+		}
+		int code = reap(child);
+		if (code >= 0)
+			_exit(code);
+	}
+}
+
+int ab_inner_main(int argc, char **argv)
+{
+	struct inner_args a;
+
+	parse_args(argc, argv, &a);
+	check_capabilities();
+	restore_stderr(a.stderr_fd);
+	harden(&a);
+
+	sigset_t set, old_mask;
+	forwarded_signals(&set);
+	if (sigprocmask(SIG_BLOCK, &set, &old_mask) != 0)
+		die("cannot block signals: %s", strerror(errno));
+
+	/* An ignored SIGCHLD would make the kernel reap the command for us
+	 * and we could never learn its status. */
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
+	if (sigaction(SIGCHLD, &dfl, &old_chld) != 0)
+		die("cannot reset SIGCHLD: %s", strerror(errno));
+
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) != 0)
+		die("cannot create a pipe: %s", strerror(errno));
+
+	pid_t child = fork();
+	if (child < 0)
+		die("cannot fork the command: %s", strerror(errno));
+	if (child == 0) {
+		close(pipefd[0]);
+		exec_child(a.command, pipefd[1], &old_mask, &old_chld);
+	}
+	close(pipefd[1]);
+	/* also from here, so a signal forwarded before the child ran
+	 * setpgid still finds the group */
+	setpgid(child, child);
+
+	int e = wait_for_exec(pipefd[0]);
+	if (e) {
+		fprintf(stderr, "agentbox: cannot execute '%s': %s\n", a.command[0],
+			strerror(e));
+		_exit(e == ENOENT || e == ENOTDIR ? AB_EXIT_NOT_FOUND :
+						   AB_EXIT_CANNOT_EXEC);
+	}
+	supervise(child, &set);
+}

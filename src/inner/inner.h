@@ -1,0 +1,23 @@
+/* The inner stage: agentbox re-executed inside the sandbox (from a file
+ * descriptor, so its install location does not matter). It is the same
+ * for every backend.
+ *
+ * Invocation (built by the backend, never by users):
+ *   <agentbox> __inner [--net none|full] [--stderr-fd N] -- COMMAND [ARG...]
+ *
+ * Steps, in this order: refuse to continue if any capability is left;
+ * restore the caller's stderr from --stderr-fd; make itself non-dumpable;
+ * close every other inherited fd above 2; set no_new_privs; install the
+ * seccomp filter; block the forwarded signals; fork. The child starts a new
+ * process group, restores the signal mask and execs COMMAND (exit 127 if not
+ * found, 126 if not executable, with a message). The parent stays as PID 1
+ * of the sandbox's PID namespace: it forwards SIGHUP, SIGINT, SIGQUIT and
+ * SIGTERM to the command's process group, reaps every child, and exits with
+ * the command's status (128+N when killed by signal N). Setup failures exit
+ * AB_EXIT_FAILURE (125) with "agentbox: ..." on stderr. */
+#ifndef AB_INNER_INNER_H
+#define AB_INNER_INNER_H
+
+#define AB_INNER_ARG "__inner"
+
+#endif

@@ -1,0 +1,281 @@
+/* The sandbox's seccomp filter.
+ *
+ * Default action ALLOW; every rule returns ERRNO(EPERM), except clone3 which
+ * returns ENOSYS (see add_clone_rules). The filter is built for the native
+ * architecture only and libseccomp's bad-architecture action is set to
+ * KILL_PROCESS, so a 32-bit (int 0x80 / compat) call is killed instead of
+ * slipping past rules written for native syscall numbers.
+ *
+ * x32: x32 calls arrive under AUDIT_ARCH_X86_64 with bit 0x40000000 set in the
+ * syscall number, so an arch check alone does not catch them. libseccomp
+ * (checked with 2.5.4) emits, for a filter that holds x86_64 but not x32,
+ * "if nr >= 0x40000000 and nr != -1: bad-arch action" right after the arch
+ * check. With the bad-arch action set to KILL_PROCESS below, every x32 call
+ * kills the process; test_seccomp.c proves it against the kernel, so a
+ * libseccomp that stopped doing this would fail the tests.
+ *
+ * no_new_privs: SCMP_FLTATR_CTL_NNP is turned off. The caller sets
+ * no_new_privs itself, as a separate visible step; seccomp_install checks
+ * that it is set rather than letting libseccomp set it silently.
+ */
+#include "inner/seccomp.h"
+
+#include <errno.h>
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include "common/error.h"
+
+/* A call to refuse. Syscalls numbered from 424 on share one number on every
+ * architecture (alpha aside), so when an older libseccomp does not know the
+ * name we can still name the call by that number. 0 means "no fallback":
+ * the call is old enough that every supported libseccomp knows it. */
+struct denied_call {
+	const char *name;
+	int generic_nr;
+};
+
+static const struct denied_call always_denied[] = {
+	/* reading or steering other processes' memory */
+	{ "ptrace", 0 },
+	{ "process_vm_readv", 0 },
+	{ "process_vm_writev", 0 },
+	/* io_uring performs I/O (sockets included) without passing through
+	 * the syscalls filtered here */
+	{ "io_uring_setup", 425 },
+	{ "io_uring_enter", 426 },
+	{ "io_uring_register", 427 },
+	/* kernel keyrings are not namespaced per sandbox */
+	{ "keyctl", 0 },
+	{ "add_key", 0 },
+	{ "request_key", 0 },
+	{ "bpf", 0 },
+	{ "perf_event_open", 0 },
+	/* the filesystem view is fixed by the backend before we run */
+	{ "mount", 0 },
+	{ "umount2", 0 },
+	{ "pivot_root", 0 },
+	{ "open_tree", 428 },
+	{ "move_mount", 429 },
+	{ "fsopen", 430 },
+	{ "fsconfig", 431 },
+	{ "fsmount", 432 },
+	{ "fspick", 433 },
+	{ "mount_setattr", 442 },
+	/* file handles bypass path-based confinement */
+	{ "open_by_handle_at", 0 },
+};
+
+/* With no network every socket call except plain AF_UNIX use is refused;
+ * socket() itself is handled separately (add_socket_rules). */
+static const struct denied_call net_denied[] = {
+	{ "connect", 0 },
+	{ "bind", 0 },
+	{ "listen", 0 },
+	{ "accept", 0 },
+	{ "accept4", 0 },
+	{ "sendto", 0 },
+	{ "sendmmsg", 0 },
+	{ "recvmmsg", 0 },
+	{ "getsockopt", 0 },
+	{ "setsockopt", 0 },
+	{ "getpeername", 0 },
+	{ "getsockname", 0 },
+	{ "shutdown", 0 },
+};
+
+static int resolve_call(const char *name, int generic_nr, ab_error *err)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (nr != __NR_SCMP_ERROR)
+		return nr;
+	if (generic_nr > 0)
+		return generic_nr;
+	return ab_fail(err, ENOSYS,
+		       "seccomp: libseccomp %u.%u.%u does not know the syscall '%s'; "
+		       "update libseccomp",
+		       seccomp_version()->major, seccomp_version()->minor,
+		       seccomp_version()->micro, name);
+}
+
+static int add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
+		    int generic_nr, unsigned int n_args,
+		    const struct scmp_arg_cmp *args, ab_error *err)
+{
+	int nr = resolve_call(name, generic_nr, err);
+	if (nr < 0)
+		return nr;
+	int r = seccomp_rule_add_array(ctx, action, nr, n_args, args);
+	if (r < 0)
+		return ab_fail_errno(err, -r, "seccomp: cannot add the rule for '%s'",
+				     name);
+	return 0;
+}
+
+static int deny(scmp_filter_ctx ctx, const char *name, int generic_nr,
+		unsigned int n_args, const struct scmp_arg_cmp *args,
+		ab_error *err)
+{
+	return add_rule(ctx, SCMP_ACT_ERRNO(EPERM), name, generic_nr, n_args,
+			args, err);
+}
+
+static int deny_list(scmp_filter_ctx ctx, const struct denied_call *list,
+		     size_t n, ab_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = deny(ctx, list[i].name, list[i].generic_nr, 0, NULL, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* New user namespaces would hand the sandbox a fresh set of capabilities
+ * (and with them mount and the rest of the namespace-local privileges). */
+static int add_clone_rules(scmp_filter_ctx ctx, ab_error *err)
+{
+	const struct scmp_arg_cmp newuser =
+		SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
+	int r = deny(ctx, "unshare", 0, 1, &newuser, err);
+	if (r < 0)
+		return r;
+
+#if defined(__s390__) || defined(__s390x__)
+	/* s390 passes the stack first and the flags second */
+	const struct scmp_arg_cmp clone_newuser =
+		SCMP_A1_64(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
+#else
+	const struct scmp_arg_cmp clone_newuser = newuser;
+#endif
+	r = deny(ctx, "clone", 0, 1, &clone_newuser, err);
+	if (r < 0)
+		return r;
+
+	/* clone3 takes its flags inside a struct in user memory, which
+	 * seccomp cannot read, so CLONE_NEWUSER cannot be filtered there.
+	 * ENOSYS (rather than EPERM) tells glibc and other runtimes that
+	 * clone3 does not exist, and they fall back to clone(2), whose
+	 * flags the rule above does see. */
+	return add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 435, 0, NULL,
+			err);
+}
+
+/* TIOCSTI pushes bytes into the terminal's input queue and TIOCLINUX can
+ * paste the console selection: either lets the sandbox type commands into
+ * the user's shell once agentbox exits. The kernel reads the request as a
+ * 32-bit int, so only the low 32 bits are compared; an exact 64-bit compare
+ * would miss 0x100000000|TIOCSTI (CVE-2019-7303). libseccomp's SCMP_A1_32
+ * only truncates the datum, the comparison stays 64-bit, hence the mask. */
+static int add_ioctl_rules(scmp_filter_ctx ctx, ab_error *err)
+{
+	static const unsigned long requests[] = { TIOCSTI, TIOCLINUX };
+
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+		const struct scmp_arg_cmp cmp =
+			SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffULL, requests[i]);
+		int r = deny(ctx, "ioctl", 0, 1, &cmp, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* socket() is refused unless the domain is AF_UNIX. The kernel reads the
+ * domain as a 32-bit int, so the test must be "low 32 bits != AF_UNIX", and
+ * libseccomp has no masked not-equal. The low word differs from AF_UNIX
+ * exactly when some bit differs, so one masked-equal rule per bit, matching
+ * that bit's opposite value, expresses it; the rules are ORed. */
+static int add_socket_rules(scmp_filter_ctx ctx, ab_error *err)
+{
+	for (unsigned int bit = 0; bit < 32; bit++) {
+		uint32_t mask = 1U << bit;
+		const struct scmp_arg_cmp cmp =
+			SCMP_A0_64(SCMP_CMP_MASKED_EQ, mask, (AF_UNIX & mask) ^ mask);
+		int r = deny(ctx, "socket", 0, 1, &cmp, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int build_filter(ab_net net, scmp_filter_ctx *out, ab_error *err)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return ab_fail(err, ENOMEM, "seccomp: cannot create a libseccomp filter");
+
+	int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+				 SCMP_ACT_KILL_PROCESS);
+	if (r < 0) {
+		ab_fail_errno(err, -r, "seccomp: cannot set the bad-architecture action");
+		goto fail;
+	}
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (r < 0) {
+		ab_fail_errno(err, -r, "seccomp: cannot turn off libseccomp's no_new_privs handling");
+		goto fail;
+	}
+
+	r = deny_list(ctx, always_denied,
+		      sizeof(always_denied) / sizeof(always_denied[0]), err);
+	if (r == 0)
+		r = add_clone_rules(ctx, err);
+	if (r == 0)
+		r = add_ioctl_rules(ctx, err);
+	if (r == 0 && net == AB_NET_NONE)
+		r = add_socket_rules(ctx, err);
+	if (r == 0 && net == AB_NET_NONE)
+		r = deny_list(ctx, net_denied,
+			      sizeof(net_denied) / sizeof(net_denied[0]), err);
+	if (r < 0)
+		goto fail;
+
+	*out = ctx;
+	return 0;
+fail:
+	seccomp_release(ctx);
+	return r;
+}
+
+int seccomp_install(ab_net net, ab_error *err)
+{
+	int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	if (nnp < 0)
+		return ab_fail_errno(err, errno, "seccomp: cannot read no_new_privs");
+	if (nnp != 1)
+		return ab_fail(err, EPERM,
+			       "seccomp: no_new_privs is not set; refusing to load the "
+			       "filter without it (set PR_SET_NO_NEW_PRIVS first)");
+
+	scmp_filter_ctx ctx;
+	int r = build_filter(net, &ctx, err);
+	if (r < 0)
+		return r;
+	r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r < 0)
+		return ab_fail_errno(err, -r, "seccomp: the kernel refused the filter");
+	return 0;
+}
+
+int seccomp_dump(ab_net net, FILE *out, ab_error *err)
+{
+	scmp_filter_ctx ctx;
+	int r = build_filter(net, &ctx, err);
+	if (r < 0)
+		return r;
+	/* libseccomp writes to the fd directly; keep the stream's order */
+	fflush(out);
+	r = seccomp_export_pfc(ctx, fileno(out));
+	seccomp_release(ctx);
+	if (r < 0)
+		return ab_fail_errno(err, -r, "seccomp: cannot write the filter dump");
+	return 0;
+}

@@ -1,0 +1,131 @@
+#include "plan/canonical.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+#define MAX_LINK_HOPS 40
+
+/* Pending components are kept as one string that is consumed from the
+ * front; a link's target is spliced in front of what remains. */
+int canonicalize(const char *path, struct canonical *out, ab_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!path_is_absolute(path))
+		return ab_fail(err, EINVAL, "internal: canonicalize needs an absolute path, got '%s'", path);
+
+	char *pending = xstrdup(path);
+	char *resolved = xstrdup("/");
+	bool missing = false;
+	int hops = 0;
+	size_t cap_links = 0;
+
+	while (*pending) {
+		char *p = pending;
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		char *comp = xstrndup(p, len);
+		char *rest = xstrdup(p + len);
+		free(pending);
+		pending = rest;
+
+		if (strcmp(comp, ".") == 0) {
+			free(comp);
+			continue;
+		}
+		if (strcmp(comp, "..") == 0) {
+			char *parent = path_parent(resolved);
+			free(resolved);
+			resolved = parent;
+			free(comp);
+			continue;
+		}
+		char *cand = path_join(resolved, comp);
+		free(comp);
+		if (missing) {
+			free(resolved);
+			resolved = cand;
+			continue;
+		}
+		struct stat st;
+		if (lstat(cand, &st) < 0) {
+			/* EACCES: the caller cannot look further; neither can the
+			 * sandboxed command running as the same user, so treat
+			 * the rest as missing. */
+			missing = true;
+			out->first_missing = xstrdup(cand);
+			free(resolved);
+			resolved = cand;
+			continue;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			free(resolved);
+			resolved = cand;
+			continue;
+		}
+		if (++hops > MAX_LINK_HOPS) {
+			int r = ab_fail(err, ELOOP, "cannot resolve '%s': too many levels of symbolic links (at %s)",
+					path, cand);
+			free(cand);
+			free(resolved);
+			free(pending);
+			canonical_free(out);
+			return r;
+		}
+		char target[PATH_MAX];
+		ssize_t n = readlink(cand, target, sizeof(target) - 1);
+		if (n < 0) {
+			int e = errno;
+			int r = ab_fail_errno(err, e, "cannot read symbolic link %s", cand);
+			free(cand);
+			free(resolved);
+			free(pending);
+			canonical_free(out);
+			return r;
+		}
+		target[n] = '\0';
+		grow_array((void **)&out->links, &cap_links, out->n_links + 1, sizeof(*out->links));
+		out->links[out->n_links++] = (struct crossed_link){xstrdup(cand), xstrdup(target)};
+		free(cand);
+		char *spliced = xasprintf("%s/%s", target, pending);
+		free(pending);
+		pending = spliced;
+		if (target[0] == '/') {
+			free(resolved);
+			resolved = xstrdup("/");
+		}
+	}
+	free(pending);
+	out->path = resolved;
+	if (!missing) {
+		struct stat st;
+		if (stat(resolved, &st) == 0) {
+			out->exists = true;
+			out->is_dir = S_ISDIR(st.st_mode);
+		} else {
+			out->first_missing = xstrdup(resolved);
+		}
+	}
+	return 0;
+}
+
+void canonical_free(struct canonical *c)
+{
+	free(c->path);
+	free(c->first_missing);
+	for (size_t i = 0; i < c->n_links; i++) {
+		free(c->links[i].location);
+		free(c->links[i].target);
+	}
+	free(c->links);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,31 @@
+/* Path canonicalisation that remembers which symbolic links it crossed.
+ * Resolution needs both the canonical target (what to mount) and the links
+ * on the way (a read-only rule that goes through a link inside a writable
+ * area cannot be enforced: the sandbox could re-point the link). */
+#ifndef AB_PLAN_CANONICAL_H
+#define AB_PLAN_CANONICAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "agentbox.h"
+
+struct crossed_link {
+	char *location; /* canonical path of the link itself */
+	char *target;   /* its contents */
+};
+
+struct canonical {
+	char *path;     /* canonical path; a missing tail is appended lexically */
+	bool exists;
+	bool is_dir;
+	char *first_missing; /* shallowest missing component, or NULL */
+	struct crossed_link *links;
+	size_t n_links;
+};
+
+/* `path` must be absolute. Fails only on ELOOP or non-ENOENT lookup
+ * errors that make the result meaningless. */
+int canonicalize(const char *path, struct canonical *out, ab_error *err);
+void canonical_free(struct canonical *c);
+
+#endif

@@ -1,0 +1,192 @@
+/* Plan nodes -> ordered operations.
+ *
+ * Nodes are applied shallowest first, so a narrower rule is mounted on top
+ * of a wider one: /r write, /r/a none, /r/a/b write gives a writable /r, an
+ * empty unreadable /r/a and a writable /r/a/b again. Each node is compared
+ * with what its nearest ancestor node already gives; a node that changes
+ * nothing produces no operation. */
+#include "plan/plan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+static void add_op(struct plan *plan, enum plan_op_kind kind, const char *path,
+		   unsigned mode, int node)
+{
+	grow_array((void **)&plan->ops, &plan->cap_ops, plan->n_ops + 1, sizeof(*plan->ops));
+	plan->ops[plan->n_ops++] = (struct plan_op){
+		.kind = kind, .path = xstrdup(path), .mode = mode, .node = node,
+	};
+}
+
+static bool has_op(const struct plan *plan, enum plan_op_kind kind, const char *path)
+{
+	for (size_t i = 0; i < plan->n_ops; i++)
+		if (plan->ops[i].kind == kind && strcmp(plan->ops[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+static const struct plan *sort_plan;
+
+static int cmp_nodes(const void *a, const void *b)
+{
+	const struct plan_node *x = &sort_plan->nodes[*(const size_t *)a];
+	const struct plan_node *y = &sort_plan->nodes[*(const size_t *)b];
+	size_t dx = path_depth(x->path), dy = path_depth(y->path);
+	if (dx != dy)
+		return dx < dy ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+/* True when no node other than `outer` and `inner` lies strictly between
+ * them, i.e. `inner`'s mountpoint would be inside the mask of `outer`. */
+static bool directly_under(const struct plan *plan, size_t outer, size_t inner)
+{
+	const char *o = plan->nodes[outer].path, *in = plan->nodes[inner].path;
+	if (strcmp(o, in) == 0 || !path_is_under(in, o))
+		return false;
+	for (size_t k = 0; k < plan->n_nodes; k++) {
+		const char *p = plan->nodes[k].path;
+		if (k == outer || k == inner)
+			continue;
+		if (path_is_under(p, o) && strcmp(p, o) != 0 &&
+		    path_is_under(in, p) && strcmp(in, p) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Hides an existing directory: an empty tmpfs, then the mountpoints that
+ * narrower rules reopen below it, then read-only so nothing can be created
+ * in it. Mode 000 hides the listing; 111 still lets the command walk down
+ * to a reopened path. */
+static void mask_dir(struct plan *plan, size_t idx)
+{
+	const struct plan_node *n = &plan->nodes[idx];
+	strv dirs = {0}, files = {0};
+	for (size_t k = 0; k < plan->n_nodes; k++) {
+		const struct plan_node *d = &plan->nodes[k];
+		if (!d->exists || d->access == AB_ACCESS_NONE || !directly_under(plan, idx, k))
+			continue;
+		/* every directory between the mask and the reopened path */
+		char *p = d->is_dir ? xstrdup(d->path) : path_parent(d->path);
+		strv chain = {0};
+		while (strcmp(p, n->path) != 0) {
+			strv_push(&chain, p);
+			char *up = path_parent(p);
+			free(p);
+			p = up;
+		}
+		free(p);
+		for (size_t c = chain.n; c-- > 0;) {
+			bool seen = false;
+			for (size_t s = 0; s < dirs.n; s++)
+				seen = seen || strcmp(dirs.v[s], chain.v[c]) == 0;
+			if (!seen)
+				strv_push(&dirs, chain.v[c]);
+		}
+		strv_free(&chain);
+		if (!d->is_dir)
+			strv_push(&files, d->path);
+	}
+	add_op(plan, OP_MASK_DIR, n->path, dirs.n || files.n ? 0111 : 0000, (int)idx);
+	for (size_t i = 0; i < dirs.n; i++)
+		add_op(plan, OP_MKDIR, dirs.v[i], 0755, (int)idx);
+	for (size_t i = 0; i < files.n; i++)
+		add_op(plan, OP_MKFILE, files.v[i], 0644, (int)idx);
+	add_op(plan, OP_REMOUNT_RO, n->path, 0, (int)idx);
+	strv_free(&dirs);
+	strv_free(&files);
+}
+
+/* A path that must not be created inside a writable area: block its first
+ * missing component (or an empty placeholder left by a concurrent run). */
+static void block_creation(struct plan *plan, size_t idx)
+{
+	const struct plan_node *n = &plan->nodes[idx];
+	const char *path = n->exists ? n->path : n->first_missing;
+	if (!path)
+		return;
+	bool as_dir;
+	if (n->exists)
+		as_dir = n->is_dir;
+	else
+		/* Protected names become empty read-only directories: git then
+		 * sees no repository there and keeps discovering the parent
+		 * one, and `mkdir`/`git init` fail with EROFS. Other paths get
+		 * an empty file, which blocks creating anything below it. */
+		as_dir = n->source == NODE_PROTECTED && strcmp(path, n->path) == 0;
+	enum plan_op_kind kind = as_dir ? OP_BLOCK_DIR : OP_BLOCK_FILE;
+	if (has_op(plan, OP_BLOCK_DIR, path) || has_op(plan, OP_BLOCK_FILE, path))
+		return;
+	unsigned mode = n->access == AB_ACCESS_NONE ? 0000 : (as_dir ? 0555 : 0444);
+	add_op(plan, kind, path, mode, (int)idx);
+}
+
+static void order_node(struct plan *plan, size_t idx)
+{
+	const struct plan_node *n = &plan->nodes[idx];
+	int parent = plan_access_at(plan, n->path, (int)idx);
+	int a = (int)n->access;
+
+	if (strcmp(n->path, "/") == 0 || a == parent)
+		return;
+	switch (n->access) {
+	case AB_ACCESS_WRITE:
+		if (n->exists)
+			add_op(plan, OP_BIND_RW, n->path, 0, (int)idx);
+		return;
+	case AB_ACCESS_READ:
+		if (parent == AB_ACCESS_WRITE &&
+		    (!n->exists || (n->empty && n->source == NODE_PROTECTED)))
+			block_creation(plan, idx);
+		else if (n->exists)
+			add_op(plan, OP_BIND_RO, n->path, 0, (int)idx);
+		return;
+	case AB_ACCESS_NONE:
+		if (!n->exists) {
+			if (parent == AB_ACCESS_WRITE)
+				block_creation(plan, idx);
+		} else if (parent != 0) { /* invisible already when parent is 0 */
+			if (n->is_dir)
+				mask_dir(plan, idx);
+			else
+				add_op(plan, OP_MASK_FILE, n->path, 0000, (int)idx);
+		}
+		return;
+	}
+}
+
+int plan_order_ops(struct plan *plan, ab_error *err)
+{
+	(void)err;
+	if (plan->root_writable)
+		add_op(plan, OP_ROOT_BIND_RW, "/", 0, plan_find_node(plan, "/"));
+	else if (plan->root_readable)
+		add_op(plan, OP_ROOT_BIND_RO, "/", 0, plan_find_node(plan, "/"));
+	else
+		add_op(plan, OP_ROOT_TMPFS, "/", 0, -1);
+	add_op(plan, OP_DEV, "/dev", 0, -1);
+
+	size_t *order = xcalloc(plan->n_nodes, sizeof(size_t));
+	for (size_t i = 0; i < plan->n_nodes; i++)
+		order[i] = i;
+	sort_plan = plan;
+	qsort(order, plan->n_nodes, sizeof(size_t), cmp_nodes);
+	sort_plan = NULL;
+	for (size_t i = 0; i < plan->n_nodes; i++)
+		order_node(plan, order[i]);
+	free(order);
+
+	/* An empty root is a scratch tmpfs: make it read-only too, so that
+	 * only the writable rules are writable. */
+	if (!plan->root_readable)
+		add_op(plan, OP_REMOUNT_RO, "/", 0, -1);
+	return 0;
+}

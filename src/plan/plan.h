@@ -1,0 +1,126 @@
+/* The resolved plan: what the kernel must do for one run, in order.
+ *
+ * Resolution turns a policy into nodes (each path that has a rule, with
+ * its access and the reason), then orders them by depth so that narrower
+ * rules are applied after, and therefore on top of, wider ones. The plan
+ * is backend-neutral: bwrap turns it into an argv, the built-in engine
+ * would perform the same operations itself. */
+#ifndef AB_PLAN_PLAN_H
+#define AB_PLAN_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "agentbox.h"
+
+struct sbuf;
+
+enum node_source {
+	NODE_RULE,      /* a policy entry */
+	NODE_MINIMAL,   /* a platform default read root (:minimal) */
+	NODE_PROTECTED, /* a protected name under a writable root */
+	NODE_GITDIR,    /* the target of a .git pointer file, or its common dir */
+	NODE_STATE,     /* agentbox's own state directory (kept read-only) */
+	NODE_SELF,      /* agentbox's own binary, kept visible for the inner stage */
+};
+
+struct plan_node {
+	char *path;       /* canonical absolute path */
+	ab_access access;
+	enum node_source source;
+	char *why;        /* human reason: "--write", "policy.json:4:7", ... */
+	bool exists;
+	bool is_dir;
+	bool empty;       /* exists and is an empty dir or empty regular file */
+	char *first_missing; /* when !exists: shallowest missing component */
+	char **links;     /* locations of symbolic links crossed to reach it */
+	size_t n_links;
+};
+
+enum plan_op_kind {
+	OP_ROOT_BIND_RO,  /* host / read-only at / */
+	OP_ROOT_BIND_RW,  /* host / writable at / */
+	OP_ROOT_TMPFS,    /* an empty root; only listed paths are visible */
+	OP_DEV,           /* minimal /dev: null zero full random urandom tty, pts, shm */
+	OP_BIND_RO,       /* bind host path read-only onto itself */
+	OP_BIND_RW,       /* bind host path writable onto itself */
+	OP_MASK_DIR,      /* empty tmpfs with `mode` (followed by OP_MKDIR/OP_MKFILE, OP_REMOUNT_RO) */
+	OP_MASK_FILE,     /* empty read-only file with `mode` over an existing file */
+	OP_MKDIR,         /* mountpoint inside a mask, before its remount */
+	OP_MKFILE,        /* file mountpoint inside a mask, before its remount */
+	OP_REMOUNT_RO,    /* make `path` (a mount made above) read-only */
+	OP_BLOCK_DIR,     /* missing (or empty placeholder) path in a writable
+			     area: an empty read-only dir so it cannot be
+			     created; needs a host placeholder */
+	OP_BLOCK_FILE,    /* same with an empty read-only file */
+};
+
+struct plan_op {
+	enum plan_op_kind kind;
+	char *path;
+	unsigned mode; /* for masks and blocks */
+	int node;      /* index of the node this op serves, -1 for base ops */
+};
+
+struct plan_warning {
+	char *code;    /* "missing_writable_root", "proc_retry", ... */
+	char *path;    /* may be NULL */
+	char *message; /* one short line */
+};
+
+struct plan {
+	struct plan_node *nodes;
+	size_t n_nodes, cap_nodes;
+	struct plan_op *ops;
+	size_t n_ops, cap_ops;
+	struct plan_warning *warnings;
+	size_t n_warnings, cap_warnings;
+
+	char *cwd;           /* canonical working directory inside */
+	ab_net net;
+	bool mount_proc;
+	bool root_readable;  /* / is bound (read or write) */
+	bool root_writable;
+};
+
+/* Facts about this run that resolution needs, gathered by the caller so
+ * that resolution itself stays testable. */
+struct plan_context {
+	const char *cwd;       /* requested working directory (absolute) */
+	const char *home;      /* $HOME or NULL */
+	const char *tmpdir;    /* $TMPDIR or NULL */
+	const char *state_dir; /* agentbox's state dir (placeholder registry) or NULL */
+	const char *self_exe;  /* canonical path of the agentbox binary or NULL */
+	bool no_proc;
+};
+
+int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
+		 struct plan *out, ab_error *err);
+void plan_free(struct plan *plan);
+
+/* Effective access at `path` under the plan's nodes: the most specific node
+ * that is `path` or an ancestor; ties go to none > write > read. Returns 0
+ * when nothing covers the path (invisible). `skip` is a node index to
+ * ignore, or -1. */
+int plan_access_at(const struct plan *plan, const char *path, int skip);
+
+void plan_add_warning(struct plan *plan, const char *code, const char *path,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Internal steps of plan_resolve, one file each. */
+int plan_add_node(struct plan *plan, const char *path, ab_access access,
+		  enum node_source source, const char *why, ab_error *err);
+int plan_find_node(const struct plan *plan, const char *path);
+int protected_add_nodes(struct plan *plan, const ab_policy *policy, ab_error *err);
+int plan_order_ops(struct plan *plan, ab_error *err);
+
+const char *plan_op_name(enum plan_op_kind kind);
+const char *plan_node_source_name(enum node_source s);
+
+/* Human table and JSON object (without the backend part). */
+void plan_print_table(const struct plan *plan, FILE *out);
+void plan_append_json(const struct plan *plan, struct sbuf *b);
+
+#endif

@@ -1,0 +1,129 @@
+/* Printing a plan for people (`agentbox explain`) and for machines. */
+#include "plan/plan.h"
+
+#include <string.h>
+
+#include "common/util.h"
+
+const char *plan_op_name(enum plan_op_kind kind)
+{
+	switch (kind) {
+	case OP_ROOT_BIND_RO: return "root-read-only";
+	case OP_ROOT_BIND_RW: return "root-writable";
+	case OP_ROOT_TMPFS: return "root-empty";
+	case OP_DEV: return "dev";
+	case OP_BIND_RO: return "bind-read-only";
+	case OP_BIND_RW: return "bind-writable";
+	case OP_MASK_DIR: return "mask-dir";
+	case OP_MASK_FILE: return "mask-file";
+	case OP_MKDIR: return "mkdir";
+	case OP_MKFILE: return "mkfile";
+	case OP_REMOUNT_RO: return "remount-read-only";
+	case OP_BLOCK_DIR: return "block-create-dir";
+	case OP_BLOCK_FILE: return "block-create-file";
+	}
+	return "?";
+}
+
+const char *plan_node_source_name(enum node_source s)
+{
+	switch (s) {
+	case NODE_RULE: return "rule";
+	case NODE_MINIMAL: return "minimal";
+	case NODE_PROTECTED: return "protected";
+	case NODE_GITDIR: return "gitdir";
+	case NODE_STATE: return "state";
+	case NODE_SELF: return "self";
+	}
+	return "?";
+}
+
+/* What the user will see at a node's path, in words. */
+static const char *node_effect(const struct plan *plan, size_t idx)
+{
+	for (size_t i = 0; i < plan->n_ops; i++) {
+		const struct plan_op *op = &plan->ops[i];
+		if (op->node != (int)idx || op->kind == OP_MKDIR || op->kind == OP_MKFILE ||
+		    op->kind == OP_REMOUNT_RO)
+			continue;
+		switch (op->kind) {
+		case OP_ROOT_BIND_RO:
+		case OP_BIND_RO: return "read-only";
+		case OP_ROOT_BIND_RW:
+		case OP_BIND_RW: return "writable";
+		case OP_MASK_DIR:
+		case OP_MASK_FILE: return "hidden";
+		case OP_BLOCK_DIR:
+		case OP_BLOCK_FILE:
+			return strcmp(op->path, plan->nodes[idx].path) == 0 ? "cannot be created"
+									 : "cannot be created (parent blocked)";
+		default: break;
+		}
+	}
+	const struct plan_node *n = &plan->nodes[idx];
+	if (n->access == AB_ACCESS_WRITE && !n->exists)
+		return "skipped (missing)";
+	if (!n->exists)
+		return "absent";
+	return "as parent";
+}
+
+void plan_print_table(const struct plan *plan, FILE *out)
+{
+	fprintf(out, "working directory: %s\n", plan->cwd);
+	fprintf(out, "network: %s\n", ab_net_name(plan->net));
+	fprintf(out, "/proc: %s\n", plan->mount_proc ? "fresh" : "not mounted (--no-proc)");
+	fprintf(out, "filesystem root: %s\n",
+		plan->root_writable ? "writable" : plan->root_readable ? "read-only" : "empty (only listed paths are visible)");
+	fprintf(out, "\n%-44s %-6s %-18s %s\n", "PATH", "ACCESS", "EFFECT", "WHY");
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		const struct plan_node *n = &plan->nodes[i];
+		fprintf(out, "%-44s %-6s %-18s %s\n", n->path, ab_access_name(n->access),
+			node_effect(plan, i), n->why);
+	}
+	for (size_t i = 0; i < plan->n_warnings; i++)
+		fprintf(out, "warning: %s\n", plan->warnings[i].message);
+}
+
+void plan_append_json(const struct plan *plan, sbuf *b)
+{
+	sbuf_add(b, "\"cwd\":");
+	sbuf_add_json_string(b, plan->cwd);
+	sbuf_addf(b, ",\"network\":\"%s\",\"proc\":%s,\"root\":\"%s\",\"nodes\":[",
+		  ab_net_name(plan->net), plan->mount_proc ? "true" : "false",
+		  plan->root_writable ? "write" : plan->root_readable ? "read" : "empty");
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		const struct plan_node *n = &plan->nodes[i];
+		sbuf_add(b, i ? ",{\"path\":" : "{\"path\":");
+		sbuf_add_json_string(b, n->path);
+		sbuf_addf(b, ",\"access\":\"%s\",\"source\":\"%s\",\"exists\":%s,\"effect\":",
+			  ab_access_name(n->access), plan_node_source_name(n->source),
+			  n->exists ? "true" : "false");
+		sbuf_add_json_string(b, node_effect(plan, i));
+		sbuf_add(b, ",\"why\":");
+		sbuf_add_json_string(b, n->why);
+		sbuf_add(b, "}");
+	}
+	sbuf_add(b, "],\"operations\":[");
+	for (size_t i = 0; i < plan->n_ops; i++) {
+		const struct plan_op *op = &plan->ops[i];
+		sbuf_addf(b, "%s{\"op\":\"%s\",\"path\":", i ? "," : "", plan_op_name(op->kind));
+		sbuf_add_json_string(b, op->path);
+		sbuf_addf(b, ",\"mode\":\"%04o\"}", op->mode);
+	}
+	sbuf_add(b, "],\"warnings\":[");
+	for (size_t i = 0; i < plan->n_warnings; i++) {
+		const struct plan_warning *w = &plan->warnings[i];
+		sbuf_addf(b, "%s{\"code\":", i ? "," : "");
+		sbuf_add_json_string(b, w->code);
+		sbuf_add(b, ",\"path\":");
+		if (w->path)
+			sbuf_add_json_string(b, w->path);
+		else
+			sbuf_add(b, "null");
+		sbuf_add(b, ",\"message\":");
+		sbuf_add_json_string(b, w->message);
+		sbuf_add(b, "}");
+	}
+	sbuf_add(b, "]");
+}

@@ -1,0 +1,148 @@
+/* Protected names under writable roots: .git (a directory, or a pointer
+ * file plus the git dir it names and a worktree's common dir), .agentbox,
+ * and names the user adds. They stay read-only; a missing one is blocked so
+ * it cannot be created; one that is a symbolic link makes us refuse to run,
+ * because the sandboxed command could re-point it. */
+#include "plan/plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "policy/policy.h"
+
+#define GIT_POINTER_MAX 4096
+
+/* Reads a small text file and trims surrounding whitespace; NULL if it
+ * cannot be read or is too large to be what we expect. */
+static char *read_small_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	char buf[GIT_POINTER_MAX + 1];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0 || n > GIT_POINTER_MAX)
+		return NULL;
+	buf[n] = '\0';
+	char *s = buf;
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return xstrdup(s);
+}
+
+static char *resolve_relative(const char *base_dir, const char *p)
+{
+	char *joined = p[0] == '/' ? xstrdup(p) : path_join(base_dir, p);
+	char *norm = path_normalize(joined);
+	free(joined);
+	return norm;
+}
+
+/* Adds a read-only node for a path that protects a repository, unless a
+ * rule already names that path (the user's explicit rule wins). */
+static int add_git_node(struct plan *plan, const char *path, const char *why, ab_error *err)
+{
+	int r = plan_add_node(plan, path, AB_ACCESS_READ, NODE_GITDIR, why, err);
+	return r < 0 ? r : 0;
+}
+
+/* `.git` is a file: "gitdir: <path>", relative to the worktree root. The
+ * git dir it names holds the index, HEAD and hooks of this checkout; for a
+ * linked worktree, <gitdir>/commondir names the main repository's .git,
+ * which holds the objects, refs and config. All of them must stay
+ * read-only, wherever they live. */
+static int protect_git_pointer(struct plan *plan, const char *root, const char *dotgit, ab_error *err)
+{
+	_cleanup_free_ char *text = read_small_file(dotgit);
+	if (!text || strncmp(text, "gitdir:", 7) != 0) {
+		plan_add_warning(plan, "malformed_git_pointer", dotgit,
+				 "%s is a file but not a 'gitdir:' pointer; only the file itself is protected",
+				 dotgit);
+		return 0;
+	}
+	const char *target = text + 7;
+	while (*target == ' ' || *target == '\t')
+		target++;
+	_cleanup_free_ char *gitdir = resolve_relative(root, target);
+	struct stat st;
+	if (*target == '\0' || stat(gitdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		plan_add_warning(plan, "missing_gitdir", dotgit,
+				 "%s points to '%s', which is not a directory; only the pointer file is protected",
+				 dotgit, target);
+		return 0;
+	}
+	_cleanup_free_ char *why = xasprintf("git dir named by %s", dotgit);
+	int r = add_git_node(plan, gitdir, why, err);
+	if (r < 0)
+		return r;
+
+	_cleanup_free_ char *commondir_file = path_join(gitdir, "commondir");
+	_cleanup_free_ char *common = read_small_file(commondir_file);
+	if (!common || !*common)
+		return 0;
+	_cleanup_free_ char *common_path = resolve_relative(gitdir, common);
+	if (stat(common_path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		plan_add_warning(plan, "missing_git_commondir", commondir_file,
+				 "%s names '%s', which is not a directory; not protected", commondir_file, common);
+		return 0;
+	}
+	_cleanup_free_ char *why2 = xasprintf("common git dir of the worktree %s", root);
+	return add_git_node(plan, common_path, why2, err);
+}
+
+static int protect_name(struct plan *plan, const char *root, const char *name, ab_error *err)
+{
+	_cleanup_free_ char *path = path_join(root, name);
+	if (plan_find_node(plan, path) >= 0)
+		return 0; /* an explicit rule names it: the user decided */
+
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		target[n < 0 ? 0 : n] = '\0';
+		return ab_fail(err, ELOOP,
+			       "protected path %s is a symbolic link (to '%s'); agentbox refuses to run because the sandboxed command could re-point it and write through it\n"
+			       "fix: replace the link by the directory it points to, or add an explicit rule for %s",
+			       path, target, path);
+	}
+	_cleanup_free_ char *why = xasprintf("protected name %s under writable %s", name, root);
+	int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_PROTECTED, why, err);
+	if (idx < 0)
+		return idx;
+	struct plan_node *n = &plan->nodes[idx];
+	if (!n->exists)
+		n->is_dir = true; /* block it as an (empty, read-only) directory */
+	else if (strcmp(name, ".git") == 0 && S_ISREG(st.st_mode))
+		return protect_git_pointer(plan, root, path, err);
+	return 0;
+}
+
+int protected_add_nodes(struct plan *plan, const ab_policy *policy, ab_error *err)
+{
+	/* Writable roots are collected first: protecting adds nodes, which
+	 * may move the array. */
+	strv roots = {0};
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		const struct plan_node *n = &plan->nodes[i];
+		/* "/" writable means full access; masking /.git there would
+		 * only leave placeholders at the top of the filesystem. */
+		if (n->access == AB_ACCESS_WRITE && n->exists && n->is_dir && strcmp(n->path, "/") != 0)
+			strv_push(&roots, n->path);
+	}
+	int r = 0;
+	for (size_t i = 0; i < roots.n && r == 0; i++)
+		for (size_t k = 0; k < policy->n_protect && r == 0; k++)
+			r = protect_name(plan, roots.v[i], policy->protect[k], err);
+	strv_free(&roots);
+	return r;
+}

@@ -1,0 +1,353 @@
+/* Policy -> plan nodes: resolve special paths, canonicalise, merge rules
+ * that land on the same path, add protections, check that every read-only
+ * or hidden path can really be enforced, then order the operations. */
+#include "plan/plan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "plan/canonical.h"
+#include "policy/policy.h"
+
+/* Platform default read roots (:minimal), included when they exist. */
+static const char *const minimal_roots[] = {
+	"/bin", "/sbin", "/usr", "/etc", "/lib", "/lib64", "/lib32", "/libx32",
+	"/nix/store", "/run/current-system/sw", NULL,
+};
+
+void plan_add_warning(struct plan *plan, const char *code, const char *path,
+		      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	grow_array((void **)&plan->warnings, &plan->cap_warnings,
+		   plan->n_warnings + 1, sizeof(*plan->warnings));
+	plan->warnings[plan->n_warnings++] = (struct plan_warning){
+		.code = xstrdup(code),
+		.path = path ? xstrdup(path) : NULL,
+		.message = msg ? msg : xstrdup(code),
+	};
+}
+
+int plan_find_node(const struct plan *plan, const char *path)
+{
+	for (size_t i = 0; i < plan->n_nodes; i++)
+		if (strcmp(plan->nodes[i].path, path) == 0)
+			return (int)i;
+	return -1;
+}
+
+int plan_access_at(const struct plan *plan, const char *path, int skip)
+{
+	int best = 0;
+	size_t best_depth = 0;
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		const struct plan_node *n = &plan->nodes[i];
+		if ((int)i == skip || !path_is_under(path, n->path))
+			continue;
+		size_t d = path_depth(n->path);
+		if (best == 0 || d > best_depth ||
+		    (d == best_depth && (int)n->access > best)) {
+			best = (int)n->access;
+			best_depth = d;
+		}
+	}
+	return best;
+}
+
+static bool dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	struct dirent *de;
+	bool empty = true;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			empty = false;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+/* Adds a node for `path` (absolute, not yet canonical). When a node for the
+ * same canonical path exists, the stronger access wins, as for two rules of
+ * equal specificity. */
+int plan_add_node(struct plan *plan, const char *path, ab_access access,
+		  enum node_source source, const char *why, ab_error *err)
+{
+	struct canonical c;
+	int r = canonicalize(path, &c, err);
+	if (r < 0)
+		return r;
+	int idx = plan_find_node(plan, c.path);
+	if (idx >= 0) {
+		struct plan_node *n = &plan->nodes[idx];
+		if (access > n->access) {
+			n->access = access;
+			n->source = source;
+			free(n->why);
+			n->why = xstrdup(why);
+		}
+		canonical_free(&c);
+		return idx;
+	}
+	grow_array((void **)&plan->nodes, &plan->cap_nodes, plan->n_nodes + 1,
+		   sizeof(*plan->nodes));
+	struct plan_node *n = &plan->nodes[plan->n_nodes];
+	memset(n, 0, sizeof(*n));
+	n->path = c.path;
+	c.path = NULL;
+	n->access = access;
+	n->source = source;
+	n->why = xstrdup(why);
+	n->exists = c.exists;
+	n->is_dir = c.is_dir;
+	n->first_missing = c.first_missing;
+	c.first_missing = NULL;
+	if (n->exists) {
+		struct stat st;
+		if (n->is_dir)
+			n->empty = dir_is_empty(n->path);
+		else if (lstat(n->path, &st) == 0 && S_ISREG(st.st_mode))
+			n->empty = st.st_size == 0;
+	}
+	if (c.n_links) {
+		n->links = xcalloc(c.n_links, sizeof(char *));
+		for (size_t i = 0; i < c.n_links; i++) {
+			n->links[i] = c.links[i].location;
+			c.links[i].location = NULL;
+		}
+		n->n_links = c.n_links;
+	}
+	canonical_free(&c);
+	return (int)plan->n_nodes++;
+}
+
+/* Turns one policy entry into an absolute path, or NULL when the special
+ * path does not apply on this host (unset $TMPDIR, no /tmp). */
+static int entry_path(const struct policy_entry *e, const struct plan_context *ctx,
+		      char **out, ab_error *err)
+{
+	*out = NULL;
+	struct stat st;
+	switch (e->kind) {
+	case PP_ABSOLUTE:
+		*out = xstrdup(e->path);
+		return 0;
+	case PP_ROOT:
+		*out = xstrdup("/");
+		return 0;
+	case PP_MINIMAL:
+		return 0;
+	case PP_CWD:
+		*out = xstrdup(ctx->cwd);
+		return 0;
+	case PP_TMPDIR:
+		if (ctx->tmpdir && path_is_absolute(ctx->tmpdir) && !path_has_dotdot(ctx->tmpdir))
+			*out = path_normalize(ctx->tmpdir);
+		return 0;
+	case PP_SLASH_TMP:
+		if (stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode))
+			*out = xstrdup("/tmp");
+		return 0;
+	case PP_HOME:
+		if (!ctx->home || !path_is_absolute(ctx->home))
+			return ab_fail(err, EINVAL,
+				       "rule '%s%s' (%s) uses ~ but $HOME is not set to an absolute path; set HOME or write the path out",
+				       *e->path ? "~/" : "~", e->path, e->origin);
+		*out = *e->path ? path_join(ctx->home, e->path) : xstrdup(ctx->home);
+		{
+			char *norm = path_normalize(*out);
+			free(*out);
+			*out = norm;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static int add_entries(struct plan *plan, const ab_policy *policy,
+		       const struct plan_context *ctx, ab_error *err)
+{
+	for (size_t i = 0; i < policy->n_entries; i++) {
+		const struct policy_entry *e = &policy->entries[i];
+		_cleanup_free_ char *spelling = policy_entry_spelling(e);
+		_cleanup_free_ char *why = *e->origin ? xasprintf("%s (%s)", e->origin, spelling)
+						    : xstrdup(spelling);
+		if (e->kind == PP_MINIMAL) {
+			for (size_t m = 0; minimal_roots[m]; m++) {
+				struct stat st;
+				if (stat(minimal_roots[m], &st) < 0)
+					continue;
+				int r = plan_add_node(plan, minimal_roots[m], AB_ACCESS_READ,
+						      NODE_MINIMAL, why, err);
+				if (r < 0)
+					return r;
+			}
+			continue;
+		}
+		_cleanup_free_ char *path = NULL;
+		int r = entry_path(e, ctx, &path, err);
+		if (r < 0)
+			return r;
+		if (!path)
+			continue;
+		r = plan_add_node(plan, path, e->access, NODE_RULE, why, err);
+		if (r < 0)
+			return r;
+		struct plan_node *n = &plan->nodes[r];
+		if (n->access == AB_ACCESS_WRITE && !n->exists) {
+			plan_add_warning(plan, "missing_writable_root", n->path,
+					 "writable root %s does not exist; skipped (%s)",
+					 n->path, why);
+			/* Drop it: a missing root cannot be bound, and what is
+			 * there instead stays as its parent says. */
+			plan->n_nodes--;
+			free(n->path);
+			free(n->why);
+			free(n->first_missing);
+			for (size_t l = 0; l < n->n_links; l++)
+				free(n->links[l]);
+			free(n->links);
+		}
+	}
+	return 0;
+}
+
+/* A read-only or hidden path reached through a symbolic link that the
+ * sandbox may rewrite cannot be enforced: after setup the command could
+ * point the link elsewhere and the rule would no longer mean what the user
+ * wrote. Fail closed and name the link. */
+static int check_links(const struct plan *plan, ab_error *err)
+{
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		const struct plan_node *n = &plan->nodes[i];
+		if (n->access == AB_ACCESS_WRITE)
+			continue;
+		for (size_t l = 0; l < n->n_links; l++) {
+			if (plan_access_at(plan, n->links[l], -1) != AB_ACCESS_WRITE)
+				continue;
+			return ab_fail(err, ELOOP,
+				       "cannot enforce %s path %s (%s): it goes through the symbolic link %s, which lies in a writable area, so the sandboxed command could re-point it\n"
+				       "fix: write the rule with the link's target, or replace the link by a directory",
+				       n->access == AB_ACCESS_NONE ? "hidden" : "read-only",
+				       n->path, n->why, n->links[l]);
+		}
+	}
+	return 0;
+}
+
+static int resolve_cwd(struct plan *plan, const struct plan_context *ctx, ab_error *err)
+{
+	struct canonical c;
+	int r = canonicalize(ctx->cwd, &c, err);
+	if (r < 0)
+		return r;
+	if (!c.exists || !c.is_dir) {
+		r = ab_fail(err, c.exists ? ENOTDIR : ENOENT,
+			    "working directory %s: %s", ctx->cwd,
+			    c.exists ? "not a directory" : "no such directory");
+		canonical_free(&c);
+		return r;
+	}
+	plan->cwd = c.path;
+	c.path = NULL;
+	canonical_free(&c);
+	return 0;
+}
+
+static int check_cwd_visible(const struct plan *plan, ab_error *err)
+{
+	int a = plan_access_at(plan, plan->cwd, -1);
+	if (a == AB_ACCESS_READ || a == AB_ACCESS_WRITE)
+		return 0;
+	return ab_fail(err, EACCES,
+		       "working directory %s would not be visible inside the sandbox under this policy\n"
+		       "fix: add --read %s (or --write), or choose another directory with -C",
+		       plan->cwd, plan->cwd);
+}
+
+int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
+		 struct plan *plan, ab_error *err)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->net = policy->net;
+	plan->mount_proc = !ctx->no_proc;
+	if (!ctx->cwd || !path_is_absolute(ctx->cwd))
+		return ab_fail(err, EINVAL, "internal: working directory must be absolute");
+
+	int r = resolve_cwd(plan, ctx, err);
+	if (r == 0)
+		r = add_entries(plan, policy, ctx, err);
+	if (r == 0)
+		r = protected_add_nodes(plan, policy, err);
+	if (r < 0)
+		return r;
+
+	int root = plan_access_at(plan, "/", -1);
+	plan->root_readable = root == AB_ACCESS_READ || root == AB_ACCESS_WRITE;
+	plan->root_writable = root == AB_ACCESS_WRITE;
+
+	/* Our own state (the placeholder registry) must not be writable by the
+	 * sandboxed command, or it could make a later cleanup delete a file. */
+	if (ctx->state_dir && plan_access_at(plan, ctx->state_dir, -1) == AB_ACCESS_WRITE) {
+		r = plan_add_node(plan, ctx->state_dir, AB_ACCESS_READ, NODE_STATE,
+				  "agentbox state directory (kept read-only)", err);
+		if (r < 0)
+			return r;
+	}
+	/* Without /proc the inner stage cannot be reached through
+	 * /proc/self/fd, so its binary must be visible at its own path. */
+	if (ctx->no_proc && !plan->root_readable && ctx->self_exe &&
+	    plan_access_at(plan, ctx->self_exe, -1) != AB_ACCESS_READ &&
+	    plan_access_at(plan, ctx->self_exe, -1) != AB_ACCESS_WRITE) {
+		r = plan_add_node(plan, ctx->self_exe, AB_ACCESS_READ, NODE_SELF,
+				  "agentbox binary (needed for the inner stage without /proc)", err);
+		if (r < 0)
+			return r;
+	}
+
+	r = check_links(plan, err);
+	if (r == 0)
+		r = check_cwd_visible(plan, err);
+	if (r == 0)
+		r = plan_order_ops(plan, err);
+	return r;
+}
+
+void plan_free(struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		struct plan_node *n = &plan->nodes[i];
+		free(n->path);
+		free(n->why);
+		free(n->first_missing);
+		for (size_t l = 0; l < n->n_links; l++)
+			free(n->links[l]);
+		free(n->links);
+	}
+	free(plan->nodes);
+	for (size_t i = 0; i < plan->n_ops; i++)
+		free(plan->ops[i].path);
+	free(plan->ops);
+	for (size_t i = 0; i < plan->n_warnings; i++) {
+		free(plan->warnings[i].code);
+		free(plan->warnings[i].path);
+		free(plan->warnings[i].message);
+	}
+	free(plan->warnings);
+	free(plan->cwd);
+	memset(plan, 0, sizeof(*plan));
+}

@@ -1,0 +1,195 @@
+#include "policy/policy.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+const char *const policy_default_protect[] = {".git", ".agentbox", NULL};
+
+const char *ab_access_name(ab_access a)
+{
+	switch (a) {
+	case AB_ACCESS_READ: return "read";
+	case AB_ACCESS_WRITE: return "write";
+	case AB_ACCESS_NONE: return "none";
+	}
+	return "?";
+}
+
+const char *ab_net_name(ab_net n)
+{
+	return n == AB_NET_FULL ? "full" : "none";
+}
+
+bool policy_parse_access(const char *word, ab_access *out)
+{
+	if (strcmp(word, "read") == 0)
+		*out = AB_ACCESS_READ;
+	else if (strcmp(word, "write") == 0)
+		*out = AB_ACCESS_WRITE;
+	else if (strcmp(word, "none") == 0)
+		*out = AB_ACCESS_NONE;
+	else
+		return false;
+	return true;
+}
+
+ab_policy *ab_policy_new(void)
+{
+	ab_policy *p = xcalloc(1, sizeof(*p));
+	p->net = AB_NET_NONE;
+	for (size_t i = 0; policy_default_protect[i]; i++)
+		ab_policy_add_protect(p, policy_default_protect[i], NULL);
+	return p;
+}
+
+void ab_policy_free(ab_policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_entries; i++) {
+		free(p->entries[i].path);
+		free(p->entries[i].origin);
+	}
+	free(p->entries);
+	for (size_t i = 0; i < p->n_protect; i++)
+		free(p->protect[i]);
+	free(p->protect);
+	free(p);
+}
+
+static const struct {
+	const char *token;
+	enum policy_path_kind kind;
+} special_tokens[] = {
+	{":root", PP_ROOT},       {":minimal", PP_MINIMAL},
+	{":cwd", PP_CWD},         {":tmpdir", PP_TMPDIR},
+	{":slash_tmp", PP_SLASH_TMP},
+};
+
+int policy_parse_path(const char *text, enum policy_path_kind *kind,
+		      char **sub, ab_error *err)
+{
+	if (!text || !*text)
+		return ab_fail(err, EINVAL, "empty path");
+	if (text[0] == ':') {
+		for (size_t i = 0; i < sizeof(special_tokens) / sizeof(special_tokens[0]); i++) {
+			if (strcmp(text, special_tokens[i].token) == 0) {
+				*kind = special_tokens[i].kind;
+				*sub = xstrdup("");
+				return 0;
+			}
+		}
+		return ab_fail(err, EINVAL,
+			       "unknown special path '%s' (known: :root, :minimal, :cwd, :tmpdir, :slash_tmp, ~)",
+			       text);
+	}
+	if (text[0] == '~') {
+		if (text[1] == '\0') {
+			*kind = PP_HOME;
+			*sub = xstrdup("");
+			return 0;
+		}
+		if (text[1] != '/')
+			return ab_fail(err, EINVAL,
+				       "path '%s': only '~' and '~/...' are supported (not ~user)", text);
+		if (path_has_dotdot(text))
+			return ab_fail(err, EINVAL, "path '%s' contains '..'; write the path without it", text);
+		char *norm = path_normalize(text + 1);
+		*kind = PP_HOME;
+		*sub = strcmp(norm, "/") == 0 ? xstrdup("") : xstrdup(norm + 1);
+		free(norm);
+		return 0;
+	}
+	if (!path_is_absolute(text))
+		return ab_fail(err, EINVAL,
+			       "path '%s' is relative; policy paths must be absolute, ~/..., or a special path such as :cwd",
+			       text);
+	if (path_has_dotdot(text))
+		return ab_fail(err, EINVAL, "path '%s' contains '..'; write the path without it", text);
+	*kind = PP_ABSOLUTE;
+	*sub = path_normalize(text);
+	return 0;
+}
+
+int policy_add_entry(ab_policy *p, enum policy_path_kind kind,
+		     const char *path, ab_access access, const char *origin)
+{
+	for (size_t i = 0; i < p->n_entries; i++) {
+		struct policy_entry *e = &p->entries[i];
+		if (e->kind == kind && strcmp(e->path, path) == 0) {
+			e->access = access;
+			free(e->origin);
+			e->origin = xstrdup(origin ? origin : "");
+			return 0;
+		}
+	}
+	grow_array((void **)&p->entries, &p->cap_entries, p->n_entries + 1,
+		   sizeof(*p->entries));
+	p->entries[p->n_entries++] = (struct policy_entry){
+		.kind = kind,
+		.path = xstrdup(path),
+		.access = access,
+		.origin = xstrdup(origin ? origin : ""),
+	};
+	return 0;
+}
+
+int ab_policy_add_path(ab_policy *p, const char *path, ab_access access,
+		       const char *origin, ab_error *err)
+{
+	enum policy_path_kind kind;
+	char *sub = NULL;
+	int r = policy_parse_path(path, &kind, &sub, err);
+	if (r < 0)
+		return r;
+	if (kind == PP_MINIMAL && access != AB_ACCESS_READ) {
+		free(sub);
+		return ab_fail(err, EINVAL, ":minimal can only be 'read' (it adds the platform's default read roots)");
+	}
+	policy_add_entry(p, kind, sub, access, origin);
+	free(sub);
+	return 0;
+}
+
+int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err)
+{
+	if (!name || !*name || strchr(name, '/') || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
+		return ab_fail(err, EINVAL,
+			       "protected name '%s' must be a single path component such as .git",
+			       name ? name : "");
+	for (size_t i = 0; i < p->n_protect; i++)
+		if (strcmp(p->protect[i], name) == 0)
+			return 0;
+	grow_array((void **)&p->protect, &p->cap_protect, p->n_protect + 1,
+		   sizeof(*p->protect));
+	p->protect[p->n_protect++] = xstrdup(name);
+	return 0;
+}
+
+void ab_policy_set_network(ab_policy *p, ab_net net)
+{
+	p->net = net;
+}
+
+ab_net ab_policy_network(const ab_policy *p)
+{
+	return p->net;
+}
+
+char *policy_entry_spelling(const struct policy_entry *e)
+{
+	switch (e->kind) {
+	case PP_ABSOLUTE: return xstrdup(e->path);
+	case PP_ROOT: return xstrdup(":root");
+	case PP_MINIMAL: return xstrdup(":minimal");
+	case PP_CWD: return xstrdup(":cwd");
+	case PP_TMPDIR: return xstrdup(":tmpdir");
+	case PP_SLASH_TMP: return xstrdup(":slash_tmp");
+	case PP_HOME: return *e->path ? xasprintf("~/%s", e->path) : xstrdup("~");
+	}
+	return xstrdup("?");
+}

@@ -1,0 +1,54 @@
+/* The policy model: pure data describing what the user asked for. No
+ * syscalls here except reading a policy file. */
+#ifndef AB_POLICY_POLICY_H
+#define AB_POLICY_POLICY_H
+
+#include "agentbox.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+enum policy_path_kind {
+	PP_ABSOLUTE,  /* path = absolute, lexically normalised */
+	PP_ROOT,      /* :root       the whole filesystem */
+	PP_MINIMAL,   /* :minimal    platform default read roots */
+	PP_CWD,       /* :cwd        the sandbox working directory */
+	PP_TMPDIR,    /* :tmpdir     $TMPDIR when set and absolute */
+	PP_SLASH_TMP, /* :slash_tmp  /tmp when it is a directory */
+	PP_HOME,      /* ~ or ~/sub  $HOME joined with path */
+};
+
+struct policy_entry {
+	enum policy_path_kind kind;
+	char *path; /* PP_ABSOLUTE: the path; PP_HOME: subpath or ""; else "" */
+	ab_access access;
+	char *origin; /* where the rule came from, for explain and errors */
+};
+
+struct ab_policy {
+	struct policy_entry *entries;
+	size_t n_entries, cap_entries;
+	char **protect;
+	size_t n_protect, cap_protect;
+	ab_net net;
+};
+
+/* The names protected under every writable root unless a rule names the
+ * path itself. They cannot be removed, only granted explicitly. */
+extern const char *const policy_default_protect[];
+
+/* Parses a path token. On success *kind and *sub are set (sub owned by the
+ * caller, "" when none). Relative paths are rejected. */
+int policy_parse_path(const char *text, enum policy_path_kind *kind,
+		      char **sub, ab_error *err);
+
+/* Adds or replaces (same kind and path) an entry. Takes no ownership. */
+int policy_add_entry(ab_policy *p, enum policy_path_kind kind,
+		     const char *path, ab_access access, const char *origin);
+
+/* "read" / "write" / "none" -> access; returns false when unknown. */
+bool policy_parse_access(const char *word, ab_access *out);
+
+/* Spelling of an entry's path for messages (":cwd", "~/x", "/a/b"). */
+char *policy_entry_spelling(const struct policy_entry *e);
+
+#endif

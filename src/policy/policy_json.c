@@ -1,0 +1,739 @@
+/* Policy files, format version 1 (docs/policy.md).
+ *
+ * jansson parses the text and reports syntax errors with a position, but
+ * keeps no positions for the values it returns. Semantic errors must still
+ * point at the offending key or value, so a small scanner below walks the
+ * raw text (which jansson has already accepted) to find where the value at a
+ * given path begins.
+ *
+ * A bad file must change nothing: everything is validated into a staging
+ * policy first and merged into the caller's policy only when the whole file
+ * is good. */
+#include "policy/policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+#define POLICY_FORMAT_VERSION 1
+/* Policy files are a few hundred bytes; the cap only stops `--policy
+ * /dev/zero` style mistakes from eating memory. */
+#define POLICY_FILE_MAX (1024 * 1024)
+
+/* ---- position locator ------------------------------------------------ */
+
+/* One step of a path into the document: an object key, or an array index
+ * when key is NULL. */
+struct jstep {
+	const char *key;
+	size_t index;
+};
+
+struct jscan {
+	const char *s;
+	size_t n, i;
+};
+
+static bool is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void scan_space(struct jscan *sc)
+{
+	while (sc->i < sc->n && is_json_space(sc->s[sc->i]))
+		sc->i++;
+}
+
+static char scan_peek(const struct jscan *sc)
+{
+	return sc->i < sc->n ? sc->s[sc->i] : '\0';
+}
+
+static void put_utf8(sbuf *b, unsigned long cp)
+{
+	char u[4];
+	size_t n;
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xC0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		u[0] = (char)(0xF0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	sbuf_addn(b, u, n);
+}
+
+static bool scan_hex4(struct jscan *sc, unsigned long *out)
+{
+	unsigned long v = 0;
+	for (int k = 0; k < 4; k++, sc->i++) {
+		char c = scan_peek(sc);
+		int d = c >= '0' && c <= '9' ? c - '0' :
+			c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return false;
+		v = v * 16 + (unsigned long)d;
+	}
+	*out = v;
+	return true;
+}
+
+/* Scans the string token starting at the opening quote. Keys are compared
+ * with the ones jansson returns, so escapes are decoded the same way. */
+static bool scan_string(struct jscan *sc, sbuf *out)
+{
+	if (scan_peek(sc) != '"')
+		return false;
+	sc->i++;
+	while (sc->i < sc->n) {
+		char c = sc->s[sc->i++];
+		if (c == '"')
+			return true;
+		if (c != '\\') {
+			if (out)
+				sbuf_addn(out, &c, 1);
+			continue;
+		}
+		if (sc->i >= sc->n)
+			return false;
+		c = sc->s[sc->i++];
+		const char *plain = "\"\\/bfnrt";
+		const char *decoded = "\"\\/\b\f\n\r\t";
+		const char *k = strchr(plain, c);
+		if (c != '\0' && k) {
+			if (out)
+				sbuf_addn(out, decoded + (k - plain), 1);
+			continue;
+		}
+		if (c != 'u')
+			return false;
+		unsigned long cp, lo;
+		if (!scan_hex4(sc, &cp))
+			return false;
+		if (cp >= 0xD800 && cp <= 0xDBFF && sc->i + 1 < sc->n &&
+		    sc->s[sc->i] == '\\' && sc->s[sc->i + 1] == 'u') {
+			sc->i += 2;
+			if (!scan_hex4(sc, &lo))
+				return false;
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+		}
+		if (out)
+			put_utf8(out, cp);
+	}
+	return false;
+}
+
+/* Walks the value at sc->i. In search mode (at != NULL) it descends along
+ * `path`, storing in *at the offset of the deepest step found so far, and
+ * returns 1 once the whole path is found: the start of the value, or of its
+ * key when want_key is set and the last step is an object key. With
+ * at == NULL it only skips the value. Returns 0 when skipped or not found,
+ * -1 on text it cannot scan. The text has passed jansson, so recursion is
+ * bounded by jansson's own depth limit. */
+static int scan_walk(struct jscan *sc, const struct jstep *path, size_t n,
+		     bool want_key, size_t *at)
+{
+	scan_space(sc);
+	if (at) {
+		*at = sc->i;
+		if (n == 0)
+			return 1;
+	}
+	char c = scan_peek(sc);
+	if (c == '{' || c == '[') {
+		bool is_obj = c == '{';
+		char close = is_obj ? '}' : ']';
+		sc->i++;
+		scan_space(sc);
+		if (scan_peek(sc) == close) {
+			sc->i++;
+			return 0;
+		}
+		bool searching = at && (is_obj ? path[0].key != NULL : path[0].key == NULL);
+		for (size_t idx = 0;; idx++) {
+			scan_space(sc);
+			size_t item_at = sc->i;
+			bool hit;
+			if (is_obj) {
+				sbuf key = {0};
+				if (!scan_string(sc, searching ? &key : NULL)) {
+					sbuf_free(&key);
+					return -1;
+				}
+				hit = searching && strcmp(key.s ? key.s : "", path[0].key) == 0;
+				sbuf_free(&key);
+				scan_space(sc);
+				if (scan_peek(sc) != ':')
+					return -1;
+				sc->i++;
+			} else {
+				hit = searching && idx == path[0].index;
+			}
+			if (hit) {
+				/* Keys are unique (duplicates are rejected), so
+				 * the search ends here either way. */
+				if (n == 1 && want_key && is_obj) {
+					*at = item_at;
+					return 1;
+				}
+				return scan_walk(sc, path + 1, n - 1, want_key, at);
+			}
+			if (scan_walk(sc, NULL, 0, false, NULL) < 0)
+				return -1;
+			scan_space(sc);
+			c = scan_peek(sc);
+			sc->i++;
+			if (c == close)
+				return 0;
+			if (c != ',')
+				return -1;
+		}
+	}
+	if (c == '"')
+		return scan_string(sc, NULL) ? 0 : -1;
+	size_t start = sc->i;
+	while (sc->i < sc->n && !is_json_space(sc->s[sc->i]) &&
+	       !strchr(",]}", sc->s[sc->i]))
+		sc->i++;
+	return sc->i > start ? 0 : -1;
+}
+
+struct linecol {
+	size_t off;
+	int line, col;
+};
+
+/* Moves lc forward to `off`. Columns count characters, not bytes, as
+ * jansson's do, so both kinds of error agree. */
+static void linecol_advance(const char *s, struct linecol *lc, size_t off)
+{
+	for (; lc->off < off; lc->off++) {
+		if (s[lc->off] == '\n') {
+			lc->line++;
+			lc->col = 1;
+		} else if (((unsigned char)s[lc->off] & 0xC0) != 0x80) {
+			lc->col++;
+		}
+	}
+}
+
+static struct linecol linecol_at(const char *s, size_t off)
+{
+	struct linecol lc = {.off = 0, .line = 1, .col = 1};
+	linecol_advance(s, &lc, off);
+	return lc;
+}
+
+/* Offsets of the keys of the object at `path`, in file order. */
+static size_t *object_key_offsets(const char *s, size_t len,
+				  const struct jstep *path, size_t n,
+				  size_t *count)
+{
+	struct jscan sc = {.s = s, .n = len};
+	size_t at = 0, cap = 0, *offs = NULL;
+	*count = 0;
+	if (scan_walk(&sc, path, n, false, &at) != 1)
+		return NULL;
+	sc.i = at;
+	if (scan_peek(&sc) != '{')
+		return NULL;
+	sc.i++;
+	for (;;) {
+		scan_space(&sc);
+		if (scan_peek(&sc) != '"')
+			break;
+		grow_array((void **)&offs, &cap, *count + 1, sizeof(*offs));
+		offs[(*count)++] = sc.i;
+		if (!scan_string(&sc, NULL))
+			break;
+		scan_space(&sc);
+		if (scan_peek(&sc) != ':')
+			break;
+		sc.i++;
+		if (scan_walk(&sc, NULL, 0, false, NULL) < 0)
+			break;
+		scan_space(&sc);
+		if (scan_peek(&sc) != ',')
+			break;
+		sc.i++;
+	}
+	return offs;
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+struct loader {
+	const char *source;
+	const char *text;
+	size_t len;
+	ab_error *err;
+	ab_policy *stage; /* validated content, merged at the end */
+	bool set_net;
+};
+
+static int fail_at_offset(struct loader *ld, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail_at_offset(struct loader *ld, size_t off, const char *fmt, ...)
+{
+	char msg[1536];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct linecol lc = linecol_at(ld->text, off);
+	return ab_fail(ld->err, EINVAL, "%s:%d:%d: %s", ld->source, lc.line,
+		       lc.col, msg);
+}
+
+/* Reports an error at the value at `path` (or at its key). */
+static int fail_at(struct loader *ld, const struct jstep *path, size_t n,
+		   bool at_key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int fail_at(struct loader *ld, const struct jstep *path, size_t n,
+		   bool at_key, const char *fmt, ...)
+{
+	char msg[1536];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct jscan sc = {.s = ld->text, .n = ld->len};
+	size_t at = 0;
+	scan_walk(&sc, path, n, at_key, &at);
+	return fail_at_offset(ld, at, "%s", msg);
+}
+
+/* `s` as a JSON string literal, so odd characters stay visible and the
+ * message stays on one line. */
+static char *quoted(const char *s)
+{
+	sbuf b = {0};
+	sbuf_add_json_string(&b, s);
+	return b.s;
+}
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a real number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	}
+	return "an unknown value";
+}
+
+static int load_version(struct loader *ld, json_t *root)
+{
+	const struct jstep at[] = {{.key = "version"}};
+	json_t *v = json_object_get(root, "version");
+	if (!v)
+		return fail_at(ld, at, 0, false,
+			       "missing \"version\"; add \"version\": %d to the top-level object",
+			       POLICY_FORMAT_VERSION);
+	if (!json_is_integer(v))
+		return fail_at(ld, at, 1, false,
+			       "\"version\" must be an integer, found %s",
+			       json_kind(v));
+	if (json_integer_value(v) != POLICY_FORMAT_VERSION)
+		return fail_at(ld, at, 1, false,
+			       "unsupported policy version %lld; this agentbox reads version %d",
+			       (long long)json_integer_value(v), POLICY_FORMAT_VERSION);
+	return 0;
+}
+
+static int load_preset(struct loader *ld, json_t *root)
+{
+	const struct jstep at[] = {{.key = "preset"}};
+	json_t *v = json_object_get(root, "preset");
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return fail_at(ld, at, 1, false,
+			       "\"preset\" must be a string, found %s", json_kind(v));
+	ab_error sub;
+	if (ab_policy_apply_preset(ld->stage, json_string_value(v), &sub) == 0)
+		return 0;
+	_cleanup_free_ char *q = quoted(json_string_value(v));
+	return fail_at(ld, at, 1, false,
+		       "unknown preset %s (valid: read-only, workspace-write, full-access)", q);
+}
+
+/* Says why policy_parse_path() refused `text`, in this file's words. */
+static int fail_fs_path(struct loader *ld, const struct jstep *at,
+			const char *text, const ab_error *why)
+{
+	_cleanup_free_ char *q = quoted(text);
+	if (!*text)
+		return fail_at(ld, at, 2, true,
+			       "filesystem path is empty; write an absolute path, ~/..., or a special path such as :cwd");
+	if (text[0] == ':')
+		return fail_at(ld, at, 2, true,
+			       "filesystem path %s is not a known special path (known: :root, :minimal, :cwd, :tmpdir, :slash_tmp, ~)",
+			       q);
+	if (text[0] == '~' && text[1] != '/')
+		return fail_at(ld, at, 2, true,
+			       "filesystem path %s: only \"~\" and \"~/...\" are supported, not ~user",
+			       q);
+	if (text[0] != '/' && text[0] != '~')
+		return fail_at(ld, at, 2, true,
+			       "filesystem path %s is relative; policy paths must be absolute, ~/..., or a special path such as :cwd",
+			       q);
+	if (path_has_dotdot(text))
+		return fail_at(ld, at, 2, true,
+			       "filesystem path %s contains \"..\"; write the path without it",
+			       q);
+	return fail_at(ld, at, 2, true, "filesystem path %s: %s", q, why->message);
+}
+
+static int load_filesystem(struct loader *ld, json_t *root)
+{
+	json_t *fs = json_object_get(root, "filesystem");
+	if (!fs)
+		return 0;
+	if (!json_is_object(fs)) {
+		const struct jstep at[] = {{.key = "filesystem"}};
+		return fail_at(ld, at, 1, false,
+			       "\"filesystem\" must be an object mapping paths to \"read\", \"write\" or \"none\", found %s",
+			       json_kind(fs));
+	}
+
+	/* jansson (>= 2.8) keeps object members in insertion order, which is
+	 * the file order; the rules are applied in that order and the scanner
+	 * lists the keys' positions in the same order. */
+	const struct jstep fs_path[] = {{.key = "filesystem"}};
+	size_t n_offs = 0;
+	_cleanup_free_ size_t *offs =
+		object_key_offsets(ld->text, ld->len, fs_path, 1, &n_offs);
+	struct linecol lc = {.off = 0, .line = 1, .col = 1};
+
+	size_t i = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach(fs, key, v) {
+		const struct jstep at[] = {{.key = "filesystem"}, {.key = key}};
+		enum policy_path_kind kind;
+		char *sub = NULL;
+		ab_error why;
+		if (policy_parse_path(key, &kind, &sub, &why) < 0)
+			return fail_fs_path(ld, at, key, &why);
+		free(sub);
+
+		_cleanup_free_ char *qkey = quoted(key);
+		if (!json_is_string(v))
+			return fail_at(ld, at, 2, false,
+				       "filesystem entry %s must be a string (\"read\", \"write\" or \"none\"), found %s",
+				       qkey, json_kind(v));
+		ab_access access;
+		if (!policy_parse_access(json_string_value(v), &access)) {
+			_cleanup_free_ char *qv = quoted(json_string_value(v));
+			return fail_at(ld, at, 2, false,
+				       "filesystem entry %s: unknown access %s (valid: read, write, none)",
+				       qkey, qv);
+		}
+		if (kind == PP_MINIMAL && access != AB_ACCESS_READ)
+			return fail_at(ld, at, 2, false,
+				       "\":minimal\" can only be \"read\" (it adds the platform's default read roots), found \"%s\"",
+				       ab_access_name(access));
+
+		if (i < n_offs) {
+			linecol_advance(ld->text, &lc, offs[i]);
+		} else {
+			struct jscan sc = {.s = ld->text, .n = ld->len};
+			size_t off = 0;
+			scan_walk(&sc, at, 2, true, &off);
+			lc = linecol_at(ld->text, off);
+		}
+		i++;
+		_cleanup_free_ char *origin =
+			xasprintf("%s:%d:%d", ld->source, lc.line, lc.col);
+		int r = ab_policy_add_path(ld->stage, key, access, origin, &why);
+		if (r < 0)
+			return fail_at(ld, at, 2, true, "%s", why.message);
+	}
+	return 0;
+}
+
+static int load_protect(struct loader *ld, json_t *root)
+{
+	json_t *arr = json_object_get(root, "protect");
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr)) {
+		const struct jstep at[] = {{.key = "protect"}};
+		return fail_at(ld, at, 1, false,
+			       "\"protect\" must be an array of names such as [\"node_modules\"], found %s",
+			       json_kind(arr));
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const struct jstep at[] = {{.key = "protect"}, {.index = i}};
+		if (!json_is_string(v))
+			return fail_at(ld, at, 2, false,
+				       "\"protect\" entries must be strings, found %s",
+				       json_kind(v));
+		ab_error why;
+		if (ab_policy_add_protect(ld->stage, json_string_value(v), &why) < 0) {
+			_cleanup_free_ char *q = quoted(json_string_value(v));
+			return fail_at(ld, at, 2, false,
+				       "protected name %s must be a single path component such as \".git\" (no \"/\", not \".\" or \"..\")",
+				       q);
+		}
+	}
+	return 0;
+}
+
+static int load_network(struct loader *ld, json_t *root)
+{
+	json_t *net = json_object_get(root, "network");
+	if (!net)
+		return 0;
+	if (!json_is_object(net)) {
+		const struct jstep at[] = {{.key = "network"}};
+		return fail_at(ld, at, 1, false,
+			       "\"network\" must be an object such as {\"mode\": \"none\"}, found %s",
+			       json_kind(net));
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(net, key, v) {
+		if (strcmp(key, "mode") == 0)
+			continue;
+		const struct jstep at[] = {{.key = "network"}, {.key = key}};
+		_cleanup_free_ char *q = quoted(key);
+		return fail_at(ld, at, 2, true,
+			       "unknown key %s in \"network\" (known keys: mode)", q);
+	}
+	json_t *mode = json_object_get(net, "mode");
+	if (!mode)
+		return 0;
+	const struct jstep at[] = {{.key = "network"}, {.key = "mode"}};
+	if (!json_is_string(mode))
+		return fail_at(ld, at, 2, false,
+			       "\"network\".\"mode\" must be a string (\"none\" or \"full\"), found %s",
+			       json_kind(mode));
+	const char *word = json_string_value(mode);
+	if (strcmp(word, "none") == 0) {
+		ab_policy_set_network(ld->stage, AB_NET_NONE);
+	} else if (strcmp(word, "full") == 0) {
+		ab_policy_set_network(ld->stage, AB_NET_FULL);
+	} else {
+		_cleanup_free_ char *q = quoted(word);
+		return fail_at(ld, at, 2, false,
+			       "unknown network mode %s (valid: none, full)", q);
+	}
+	ld->set_net = true;
+	return 0;
+}
+
+static const char *const top_keys[] = {
+	"version", "preset", "filesystem", "protect", "network", NULL,
+};
+
+static int load_root(struct loader *ld, json_t *root)
+{
+	if (!json_is_object(root))
+		return fail_at(ld, NULL, 0, false,
+			       "a policy must be a JSON object such as {\"version\": 1}, found %s",
+			       json_kind(root));
+	const char *key;
+	json_t *v;
+	json_object_foreach(root, key, v) {
+		size_t k = 0;
+		while (top_keys[k] && strcmp(top_keys[k], key) != 0)
+			k++;
+		if (top_keys[k])
+			continue;
+		const struct jstep at[] = {{.key = key}};
+		_cleanup_free_ char *q = quoted(key);
+		return fail_at(ld, at, 1, true,
+			       "unknown key %s (known keys: version, preset, filesystem, protect, network)",
+			       q);
+	}
+	int r;
+	/* The preset goes first wherever it is written, so that the file's
+	 * own entries can narrow or widen it. */
+	if ((r = load_version(ld, root)) < 0 || (r = load_preset(ld, root)) < 0 ||
+	    (r = load_filesystem(ld, root)) < 0 ||
+	    (r = load_protect(ld, root)) < 0 || (r = load_network(ld, root)) < 0)
+		return r;
+	return 0;
+}
+
+/* jansson points a duplicate key error at the key's last character; the
+ * user wants its start and its name. */
+static int fail_duplicate_key(struct loader *ld, const json_error_t *je)
+{
+	size_t end = je->position > 0 ? (size_t)je->position : 0;
+	if (end >= 2 && end <= ld->len && ld->text[end - 1] == '"') {
+		/* The opening quote is the nearest '"' behind the closing one
+		 * that is not escaped (an even run of backslashes before it). */
+		for (size_t q = end - 1; q-- > 0;) {
+			if (ld->text[q] != '"')
+				continue;
+			size_t bs = 0;
+			while (q > bs && ld->text[q - 1 - bs] == '\\')
+				bs++;
+			if (bs % 2)
+				continue;
+			struct jscan sc = {.s = ld->text, .n = end, .i = q};
+			sbuf key = {0};
+			if (!scan_string(&sc, &key))
+				break;
+			_cleanup_free_ char *qk = quoted(key.s ? key.s : "");
+			sbuf_free(&key);
+			return fail_at_offset(ld, q,
+					      "duplicate key %s; each key may appear only once in an object (merge the two entries)",
+					      qk);
+		}
+	}
+	return ab_fail(ld->err, EINVAL, "%s:%d:%d: duplicate key: %s", ld->source,
+		       je->line, je->column > 0 ? je->column : 1, je->text);
+}
+
+static void merge_stage(ab_policy *p, const ab_policy *stage, bool set_net)
+{
+	for (size_t i = 0; i < stage->n_entries; i++) {
+		const struct policy_entry *e = &stage->entries[i];
+		policy_add_entry(p, e->kind, e->path, e->access, e->origin);
+	}
+	for (size_t i = 0; i < stage->n_protect; i++)
+		ab_policy_add_protect(p, stage->protect[i], NULL);
+	if (set_net)
+		ab_policy_set_network(p, stage->net);
+}
+
+static int load_text(ab_policy *p, const char *text, size_t len,
+		     const char *source, ab_error *err)
+{
+	struct loader ld = {
+		.source = source && *source ? source : "<policy>",
+		.text = text,
+		.len = len,
+		.err = err,
+	};
+	size_t k = 0;
+	while (k < len && is_json_space(text[k]))
+		k++;
+	if (k == len)
+		return ab_fail(err, EINVAL,
+			       "%s:1:1: the policy is empty; the smallest policy is {\"version\": 1}",
+			       ld.source);
+
+	json_error_t je;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (!root) {
+		if (json_error_code(&je) == json_error_duplicate_key)
+			return fail_duplicate_key(&ld, &je);
+		if (je.line < 1)
+			return ab_fail(err, EINVAL, "%s: invalid JSON: %s", ld.source, je.text);
+		return ab_fail(err, EINVAL, "%s:%d:%d: invalid JSON: %s", ld.source,
+			       je.line, je.column > 0 ? je.column : 1, je.text);
+	}
+
+	ld.stage = ab_policy_new();
+	int r = load_root(&ld, root);
+	if (r == 0)
+		merge_stage(p, ld.stage, ld.set_net);
+	ab_policy_free(ld.stage);
+	json_decref(root);
+	return r;
+}
+
+int ab_policy_load_json(ab_policy *p, const char *text, const char *source,
+			ab_error *err)
+{
+	if (!text)
+		return ab_fail(err, EINVAL, "%s: no policy text given",
+			       source ? source : "<policy>");
+	return load_text(p, text, strlen(text), source, err);
+}
+
+static void hint_for_open_error(ab_error *err, int code, const char *path)
+{
+	switch (code) {
+	case ENOENT:
+	case ENOTDIR:
+		if (path[0] == '/') {
+			ab_error_hint(err, "hint: check the path; the file must exist before agentbox starts");
+		} else {
+			_cleanup_free_ char *cwd = getcwd(NULL, 0);
+			ab_error_hint(err, "hint: check the path; a relative path is taken from the current directory (%s)",
+				      cwd ? cwd : "?");
+		}
+		break;
+	case EACCES:
+		ab_error_hint(err, "hint: make the file and its directories readable by the user running agentbox");
+		break;
+	case EISDIR:
+		ab_error_hint(err, "hint: give the path of the policy file itself, not of its directory");
+		break;
+	default:
+		ab_error_hint(err, "hint: the policy file must be a readable JSON file");
+	}
+}
+
+int ab_policy_load_file(ab_policy *p, const char *path, ab_error *err)
+{
+	if (!path || !*path)
+		return ab_fail(err, EINVAL, "no policy file path given");
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		ab_fail_errno(err, e, "cannot open policy file %s", path);
+		hint_for_open_error(err, e, path);
+		return -e;
+	}
+	sbuf buf = {0};
+	char chunk[8192];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			sbuf_free(&buf);
+			ab_fail_errno(err, e, "cannot read policy file %s", path);
+			hint_for_open_error(err, e, path);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		if (buf.len + (size_t)n > POLICY_FILE_MAX) {
+			sbuf_free(&buf);
+			return ab_fail(err, EFBIG,
+				       "policy file %s is larger than %d bytes; is it really a policy file?",
+				       path, POLICY_FILE_MAX);
+		}
+		sbuf_addn(&buf, chunk, (size_t)n);
+	}
+	int r = load_text(p, buf.s ? buf.s : "", buf.len, path, err);
+	sbuf_free(&buf);
+	return r;
+}

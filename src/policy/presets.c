@@ -1,0 +1,34 @@
+/* Built-in presets. They only add entries, so a policy file or flags
+ * applied afterwards can narrow or widen any of them. */
+#include <errno.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "policy/policy.h"
+
+int ab_policy_apply_preset(ab_policy *p, const char *name, ab_error *err)
+{
+	char origin[64];
+	snprintf(origin, sizeof(origin), "preset %s", name ? name : "");
+	if (name && strcmp(name, "read-only") == 0) {
+		policy_add_entry(p, PP_ROOT, "", AB_ACCESS_READ, origin);
+		return 0;
+	}
+	if (name && strcmp(name, "workspace-write") == 0) {
+		policy_add_entry(p, PP_ROOT, "", AB_ACCESS_READ, origin);
+		policy_add_entry(p, PP_CWD, "", AB_ACCESS_WRITE, origin);
+		policy_add_entry(p, PP_SLASH_TMP, "", AB_ACCESS_WRITE, origin);
+		policy_add_entry(p, PP_TMPDIR, "", AB_ACCESS_WRITE, origin);
+		return 0;
+	}
+	if (name && strcmp(name, "full-access") == 0) {
+		/* The whole filesystem writable. Protected names are not applied
+		 * under "/" itself (see plan/protected.c); network stays as
+		 * --net says. */
+		policy_add_entry(p, PP_ROOT, "", AB_ACCESS_WRITE, origin);
+		return 0;
+	}
+	return ab_fail(err, EINVAL,
+		       "unknown policy preset '%s' (use read-only, workspace-write or full-access)",
+		       name ? name : "");
+}

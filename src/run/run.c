@@ -1,0 +1,300 @@
+/* ab_run and ab_explain: gather the facts of this run, resolve the plan,
+ * pick the backend, and hand over to the supervisor. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agentbox.h"
+#include "backend/bwrap.h"
+#include "common/error.h"
+#include "common/util.h"
+#include "plan/plan.h"
+#include "run/events.h"
+#include "run/placeholders.h"
+#include "run/state_dir.h"
+#include "run/supervisor.h"
+
+void ab_run_options_init(ab_run_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->events_fd = -1;
+	o->backend = AB_BACKEND_AUTO;
+}
+
+struct run_facts {
+	char *cwd;
+	char *state_dir;
+	char *self_exe;
+};
+
+static void facts_free(struct run_facts *f)
+{
+	free(f->cwd);
+	free(f->state_dir);
+	free(f->self_exe);
+}
+
+static int gather(const ab_run_options *o, struct run_facts *f, const struct events *ev,
+		  ab_error *err)
+{
+	memset(f, 0, sizeof(*f));
+	if (o->cwd) {
+		if (!path_is_absolute(o->cwd)) {
+			char here[PATH_MAX];
+			if (!getcwd(here, sizeof(here)))
+				return ab_fail_errno(err, errno, "cannot determine the current directory");
+			char *joined = path_join(here, o->cwd);
+			f->cwd = path_normalize(joined);
+			free(joined);
+		} else {
+			f->cwd = path_normalize(o->cwd);
+		}
+	} else {
+		char here[PATH_MAX];
+		if (!getcwd(here, sizeof(here)))
+			return ab_fail_errno(err, errno,
+					     "cannot determine the current directory (was it removed?); use -C DIR");
+		f->cwd = xstrdup(here);
+	}
+	ab_error serr;
+	if (state_dir_get(&f->state_dir, &serr) < 0) {
+		/* Runs that need no placeholders do not need it; those that
+		 * do fail later with this reason. */
+		events_warning(ev, "no_state_dir", NULL, serr.message);
+		f->state_dir = NULL;
+	}
+	f->self_exe = realpath("/proc/self/exe", NULL);
+	return 0;
+}
+
+static int resolve(const ab_policy *p, const ab_run_options *o, const struct run_facts *f,
+		   struct plan *plan, ab_error *err)
+{
+	struct plan_context ctx = {
+		.cwd = f->cwd,
+		.home = getenv("HOME"),
+		.tmpdir = getenv("TMPDIR"),
+		.state_dir = f->state_dir,
+		.self_exe = f->self_exe,
+		.no_proc = o->no_proc,
+	};
+	return plan_resolve(p, &ctx, plan, err);
+}
+
+static void append_posture(sbuf *b, const struct plan *plan, const struct bwrap_info *bw)
+{
+	size_t protected_n = 0, hidden = 0, writable = 0;
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		protected_n += plan->nodes[i].source == NODE_PROTECTED || plan->nodes[i].source == NODE_GITDIR;
+		hidden += plan->nodes[i].access == AB_ACCESS_NONE;
+		writable += plan->nodes[i].access == AB_ACCESS_WRITE && plan->nodes[i].exists;
+	}
+	sbuf_addf(b, "\"posture\":{\"filesystem\":\"%s\",\"writable_roots\":%zu,\"hidden_paths\":%zu,"
+		     "\"protected_paths\":%zu,\"network\":\"%s\",\"seccomp\":\"%s\",\"no_new_privs\":true,"
+		     "\"namespaces\":[\"user\",\"mount\",\"pid\"%s%s],\"proc\":%s,\"new_session\":true,"
+		     "\"capabilities\":\"none\"}",
+		  plan->root_writable ? "full-write" : plan->root_readable ? "read-only-root" : "restricted-read",
+		  writable, hidden, protected_n, ab_net_name(plan->net),
+		  plan->net == AB_NET_NONE ? "network-none" : "base",
+		  bw->unshare_ipc ? ",\"ipc\"" : "", plan->net == AB_NET_NONE ? ",\"net\"" : "",
+		  plan->mount_proc ? "true" : "false");
+}
+
+static void emit_start(const struct events *ev, const struct plan *plan,
+		       const struct bwrap_info *bw, char *const argv[])
+{
+	sbuf b = {0};
+	sbuf_add(&b, "{\"event\":\"start\",\"backend\":\"bwrap\",\"bwrap\":{\"path\":");
+	sbuf_add_json_string(&b, bw->path);
+	sbuf_add(&b, ",\"version\":");
+	sbuf_add_json_string(&b, bw->version);
+	sbuf_add(&b, "},");
+	append_posture(&b, plan, bw);
+	sbuf_add(&b, ",\"cwd\":");
+	sbuf_add_json_string(&b, plan->cwd);
+	sbuf_add(&b, ",\"command\":[");
+	for (size_t i = 0; argv[i]; i++) {
+		if (i)
+			sbuf_add(&b, ",");
+		sbuf_add_json_string(&b, argv[i]);
+	}
+	sbuf_addf(&b, "],\"pid\":%d}", (int)getpid());
+	events_emit(ev, b.s);
+	sbuf_free(&b);
+}
+
+static void emit_exit(const struct events *ev, int status, bool timed_out, double ms)
+{
+	char buf[256];
+	char sig[16] = "null";
+	if (status > 128 && status < 128 + 65 && !timed_out)
+		snprintf(sig, sizeof(sig), "%d", status - 128);
+	snprintf(buf, sizeof(buf),
+		 "{\"event\":\"exit\",\"status\":%d,\"signal\":%s,\"timed_out\":%s,\"duration_ms\":%.3f}",
+		 status, sig, timed_out ? "true" : "false", ms);
+	events_emit(ev, buf);
+}
+
+static int setup_backend(const ab_run_options *o, const struct plan *plan, const char *state_dir,
+			 bool refresh, struct bwrap_info *bw, ab_error *err)
+{
+	if (o->backend != AB_BACKEND_AUTO && o->backend != AB_BACKEND_BWRAP)
+		return ab_fail(err, EINVAL, "unknown backend");
+	_cleanup_free_ char *path = NULL;
+	int r = bwrap_locate(plan, &path, err);
+	if (r < 0)
+		return r;
+	return bwrap_probe(path, state_dir, refresh, bw, err);
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
+	   int *exit_status, ab_error *err)
+{
+	double t0 = mono_ms();
+	struct events ev;
+	events_init(&ev, o);
+	if (!argv || !argv[0])
+		return ab_fail(err, EINVAL, "no command given; usage: agentbox run [OPTIONS] -- COMMAND [ARG...]");
+	struct run_facts f;
+	int r = gather(o, &f, &ev, err);
+	if (r < 0)
+		return r;
+	if (f.state_dir)
+		placeholders_sweep(f.state_dir);
+
+	struct plan plan;
+	r = resolve(p, o, &f, &plan, err);
+	if (r < 0) {
+		plan_free(&plan);
+		facts_free(&f);
+		return r;
+	}
+	for (size_t i = 0; i < plan.n_warnings; i++)
+		events_warning(&ev, plan.warnings[i].code, plan.warnings[i].path, plan.warnings[i].message);
+
+	struct bwrap_info bw = {0};
+	r = setup_backend(o, &plan, f.state_dir, false, &bw, err);
+	bool started = false;
+	for (int attempt = 0; r >= 0 && attempt < 3; attempt++) {
+		if (!started) {
+			emit_start(&ev, &plan, &bw, argv);
+			started = true;
+		}
+		struct supervise_request req = {
+			.plan = &plan, .bwrap = &bw, .state_dir = f.state_dir,
+			.self_path = f.self_exe, .command = argv, .opts = o, .ev = &ev,
+		};
+		r = supervise_bwrap(&req, exit_status, err);
+		if (r == SUPERVISE_RETRY_NO_PROC) {
+			events_warning(&ev, "proc_retry", "/proc",
+				       "this host does not allow mounting a fresh /proc; running without it (the host's /proc stays hidden only if / is not readable)");
+			plan.mount_proc = false;
+			continue;
+		}
+		if (r == SUPERVISE_RETRY_PROBE) {
+			bwrap_info_free(&bw);
+			r = setup_backend(o, &plan, f.state_dir, true, &bw, err);
+			continue;
+		}
+		break;
+	}
+	if (r > 0)
+		r = ab_fail(err, EIO, "bubblewrap kept failing in a way agentbox could not recover from");
+	if (r == 0)
+		emit_exit(&ev, *exit_status, *exit_status == AB_EXIT_TIMEOUT && o->timeout_sec > 0,
+			  mono_ms() - t0);
+	bwrap_info_free(&bw);
+	plan_free(&plan);
+	facts_free(&f);
+	return r;
+}
+
+int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], bool json,
+	       FILE *out, ab_error *err)
+{
+	struct events ev;
+	ab_run_options quiet = *o;
+	quiet.quiet = true;
+	events_init(&ev, &quiet);
+	struct run_facts f;
+	int r = gather(o, &f, &ev, err);
+	if (r < 0)
+		return r;
+	struct plan plan;
+	r = resolve(p, o, &f, &plan, err);
+	if (r < 0) {
+		plan_free(&plan);
+		facts_free(&f);
+		return r;
+	}
+	static char placeholder_cmd[] = "COMMAND";
+	static char *const default_cmd[] = {placeholder_cmd, NULL};
+	char *const *command = argv && argv[0] ? argv : default_cmd;
+	struct bwrap_info bw = {0};
+	ab_error berr;
+	struct bwrap_cmd cmd = {0};
+	bool have_bwrap = setup_backend(o, &plan, f.state_dir, false, &bw, &berr) == 0;
+	if (have_bwrap) {
+		struct bwrap_build_opts bo = {
+			.command = command, .self_path = f.self_exe,
+			.status_fd = true, .stderr_fd = true,
+		};
+		have_bwrap = bwrap_build(&plan, &bw, &bo, &cmd, &berr) == 0;
+	}
+	if (json) {
+		sbuf b = {0};
+		sbuf_add(&b, "{");
+		plan_append_json(&plan, &b);
+		sbuf_add(&b, ",\"backend\":{\"name\":\"bwrap\"");
+		if (have_bwrap) {
+			sbuf_add(&b, ",\"path\":");
+			sbuf_add_json_string(&b, bw.path);
+			sbuf_add(&b, ",\"version\":");
+			sbuf_add_json_string(&b, bw.version);
+			sbuf_add(&b, ",\"argv\":[");
+			for (size_t i = 0; i < cmd.argv.n; i++) {
+				if (i)
+					sbuf_add(&b, ",");
+				sbuf_add_json_string(&b, cmd.argv.v[i]);
+			}
+			sbuf_add(&b, "]");
+		} else {
+			sbuf_add(&b, ",\"error\":");
+			sbuf_add_json_string(&b, berr.message);
+		}
+		sbuf_add(&b, "}}\n");
+		fputs(b.s, out);
+		sbuf_free(&b);
+	} else {
+		plan_print_table(&plan, out);
+		if (have_bwrap) {
+			sbuf b = {0};
+			for (size_t i = 0; i < cmd.argv.n; i++) {
+				if (i)
+					sbuf_add(&b, " ");
+				sbuf_add_shell_word(&b, cmd.argv.v[i]);
+			}
+			fprintf(out, "\nbackend: bwrap %s (%s)\ncommand line (fds 3.. are set up by agentbox):\n%s\n",
+				bw.version, bw.path, b.s);
+			sbuf_free(&b);
+		} else {
+			fprintf(out, "\nbackend: bwrap unavailable: %s\n", berr.message);
+		}
+	}
+	bwrap_cmd_free(&cmd);
+	bwrap_info_free(&bw);
+	plan_free(&plan);
+	facts_free(&f);
+	return 0;
+}

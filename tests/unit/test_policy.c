@@ -1,0 +1,761 @@
+/* The policy layer: presets, path rules, protected names and the JSON
+ * policy file with its file:line:column error messages. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "policy/policy.h"
+
+static const struct policy_entry *find_entry(const ab_policy *p,
+					     enum policy_path_kind kind,
+					     const char *path)
+{
+	for (size_t i = 0; i < p->n_entries; i++)
+		if (p->entries[i].kind == kind && strcmp(p->entries[i].path, path) == 0)
+			return &p->entries[i];
+	return NULL;
+}
+
+static void assert_entry(const ab_policy *p, enum policy_path_kind kind,
+			 const char *path, ab_access access)
+{
+	const struct policy_entry *e = find_entry(p, kind, path);
+	if (!e)
+		fail_msg("no entry for kind %d path \"%s\"", kind, path);
+	assert_int_equal(e->access, access);
+}
+
+static bool has_protect(const ab_policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_protect; i++)
+		if (strcmp(p->protect[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Loads `text` as "p.json" into a fresh policy and checks that it fails
+ * with exactly `want` as the message, leaving the policy untouched. */
+static void assert_load_error(const char *text, const char *want)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	int r = ab_policy_load_json(p, text, "p.json", &err);
+	if (r != -EINVAL || strcmp(err.message, want) != 0)
+		fail_msg("r=%d\n got: %s\nwant: %s", r, err.message, want);
+	assert_int_equal(p->n_entries, 0);
+	assert_int_equal(p->n_protect, 2);
+	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
+	ab_policy_free(p);
+}
+
+static ab_policy *load_ok(const char *text)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	int r = ab_policy_load_json(p, text, "p.json", &err);
+	if (r != 0)
+		fail_msg("load failed (%d): %s", r, err.message);
+	return p;
+}
+
+/* ---- model and presets ------------------------------------------------ */
+
+static void test_new_policy_protects_git_and_agentbox_without_network(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	assert_int_equal(p->n_entries, 0);
+	assert_int_equal(p->n_protect, 2);
+	assert_true(has_protect(p, ".git"));
+	assert_true(has_protect(p, ".agentbox"));
+	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
+	ab_policy_free(p);
+}
+
+static void test_read_only_preset_reads_root(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	assert_int_equal(ab_policy_apply_preset(p, "read-only", NULL), 0);
+	assert_int_equal(p->n_entries, 1);
+	assert_entry(p, PP_ROOT, "", AB_ACCESS_READ);
+	assert_string_equal(p->entries[0].origin, "preset read-only");
+	ab_policy_free(p);
+}
+
+static void test_workspace_write_preset_writes_cwd_and_temp_dirs(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	assert_int_equal(ab_policy_apply_preset(p, "workspace-write", NULL), 0);
+	assert_int_equal(p->n_entries, 4);
+	assert_entry(p, PP_ROOT, "", AB_ACCESS_READ);
+	assert_entry(p, PP_CWD, "", AB_ACCESS_WRITE);
+	assert_entry(p, PP_SLASH_TMP, "", AB_ACCESS_WRITE);
+	assert_entry(p, PP_TMPDIR, "", AB_ACCESS_WRITE);
+	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
+	ab_policy_free(p);
+}
+
+static void test_full_access_preset_writes_root(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	assert_int_equal(ab_policy_apply_preset(p, "full-access", NULL), 0);
+	assert_int_equal(p->n_entries, 1);
+	assert_entry(p, PP_ROOT, "", AB_ACCESS_WRITE);
+	ab_policy_free(p);
+}
+
+static void test_later_preset_replaces_same_path(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	assert_int_equal(ab_policy_apply_preset(p, "workspace-write", NULL), 0);
+	assert_int_equal(ab_policy_apply_preset(p, "full-access", NULL), 0);
+	assert_int_equal(p->n_entries, 4);
+	assert_entry(p, PP_ROOT, "", AB_ACCESS_WRITE);
+	assert_string_equal(find_entry(p, PP_ROOT, "")->origin, "preset full-access");
+	ab_policy_free(p);
+}
+
+static void test_unknown_preset_is_rejected_and_adds_nothing(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	assert_int_equal(ab_policy_apply_preset(p, "yolo", &err), -EINVAL);
+	assert_non_null(strstr(err.message, "unknown policy preset 'yolo'"));
+	assert_non_null(strstr(err.message, "workspace-write"));
+	assert_int_equal(p->n_entries, 0);
+	ab_policy_free(p);
+}
+
+/* ---- paths ------------------------------------------------------------ */
+
+static void test_add_path_replaces_earlier_entry_for_same_path(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	assert_int_equal(ab_policy_add_path(p, "/repo", AB_ACCESS_WRITE, "--write", NULL), 0);
+	assert_int_equal(ab_policy_add_path(p, "/other", AB_ACCESS_READ, "--read", NULL), 0);
+	assert_int_equal(ab_policy_add_path(p, "//repo/./", AB_ACCESS_NONE, "--deny", NULL), 0);
+	assert_int_equal(p->n_entries, 2);
+	/* Replacement keeps the entry's place and takes the new origin. */
+	assert_string_equal(p->entries[0].path, "/repo");
+	assert_int_equal(p->entries[0].access, AB_ACCESS_NONE);
+	assert_string_equal(p->entries[0].origin, "--deny");
+	ab_policy_free(p);
+}
+
+static void test_add_path_normalises_absolute_paths(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	assert_int_equal(ab_policy_add_path(p, "/a//b/./c/", AB_ACCESS_READ, "x", NULL), 0);
+	assert_entry(p, PP_ABSOLUTE, "/a/b/c", AB_ACCESS_READ);
+	ab_policy_free(p);
+}
+
+static void test_every_special_token_has_its_own_kind(void **state)
+{
+	static const struct {
+		const char *text;
+		enum policy_path_kind kind;
+		const char *sub;
+	} cases[] = {
+		{":root", PP_ROOT, ""},
+		{":minimal", PP_MINIMAL, ""},
+		{":cwd", PP_CWD, ""},
+		{":tmpdir", PP_TMPDIR, ""},
+		{":slash_tmp", PP_SLASH_TMP, ""},
+		{"~", PP_HOME, ""},
+		{"~/", PP_HOME, ""},
+		{"~/.ssh", PP_HOME, ".ssh"},
+		{"~//a/./b/", PP_HOME, "a/b"},
+		{"/", PP_ABSOLUTE, "/"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum policy_path_kind kind;
+		char *sub = NULL;
+		ab_error err = {0};
+		if (policy_parse_path(cases[i].text, &kind, &sub, &err) != 0)
+			fail_msg("%s: %s", cases[i].text, err.message);
+		assert_int_equal(kind, cases[i].kind);
+		assert_string_equal(sub, cases[i].sub);
+		free(sub);
+	}
+}
+
+static void test_entry_spelling_round_trips_special_paths(void **state)
+{
+	static const char *const texts[] = {
+		":root", ":minimal", ":cwd", ":tmpdir", ":slash_tmp", "~", "~/x/y", "/a/b",
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		ab_policy *p = ab_policy_new();
+		assert_int_equal(ab_policy_add_path(p, texts[i], AB_ACCESS_READ, "t", NULL), 0);
+		char *s = policy_entry_spelling(&p->entries[0]);
+		assert_string_equal(s, texts[i]);
+		free(s);
+		ab_policy_free(p);
+	}
+}
+
+static void test_bad_paths_are_rejected_with_reason(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *reason;
+	} cases[] = {
+		{"repo/a", "is relative"},
+		{"./a", "is relative"},
+		{"/a/../b", "contains '..'"},
+		{"/a/..", "contains '..'"},
+		{"~/../etc", "contains '..'"},
+		{":home", "unknown special path ':home'"},
+		{"~bob", "not ~user"},
+		{"", "empty path"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ab_policy *p = ab_policy_new();
+		ab_error err = {0};
+		assert_int_equal(ab_policy_add_path(p, cases[i].text, AB_ACCESS_READ, "t", &err),
+				 -EINVAL);
+		if (!strstr(err.message, cases[i].reason))
+			fail_msg("%s: %s", cases[i].text, err.message);
+		assert_int_equal(p->n_entries, 0);
+		ab_policy_free(p);
+	}
+}
+
+static void test_dotdot_inside_a_name_is_allowed(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	assert_int_equal(ab_policy_add_path(p, "/a/..b/c..", AB_ACCESS_READ, "t", NULL), 0);
+	assert_entry(p, PP_ABSOLUTE, "/a/..b/c..", AB_ACCESS_READ);
+	ab_policy_free(p);
+}
+
+static void test_minimal_can_only_be_read(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	assert_int_equal(ab_policy_add_path(p, ":minimal", AB_ACCESS_WRITE, "t", &err), -EINVAL);
+	assert_non_null(strstr(err.message, ":minimal can only be 'read'"));
+	assert_int_equal(ab_policy_add_path(p, ":minimal", AB_ACCESS_NONE, "t", &err), -EINVAL);
+	assert_int_equal(p->n_entries, 0);
+	assert_int_equal(ab_policy_add_path(p, ":minimal", AB_ACCESS_READ, "t", &err), 0);
+	assert_entry(p, PP_MINIMAL, "", AB_ACCESS_READ);
+	ab_policy_free(p);
+}
+
+static void test_access_words_parse(void **state)
+{
+	ab_access a;
+	assert_true(policy_parse_access("read", &a));
+	assert_int_equal(a, AB_ACCESS_READ);
+	assert_true(policy_parse_access("write", &a));
+	assert_int_equal(a, AB_ACCESS_WRITE);
+	assert_true(policy_parse_access("none", &a));
+	assert_int_equal(a, AB_ACCESS_NONE);
+	assert_false(policy_parse_access("rw", &a));
+	assert_false(policy_parse_access("Read", &a));
+	assert_string_equal(ab_access_name(AB_ACCESS_NONE), "none");
+	assert_string_equal(ab_net_name(AB_NET_FULL), "full");
+}
+
+/* ---- protect and network ------------------------------------------------ */
+
+static void test_protect_adds_single_component_names_once(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	assert_int_equal(ab_policy_add_protect(p, "node_modules", NULL), 0);
+	assert_int_equal(ab_policy_add_protect(p, "node_modules", NULL), 0);
+	assert_int_equal(ab_policy_add_protect(p, ".git", NULL), 0);
+	assert_int_equal(p->n_protect, 3);
+	assert_true(has_protect(p, "node_modules"));
+	ab_policy_free(p);
+}
+
+static void test_protect_rejects_paths_dots_and_empty_names(void **state)
+{
+	static const char *const bad[] = {"a/b", "/x", ".", "..", "", "x/"};
+	ab_policy *p = ab_policy_new();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ab_error err = {0};
+		assert_int_equal(ab_policy_add_protect(p, bad[i], &err), -EINVAL);
+		assert_non_null(strstr(err.message, "single path component"));
+	}
+	assert_int_equal(ab_policy_add_protect(p, NULL, NULL), -EINVAL);
+	assert_int_equal(p->n_protect, 2);
+	ab_policy_free(p);
+}
+
+static void test_network_setting_round_trips(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_policy_set_network(p, AB_NET_FULL);
+	assert_int_equal(ab_policy_network(p), AB_NET_FULL);
+	ab_policy_set_network(p, AB_NET_NONE);
+	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
+	ab_policy_free(p);
+}
+
+/* ---- JSON: accepted files -------------------------------------------------- */
+
+static void test_json_version_only_changes_nothing(void **state)
+{
+	ab_policy *p = load_ok("{\"version\": 1}");
+	assert_int_equal(p->n_entries, 0);
+	assert_int_equal(p->n_protect, 2);
+	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
+	ab_policy_free(p);
+}
+
+static void test_json_full_policy_is_applied(void **state)
+{
+	ab_policy *p = load_ok(
+		"{\n"
+		"  \"version\": 1,\n"
+		"  \"preset\": \"workspace-write\",\n"
+		"  \"filesystem\": {\"~/.ssh\": \"none\", \"/repo/docs\": \"read\"},\n"
+		"  \"protect\": [\"node_modules\", \".git\"],\n"
+		"  \"network\": {\"mode\": \"full\"}\n"
+		"}\n");
+	assert_int_equal(p->n_entries, 6);
+	assert_entry(p, PP_CWD, "", AB_ACCESS_WRITE);
+	assert_entry(p, PP_HOME, ".ssh", AB_ACCESS_NONE);
+	assert_entry(p, PP_ABSOLUTE, "/repo/docs", AB_ACCESS_READ);
+	assert_int_equal(p->n_protect, 3);
+	assert_true(has_protect(p, "node_modules"));
+	assert_int_equal(ab_policy_network(p), AB_NET_FULL);
+	ab_policy_free(p);
+}
+
+static void test_json_origin_is_file_line_column_of_key(void **state)
+{
+	ab_policy *p = load_ok(
+		"{\"version\": 1,\n"
+		" \"filesystem\": {\n"
+		"   \"/a\": \"read\",\n"
+		"\t\"/b\":\"write\", \"/c\": \"none\"}}");
+	assert_string_equal(find_entry(p, PP_ABSOLUTE, "/a")->origin, "p.json:3:4");
+	assert_string_equal(find_entry(p, PP_ABSOLUTE, "/b")->origin, "p.json:4:2");
+	assert_string_equal(find_entry(p, PP_ABSOLUTE, "/c")->origin, "p.json:4:16");
+	ab_policy_free(p);
+}
+
+static void test_json_entries_keep_file_order(void **state)
+{
+	ab_policy *p = load_ok(
+		"{\"version\": 1, \"filesystem\": {"
+		"\"/zeta\": \"read\", \"/alpha\": \"write\", \"/mid\": \"none\", "
+		"\"/beta\": \"read\", \":cwd\": \"write\"}}");
+	static const char *const order[] = {"/zeta", "/alpha", "/mid", "/beta", ""};
+	assert_int_equal(p->n_entries, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(p->entries[i].path, order[i]);
+	assert_int_equal(p->entries[4].kind, PP_CWD);
+	ab_policy_free(p);
+}
+
+static void test_json_later_spelling_of_same_path_replaces_earlier(void **state)
+{
+	ab_policy *p = load_ok(
+		"{\"version\": 1, \"filesystem\": {\"/repo\": \"write\",\n"
+		"\"/repo/a\": \"read\",\n"
+		"  \"/repo/\": \"none\"}}");
+	assert_int_equal(p->n_entries, 2);
+	const struct policy_entry *e = find_entry(p, PP_ABSOLUTE, "/repo");
+	assert_int_equal(e->access, AB_ACCESS_NONE);
+	assert_string_equal(e->origin, "p.json:3:3");
+	ab_policy_free(p);
+}
+
+static void test_json_preset_applies_before_entries_wherever_written(void **state)
+{
+	ab_policy *p = load_ok(
+		"{\"filesystem\": {\":root\": \"none\", \":cwd\": \"read\"},"
+		" \"preset\": \"workspace-write\", \"version\": 1}");
+	assert_int_equal(p->n_entries, 4);
+	assert_entry(p, PP_ROOT, "", AB_ACCESS_NONE);
+	assert_entry(p, PP_CWD, "", AB_ACCESS_READ);
+	assert_entry(p, PP_TMPDIR, "", AB_ACCESS_WRITE);
+	ab_policy_free(p);
+}
+
+static void test_json_layers_on_top_of_existing_policy(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	assert_int_equal(ab_policy_apply_preset(p, "read-only", NULL), 0);
+	assert_int_equal(ab_policy_add_path(p, "/keep", AB_ACCESS_WRITE, "--write", NULL), 0);
+	ab_policy_set_network(p, AB_NET_FULL);
+	assert_int_equal(ab_policy_load_json(p,
+		"{\"version\": 1, \"filesystem\": {\":root\": \"none\", \"/new\": \"read\"}}",
+		"p.json", &err), 0);
+	assert_int_equal(p->n_entries, 3);
+	assert_entry(p, PP_ROOT, "", AB_ACCESS_NONE);
+	assert_entry(p, PP_ABSOLUTE, "/keep", AB_ACCESS_WRITE);
+	assert_entry(p, PP_ABSOLUTE, "/new", AB_ACCESS_READ);
+	/* No "network" key: the earlier setting stays. */
+	assert_int_equal(ab_policy_network(p), AB_NET_FULL);
+	assert_int_equal(ab_policy_load_json(p,
+		"{\"version\": 1, \"network\": {\"mode\": \"none\"}}", "q.json", &err), 0);
+	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
+	ab_policy_free(p);
+}
+
+static void test_json_every_special_token_is_accepted(void **state)
+{
+	ab_policy *p = load_ok(
+		"{\"version\": 1, \"filesystem\": {\":root\": \"read\", \":minimal\": \"read\","
+		" \":cwd\": \"write\", \":tmpdir\": \"write\", \":slash_tmp\": \"none\","
+		" \"~\": \"read\", \"~/.ssh\": \"none\", \"/\": \"read\"}}");
+	assert_int_equal(p->n_entries, 8);
+	assert_entry(p, PP_ROOT, "", AB_ACCESS_READ);
+	assert_entry(p, PP_MINIMAL, "", AB_ACCESS_READ);
+	assert_entry(p, PP_CWD, "", AB_ACCESS_WRITE);
+	assert_entry(p, PP_TMPDIR, "", AB_ACCESS_WRITE);
+	assert_entry(p, PP_SLASH_TMP, "", AB_ACCESS_NONE);
+	assert_entry(p, PP_HOME, "", AB_ACCESS_READ);
+	assert_entry(p, PP_HOME, ".ssh", AB_ACCESS_NONE);
+	assert_entry(p, PP_ABSOLUTE, "/", AB_ACCESS_READ);
+	ab_policy_free(p);
+}
+
+static void test_json_escaped_keys_are_decoded(void **state)
+{
+	ab_policy *p = load_ok(
+		"{\"version\": 1, \"filesystem\": {\"/caf\\u00e9\": \"read\","
+		" \"/a\\/b\": \"write\", \"/x\\ud83d\\ude00\": \"none\"}}");
+	assert_entry(p, PP_ABSOLUTE, "/caf\xc3\xa9", AB_ACCESS_READ);
+	assert_entry(p, PP_ABSOLUTE, "/a/b", AB_ACCESS_WRITE);
+	assert_entry(p, PP_ABSOLUTE, "/x\xf0\x9f\x98\x80", AB_ACCESS_NONE);
+	assert_string_equal(find_entry(p, PP_ABSOLUTE, "/a/b")->origin, "p.json:1:53");
+	ab_policy_free(p);
+}
+
+static void test_json_empty_sections_are_accepted(void **state)
+{
+	ab_policy *p = load_ok(
+		"{\"version\": 1, \"filesystem\": {}, \"protect\": [], \"network\": {}}");
+	assert_int_equal(p->n_entries, 0);
+	assert_int_equal(p->n_protect, 2);
+	ab_policy_free(p);
+}
+
+/* ---- JSON: rejected files ---------------------------------------------------- */
+
+static void test_json_syntax_error_uses_parser_position(void **state)
+{
+	assert_load_error("{\"version\": 1,\n \"filesystem\": {\"/a\": tru}}",
+			  "p.json:2:25: invalid JSON: invalid token near 'tru'");
+	assert_load_error("{\"version\": 1} x",
+			  "p.json:1:16: invalid JSON: end of file expected near 'x'");
+	assert_load_error("{\"version\": 1,\n",
+			  "p.json:2:1: invalid JSON: string or '}' expected near end of file");
+}
+
+static void test_json_empty_text_is_rejected(void **state)
+{
+	assert_load_error(" \n\t",
+			  "p.json:1:1: the policy is empty; the smallest policy is {\"version\": 1}");
+}
+
+static void test_json_duplicate_key_points_at_second_key(void **state)
+{
+	assert_load_error("{\"version\": 1,\n  \"version\": 1}",
+			  "p.json:2:3: duplicate key \"version\"; each key may appear only once in an object (merge the two entries)");
+	assert_load_error("{\"version\": 1, \"filesystem\": {\n"
+			  "  \"/a\\\"b\": \"read\",\n"
+			  "    \"/a\\\"b\": \"none\"}}",
+			  "p.json:3:5: duplicate key \"/a\\\"b\"; each key may appear only once in an object (merge the two entries)");
+	/* A key ending in an escaped backslash: its closing quote is real. */
+	assert_load_error("{\"version\": 1, \"filesystem\": {\"/a\\\\\": \"read\", \"/a\\\\\": \"none\"}}",
+			  "p.json:1:47: duplicate key \"/a\\\\\"; each key may appear only once in an object (merge the two entries)");
+}
+
+static void test_json_top_level_must_be_object(void **state)
+{
+	assert_load_error("\n  [1, 2]",
+			  "p.json:2:3: a policy must be a JSON object such as {\"version\": 1}, found an array");
+	assert_load_error("\"hello\"",
+			  "p.json:1:1: a policy must be a JSON object such as {\"version\": 1}, found a string");
+}
+
+static void test_json_unknown_top_level_key_is_rejected(void **state)
+{
+	assert_load_error("{\"version\": 1,\n  \"filesytem\": {}}",
+			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, network)");
+}
+
+static void test_json_version_is_required_and_must_be_1(void **state)
+{
+	assert_load_error("\n {\"preset\": \"read-only\"}",
+			  "p.json:2:2: missing \"version\"; add \"version\": 1 to the top-level object");
+	assert_load_error("{\"version\": \"1\"}",
+			  "p.json:1:13: \"version\" must be an integer, found a string");
+	assert_load_error("{\"version\": 1.0}",
+			  "p.json:1:13: \"version\" must be an integer, found a real number");
+	assert_load_error("{\n\"version\":2}",
+			  "p.json:2:11: unsupported policy version 2; this agentbox reads version 1");
+}
+
+static void test_json_preset_must_be_a_known_name(void **state)
+{
+	assert_load_error("{\"version\": 1, \"preset\": true}",
+			  "p.json:1:26: \"preset\" must be a string, found a boolean");
+	assert_load_error("{\"version\": 1, \"preset\": \"danger\"}",
+			  "p.json:1:26: unknown preset \"danger\" (valid: read-only, workspace-write, full-access)");
+}
+
+static void test_json_filesystem_must_be_an_object_of_strings(void **state)
+{
+	assert_load_error("{\"version\": 1, \"filesystem\": [\"/a\"]}",
+			  "p.json:1:30: \"filesystem\" must be an object mapping paths to \"read\", \"write\" or \"none\", found an array");
+	assert_load_error("{\"version\": 1, \"filesystem\": {\"/a\": \"read\",\n \"/b\": null}}",
+			  "p.json:2:8: filesystem entry \"/b\" must be a string (\"read\", \"write\" or \"none\"), found null");
+}
+
+static void test_json_bad_access_word_lists_valid_ones(void **state)
+{
+	assert_load_error("{\"version\": 1, \"filesystem\": {\n   \"/a\": \"rw\"}}",
+			  "p.json:2:10: filesystem entry \"/a\": unknown access \"rw\" (valid: read, write, none)");
+}
+
+static void test_json_relative_path_is_rejected_at_key(void **state)
+{
+	assert_load_error("{\n  \"version\": 1,\n  \"filesystem\": {\n    \"repo/a\": \"write\"}}",
+			  "p.json:4:5: filesystem path \"repo/a\" is relative; policy paths must be absolute, ~/..., or a special path such as :cwd");
+}
+
+static void test_json_dotdot_path_is_rejected_at_key(void **state)
+{
+	assert_load_error("{\"version\": 1, \"filesystem\": {\"/a\": \"read\", \"/a/../b\": \"read\"}}",
+			  "p.json:1:45: filesystem path \"/a/../b\" contains \"..\"; write the path without it");
+	assert_load_error("{\"version\": 1, \"filesystem\": {\"~/..\": \"read\"}}",
+			  "p.json:1:31: filesystem path \"~/..\" contains \"..\"; write the path without it");
+}
+
+static void test_json_unknown_special_path_is_rejected_at_key(void **state)
+{
+	assert_load_error("{\"version\": 1, \"filesystem\": {\":home\": \"read\"}}",
+			  "p.json:1:31: filesystem path \":home\" is not a known special path (known: :root, :minimal, :cwd, :tmpdir, :slash_tmp, ~)");
+	assert_load_error("{\"version\": 1, \"filesystem\": {\"~bob/x\": \"read\"}}",
+			  "p.json:1:31: filesystem path \"~bob/x\": only \"~\" and \"~/...\" are supported, not ~user");
+	assert_load_error("{\"version\": 1, \"filesystem\": {\"\": \"read\"}}",
+			  "p.json:1:31: filesystem path is empty; write an absolute path, ~/..., or a special path such as :cwd");
+}
+
+static void test_json_minimal_must_be_read(void **state)
+{
+	assert_load_error("{\"version\": 1, \"filesystem\": {\":minimal\": \"write\"}}",
+			  "p.json:1:43: \":minimal\" can only be \"read\" (it adds the platform's default read roots), found \"write\"");
+}
+
+static void test_json_protect_must_be_array_of_names(void **state)
+{
+	assert_load_error("{\"version\": 1, \"protect\": \".venv\"}",
+			  "p.json:1:27: \"protect\" must be an array of names such as [\"node_modules\"], found a string");
+	assert_load_error("{\"version\": 1, \"protect\": [\".venv\", 7]}",
+			  "p.json:1:37: \"protect\" entries must be strings, found an integer");
+	assert_load_error("{\"version\": 1, \"protect\": [\".venv\", [\"x]\"],\n  \"a/b\"]}",
+			  "p.json:1:37: \"protect\" entries must be strings, found an array");
+	assert_load_error("{\"version\": 1, \"protect\": [\".venv\", \"ok\",\n  \"a/b\"]}",
+			  "p.json:2:3: protected name \"a/b\" must be a single path component such as \".git\" (no \"/\", not \".\" or \"..\")");
+	assert_load_error("{\"version\": 1, \"protect\": [\"..\"]}",
+			  "p.json:1:28: protected name \"..\" must be a single path component such as \".git\" (no \"/\", not \".\" or \"..\")");
+}
+
+static void test_json_network_accepts_only_mode_none_or_full(void **state)
+{
+	assert_load_error("{\"version\": 1, \"network\": \"full\"}",
+			  "p.json:1:27: \"network\" must be an object such as {\"mode\": \"none\"}, found a string");
+	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"full\",\n \"allow\": []}}",
+			  "p.json:2:2: unknown key \"allow\" in \"network\" (known keys: mode)");
+	assert_load_error("{\"version\": 1, \"network\": {\"mode\": false}}",
+			  "p.json:1:36: \"network\".\"mode\" must be a string (\"none\" or \"full\"), found a boolean");
+	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"proxy\"}}",
+			  "p.json:1:36: unknown network mode \"proxy\" (valid: none, full)");
+}
+
+static void test_json_error_columns_count_characters_not_bytes(void **state)
+{
+	/* "é" is two bytes; the column is counted in characters like jansson's. */
+	assert_load_error("{\"version\": 1, \"filesystem\": {\"/\xc3\xa9\": \"rw\"}}",
+			  "p.json:1:37: filesystem entry \"/\xc3\xa9\": unknown access \"rw\" (valid: read, write, none)");
+	/* An escaped key is matched after decoding. */
+	assert_load_error("{\"version\": 1, \"filesystem\": {\"/\\u00e9\": \"rw\"}}",
+			  "p.json:1:42: filesystem entry \"/\xc3\xa9\": unknown access \"rw\" (valid: read, write, none)");
+}
+
+static void test_json_error_skips_nested_values_before_target(void **state)
+{
+	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"none\"},\n"
+			  " \"protect\": [\"a\"], \"filesystem\": {\"/x\": \"read\", \"/y\": \"write\",\n"
+			  "\"/z\":\n\n   {\"a\": [1, {\"b\": \"}]\"}]}}}",
+			  "p.json:5:4: filesystem entry \"/z\" must be a string (\"read\", \"write\" or \"none\"), found an object");
+}
+
+static void test_json_nothing_is_applied_on_error(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	assert_int_equal(ab_policy_add_path(p, "/keep", AB_ACCESS_READ, "--read", NULL), 0);
+	int r = ab_policy_load_json(p,
+		"{\"version\": 1, \"preset\": \"full-access\", \"protect\": [\"node_modules\"],"
+		" \"network\": {\"mode\": \"full\"},"
+		" \"filesystem\": {\"/keep\": \"none\", \"/new\": \"write\", \"bad\": \"read\"}}",
+		"p.json", &err);
+	assert_int_equal(r, -EINVAL);
+	assert_non_null(strstr(err.message, "\"bad\" is relative"));
+	assert_int_equal(p->n_entries, 1);
+	assert_entry(p, PP_ABSOLUTE, "/keep", AB_ACCESS_READ);
+	assert_string_equal(p->entries[0].origin, "--read");
+	assert_int_equal(p->n_protect, 2);
+	assert_false(has_protect(p, "node_modules"));
+	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
+	ab_policy_free(p);
+}
+
+/* ---- policy files on disk ------------------------------------------------- */
+
+static void test_load_file_reads_a_real_file(void **state)
+{
+	char path[] = "/tmp/agentbox-test-policy-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char *text = "{\n  \"version\": 1,\n  \"filesystem\": {\"/srv\": \"write\"},\n"
+			   "  \"network\": {\"mode\": \"full\"}\n}\n";
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	int r = ab_policy_load_file(p, path, &err);
+	if (r != 0)
+		fail_msg("%s", err.message);
+	assert_entry(p, PP_ABSOLUTE, "/srv", AB_ACCESS_WRITE);
+	char *want = xasprintf("%s:3:18", path);
+	assert_string_equal(p->entries[0].origin, want);
+	free(want);
+	assert_int_equal(ab_policy_network(p), AB_NET_FULL);
+	ab_policy_free(p);
+	unlink(path);
+}
+
+static void test_load_file_errors_name_the_file(void **state)
+{
+	char path[] = "/tmp/agentbox-test-policy-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char *text = "{\"version\": 1,\n \"filesystem\": {\"x\": \"read\"}}";
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	assert_int_equal(ab_policy_load_file(p, path, &err), -EINVAL);
+	char *want = xasprintf("%s:2:17: filesystem path \"x\" is relative", path);
+	assert_memory_equal(err.message, want, strlen(want));
+	free(want);
+	assert_int_equal(p->n_entries, 0);
+	ab_policy_free(p);
+	unlink(path);
+}
+
+static void test_load_file_missing_names_path_errno_and_hint(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	const char *path = "/nonexistent-agentbox-dir/policy.json";
+	assert_int_equal(ab_policy_load_file(p, path, &err), -ENOENT);
+	assert_int_equal(err.code, ENOENT);
+	assert_non_null(strstr(err.message,
+		"cannot open policy file /nonexistent-agentbox-dir/policy.json: No such file or directory\nhint: "));
+	assert_int_equal(p->n_entries, 0);
+	ab_policy_free(p);
+}
+
+static void test_load_file_directory_is_rejected_with_hint(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	assert_int_equal(ab_policy_load_file(p, "/tmp", &err), -EISDIR);
+	assert_non_null(strstr(err.message, "cannot read policy file /tmp: Is a directory"));
+	assert_non_null(strstr(err.message, "not of its directory"));
+	ab_policy_free(p);
+}
+
+static void test_load_file_empty_file_is_rejected(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	assert_int_equal(ab_policy_load_file(p, "/dev/null", &err), -EINVAL);
+	assert_string_equal(err.message,
+		"/dev/null:1:1: the policy is empty; the smallest policy is {\"version\": 1}");
+	ab_policy_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_policy_protects_git_and_agentbox_without_network),
+		cmocka_unit_test(test_read_only_preset_reads_root),
+		cmocka_unit_test(test_workspace_write_preset_writes_cwd_and_temp_dirs),
+		cmocka_unit_test(test_full_access_preset_writes_root),
+		cmocka_unit_test(test_later_preset_replaces_same_path),
+		cmocka_unit_test(test_unknown_preset_is_rejected_and_adds_nothing),
+		cmocka_unit_test(test_add_path_replaces_earlier_entry_for_same_path),
+		cmocka_unit_test(test_add_path_normalises_absolute_paths),
+		cmocka_unit_test(test_every_special_token_has_its_own_kind),
+		cmocka_unit_test(test_entry_spelling_round_trips_special_paths),
+		cmocka_unit_test(test_bad_paths_are_rejected_with_reason),
+		cmocka_unit_test(test_dotdot_inside_a_name_is_allowed),
+		cmocka_unit_test(test_minimal_can_only_be_read),
+		cmocka_unit_test(test_access_words_parse),
+		cmocka_unit_test(test_protect_adds_single_component_names_once),
+		cmocka_unit_test(test_protect_rejects_paths_dots_and_empty_names),
+		cmocka_unit_test(test_network_setting_round_trips),
+		cmocka_unit_test(test_json_version_only_changes_nothing),
+		cmocka_unit_test(test_json_full_policy_is_applied),
+		cmocka_unit_test(test_json_origin_is_file_line_column_of_key),
+		cmocka_unit_test(test_json_entries_keep_file_order),
+		cmocka_unit_test(test_json_later_spelling_of_same_path_replaces_earlier),
+		cmocka_unit_test(test_json_preset_applies_before_entries_wherever_written),
+		cmocka_unit_test(test_json_layers_on_top_of_existing_policy),
+		cmocka_unit_test(test_json_every_special_token_is_accepted),
+		cmocka_unit_test(test_json_escaped_keys_are_decoded),
+		cmocka_unit_test(test_json_empty_sections_are_accepted),
+		cmocka_unit_test(test_json_syntax_error_uses_parser_position),
+		cmocka_unit_test(test_json_empty_text_is_rejected),
+		cmocka_unit_test(test_json_duplicate_key_points_at_second_key),
+		cmocka_unit_test(test_json_top_level_must_be_object),
+		cmocka_unit_test(test_json_unknown_top_level_key_is_rejected),
+		cmocka_unit_test(test_json_version_is_required_and_must_be_1),
+		cmocka_unit_test(test_json_preset_must_be_a_known_name),
+		cmocka_unit_test(test_json_filesystem_must_be_an_object_of_strings),
+		cmocka_unit_test(test_json_bad_access_word_lists_valid_ones),
+		cmocka_unit_test(test_json_relative_path_is_rejected_at_key),
+		cmocka_unit_test(test_json_dotdot_path_is_rejected_at_key),
+		cmocka_unit_test(test_json_unknown_special_path_is_rejected_at_key),
+		cmocka_unit_test(test_json_minimal_must_be_read),
+		cmocka_unit_test(test_json_protect_must_be_array_of_names),
+		cmocka_unit_test(test_json_network_accepts_only_mode_none_or_full),
+		cmocka_unit_test(test_json_error_columns_count_characters_not_bytes),
+		cmocka_unit_test(test_json_error_skips_nested_values_before_target),
+		cmocka_unit_test(test_json_nothing_is_applied_on_error),
+		cmocka_unit_test(test_load_file_reads_a_real_file),
+		cmocka_unit_test(test_load_file_errors_name_the_file),
+		cmocka_unit_test(test_load_file_missing_names_path_errno_and_hint),
+		cmocka_unit_test(test_load_file_directory_is_rejected_with_hint),
+		cmocka_unit_test(test_load_file_empty_file_is_rejected),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,688 @@
+/* The seccomp filter against the real kernel. Every probe runs in a forked
+ * child that sets no_new_privs, loads the filter and makes the call with
+ * syscall(2), so no libc wrapper hides or rewrites anything; the child sends
+ * the return value and errno back through a pipe, or dies trying. Where it
+ * tells us something, the same probe also runs without a filter
+ * ("baseline") to show that the filter is what produced the result. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "inner/seccomp.h"
+
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+/* Old headers: these numbers are shared by every architecture. */
+#ifndef __NR_io_uring_setup
+#define __NR_io_uring_setup 425
+#define __NR_io_uring_enter 426
+#define __NR_io_uring_register 427
+#endif
+#ifndef __NR_open_tree
+#define __NR_open_tree 428
+#define __NR_move_mount 429
+#define __NR_fsopen 430
+#define __NR_fsconfig 431
+#define __NR_fsmount 432
+#define __NR_fspick 433
+#endif
+#ifndef __NR_clone3
+#define __NR_clone3 435
+#endif
+#ifndef __NR_mount_setattr
+#define __NR_mount_setattr 442
+#endif
+
+#define X32_SYSCALL_BIT 0x40000000L
+#define NO_FILTER (-1)
+#define SETUP_FAILED 99
+
+extern char **environ;
+
+struct outcome {
+	bool returned; /* the probe finished and reported */
+	long ret;
+	int err;
+	int status; /* from waitpid */
+};
+
+typedef long (*probe_fn)(const void *arg);
+
+static struct outcome run_probe(int net, probe_fn fn, const void *arg)
+{
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			_exit(SETUP_FAILED);
+		if (net != NO_FILTER) {
+			ab_error err;
+			if (seccomp_install((ab_net)net, &err) < 0) {
+				fprintf(stderr, "seccomp_install: %s\n", err.message);
+				_exit(SETUP_FAILED);
+			}
+		}
+		long rep[2];
+		errno = 0;
+		rep[0] = fn(arg);
+		rep[1] = errno;
+		if (write(p[1], rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+			_exit(SETUP_FAILED);
+		_exit(0);
+	}
+	close(p[1]);
+
+	struct outcome o = { 0 };
+	long rep[2];
+	ssize_t n = read(p[0], rep, sizeof(rep));
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &o.status, 0), pid);
+	if (WIFEXITED(o.status))
+		assert_int_not_equal(WEXITSTATUS(o.status), SETUP_FAILED);
+	if (n == (ssize_t)sizeof(rep)) {
+		o.returned = true;
+		o.ret = rep[0];
+		o.err = (int)rep[1];
+	}
+	return o;
+}
+
+static bool failed_with(struct outcome o, int err)
+{
+	return o.returned && o.ret == -1 && o.err == err;
+}
+
+static bool succeeded(struct outcome o)
+{
+	return o.returned && o.ret >= 0;
+}
+
+static void expect_errno(const char *what, struct outcome o, int err)
+{
+	if (!failed_with(o, err))
+		fail_msg("%s: expected errno %d (%s), got %s ret=%ld errno=%d (%s) "
+			 "status=%#x",
+			 what, err, strerror(err), o.returned ? "returned" : "died",
+			 o.ret, o.err, strerror(o.err), o.status);
+}
+
+static void expect_success(const char *what, struct outcome o)
+{
+	if (!succeeded(o))
+		fail_msg("%s: expected success, got %s ret=%ld errno=%d (%s) status=%#x",
+			 what, o.returned ? "returned" : "died", o.ret, o.err,
+			 strerror(o.err), o.status);
+}
+
+static void expect_killed_by(const char *what, struct outcome o, int sig)
+{
+	if (o.returned || !WIFSIGNALED(o.status) || WTERMSIG(o.status) != sig)
+		fail_msg("%s: expected death by signal %d, got %s ret=%ld errno=%d "
+			 "status=%#x",
+			 what, sig, o.returned ? "returned" : "died", o.ret, o.err,
+			 o.status);
+}
+
+/* Without CAP_SYS_ADMIN many of these calls fail with EPERM on their own,
+ * and then the baseline cannot show the filter's effect. */
+static bool have_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return false;
+	return data[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
+}
+
+/* ---- raw calls ------------------------------------------------------- */
+
+struct raw_call {
+	const char *name;
+	long nr;
+	long a[6];
+};
+
+static long probe_raw(const void *arg)
+{
+	const struct raw_call *c = arg;
+	return syscall(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
+}
+
+static struct outcome run_raw(int net, long nr, long a0, long a1, long a2)
+{
+	struct raw_call c = { "", nr, { a0, a1, a2, 0, 0, 0 } };
+	return run_probe(net, probe_raw, &c);
+}
+
+/* Arguments are chosen so that, unfiltered, the kernel fails with
+ * something other than EPERM (EFAULT, EBADF, EINVAL ...) for a privileged
+ * caller, or succeeds harmlessly. */
+static const struct raw_call always_denied[] = {
+	{ "ptrace", __NR_ptrace, { 0x4206 /* PTRACE_SEIZE */, 0, 0, 0, 0, 0 } },
+	{ "process_vm_readv", __NR_process_vm_readv, { 0, 0, 1, 0, 1, 0 } },
+	{ "process_vm_writev", __NR_process_vm_writev, { 0, 0, 1, 0, 1, 0 } },
+	{ "io_uring_setup", __NR_io_uring_setup, { 0, 0, 0, 0, 0, 0 } },
+	{ "io_uring_enter", __NR_io_uring_enter, { -1, 0, 0, 0, 0, 0 } },
+	{ "io_uring_register", __NR_io_uring_register, { -1, 0, 0, 0, 0, 0 } },
+	{ "keyctl", __NR_keyctl, { -1, 0, 0, 0, 0, 0 } },
+	{ "add_key", __NR_add_key, { 0, 0, 0, 0, 0, 0 } },
+	{ "request_key", __NR_request_key, { 0, 0, 0, 0, 0, 0 } },
+	{ "bpf", __NR_bpf, { -1, 0, 0, 0, 0, 0 } },
+	{ "perf_event_open", __NR_perf_event_open, { 0, 0, -1, -1, 0, 0 } },
+	{ "mount", __NR_mount, { 0, 0, 0, 0, 0, 0 } },
+	{ "umount2", __NR_umount2, { 0, 0, 0, 0, 0, 0 } },
+	{ "pivot_root", __NR_pivot_root, { 0, 0, 0, 0, 0, 0 } },
+	{ "fsopen", __NR_fsopen, { 0, 0, 0, 0, 0, 0 } },
+	{ "fsconfig", __NR_fsconfig, { -1, 0, 0, 0, 0, 0 } },
+	{ "fsmount", __NR_fsmount, { -1, 0, 0, 0, 0, 0 } },
+	{ "fspick", __NR_fspick, { -1, 0, 0, 0, 0, 0 } },
+	{ "move_mount", __NR_move_mount, { -1, 0, -1, 0, 0, 0 } },
+	{ "open_tree", __NR_open_tree, { -1, 0, 0, 0, 0, 0 } },
+	{ "mount_setattr", __NR_mount_setattr, { -1, 0, 0, 0, 0, 0 } },
+	{ "open_by_handle_at", __NR_open_by_handle_at, { -1, 0, 0, 0, 0, 0 } },
+};
+
+static const struct raw_call net_denied[] = {
+	{ "connect", __NR_connect, { -1, 0, 0, 0, 0, 0 } },
+	{ "bind", __NR_bind, { -1, 0, 0, 0, 0, 0 } },
+	{ "listen", __NR_listen, { -1, 0, 0, 0, 0, 0 } },
+	{ "accept", __NR_accept, { -1, 0, 0, 0, 0, 0 } },
+	{ "accept4", __NR_accept4, { -1, 0, 0, 0, 0, 0 } },
+	{ "sendto", __NR_sendto, { -1, 0, 0, 0, 0, 0 } },
+	{ "sendmmsg", __NR_sendmmsg, { -1, 0, 0, 0, 0, 0 } },
+	{ "recvmmsg", __NR_recvmmsg, { -1, 0, 0, 0, 0, 0 } },
+	{ "getsockopt", __NR_getsockopt, { -1, 0, 0, 0, 0, 0 } },
+	{ "setsockopt", __NR_setsockopt, { -1, 0, 0, 0, 0, 0 } },
+	{ "getpeername", __NR_getpeername, { -1, 0, 0, 0, 0, 0 } },
+	{ "getsockname", __NR_getsockname, { -1, 0, 0, 0, 0, 0 } },
+	{ "shutdown", __NR_shutdown, { -1, 0, 0, 0, 0, 0 } },
+};
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void test_dangerous_calls_fail_with_eperm_in_both_network_modes(void **state)
+{
+	bool baseline = have_sys_admin();
+
+	for (size_t i = 0; i < N_ELEMS(always_denied); i++) {
+		const struct raw_call *c = &always_denied[i];
+		char what[96];
+
+		snprintf(what, sizeof(what), "%s (net none)", c->name);
+		expect_errno(what, run_probe(AB_NET_NONE, probe_raw, c), EPERM);
+		snprintf(what, sizeof(what), "%s (net full)", c->name);
+		expect_errno(what, run_probe(AB_NET_FULL, probe_raw, c), EPERM);
+		if (baseline) {
+			struct outcome o = run_probe(NO_FILTER, probe_raw, c);
+			if (failed_with(o, EPERM))
+				fail_msg("%s: already EPERM without the filter", c->name);
+		}
+	}
+}
+
+static void test_socket_calls_fail_with_eperm_only_without_network(void **state)
+{
+	for (size_t i = 0; i < N_ELEMS(net_denied); i++) {
+		const struct raw_call *c = &net_denied[i];
+		char what[96];
+
+		snprintf(what, sizeof(what), "%s (net none)", c->name);
+		expect_errno(what, run_probe(AB_NET_NONE, probe_raw, c), EPERM);
+		/* fd -1: the kernel's own answer, proving the call got through */
+		snprintf(what, sizeof(what), "%s (net full)", c->name);
+		expect_errno(what, run_probe(AB_NET_FULL, probe_raw, c), EBADF);
+	}
+}
+
+/* ---- namespaces and clone -------------------------------------------- */
+
+static void test_unshare_newuser_is_denied(void **state)
+{
+	expect_errno("unshare(CLONE_NEWUSER)",
+		     run_raw(AB_NET_FULL, __NR_unshare, CLONE_NEWUSER, 0, 0), EPERM);
+	expect_errno("unshare(CLONE_NEWUSER|CLONE_NEWNS)",
+		     run_raw(AB_NET_FULL, __NR_unshare, CLONE_NEWUSER | CLONE_NEWNS, 0, 0),
+		     EPERM);
+	/* only meaningful where user namespaces work at all */
+	if (succeeded(run_raw(NO_FILTER, __NR_unshare, CLONE_NEWUSER, 0, 0)))
+		print_message("baseline: unshare(CLONE_NEWUSER) works unfiltered\n");
+}
+
+static void test_unshare_without_newuser_is_allowed(void **state)
+{
+	expect_success("unshare(0)", run_raw(AB_NET_NONE, __NR_unshare, 0, 0, 0));
+	/* a flag that needs no privilege: CLONE_FILES */
+	expect_success("unshare(CLONE_FILES)",
+		       run_raw(AB_NET_NONE, __NR_unshare, CLONE_FILES, 0, 0));
+}
+
+static long probe_clone(const void *arg)
+{
+	const long *flags = arg;
+#if defined(__s390__) || defined(__s390x__)
+	long r = syscall(__NR_clone, 0, *flags | SIGCHLD, 0, 0, 0);
+#else
+	long r = syscall(__NR_clone, *flags | SIGCHLD, 0, 0, 0, 0);
+#endif
+	if (r == 0)
+		_exit(0);
+	if (r > 0) {
+		int status;
+		if (waitpid((pid_t)r, &status, 0) != r || !WIFEXITED(status))
+			return -2;
+	}
+	return r;
+}
+
+static void test_clone_newuser_is_denied(void **state)
+{
+	long flags = CLONE_NEWUSER;
+	expect_errno("clone(CLONE_NEWUSER)", run_probe(AB_NET_FULL, probe_clone, &flags),
+		     EPERM);
+	flags = 0;
+	expect_success("clone(SIGCHLD)", run_probe(AB_NET_NONE, probe_clone, &flags));
+	flags = CLONE_NEWUSER;
+	if (!succeeded(run_probe(NO_FILTER, probe_clone, &flags)))
+		print_message("note: clone(CLONE_NEWUSER) fails here even unfiltered\n");
+}
+
+static long probe_fork(const void *arg)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0)
+		return -1;
+	int status;
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -2;
+	return 0;
+}
+
+static void test_plain_fork_is_allowed(void **state)
+{
+	expect_success("fork", run_probe(AB_NET_NONE, probe_fork, NULL));
+}
+
+static void test_clone3_fails_with_enosys(void **state)
+{
+	struct clone_args ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_NEWUSER;
+	ca.exit_signal = SIGCHLD;
+
+	expect_errno("clone3(NULL)", run_raw(AB_NET_NONE, __NR_clone3, 0, 0, 0), ENOSYS);
+	expect_errno("clone3(CLONE_NEWUSER)",
+		     run_raw(AB_NET_FULL, __NR_clone3, (long)&ca, sizeof(ca), 0), ENOSYS);
+	/* unfiltered the kernel has clone3 and rejects the bad size */
+	expect_errno("clone3(NULL) unfiltered", run_raw(NO_FILTER, __NR_clone3, 0, 0, 0),
+		     EINVAL);
+}
+
+static long probe_posix_spawn(const void *arg)
+{
+	char *const argv[] = { (char *)"true", NULL };
+	pid_t pid;
+	int r = posix_spawnp(&pid, "true", NULL, NULL, argv, environ);
+	if (r != 0) {
+		errno = r;
+		return -1;
+	}
+	int status;
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return -2;
+	return 0;
+}
+
+/* glibc's posix_spawn tries clone3 first; ENOSYS must send it to clone. */
+static void test_posix_spawn_falls_back_from_clone3(void **state)
+{
+	expect_success("posix_spawn", run_probe(AB_NET_NONE, probe_posix_spawn, NULL));
+}
+
+/* ---- ioctl ----------------------------------------------------------- */
+
+static long probe_ioctl_on_pipe(const void *arg)
+{
+	const unsigned long *req = arg;
+	int p[2];
+	if (pipe(p) != 0)
+		return -3;
+	if (write(p[1], "xyz", 3) != 3)
+		return -3;
+	int avail = -1;
+	long r = syscall(__NR_ioctl, p[0], *req, &avail);
+	if (r == 0 && *req == FIONREAD && avail != 3)
+		return -4;
+	return r;
+}
+
+static void test_tiocsti_is_denied_even_with_high_bits_set(void **state)
+{
+	unsigned long req = TIOCSTI;
+	expect_errno("TIOCSTI", run_probe(AB_NET_FULL, probe_ioctl_on_pipe, &req), EPERM);
+	/* unfiltered a pipe is simply not a tty */
+	expect_errno("TIOCSTI unfiltered", run_probe(NO_FILTER, probe_ioctl_on_pipe, &req),
+		     ENOTTY);
+
+	/* the kernel drops the high half, so this still means TIOCSTI */
+	req = 0x100000000UL | TIOCSTI;
+	expect_errno("TIOCSTI|1<<32 unfiltered",
+		     run_probe(NO_FILTER, probe_ioctl_on_pipe, &req), ENOTTY);
+	expect_errno("TIOCSTI|1<<32", run_probe(AB_NET_NONE, probe_ioctl_on_pipe, &req),
+		     EPERM);
+	req = 0xffffffff00000000UL | TIOCSTI;
+	expect_errno("TIOCSTI|0xffffffff<<32",
+		     run_probe(AB_NET_FULL, probe_ioctl_on_pipe, &req), EPERM);
+}
+
+static void test_tioclinux_is_denied(void **state)
+{
+	unsigned long req = TIOCLINUX;
+	expect_errno("TIOCLINUX", run_probe(AB_NET_NONE, probe_ioctl_on_pipe, &req), EPERM);
+	req = 0x100000000UL | TIOCLINUX;
+	expect_errno("TIOCLINUX|1<<32", run_probe(AB_NET_FULL, probe_ioctl_on_pipe, &req),
+		     EPERM);
+}
+
+static void test_unrelated_ioctl_is_allowed(void **state)
+{
+	unsigned long req = FIONREAD;
+	expect_success("FIONREAD", run_probe(AB_NET_NONE, probe_ioctl_on_pipe, &req));
+}
+
+/* ---- sockets --------------------------------------------------------- */
+
+static long probe_socket(const void *arg)
+{
+	const long *domain = arg;
+	long fd = syscall(__NR_socket, *domain, SOCK_STREAM, 0);
+	if (fd < 0 && errno == ESOCKTNOSUPPORT)
+		fd = syscall(__NR_socket, *domain, SOCK_DGRAM, 0);
+	return fd;
+}
+
+static struct outcome run_socket(int net, long domain)
+{
+	return run_probe(net, probe_socket, &domain);
+}
+
+static void test_unix_sockets_are_allowed_without_network(void **state)
+{
+	expect_success("socket(AF_UNIX)", run_socket(AB_NET_NONE, AF_UNIX));
+	/* the kernel reads the domain as an int: this is AF_UNIX */
+	expect_success("socket(AF_UNIX|1<<32)",
+		       run_socket(AB_NET_NONE, 0x100000000L | AF_UNIX));
+}
+
+static long probe_socketpair(const void *arg)
+{
+	int sv[2];
+	long r = syscall(__NR_socketpair, AF_UNIX, SOCK_STREAM, 0, sv);
+	if (r != 0)
+		return r;
+	/* write/read (not send/recv) must keep working on them */
+	if (write(sv[0], "x", 1) != 1)
+		return -1;
+	char c;
+	return read(sv[1], &c, 1) == 1 && c == 'x' ? 0 : -1;
+}
+
+static void test_socketpair_is_allowed_without_network(void **state)
+{
+	expect_success("socketpair(AF_UNIX)", run_probe(AB_NET_NONE, probe_socketpair, NULL));
+}
+
+static void test_other_socket_domains_fail_with_eperm_without_network(void **state)
+{
+	static const struct {
+		const char *name;
+		long domain;
+	} domains[] = {
+		{ "AF_INET", AF_INET },
+		{ "AF_INET6", AF_INET6 },
+		{ "AF_NETLINK", AF_NETLINK },
+		{ "AF_PACKET", AF_PACKET },
+		{ "AF_VSOCK", AF_VSOCK },
+		{ "AF_INET|1<<32", 0x100000000L | AF_INET },
+		{ "AF_UNIX|1<<31", 0x80000000L | AF_UNIX },
+		{ "AF_UNSPEC", AF_UNSPEC },
+	};
+
+	for (size_t i = 0; i < N_ELEMS(domains); i++)
+		expect_errno(domains[i].name, run_socket(AB_NET_NONE, domains[i].domain),
+			     EPERM);
+}
+
+static void test_full_network_allows_inet_but_keeps_other_rules(void **state)
+{
+	expect_success("socket(AF_INET) net full", run_socket(AB_NET_FULL, AF_INET));
+	expect_success("socket(AF_UNIX) net full", run_socket(AB_NET_FULL, AF_UNIX));
+	expect_errno("ptrace net full",
+		     run_raw(AB_NET_FULL, __NR_ptrace, 0x4206, 0, 0), EPERM);
+	expect_errno("io_uring_setup net full",
+		     run_raw(AB_NET_FULL, __NR_io_uring_setup, 0, 0, 0), EPERM);
+}
+
+enum sock_op { OP_CONNECT, OP_SENDTO, OP_GETSOCKOPT };
+
+static long probe_unix_socket_op(const void *arg)
+{
+	enum sock_op op = *(const enum sock_op *)arg;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		return -3;
+	switch (op) {
+	case OP_CONNECT: {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		strcpy(sa.sun_path, "/nonexistent/agentbox-test.sock");
+		if (fd < 0)
+			return -3;
+		return syscall(__NR_connect, fd, &sa, sizeof(sa));
+	}
+	case OP_SENDTO:
+		return syscall(__NR_sendto, sv[0], "x", 1, 0, NULL, 0);
+	case OP_GETSOCKOPT: {
+		int type = 0;
+		socklen_t len = sizeof(type);
+		long r = syscall(__NR_getsockopt, sv[0], SOL_SOCKET, SO_TYPE, &type, &len);
+		return r == 0 && type != SOCK_STREAM ? -4 : r;
+	}
+	}
+	return -3;
+}
+
+static void test_unix_socket_traffic_calls_fail_with_eperm_without_network(void **state)
+{
+	enum sock_op op = OP_CONNECT;
+	expect_errno("connect", run_probe(AB_NET_NONE, probe_unix_socket_op, &op), EPERM);
+	expect_errno("connect net full", run_probe(AB_NET_FULL, probe_unix_socket_op, &op),
+		     ENOENT);
+	op = OP_SENDTO;
+	expect_errno("sendto", run_probe(AB_NET_NONE, probe_unix_socket_op, &op), EPERM);
+	expect_success("sendto net full", run_probe(AB_NET_FULL, probe_unix_socket_op, &op));
+	op = OP_GETSOCKOPT;
+	expect_errno("getsockopt", run_probe(AB_NET_NONE, probe_unix_socket_op, &op), EPERM);
+	expect_success("getsockopt net full",
+		       run_probe(AB_NET_FULL, probe_unix_socket_op, &op));
+}
+
+/* ---- other ABIs ------------------------------------------------------- */
+
+#if defined(__x86_64__)
+static void test_x32_syscalls_are_killed(void **state)
+{
+	struct outcome o;
+
+	/* unfiltered: the kernel either runs it (x32 enabled) or says ENOSYS */
+	o = run_raw(NO_FILTER, X32_SYSCALL_BIT | __NR_getpid, 0, 0, 0);
+	assert_true(succeeded(o) || failed_with(o, ENOSYS));
+
+	expect_killed_by("x32 getpid (net none)",
+			 run_raw(AB_NET_NONE, X32_SYSCALL_BIT | __NR_getpid, 0, 0, 0),
+			 SIGSYS);
+	expect_killed_by("x32 getpid (net full)",
+			 run_raw(AB_NET_FULL, X32_SYSCALL_BIT | __NR_getpid, 0, 0, 0),
+			 SIGSYS);
+	/* x32 numbers for calls the native filter denies must not slip by */
+	expect_killed_by("x32 socket",
+			 run_raw(AB_NET_NONE, X32_SYSCALL_BIT | __NR_socket, AF_INET,
+				 SOCK_STREAM, 0),
+			 SIGSYS);
+}
+
+static void *x32_getpid_thread(void *arg)
+{
+	*(long *)arg = syscall(X32_SYSCALL_BIT | __NR_getpid);
+	return NULL;
+}
+
+/* Run from a second thread: KILL_THREAD would end only that thread and the
+ * probe would report back; KILL_PROCESS must take the whole process. */
+static long probe_x32_from_thread(const void *arg)
+{
+	pthread_t t;
+	long r = 0;
+	if (pthread_create(&t, NULL, x32_getpid_thread, &r) != 0)
+		return -3;
+	pthread_join(t, NULL);
+	return r;
+}
+
+static void test_bad_abi_kills_the_whole_process(void **state)
+{
+	expect_killed_by("x32 getpid from a thread",
+			 run_probe(AB_NET_NONE, probe_x32_from_thread, NULL), SIGSYS);
+}
+
+static long probe_int80_getpid(const void *arg)
+{
+	long ret = 20; /* __NR_getpid in the i386 table */
+	__asm__ volatile("int $0x80"
+			 : "+a"(ret)
+			 :
+			 : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+
+static void test_i386_int80_calls_are_killed(void **state)
+{
+	struct outcome base = run_probe(NO_FILTER, probe_int80_getpid, NULL);
+	struct outcome o = run_probe(AB_NET_NONE, probe_int80_getpid, NULL);
+
+	if (succeeded(base))
+		expect_killed_by("int 0x80 getpid", o, SIGSYS);
+	else
+		/* no ia32 emulation: the kernel refuses it before seccomp */
+		assert_false(o.returned);
+}
+#endif
+
+/* ---- install and dump ------------------------------------------------- */
+
+static void test_install_refuses_without_no_new_privs(void **state)
+{
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
+		skip(); /* already inherited; it cannot be cleared */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ab_error err;
+		int r = seccomp_install(AB_NET_NONE, &err);
+		_exit(r == -EPERM && strstr(err.message, "no_new_privs") ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static char *dump_to_string(ab_net net)
+{
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	ab_error err;
+	assert_int_equal(seccomp_dump(net, f, &err), 0);
+	long len = lseek(fileno(f), 0, SEEK_END);
+	assert_true(len > 0);
+	char *s = calloc(1, (size_t)len + 1);
+	assert_non_null(s);
+	assert_int_equal(pread(fileno(f), s, (size_t)len, 0), len);
+	fclose(f);
+	return s;
+}
+
+static void test_dump_writes_the_filter(void **state)
+{
+	char *none = dump_to_string(AB_NET_NONE);
+	char *full = dump_to_string(AB_NET_FULL);
+
+	assert_non_null(strstr(none, "\"ptrace\""));
+	assert_non_null(strstr(none, "\"clone3\""));
+	assert_non_null(strstr(none, "\"connect\""));
+	assert_non_null(strstr(none, "KILL_PROCESS"));
+	assert_non_null(strstr(full, "\"ptrace\""));
+	assert_null(strstr(full, "\"connect\""));
+	assert_null(strstr(full, "\"socket\""));
+	free(none);
+	free(full);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dangerous_calls_fail_with_eperm_in_both_network_modes),
+		cmocka_unit_test(test_socket_calls_fail_with_eperm_only_without_network),
+		cmocka_unit_test(test_unshare_newuser_is_denied),
+		cmocka_unit_test(test_unshare_without_newuser_is_allowed),
+		cmocka_unit_test(test_clone_newuser_is_denied),
+		cmocka_unit_test(test_plain_fork_is_allowed),
+		cmocka_unit_test(test_clone3_fails_with_enosys),
+		cmocka_unit_test(test_posix_spawn_falls_back_from_clone3),
+		cmocka_unit_test(test_tiocsti_is_denied_even_with_high_bits_set),
+		cmocka_unit_test(test_tioclinux_is_denied),
+		cmocka_unit_test(test_unrelated_ioctl_is_allowed),
+		cmocka_unit_test(test_unix_sockets_are_allowed_without_network),
+		cmocka_unit_test(test_socketpair_is_allowed_without_network),
+		cmocka_unit_test(test_other_socket_domains_fail_with_eperm_without_network),
+		cmocka_unit_test(test_full_network_allows_inet_but_keeps_other_rules),
+		cmocka_unit_test(test_unix_socket_traffic_calls_fail_with_eperm_without_network),
+#if defined(__x86_64__)
+		cmocka_unit_test(test_x32_syscalls_are_killed),
+		cmocka_unit_test(test_bad_abi_kills_the_whole_process),
+		cmocka_unit_test(test_i386_int80_calls_are_killed),
+#endif
+		cmocka_unit_test(test_install_refuses_without_no_new_privs),
+		cmocka_unit_test(test_dump_writes_the_filter),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
