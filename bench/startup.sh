@@ -50,8 +50,14 @@ bare_cmd=(/bin/true)
 # The same view agentbox builds for workspace-write: / read-only, a fresh
 # /dev, /tmp (and $TMPDIR) and the workspace writable, its .git kept
 # read-only, new user/pid/ipc/net namespaces, a fresh /proc, no capabilities.
-bwrap_cmd=("$bwrap" --new-session --die-with-parent
-	--ro-bind / / --dev /dev --bind /tmp /tmp)
+# Like agentbox, use --as-pid-1 when this bwrap has it (one process fewer).
+# Left out: the masks agentbox adds for .git/.agentbox that do not exist yet
+# (they need host placeholders, which agentbox creates and removes).
+bwrap_cmd=("$bwrap" --new-session --die-with-parent)
+if "$bwrap" --help 2>&1 | grep -q -- '--as-pid-1'; then
+	bwrap_cmd+=(--as-pid-1)
+fi
+bwrap_cmd+=(--ro-bind / / --dev /dev --bind /tmp /tmp)
 if [ -n "${TMPDIR:-}" ] && [ -d "$TMPDIR" ] && [ "$TMPDIR" != /tmp ]; then
 	bwrap_cmd+=(--bind "$TMPDIR" "$TMPDIR")
 fi

@@ -245,13 +245,26 @@ static struct linecol linecol_at(const char *s, size_t off)
 	return lc;
 }
 
-/* Offsets of the keys of the object at `path`, in file order. */
-static size_t *object_key_offsets(const char *s, size_t len,
-				  const struct jstep *path, size_t n,
-				  size_t *count)
+struct jmember {
+	char *key; /* decoded, as jansson returns it */
+	size_t off; /* where the key's opening quote is */
+};
+
+static void free_members(struct jmember *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].key);
+	free(m);
+}
+
+/* The members of the object at `path`, in file order. */
+static struct jmember *object_members(const char *s, size_t len,
+				      const struct jstep *path, size_t n,
+				      size_t *count)
 {
 	struct jscan sc = {.s = s, .n = len};
-	size_t at = 0, cap = 0, *offs = NULL;
+	struct jmember *m = NULL;
+	size_t at = 0, cap = 0;
 	*count = 0;
 	if (scan_walk(&sc, path, n, false, &at) != 1)
 		return NULL;
@@ -261,12 +274,17 @@ static size_t *object_key_offsets(const char *s, size_t len,
 	sc.i++;
 	for (;;) {
 		scan_space(&sc);
-		if (scan_peek(&sc) != '"')
+		size_t off = sc.i;
+		sbuf key = {0};
+		if (!scan_string(&sc, &key)) {
+			sbuf_free(&key);
 			break;
-		grow_array((void **)&offs, &cap, *count + 1, sizeof(*offs));
-		offs[(*count)++] = sc.i;
-		if (!scan_string(&sc, NULL))
-			break;
+		}
+		grow_array((void **)&m, &cap, *count + 1, sizeof(*m));
+		m[(*count)++] = (struct jmember){
+			.key = key.s ? key.s : xstrdup(""),
+			.off = off,
+		};
 		scan_space(&sc);
 		if (scan_peek(&sc) != ':')
 			break;
@@ -278,7 +296,7 @@ static size_t *object_key_offsets(const char *s, size_t len,
 			break;
 		sc.i++;
 	}
-	return offs;
+	return m;
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -353,7 +371,7 @@ static int load_version(struct loader *ld, json_t *root)
 	const struct jstep at[] = {{.key = "version"}};
 	json_t *v = json_object_get(root, "version");
 	if (!v)
-		return fail_at(ld, at, 0, false,
+		return fail_at(ld, NULL, 0, false,
 			       "missing \"version\"; add \"version\": %d to the top-level object",
 			       POLICY_FORMAT_VERSION);
 	if (!json_is_integer(v))
@@ -411,72 +429,73 @@ static int fail_fs_path(struct loader *ld, const struct jstep *at,
 	return fail_at(ld, at, 2, true, "filesystem path %s: %s", q, why->message);
 }
 
+/* Validates one "filesystem" member and stages it; lc is its key's
+ * position, which becomes the rule's origin. */
+static int load_fs_entry(struct loader *ld, const char *key, json_t *v,
+			 const struct linecol *lc)
+{
+	const struct jstep at[] = {{.key = "filesystem"}, {.key = key}};
+	enum policy_path_kind kind;
+	char *sub = NULL;
+	ab_error why;
+	if (policy_parse_path(key, &kind, &sub, &why) < 0)
+		return fail_fs_path(ld, at, key, &why);
+	free(sub);
+
+	_cleanup_free_ char *qkey = quoted(key);
+	if (!json_is_string(v))
+		return fail_at(ld, at, 2, false,
+			       "filesystem entry %s must be a string (\"read\", \"write\" or \"none\"), found %s",
+			       qkey, json_kind(v));
+	ab_access access;
+	if (!policy_parse_access(json_string_value(v), &access)) {
+		_cleanup_free_ char *qv = quoted(json_string_value(v));
+		return fail_at(ld, at, 2, false,
+			       "filesystem entry %s: unknown access %s (valid: read, write, none)",
+			       qkey, qv);
+	}
+	if (kind == PP_MINIMAL && access != AB_ACCESS_READ)
+		return fail_at(ld, at, 2, false,
+			       "\":minimal\" can only be \"read\" (it adds the platform's default read roots), found \"%s\"",
+			       ab_access_name(access));
+
+	_cleanup_free_ char *origin =
+		xasprintf("%s:%d:%d", ld->source, lc->line, lc->col);
+	if (ab_policy_add_path(ld->stage, key, access, origin, &why) < 0)
+		return fail_at(ld, at, 2, true, "%s", why.message);
+	return 0;
+}
+
 static int load_filesystem(struct loader *ld, json_t *root)
 {
+	const struct jstep fs_path[] = {{.key = "filesystem"}};
 	json_t *fs = json_object_get(root, "filesystem");
 	if (!fs)
 		return 0;
-	if (!json_is_object(fs)) {
-		const struct jstep at[] = {{.key = "filesystem"}};
-		return fail_at(ld, at, 1, false,
+	if (!json_is_object(fs))
+		return fail_at(ld, fs_path, 1, false,
 			       "\"filesystem\" must be an object mapping paths to \"read\", \"write\" or \"none\", found %s",
 			       json_kind(fs));
-	}
 
-	/* jansson (>= 2.8) keeps object members in insertion order, which is
-	 * the file order; the rules are applied in that order and the scanner
-	 * lists the keys' positions in the same order. */
-	const struct jstep fs_path[] = {{.key = "filesystem"}};
-	size_t n_offs = 0;
-	_cleanup_free_ size_t *offs =
-		object_key_offsets(ld->text, ld->len, fs_path, 1, &n_offs);
+	/* Rules apply in file order. jansson keeps members in insertion order
+	 * too (what JSON_PRESERVE_ORDER asked of old versions), but taking the
+	 * order and the key positions from the scanner does not depend on it. */
+	size_t n_members = 0;
+	struct jmember *members =
+		object_members(ld->text, ld->len, fs_path, 1, &n_members);
+	int r = 0;
+	if (n_members != json_object_size(fs))
+		r = fail_at(ld, fs_path, 1, false,
+			    "internal error: the scanner found %zu keys in \"filesystem\", the parser %zu",
+			    n_members, json_object_size(fs));
 	struct linecol lc = {.off = 0, .line = 1, .col = 1};
-
-	size_t i = 0;
-	const char *key;
-	json_t *v;
-	json_object_foreach(fs, key, v) {
-		const struct jstep at[] = {{.key = "filesystem"}, {.key = key}};
-		enum policy_path_kind kind;
-		char *sub = NULL;
-		ab_error why;
-		if (policy_parse_path(key, &kind, &sub, &why) < 0)
-			return fail_fs_path(ld, at, key, &why);
-		free(sub);
-
-		_cleanup_free_ char *qkey = quoted(key);
-		if (!json_is_string(v))
-			return fail_at(ld, at, 2, false,
-				       "filesystem entry %s must be a string (\"read\", \"write\" or \"none\"), found %s",
-				       qkey, json_kind(v));
-		ab_access access;
-		if (!policy_parse_access(json_string_value(v), &access)) {
-			_cleanup_free_ char *qv = quoted(json_string_value(v));
-			return fail_at(ld, at, 2, false,
-				       "filesystem entry %s: unknown access %s (valid: read, write, none)",
-				       qkey, qv);
-		}
-		if (kind == PP_MINIMAL && access != AB_ACCESS_READ)
-			return fail_at(ld, at, 2, false,
-				       "\":minimal\" can only be \"read\" (it adds the platform's default read roots), found \"%s\"",
-				       ab_access_name(access));
-
-		if (i < n_offs) {
-			linecol_advance(ld->text, &lc, offs[i]);
-		} else {
-			struct jscan sc = {.s = ld->text, .n = ld->len};
-			size_t off = 0;
-			scan_walk(&sc, at, 2, true, &off);
-			lc = linecol_at(ld->text, off);
-		}
-		i++;
-		_cleanup_free_ char *origin =
-			xasprintf("%s:%d:%d", ld->source, lc.line, lc.col);
-		int r = ab_policy_add_path(ld->stage, key, access, origin, &why);
-		if (r < 0)
-			return fail_at(ld, at, 2, true, "%s", why.message);
+	for (size_t i = 0; i < n_members && r == 0; i++) {
+		linecol_advance(ld->text, &lc, members[i].off);
+		r = load_fs_entry(ld, members[i].key,
+				  json_object_get(fs, members[i].key), &lc);
 	}
-	return 0;
+	free_members(members, n_members);
+	return r;
 }
 
 static int load_protect(struct loader *ld, json_t *root)
@@ -609,7 +628,7 @@ static int fail_duplicate_key(struct loader *ld, const json_error_t *je)
 			_cleanup_free_ char *qk = quoted(key.s ? key.s : "");
 			sbuf_free(&key);
 			return fail_at_offset(ld, q,
-					      "duplicate key %s; each key may appear only once in an object (merge the two entries)",
+					      "duplicate key %s; a key may appear only once in an object, keep one of the two",
 					      qk);
 		}
 	}

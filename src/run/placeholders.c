@@ -189,7 +189,7 @@ static bool parse_record_name(const char *name, uint64_t *hash,
 	const char *p;
 
 	for (int i = 0; i < 16; i++)
-		if (!strchr("0123456789abcdef", name[i]) || !name[i])
+		if (!name[i] || !strchr("0123456789abcdef", name[i]))
 			return false;
 	if (name[16] != '.')
 		return false;

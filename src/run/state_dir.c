@@ -66,8 +66,10 @@ int state_dir_get(char **path_out, ab_error *err)
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		if (e == ELOOP)
-			return refuse(err, e, path, "is a symlink");
+		/* O_NOFOLLOW|O_DIRECTORY reports a symlink as ENOTDIR. */
+		if ((e == ELOOP || e == ENOTDIR) && lstat(path, &st) == 0 &&
+		    S_ISLNK(st.st_mode))
+			return refuse(err, ELOOP, path, "is a symlink");
 		if (e == ENOTDIR)
 			return refuse(err, e, path, "is not a directory");
 		return ab_fail_errno(err, e,

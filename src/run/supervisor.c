@@ -187,12 +187,9 @@ static void supervise_loop(struct run_state *st, int sfd, int err_r, int status_
 	}
 	/* bwrap is gone; take what is already in the pipes without waiting
 	 * for writers that may linger for a moment. */
-	fcntl(err_r, F_SETFL, O_NONBLOCK);
 	read_into(err_r, &st->err_text, &err_open);
-	if (status_r >= 0) {
-		fcntl(status_r, F_SETFL, O_NONBLOCK);
+	if (status_r >= 0)
 		read_into(status_r, &st->status_text, &status_open);
-	}
 }
 
 /* bwrap's own words, without its prefix, on one line each. */
@@ -277,6 +274,10 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 
 	close(err_p[1]);
 	err_p[1] = -1;
+	/* read ends only: bwrap's ends stay blocking */
+	fcntl(err_p[0], F_SETFL, O_NONBLOCK);
+	if (status_p[0] >= 0)
+		fcntl(status_p[0], F_SETFL, O_NONBLOCK);
 	if (status_p[1] >= 0) {
 		close(status_p[1]);
 		status_p[1] = -1;

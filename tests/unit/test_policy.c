@@ -471,14 +471,14 @@ static void test_json_empty_text_is_rejected(void **state)
 static void test_json_duplicate_key_points_at_second_key(void **state)
 {
 	assert_load_error("{\"version\": 1,\n  \"version\": 1}",
-			  "p.json:2:3: duplicate key \"version\"; each key may appear only once in an object (merge the two entries)");
+			  "p.json:2:3: duplicate key \"version\"; a key may appear only once in an object, keep one of the two");
 	assert_load_error("{\"version\": 1, \"filesystem\": {\n"
 			  "  \"/a\\\"b\": \"read\",\n"
 			  "    \"/a\\\"b\": \"none\"}}",
-			  "p.json:3:5: duplicate key \"/a\\\"b\"; each key may appear only once in an object (merge the two entries)");
+			  "p.json:3:5: duplicate key \"/a\\\"b\"; a key may appear only once in an object, keep one of the two");
 	/* A key ending in an escaped backslash: its closing quote is real. */
 	assert_load_error("{\"version\": 1, \"filesystem\": {\"/a\\\\\": \"read\", \"/a\\\\\": \"none\"}}",
-			  "p.json:1:47: duplicate key \"/a\\\\\"; each key may appear only once in an object (merge the two entries)");
+			  "p.json:1:47: duplicate key \"/a\\\\\"; a key may appear only once in an object, keep one of the two");
 }
 
 static void test_json_top_level_must_be_object(void **state)

@@ -1,0 +1,55 @@
+# Network: a local HTTP server on the host's loopback is reachable from the
+# host (baseline), unreachable under --net none, reachable under --net full.
+
+# start_server: serves $CASE_DIR/www on 127.0.0.1; sets PORT.
+start_server() {
+	mkdir -p "$CASE_DIR/www"
+	echo hello-net >"$CASE_DIR/www/hello.txt"
+	(cd "$CASE_DIR/www" && exec /usr/bin/python3 -c '
+import http.server, sys
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+' >"$CASE_DIR/port" 2>/dev/null) &
+	bg_track $!
+	wait_for_file "$CASE_DIR/port" '[0-9]' 50 || return 1
+	PORT=$(cat "$CASE_DIR/port")
+}
+
+case_network_none_blocks_and_full_allows() {
+	if [ ! -x /usr/bin/python3 ] || ! command -v curl >/dev/null; then
+		skip "network cases" "needs /usr/bin/python3 and curl on the host"
+		return
+	fi
+	if ! start_server; then
+		skip "network cases" "could not start a loopback HTTP server"
+		return
+	fi
+	local url=http://127.0.0.1:$PORT/hello.txt
+	if [ "$(curl -s --max-time 2 "$url")" != hello-net ]; then
+		skip "network cases" "baseline: curl $url fails on the host itself"
+		return
+	fi
+
+	ab run -- curl -s --max-time 2 "$url"
+	expect_nonzero "net none: curl to a host loopback server fails"
+	expect_stdout_lacks "net none: no response body" hello-net
+	if command -v nc >/dev/null; then
+		ab run -- nc -z -w 1 127.0.0.1 "$PORT"
+		expect_nonzero "net none: nc -z fails"
+	fi
+	ab run -- bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; echo connected"
+	expect_nonzero "net none: bash /dev/tcp fails"
+	expect_stdout_lacks "net none: /dev/tcp did not connect" connected
+	ab run -- "$PROBE" socket_inet socket_inet6
+	expect_stdout_eq "net none: socket(AF_INET/AF_INET6) -> EPERM" \
+		"$(printf 'socket_inet EPERM\nsocket_inet6 EPERM')"
+
+	ab run --net full -- curl -s --max-time 2 "$url"
+	expect_exit "net full: curl to the host loopback server works" 0
+	expect_stdout_eq "net full: response body" hello-net
+	ab run --net full -- bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT && echo connected"
+	expect_stdout_eq "net full: bash /dev/tcp connects" connected
+}
