@@ -98,6 +98,11 @@ static int push_op(struct bwrap_cmd *cmd, const struct bwrap_info *info,
 	case OP_BLOCK_FILE:
 		push_empty_file(cmd, info, op->path, op->mode);
 		break;
+	case OP_SYMLINK:
+		strv_push(a, "--symlink");
+		strv_push(a, op->target);
+		strv_push(a, op->path);
+		break;
 	case OP_BLOCK_DIR:
 		push_perms(cmd, info, op->mode);
 		strv_push(a, "--tmpfs");
@@ -129,9 +134,16 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 	if (info->as_pid_1)
 		strv_push(a, "--as-pid-1");
 
+	bool remount_root = false;
 	for (size_t i = 0; i < plan->n_ops; i++) {
 		if (opts->skip_op && opts->skip_op[i])
 			continue;
+		/* An empty root turns read-only last, after bwrap has made the
+		 * /proc mountpoint in it. */
+		if (plan->ops[i].kind == OP_REMOUNT_RO && strcmp(plan->ops[i].path, "/") == 0) {
+			remount_root = true;
+			continue;
+		}
 		if (cmd->n_fds + 2 > sizeof(cmd->fds) / sizeof(cmd->fds[0])) {
 			bwrap_cmd_free(cmd);
 			return ab_fail(err, E2BIG, "the policy needs more than %zu empty-file masks; simplify it",
@@ -155,6 +167,10 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 	if (plan->mount_proc) {
 		strv_push(a, "--proc");
 		strv_push(a, "/proc");
+	}
+	if (remount_root) {
+		strv_push(a, "--remount-ro");
+		strv_push(a, "/");
 	}
 	strv_push(a, "--chdir");
 	strv_push(a, plan->cwd);

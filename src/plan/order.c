@@ -184,6 +184,22 @@ int plan_order_ops(struct plan *plan, ab_error *err)
 		order_node(plan, order[i]);
 	free(order);
 
+	/* In an empty root, the links on the way to a visible path must be
+	 * there too, or /lib64/ld-linux.so (via /lib64 -> usr/lib64) and the
+	 * like would vanish. Links inside visible areas come with their
+	 * mount. */
+	for (size_t i = 0; i < plan->n_nodes && !plan->root_readable; i++) {
+		const struct plan_node *n = &plan->nodes[i];
+		if (n->access == AB_ACCESS_NONE)
+			continue;
+		for (size_t l = 0; l < n->n_links; l++) {
+			if (plan_access_at(plan, n->links[l], -1) != 0 ||
+			    has_op(plan, OP_SYMLINK, n->links[l]))
+				continue;
+			add_op(plan, OP_SYMLINK, n->links[l], 0, (int)i);
+			plan->ops[plan->n_ops - 1].target = xstrdup(n->link_targets[l]);
+		}
+	}
 	/* An empty root is a scratch tmpfs: make it read-only too, so that
 	 * only the writable rules are writable. */
 	if (!plan->root_readable)

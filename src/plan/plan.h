@@ -36,6 +36,7 @@ struct plan_node {
 	bool empty;       /* exists and is an empty dir or empty regular file */
 	char *first_missing; /* when !exists: shallowest missing component */
 	char **links;     /* locations of symbolic links crossed to reach it */
+	char **link_targets; /* and what each of them contains */
 	size_t n_links;
 };
 
@@ -55,12 +56,15 @@ enum plan_op_kind {
 			     area: an empty read-only dir so it cannot be
 			     created; needs a host placeholder */
 	OP_BLOCK_FILE,    /* same with an empty read-only file */
+	OP_SYMLINK,       /* recreate a host symlink (path -> target) in an
+			     empty root, so /lib64 -> usr/lib64 still works */
 };
 
 struct plan_op {
 	enum plan_op_kind kind;
 	char *path;
 	unsigned mode; /* for masks and blocks */
+	char *target;  /* OP_SYMLINK only */
 	int node;      /* index of the node this op serves, -1 for base ops */
 };
 

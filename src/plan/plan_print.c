@@ -21,6 +21,7 @@ const char *plan_op_name(enum plan_op_kind kind)
 	case OP_REMOUNT_RO: return "remount-read-only";
 	case OP_BLOCK_DIR: return "block-create-dir";
 	case OP_BLOCK_FILE: return "block-create-file";
+	case OP_SYMLINK: return "symlink";
 	}
 	return "?";
 }

@@ -125,9 +125,12 @@ int plan_add_node(struct plan *plan, const char *path, ab_access access,
 	}
 	if (c.n_links) {
 		n->links = xcalloc(c.n_links, sizeof(char *));
+		n->link_targets = xcalloc(c.n_links, sizeof(char *));
 		for (size_t i = 0; i < c.n_links; i++) {
 			n->links[i] = c.links[i].location;
+			n->link_targets[i] = c.links[i].target;
 			c.links[i].location = NULL;
+			c.links[i].target = NULL;
 		}
 		n->n_links = c.n_links;
 	}
@@ -218,9 +221,12 @@ static int add_entries(struct plan *plan, const ab_policy *policy,
 			free(n->path);
 			free(n->why);
 			free(n->first_missing);
-			for (size_t l = 0; l < n->n_links; l++)
+			for (size_t l = 0; l < n->n_links; l++) {
 				free(n->links[l]);
+				free(n->link_targets[l]);
+			}
 			free(n->links);
+			free(n->link_targets);
 		}
 	}
 	return 0;
@@ -334,13 +340,18 @@ void plan_free(struct plan *plan)
 		free(n->path);
 		free(n->why);
 		free(n->first_missing);
-		for (size_t l = 0; l < n->n_links; l++)
+		for (size_t l = 0; l < n->n_links; l++) {
 			free(n->links[l]);
+			free(n->link_targets[l]);
+		}
 		free(n->links);
+		free(n->link_targets);
 	}
 	free(plan->nodes);
-	for (size_t i = 0; i < plan->n_ops; i++)
+	for (size_t i = 0; i < plan->n_ops; i++) {
 		free(plan->ops[i].path);
+		free(plan->ops[i].target);
+	}
 	free(plan->ops);
 	for (size_t i = 0; i < plan->n_warnings; i++) {
 		free(plan->warnings[i].code);
