@@ -167,6 +167,15 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 	if (plan->mount_proc) {
 		strv_push(a, "--proc");
 		strv_push(a, "/proc");
+		/* bwrap itself covers these only when they look writable to
+		 * it, which misses root's case (see plan_proc_readonly). The
+		 * host's copies are bound: sysctls act on the caller's
+		 * namespaces either way, and the binds are read-only. */
+		for (size_t i = 0; plan_proc_readonly[i]; i++) {
+			strv_push(a, "--ro-bind-try");
+			strv_push(a, plan_proc_readonly[i]);
+			strv_push(a, plan_proc_readonly[i]);
+		}
 	}
 	if (remount_root) {
 		strv_push(a, "--remount-ro");

@@ -100,6 +100,12 @@ struct plan_context {
 	bool no_proc;
 };
 
+/* Parts of a fresh /proc that stay read-only. A caller who is root keeps
+ * uid 0 inside the user namespace, and kernel knobs such as
+ * /proc/sys/kernel/hostname check only the file's owner, not capabilities:
+ * without this, root inside could rename the host. */
+extern const char *const plan_proc_readonly[];
+
 int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 		 struct plan *out, ab_error *err);
 void plan_free(struct plan *plan);

@@ -20,6 +20,10 @@ static const char *const minimal_roots[] = {
 	"/nix/store", "/run/current-system/sw", NULL,
 };
 
+const char *const plan_proc_readonly[] = {
+	"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", NULL,
+};
+
 void plan_add_warning(struct plan *plan, const char *code, const char *path,
 		      const char *fmt, ...)
 {
