@@ -49,7 +49,7 @@ fi
 
 # One dpkg-query for everything (unknown names are simply absent).
 declare -A installed=()
-while read -r name want ok state; do
+while read -r name _want ok state; do
 	# "install ok installed", or "hold ok installed" for a held package
 	[ "$ok $state" = "ok installed" ] && installed[$name]=1
 done < <(dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" gcc make libc6-dev 2>/dev/null || true)

@@ -7,9 +7,9 @@
 # Counts come from meson's JSON logs (BUILD_DIR/meson-logs/testlog-unit.json
 # and testlog-integration.json): each cmocka case counts once (from cmocka's
 # "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" summary lines), the
-# integration script counts its own "N passed, N failed". A test binary that
-# crashes, leaks (ASan) or times out counts as one more failure even when its
-# cases passed. Exits non-zero if anything failed.
+# integration script counts its own "N passed, N failed[, N skipped]". A
+# test binary that crashes, leaks (ASan) or times out counts as one more
+# failure even when its cases passed. Exits non-zero if anything failed.
 set -uo pipefail
 
 if [ $# -ne 1 ]; then
@@ -67,11 +67,11 @@ def cmocka_partial(out):
     return ok, 0, 0
 
 def script_counts(out):
-    m = re.findall(r"(\d+) passed, (\d+) failed", out)
+    m = re.findall(r"(\d+) passed, (\d+) failed(?:, (\d+) skipped)?", out)
     if not m:
         return None
-    p, f = m[-1]
-    return int(p), int(f), 0
+    p, f, s = m[-1]
+    return int(p), int(f), int(s or 0)
 
 def count(path, meson_rc, parse):
     passed = failed = skipped = 0

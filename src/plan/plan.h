@@ -24,6 +24,7 @@ enum node_source {
 	NODE_GITDIR,    /* the target of a .git pointer file, or its common dir */
 	NODE_STATE,     /* agentbox's own state directory (kept read-only) */
 	NODE_SELF,      /* agentbox's own binary, kept visible for the inner stage */
+	NODE_KERNEL,    /* /sys: kernel knobs stay read-only even under full access */
 };
 
 struct plan_node {

@@ -35,6 +35,7 @@ const char *plan_node_source_name(enum node_source s)
 	case NODE_GITDIR: return "gitdir";
 	case NODE_STATE: return "state";
 	case NODE_SELF: return "self";
+	case NODE_KERNEL: return "kernel";
 	}
 	return "?";
 }

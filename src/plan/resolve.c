@@ -310,6 +310,15 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 	plan->root_readable = root == AB_ACCESS_READ || root == AB_ACCESS_WRITE;
 	plan->root_writable = root == AB_ACCESS_WRITE;
 
+	/* Root keeps uid 0 inside, and files under /sys check only their
+	 * owner: a writable /sys would let it retune the host's kernel. Only
+	 * a rule that names /sys itself can change that. */
+	if (plan_access_at(plan, "/sys", -1) == AB_ACCESS_WRITE && plan_find_node(plan, "/sys") < 0) {
+		r = plan_add_node(plan, "/sys", AB_ACCESS_READ, NODE_KERNEL,
+				  "kernel interface (always read-only)", err);
+		if (r < 0)
+			return r;
+	}
 	/* Our own state (the placeholder registry) must not be writable by the
 	 * sandboxed command, or it could make a later cleanup delete a file. */
 	if (ctx->state_dir && plan_access_at(plan, ctx->state_dir, -1) == AB_ACCESS_WRITE) {

@@ -161,9 +161,13 @@ fi
 if want_pass root; then
 	prepare_pass root 0
 	start_pass root
+else
+	skip_line "[root] all cases" "AGENTBOX_IT_PASSES=${AGENTBOX_IT_PASSES:-} excludes root"
 fi
 
-if want_pass user; then
+if ! want_pass user; then
+	skip_line "[user] all cases" "AGENTBOX_IT_PASSES=${AGENTBOX_IT_PASSES:-} excludes user"
+else
 	userns_reason=""
 	if ! command -v setpriv >/dev/null; then
 		userns_reason="setpriv is not installed"

@@ -40,7 +40,7 @@ case_network_none_blocks_and_full_allows() {
 		ab run -- nc -z -w 1 127.0.0.1 "$PORT"
 		expect_nonzero "net none: nc -z fails"
 	fi
-	ab run -- bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; echo connected"
+	ab run -- bash -c ": <>/dev/tcp/127.0.0.1/$PORT && echo connected"
 	expect_nonzero "net none: bash /dev/tcp fails"
 	expect_stdout_lacks "net none: /dev/tcp did not connect" connected
 	ab run -- "$PROBE" socket_inet socket_inet6
@@ -50,6 +50,6 @@ case_network_none_blocks_and_full_allows() {
 	ab run --net full -- curl -s --max-time 2 "$url"
 	expect_exit "net full: curl to the host loopback server works" 0
 	expect_stdout_eq "net full: response body" hello-net
-	ab run --net full -- bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT && echo connected"
+	ab run --net full -- bash -c ": <>/dev/tcp/127.0.0.1/$PORT && echo connected"
 	expect_stdout_eq "net full: bash /dev/tcp connects" connected
 }

@@ -1,7 +1,908 @@
+/* Plan -> bubblewrap command line: the exact argv and the file descriptors
+ * it names, for plans resolved from real trees and plans written by hand,
+ * across the option sets different bubblewrap versions support. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cmocka.h>
-static void test_placeholder(void **s){(void)s;}
-int main(void){const struct CMUnitTest t[]={cmocka_unit_test(test_placeholder)};return cmocka_run_group_tests(t,NULL,NULL);}
+
+#include "backend/bwrap.h"
+#include "common/error.h"
+#include "common/util.h"
+#include "plan/plan.h"
+#include "policy/policy.h"
+
+/* Canonical path of the current test's tree; rendered as "T". */
+static char *T;
+static strv arena;
+
+static int setup(void **state)
+{
+	(void)state;
+	char tmpl[] = "/var/tmp/ab-bwrap-XXXXXX";
+	if (!mkdtemp(tmpl))
+		return -1;
+	T = realpath(tmpl, NULL);
+	return T ? 0 : -1;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	nftw(T, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(T);
+	T = NULL;
+	strv_free(&arena);
+	return 0;
+}
+
+static const char *P(const char *rel)
+{
+	strv_push_owned(&arena, *rel ? xasprintf("%s/%s", T, rel) : xstrdup(T));
+	return arena.v[arena.n - 1];
+}
+
+static void mkdirs(const char *rel)
+{
+	char *path = xstrdup(P(rel));
+	for (char *s = path + strlen(T) + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(path, 0755) < 0 && errno != EEXIST)
+				fail_msg("mkdir %s: %s", path, strerror(errno));
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(path);
+}
+
+static void mkfile(const char *rel, const char *content)
+{
+	int fd = open(P(rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fail_msg("create %s: %s", P(rel), strerror(errno));
+	size_t n = strlen(content);
+	assert_int_equal(write(fd, content, n), (ssize_t)n);
+	close(fd);
+}
+
+/* ---- plans ------------------------------------------------------------ */
+
+static void rule(ab_policy *p, const char *path, ab_access access)
+{
+	ab_error err = {0};
+	if (ab_policy_add_path(p, path, access, "test", &err) < 0)
+		fail_msg("add %s: %s", path, err.message);
+}
+
+static void resolve_ok(const ab_policy *p, const struct plan_context *ctx, struct plan *plan)
+{
+	ab_error err = {0};
+	int r = plan_resolve(p, ctx, plan, &err);
+	if (r < 0)
+		fail_msg("plan_resolve failed (%d): %s", r, err.message);
+}
+
+/* A plan with the read-only preset, working directory T/w. */
+static void read_only_plan(struct plan *plan, ab_net net, bool no_proc)
+{
+	mkdirs("w");
+	ab_policy *p = ab_policy_new();
+	assert_int_equal(ab_policy_apply_preset(p, "read-only", NULL), 0);
+	ab_policy_set_network(p, net);
+	struct plan_context ctx = {.cwd = P("w"), .no_proc = no_proc};
+	resolve_ok(p, &ctx, plan);
+	ab_policy_free(p);
+}
+
+static void op(struct plan *plan, enum plan_op_kind kind, const char *path, unsigned mode)
+{
+	grow_array((void **)&plan->ops, &plan->cap_ops, plan->n_ops + 1, sizeof(*plan->ops));
+	plan->ops[plan->n_ops++] = (struct plan_op){
+		.kind = kind, .path = xstrdup(path), .mode = mode, .node = -1,
+	};
+}
+
+/* A hand-written plan: host / read-only, /dev, then whatever the test adds. */
+static void hand_plan(struct plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->cwd = xstrdup("/work/p");
+	plan->net = AB_NET_NONE;
+	plan->mount_proc = true;
+	plan->root_readable = true;
+	op(plan, OP_ROOT_BIND_RO, "/", 0);
+	op(plan, OP_DEV, "/dev", 0);
+}
+
+/* ---- bwrap ------------------------------------------------------------ */
+
+static struct bwrap_info info_all(void)
+{
+	struct bwrap_info info = {
+		.path = (char *)"/usr/bin/bwrap",
+		.argv0 = true, .perms = true, .ro_bind_data = true, .file = true,
+		.as_pid_1 = true, .json_status_fd = true, .info_fd = true,
+		.sync_fd = true, .cap_drop = true, .unshare_ipc = true,
+	};
+	strcpy(info.version, "0.9.0");
+	return info;
+}
+
+static struct bwrap_info info_none(void)
+{
+	struct bwrap_info info = {.path = (char *)"/usr/bin/bwrap"};
+	strcpy(info.version, "0.3.0");
+	return info;
+}
+
+static char *const cmd_true[] = {(char *)"true", NULL};
+
+static struct bwrap_build_opts opts_plain(void)
+{
+	return (struct bwrap_build_opts){.command = cmd_true};
+}
+
+static void add_arg(sbuf *b, const char *arg)
+{
+	size_t n = T ? strlen(T) : 0;
+	if (T && strncmp(arg, T, n) == 0 && (arg[n] == '/' || arg[n] == '\0')) {
+		sbuf_add(b, "T");
+		sbuf_add(b, arg + n);
+	} else {
+		sbuf_add(b, arg);
+	}
+}
+
+static char *render_argv(const struct bwrap_cmd *cmd)
+{
+	sbuf b = {0};
+	sbuf_add(&b, "");
+	for (size_t i = 0; i < cmd->argv.n; i++) {
+		if (i)
+			sbuf_add(&b, " ");
+		add_arg(&b, cmd->argv.v[i]);
+	}
+	assert_null(cmd->argv.v[cmd->argv.n]);
+	return b.s;
+}
+
+static const char *fd_kind_name(enum bwrap_fd_kind k)
+{
+	switch (k) {
+	case BFD_DEVNULL: return "devnull";
+	case BFD_SELF: return "self";
+	case BFD_STDERR: return "stderr";
+	case BFD_STATUS: return "status";
+	case BFD_SYNC: return "sync";
+	}
+	return "?";
+}
+
+static char *render_fds(const struct bwrap_cmd *cmd)
+{
+	sbuf b = {0};
+	sbuf_add(&b, "");
+	for (size_t i = 0; i < cmd->n_fds; i++)
+		sbuf_addf(&b, "%s%d:%s", i ? " " : "", cmd->fds[i].target,
+			  fd_kind_name(cmd->fds[i].kind));
+	return b.s;
+}
+
+static void build_ok(const struct plan *plan, const struct bwrap_info *info,
+		     const struct bwrap_build_opts *opts, struct bwrap_cmd *cmd)
+{
+	ab_error err = {0};
+	int r = bwrap_build(plan, info, opts, cmd, &err);
+	if (r < 0)
+		fail_msg("bwrap_build failed (%d): %s", r, err.message);
+}
+
+static void assert_cmd(const struct bwrap_cmd *cmd, const char *want_argv, const char *want_fds)
+{
+	char *argv = render_argv(cmd);
+	char *fds = render_fds(cmd);
+	bool ok = strcmp(argv, want_argv) == 0 && strcmp(fds, want_fds) == 0;
+	if (!ok)
+		print_error("argv\n got: %s\nwant: %s\nfds\n got: %s\nwant: %s\n",
+			    argv, want_argv, fds, want_fds);
+	free(argv);
+	free(fds);
+	if (!ok)
+		fail();
+}
+
+/* The read-only binds over the fresh /proc, as bwrap arguments. */
+static char *proc_ro(void)
+{
+	sbuf b = {0};
+	sbuf_add(&b, "");
+	for (size_t i = 0; plan_proc_readonly[i]; i++)
+		sbuf_addf(&b, " --ro-bind-try %s %s", plan_proc_readonly[i], plan_proc_readonly[i]);
+	return b.s;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_proc_readonly_list_covers_sysctls(void **state)
+{
+	(void)state;
+	bool sys = false, sysrq = false;
+	for (size_t i = 0; plan_proc_readonly[i]; i++) {
+		sys = sys || strcmp(plan_proc_readonly[i], "/proc/sys") == 0;
+		sysrq = sysrq || strcmp(plan_proc_readonly[i], "/proc/sysrq-trigger") == 0;
+	}
+	assert_true(sys && sysrq);
+}
+
+static void test_read_only_network_none_full_argv(void **state)
+{
+	(void)state;
+	struct plan plan;
+	read_only_plan(&plan, AB_NET_NONE, false);
+	struct bwrap_info info = info_all();
+	char *const cmd[] = {(char *)"make", (char *)"-j2", NULL};
+	struct bwrap_build_opts opts = {.command = cmd, .status_fd = true, .stderr_fd = true};
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	char *proc = proc_ro();
+	char *want = xasprintf(
+		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --chdir T/w --cap-drop ALL --json-status-fd 5 --argv0 agentbox-inner"
+		" -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- make -j2", proc);
+	assert_cmd(&bc, want, "3:self 4:stderr 5:status");
+	assert_true(bc.status_is_json);
+	free(want);
+	free(proc);
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_network_full_keeps_host_network(void **state)
+{
+	(void)state;
+	struct plan plan;
+	read_only_plan(&plan, AB_NET_FULL, false);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	char *proc = proc_ro();
+	char *want = xasprintf(
+		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		" --unshare-user --unshare-pid --unshare-ipc --proc /proc%s"
+		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net full -- true", proc);
+	assert_cmd(&bc, want, "3:self");
+	free(want);
+	free(proc);
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_no_proc_mounts_no_proc(void **state)
+{
+	(void)state;
+	struct plan plan;
+	read_only_plan(&plan, AB_NET_NONE, true);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	opts.self_path = "/opt/agentbox/bin/agentbox";
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	/* the host's / (and its /proc) is visible, so the fd path still works */
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_no_proc_with_empty_root_runs_inner_stage_by_path(void **state)
+{
+	(void)state;
+	mkdirs("w");
+	mkdirs("bin");
+	mkfile("bin/agentbox", "ELF");
+	ab_policy *p = ab_policy_new();
+	rule(p, ":cwd", AB_ACCESS_WRITE);
+	struct plan_context ctx = {.cwd = P("w"), .no_proc = true, .self_exe = P("bin/agentbox")};
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	ab_policy_free(p);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	opts.self_path = P("bin/agentbox");
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --tmpfs / --dev /dev"
+		   " --bind T/w T/w --ro-bind T/bin/agentbox T/bin/agentbox"
+		   " --perms 0555 --tmpfs T/w/.agentbox --remount-ro T/w/.agentbox"
+		   " --perms 0555 --tmpfs T/w/.git --remount-ro T/w/.git"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net --remount-ro /"
+		   " --chdir T/w --cap-drop ALL -- T/bin/agentbox __inner --net none -- true",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+/* bwrap makes the /proc mountpoint in the root, so an empty root turns
+ * read-only only after --proc. */
+static void test_empty_root_is_remounted_read_only_after_proc(void **state)
+{
+	(void)state;
+	mkdirs("w");
+	ab_policy *p = ab_policy_new();
+	rule(p, ":cwd", AB_ACCESS_READ);
+	struct plan_context ctx = {.cwd = P("w")};
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	ab_policy_free(p);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	char *proc = proc_ro();
+	char *want = xasprintf(
+		"bwrap --new-session --die-with-parent --as-pid-1 --tmpfs / --dev /dev"
+		" --ro-bind T/w T/w"
+		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s --remount-ro /"
+		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+	assert_cmd(&bc, want, "3:self");
+	free(want);
+	free(proc);
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_nested_reopen_argv_from_resolved_plan(void **state)
+{
+	(void)state;
+	mkdirs("w/a/b");
+	mkfile("w/secret.env", "k");
+	ab_policy *p = ab_policy_new();
+	rule(p, ":root", AB_ACCESS_READ);
+	rule(p, ":cwd", AB_ACCESS_WRITE);
+	rule(p, P("w/a"), AB_ACCESS_NONE);
+	rule(p, P("w/a/b"), AB_ACCESS_WRITE);
+	rule(p, P("w/secret.env"), AB_ACCESS_NONE);
+	rule(p, P("w/docs/missing"), AB_ACCESS_READ);
+	struct plan_context ctx = {.cwd = P("w")};
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	ab_policy_free(p);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	opts.stderr_fd = true;
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	char *proc = proc_ro();
+	char *want = xasprintf(
+		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		" --bind T/w T/w"
+		" --perms 0555 --tmpfs T/w/.agentbox --remount-ro T/w/.agentbox"
+		" --perms 0555 --tmpfs T/w/.git --remount-ro T/w/.git"
+		" --perms 0111 --tmpfs T/w/a --dir T/w/a/b --remount-ro T/w/a"
+		" --perms 0000 --ro-bind-data 5 T/w/secret.env"
+		" --bind T/w/a/b T/w/a/b"
+		" --perms 0444 --ro-bind-data 6 T/w/docs"
+		" --perms 0555 --tmpfs T/w/a/b/.agentbox --remount-ro T/w/a/b/.agentbox"
+		" --perms 0555 --tmpfs T/w/a/b/.git --remount-ro T/w/a/b/.git"
+		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- true",
+		proc);
+	assert_cmd(&bc, want, "3:self 4:stderr 5:devnull 6:devnull");
+	free(want);
+	free(proc);
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+/* A hand plan with one of each mask. */
+static void masks_plan(struct plan *plan)
+{
+	hand_plan(plan);
+	op(plan, OP_BIND_RW, "/w", 0);
+	op(plan, OP_MASK_DIR, "/s", 0000);
+	op(plan, OP_REMOUNT_RO, "/s", 0);
+	op(plan, OP_MASK_FILE, "/f", 0000);
+	op(plan, OP_BLOCK_DIR, "/w/.git", 0555);
+	op(plan, OP_BLOCK_FILE, "/w/x", 0444);
+}
+
+static void test_masks_with_perms_and_ro_bind_data(void **state)
+{
+	(void)state;
+	struct plan plan;
+	masks_plan(&plan);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	char *proc = proc_ro();
+	char *want = xasprintf(
+		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev --bind /w /w"
+		" --perms 0000 --tmpfs /s --remount-ro /s"
+		" --perms 0000 --ro-bind-data 4 /f"
+		" --perms 0555 --tmpfs /w/.git --remount-ro /w/.git"
+		" --perms 0444 --ro-bind-data 5 /w/x"
+		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+	assert_cmd(&bc, want, "3:self 4:devnull 5:devnull");
+	free(want);
+	free(proc);
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_without_perms_masks_stay_but_modes_go(void **state)
+{
+	(void)state;
+	struct plan plan;
+	masks_plan(&plan);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	info.perms = false;
+	struct bwrap_build_opts opts = opts_plain();
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	char *proc = proc_ro();
+	char *want = xasprintf(
+		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev --bind /w /w"
+		" --tmpfs /s --remount-ro /s"
+		" --ro-bind-data 4 /f"
+		" --tmpfs /w/.git --remount-ro /w/.git"
+		" --ro-bind-data 5 /w/x"
+		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+	assert_cmd(&bc, want, "3:self 4:devnull 5:devnull");
+	free(want);
+	free(proc);
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+/* Without --ro-bind-data an empty file is /dev/null bound read-only; no
+ * --perms may precede it (bwrap would reject --perms before --ro-bind). */
+static void test_without_ro_bind_data_files_are_dev_null(void **state)
+{
+	(void)state;
+	struct plan plan;
+	masks_plan(&plan);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	info.ro_bind_data = false;
+	struct bwrap_build_opts opts = opts_plain();
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	char *proc = proc_ro();
+	char *want = xasprintf(
+		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev --bind /w /w"
+		" --perms 0000 --tmpfs /s --remount-ro /s"
+		" --ro-bind /dev/null /f"
+		" --perms 0555 --tmpfs /w/.git --remount-ro /w/.git"
+		" --ro-bind /dev/null /w/x"
+		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+	assert_cmd(&bc, want, "3:self");
+	free(want);
+	free(proc);
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_status_falls_back_to_info_fd(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	plan.mount_proc = false;
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	info.json_status_fd = false;
+	struct bwrap_build_opts opts = opts_plain();
+	opts.status_fd = true;
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir /work/p --cap-drop ALL --info-fd 4 -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self 4:status");
+	assert_false(bc.status_is_json);
+	bwrap_cmd_free(&bc);
+
+	/* neither option: no status at all */
+	info.info_fd = false;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+
+	/* supported but not asked for */
+	info = info_all();
+	info.argv0 = false;
+	opts.status_fd = false;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_argv0_goes_right_before_separator(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	plan.mount_proc = false;
+	struct bwrap_info info = info_all();
+	struct bwrap_build_opts opts = opts_plain();
+	opts.status_fd = true;
+	opts.sync_fd = true;
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir /work/p --cap-drop ALL --json-status-fd 4 --sync-fd 5"
+		   " --argv0 agentbox-inner -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self 4:status 5:sync");
+	bwrap_cmd_free(&bc);
+
+	info.argv0 = false;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir /work/p --cap-drop ALL --json-status-fd 4 --sync-fd 5"
+		   " -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self 4:status 5:sync");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+/* An old bubblewrap: none of the optional flags. */
+static void test_minimal_bwrap_gets_only_basic_flags(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	struct bwrap_info info = info_none();
+	struct bwrap_build_opts opts = opts_plain();
+	opts.status_fd = true;
+	opts.sync_fd = true;
+	opts.stderr_fd = true;
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	char *proc = proc_ro();
+	char *want = xasprintf(
+		"bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
+		" --unshare-user --unshare-pid --unshare-net --proc /proc%s"
+		" --chdir /work/p -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- true", proc);
+	assert_cmd(&bc, want, "3:self 4:stderr");
+	free(want);
+	free(proc);
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_sync_fd_only_when_supported_and_asked(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	plan.mount_proc = false;
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	info.as_pid_1 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	opts.sync_fd = true;
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir /work/p --cap-drop ALL --sync-fd 4 -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self 4:sync");
+	bwrap_cmd_free(&bc);
+
+	info.sync_fd = false;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_skip_op_drops_exactly_that_op(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	plan.mount_proc = false;
+	op(&plan, OP_BIND_RW, "/a", 0);
+	op(&plan, OP_BLOCK_FILE, "/a/b", 0444);
+	op(&plan, OP_MASK_FILE, "/a/c", 0000);
+	op(&plan, OP_BIND_RO, "/a/d", 0);
+	bool skip[6] = {false, false, false, true, false, false};
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	opts.skip_op = skip;
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev --bind /a /a"
+		   " --perms 0000 --ro-bind-data 4 /a/c --ro-bind /a/d /a/d"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self 4:devnull");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_one_fd_per_empty_file_numbered_in_order(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	plan.mount_proc = false;
+	op(&plan, OP_BIND_RW, "/w", 0);
+	op(&plan, OP_MASK_FILE, "/w/1", 0000);
+	op(&plan, OP_MASK_DIR, "/w/d", 0111);
+	op(&plan, OP_MKFILE, "/w/d/f", 0644);
+	op(&plan, OP_REMOUNT_RO, "/w/d", 0);
+	op(&plan, OP_BLOCK_FILE, "/w/2", 0444);
+	op(&plan, OP_MASK_FILE, "/w/3", 0000);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	opts.stderr_fd = true;
+	opts.status_fd = true;
+	opts.sync_fd = true;
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev --bind /w /w"
+		   " --perms 0000 --ro-bind-data 5 /w/1"
+		   " --perms 0111 --tmpfs /w/d --file 6 /w/d/f --remount-ro /w/d"
+		   " --perms 0444 --ro-bind-data 7 /w/2"
+		   " --perms 0000 --ro-bind-data 8 /w/3"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir /work/p --cap-drop ALL --json-status-fd 9 --sync-fd 10"
+		   " -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- true",
+		   "3:self 4:stderr 5:devnull 6:devnull 7:devnull 8:devnull 9:status 10:sync");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_root_writable_and_symlink_ops(void **state)
+{
+	(void)state;
+	struct plan plan;
+	memset(&plan, 0, sizeof(plan));
+	plan.cwd = xstrdup("/");
+	plan.net = AB_NET_FULL;
+	op(&plan, OP_ROOT_TMPFS, "/", 0);
+	op(&plan, OP_DEV, "/dev", 0);
+	op(&plan, OP_BIND_RO, "/usr", 0);
+	op(&plan, OP_SYMLINK, "/bin", 0);
+	plan.ops[plan.n_ops - 1].target = xstrdup("usr/bin");
+	op(&plan, OP_REMOUNT_RO, "/", 0);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	opts.self_path = "/opt/agentbox";
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --tmpfs / --dev /dev"
+		   " --ro-bind /usr /usr --symlink usr/bin /bin"
+		   " --unshare-user --unshare-pid --unshare-ipc --remount-ro /"
+		   " --chdir / --cap-drop ALL -- /opt/agentbox __inner --net full -- true",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+
+	memset(&plan, 0, sizeof(plan));
+	plan.cwd = xstrdup("/");
+	plan.root_readable = plan.root_writable = true;
+	op(&plan, OP_ROOT_BIND_RW, "/", 0);
+	op(&plan, OP_DEV, "/dev", 0);
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir / --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+/* Only the first `--` and the word after it are ours. */
+static void test_user_command_is_passed_verbatim(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	plan.mount_proc = false;
+	char *const cmd[] = {
+		(char *)"sh", (char *)"-c", (char *)"echo \"$@\"", (char *)"--",
+		(char *)"/proc/self/fd/3", (char *)"__inner", (char *)"--net", (char *)"full",
+		(char *)"", (char *)"--stderr-fd", (char *)"9", NULL,
+	};
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = {.command = cmd};
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	size_t n = bc.argv.n, k = sizeof(cmd) / sizeof(cmd[0]) - 1;
+	assert_true(n > k + 1);
+	for (size_t i = 0; i < k; i++)
+		assert_string_equal(bc.argv.v[n - k + i], cmd[i]);
+	assert_string_equal(bc.argv.v[n - k - 1], "--");
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none"
+		   " -- sh -c echo \"$@\" -- /proc/self/fd/3 __inner --net full  --stderr-fd 9",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+static void test_mkfile_without_file_option_is_enotsup(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	op(&plan, OP_MASK_DIR, "/h", 0111);
+	op(&plan, OP_MKFILE, "/h/keep.txt", 0644);
+	op(&plan, OP_REMOUNT_RO, "/h", 0);
+	struct bwrap_info info = info_all();
+	info.file = false;
+	struct bwrap_build_opts opts = opts_plain();
+	struct bwrap_cmd bc;
+	ab_error err = {0};
+	int r = bwrap_build(&plan, &info, &opts, &bc, &err);
+	assert_int_equal(r, -ENOTSUP);
+	assert_int_equal(err.code, ENOTSUP);
+	assert_non_null(strstr(err.message, "/h/keep.txt"));
+	assert_non_null(strstr(err.message, "--file"));
+	assert_non_null(strstr(err.message, "/usr/bin/bwrap"));
+	assert_null(bc.argv.v);
+	bwrap_cmd_free(&bc); /* harmless after a failure */
+	plan_free(&plan);
+}
+
+static void test_empty_command_is_an_error(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	struct bwrap_info info = info_all();
+	char *const empty[] = {NULL};
+	struct bwrap_build_opts opts = {.command = empty};
+	struct bwrap_cmd bc;
+	ab_error err = {0};
+	assert_int_equal(bwrap_build(&plan, &info, &opts, &bc, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "no command"));
+	assert_null(bc.argv.v);
+	opts.command = NULL;
+	err = (ab_error){0};
+	assert_int_equal(bwrap_build(&plan, &info, &opts, &bc, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "no command"));
+	plan_free(&plan);
+}
+
+/* bwrap_cmd has room for 64 fds: self, stderr, status and sync leave 60
+ * for empty files. One more must be refused, never written past the end. */
+static void test_too_many_empty_files_is_e2big(void **state)
+{
+	(void)state;
+	struct bwrap_info info = info_all();
+	struct bwrap_build_opts opts = opts_plain();
+	opts.stderr_fd = opts.status_fd = opts.sync_fd = true;
+	for (int count = 60; count <= 61; count++) {
+		struct plan plan;
+		hand_plan(&plan);
+		for (int i = 0; i < count; i++) {
+			char path[32];
+			snprintf(path, sizeof(path), "/m/%d", i);
+			op(&plan, OP_MASK_FILE, path, 0000);
+		}
+		struct bwrap_cmd bc;
+		ab_error err = {0};
+		int r = bwrap_build(&plan, &info, &opts, &bc, &err);
+		if (count == 60) {
+			if (r < 0)
+				fail_msg("60 masks: %s", err.message);
+			assert_int_equal(bc.n_fds, 64);
+			assert_int_equal(bc.fds[63].target, 66);
+			assert_int_equal(bc.fds[63].kind, BFD_SYNC);
+			assert_int_equal(bc.fds[62].kind, BFD_STATUS);
+			bwrap_cmd_free(&bc);
+		} else {
+			if (r == 0) {
+				size_t n = bc.n_fds;
+				bwrap_cmd_free(&bc);
+				plan_free(&plan);
+				fail_msg("61 masks were accepted with %zu fds in a 64-slot table", n);
+			}
+			assert_int_equal(r, -E2BIG);
+			assert_int_equal(err.code, E2BIG);
+		}
+		plan_free(&plan);
+	}
+}
+
+int main(void)
+{
+#define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T_(test_proc_readonly_list_covers_sysctls),
+		T_(test_read_only_network_none_full_argv),
+		T_(test_network_full_keeps_host_network),
+		T_(test_no_proc_mounts_no_proc),
+		T_(test_no_proc_with_empty_root_runs_inner_stage_by_path),
+		T_(test_empty_root_is_remounted_read_only_after_proc),
+		T_(test_nested_reopen_argv_from_resolved_plan),
+		T_(test_masks_with_perms_and_ro_bind_data),
+		T_(test_without_perms_masks_stay_but_modes_go),
+		T_(test_without_ro_bind_data_files_are_dev_null),
+		T_(test_status_falls_back_to_info_fd),
+		T_(test_argv0_goes_right_before_separator),
+		T_(test_minimal_bwrap_gets_only_basic_flags),
+		T_(test_sync_fd_only_when_supported_and_asked),
+		T_(test_skip_op_drops_exactly_that_op),
+		T_(test_one_fd_per_empty_file_numbered_in_order),
+		T_(test_root_writable_and_symlink_ops),
+		T_(test_user_command_is_passed_verbatim),
+		T_(test_mkfile_without_file_option_is_enotsup),
+		T_(test_empty_command_is_an_error),
+		T_(test_too_many_empty_files_is_e2big),
+	};
+#undef T_
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
