@@ -23,10 +23,11 @@ set -euo pipefail
 # netcat-openbsd   integration tests listen on / connect to sockets (nc)
 # git              integration tests and the demo create real git repos
 # python3          meson itself; scripts/run-tests.sh reads meson's JSON log
+# jq               integration tests read the JSON events and explain --json
 packages=(
 	build-essential meson ninja-build pkg-config
 	libseccomp-dev libjansson-dev libcmocka-dev
-	bubblewrap util-linux iproute2 curl netcat-openbsd git python3
+	bubblewrap util-linux iproute2 curl netcat-openbsd git python3 jq
 )
 
 if [ "${AGENTBOX_SKIP_DEPS:-0}" = 1 ]; then

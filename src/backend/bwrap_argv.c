@@ -144,7 +144,8 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 			remount_root = true;
 			continue;
 		}
-		if (cmd->n_fds + 2 > sizeof(cmd->fds) / sizeof(cmd->fds[0])) {
+		/* room for this op's fd plus the status and sync fds */
+		if (cmd->n_fds + 3 > sizeof(cmd->fds) / sizeof(cmd->fds[0])) {
 			bwrap_cmd_free(cmd);
 			return ab_fail(err, E2BIG, "the policy needs more than %zu empty-file masks; simplify it",
 				       sizeof(cmd->fds) / sizeof(cmd->fds[0]) - 4);

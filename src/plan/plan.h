@@ -35,6 +35,7 @@ struct plan_node {
 	bool exists;
 	bool is_dir;
 	bool empty;       /* exists and is an empty dir or empty regular file */
+	bool protected_name; /* its name is protected under a writable parent */
 	char *first_missing; /* when !exists: shallowest missing component */
 	char **links;     /* locations of symbolic links crossed to reach it */
 	char **link_targets; /* and what each of them contains */

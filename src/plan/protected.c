@@ -102,8 +102,13 @@ static int protect_git_pointer(struct plan *plan, const char *root, const char *
 static int protect_name(struct plan *plan, const char *root, const char *name, ab_error *err)
 {
 	_cleanup_free_ char *path = path_join(root, name);
-	if (plan_find_node(plan, path) >= 0)
-		return 0; /* an explicit rule names it: the user decided */
+	int existing = plan_find_node(plan, path);
+	if (existing >= 0) {
+		/* an explicit rule names it: the user decided the access, but
+		 * if it is blocked it is blocked as a protected name */
+		plan->nodes[existing].protected_name = true;
+		return 0;
+	}
 
 	struct stat st;
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -120,6 +125,7 @@ static int protect_name(struct plan *plan, const char *root, const char *name, a
 	if (idx < 0)
 		return idx;
 	struct plan_node *n = &plan->nodes[idx];
+	n->protected_name = true;
 	if (!n->exists)
 		n->is_dir = true; /* block it as an (empty, read-only) directory */
 	else if (strcmp(name, ".git") == 0 && S_ISREG(st.st_mode))

@@ -211,27 +211,25 @@ static int add_entries(struct plan *plan, const ab_policy *policy,
 			return r;
 		if (!path)
 			continue;
+		if (e->access == AB_ACCESS_WRITE) {
+			/* A missing root cannot be bound; what is there instead
+			 * stays as its parent says. Checked before adding, so a
+			 * skipped root never changes another rule's node. */
+			struct canonical c;
+			r = canonicalize(path, &c, err);
+			if (r < 0)
+				return r;
+			bool missing = !c.exists;
+			if (missing)
+				plan_add_warning(plan, "missing_writable_root", c.path,
+						 "writable root %s does not exist; skipped (%s)", c.path, why);
+			canonical_free(&c);
+			if (missing)
+				continue;
+		}
 		r = plan_add_node(plan, path, e->access, NODE_RULE, why, err);
 		if (r < 0)
 			return r;
-		struct plan_node *n = &plan->nodes[r];
-		if (n->access == AB_ACCESS_WRITE && !n->exists) {
-			plan_add_warning(plan, "missing_writable_root", n->path,
-					 "writable root %s does not exist; skipped (%s)",
-					 n->path, why);
-			/* Drop it: a missing root cannot be bound, and what is
-			 * there instead stays as its parent says. */
-			plan->n_nodes--;
-			free(n->path);
-			free(n->why);
-			free(n->first_missing);
-			for (size_t l = 0; l < n->n_links; l++) {
-				free(n->links[l]);
-				free(n->link_targets[l]);
-			}
-			free(n->links);
-			free(n->link_targets);
-		}
 	}
 	return 0;
 }

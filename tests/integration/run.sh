@@ -129,6 +129,7 @@ start_pass() {
 		OUTSIDE_BASE="$OUTSIDE_ROOT/pass-$name" \
 		RESULTS="$pass_dir/results" TAP_START="$NUM" \
 		AGENTBOX_IT_ONLY="${AGENTBOX_IT_ONLY:-}" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" LSAN_OPTIONS="${LSAN_OPTIONS:-}" \
 		bash "$SUITE/run.sh" --pass
 	local p f s
 	p=$(grep -cx pass "$pass_dir/results")

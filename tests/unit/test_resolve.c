@@ -283,9 +283,14 @@ static void test_full_access_adds_no_protected_nodes_under_root(void **state)
 	struct plan_context ctx = ctx_at("w");
 	struct plan plan;
 	resolve_ok(p, &ctx, &plan);
-	assert_ops(&plan, "root-writable / | dev /dev");
-	assert_int_equal(plan.n_nodes, 1);
+	/* /sys stays read-only: root inside keeps uid 0 and could otherwise
+	 * retune the host's kernel */
+	assert_ops(&plan, "root-writable / | dev /dev | bind-read-only /sys");
 	assert_node(&plan, "/", AB_ACCESS_WRITE, NODE_RULE, true);
+	assert_node(&plan, "/sys", AB_ACCESS_READ, NODE_KERNEL, true);
+	assert_int_equal(plan.n_nodes, 2);
+	for (size_t i = 0; i < plan.n_nodes; i++)
+		assert_int_not_equal(plan.nodes[i].source, NODE_PROTECTED);
 	assert_true(plan.root_writable);
 	plan_free(&plan);
 	ab_policy_free(p);
