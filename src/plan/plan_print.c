@@ -67,7 +67,13 @@ static const char *node_effect(const struct plan *plan, size_t idx)
 		return "skipped (missing)";
 	if (!n->exists)
 		return "absent";
-	return "as parent";
+	/* no operation: the parent already gives this access */
+	switch (n->access) {
+	case AB_ACCESS_READ: return "read-only (inherited)";
+	case AB_ACCESS_WRITE: return "writable (inherited)";
+	case AB_ACCESS_NONE: return "hidden (inherited)";
+	}
+	return "inherited";
 }
 
 void plan_print_table(const struct plan *plan, FILE *out)
@@ -77,10 +83,10 @@ void plan_print_table(const struct plan *plan, FILE *out)
 	fprintf(out, "/proc: %s\n", plan->mount_proc ? "fresh" : "not mounted (--no-proc)");
 	fprintf(out, "filesystem root: %s\n",
 		plan->root_writable ? "writable" : plan->root_readable ? "read-only" : "empty (only listed paths are visible)");
-	fprintf(out, "\n%-44s %-6s %-18s %s\n", "PATH", "ACCESS", "EFFECT", "WHY");
+	fprintf(out, "\n%-44s %-6s %-21s %s\n", "PATH", "ACCESS", "EFFECT", "WHY");
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		const struct plan_node *n = &plan->nodes[i];
-		fprintf(out, "%-44s %-6s %-18s %s\n", n->path, ab_access_name(n->access),
+		fprintf(out, "%-44s %-6s %-21s %s\n", n->path, ab_access_name(n->access),
 			node_effect(plan, i), n->why);
 	}
 	for (size_t i = 0; i < plan->n_warnings; i++)
