@@ -6,6 +6,9 @@
 #include <string.h>
 
 static void vformat(ab_error *err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void vformat(ab_error *err, int code, const char *fmt, va_list ap)
 {
 	err->code = code;
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
