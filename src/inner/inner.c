@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -175,6 +176,14 @@ static void harden(const struct inner_args *a)
 		die("cannot make the inner stage non-dumpable: %s", strerror(errno));
 
 	close_inherited_fds();
+
+	/* A fresh, empty session keyring: the caller's (with whatever tokens
+	 * or credentials it holds) is inherited across bwrap, and kernel users
+	 * of keys (network filesystems, for one) would otherwise act with it.
+	 * The filter below then refuses every keyring call. ENOSYS: a kernel
+	 * without keys has nothing to reach. */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+		die("cannot give the command its own session keyring: %s", strerror(errno));
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		die("cannot set no_new_privs: %s", strerror(errno));
