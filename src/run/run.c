@@ -105,7 +105,7 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct bwrap_
 }
 
 static void emit_start(const struct events *ev, const struct plan *plan,
-		       const struct bwrap_info *bw, char *const argv[])
+		       const struct bwrap_info *bw, char *const argv[], const char *retry)
 {
 	sbuf b = {0};
 	sbuf_add(&b, "{\"event\":\"start\",\"backend\":\"bwrap\",\"bwrap\":{\"path\":");
@@ -122,7 +122,12 @@ static void emit_start(const struct events *ev, const struct plan *plan,
 			sbuf_add(&b, ",");
 		sbuf_add_json_string(&b, argv[i]);
 	}
-	sbuf_addf(&b, "],\"pid\":%d}", (int)getpid());
+	sbuf_addf(&b, "],\"pid\":%d", (int)getpid());
+	if (retry) {
+		sbuf_add(&b, ",\"retry\":");
+		sbuf_add_json_string(&b, retry);
+	}
+	sbuf_add(&b, "}");
 	events_emit(ev, b.s);
 	sbuf_free(&b);
 }
@@ -185,12 +190,12 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 
 	struct bwrap_info bw = {0};
 	r = setup_backend(o, &plan, f.state_dir, false, &bw, err);
-	bool started = false;
+	/* A retry changes the posture (no /proc) or only the probe; each
+	 * attempt announces what it builds, so the last start event is the
+	 * posture in effect. */
+	const char *retry = NULL;
 	for (int attempt = 0; r >= 0 && attempt < 3; attempt++) {
-		if (!started) {
-			emit_start(&ev, &plan, &bw, argv);
-			started = true;
-		}
+		emit_start(&ev, &plan, &bw, argv, retry);
 		struct supervise_request req = {
 			.plan = &plan, .bwrap = &bw, .state_dir = f.state_dir,
 			.self_path = f.self_exe, .command = argv, .opts = o, .ev = &ev,
@@ -198,13 +203,17 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 		r = supervise_bwrap(&req, exit_status, err);
 		if (r == SUPERVISE_RETRY_NO_PROC) {
 			events_warning(&ev, "proc_retry", "/proc",
-				       "this host does not allow mounting a fresh /proc; running without it (the host's /proc stays hidden only if / is not readable)");
+				       plan.root_readable
+					       ? "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without one, so the command sees the outer /proc read-only"
+					       : "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without /proc");
 			plan.mount_proc = false;
+			retry = "no-proc";
 			continue;
 		}
 		if (r == SUPERVISE_RETRY_PROBE) {
 			bwrap_info_free(&bw);
 			r = setup_backend(o, &plan, f.state_dir, true, &bw, err);
+			retry = "probe";
 			continue;
 		}
 		break;

@@ -2,8 +2,6 @@
  * it names, for plans resolved from real trees and plans written by hand,
  * across the option sets different bubblewrap versions support. */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -21,89 +17,9 @@
 #include "common/util.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
-
-/* Canonical path of the current test's tree; rendered as "T". */
-static char *T;
-static strv arena;
-
-static int setup(void **state)
-{
-	(void)state;
-	char tmpl[] = "/var/tmp/ab-bwrap-XXXXXX";
-	if (!mkdtemp(tmpl))
-		return -1;
-	T = realpath(tmpl, NULL);
-	return T ? 0 : -1;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(T, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(T);
-	T = NULL;
-	strv_free(&arena);
-	return 0;
-}
-
-static const char *P(const char *rel)
-{
-	strv_push_owned(&arena, *rel ? xasprintf("%s/%s", T, rel) : xstrdup(T));
-	return arena.v[arena.n - 1];
-}
-
-static void mkdirs(const char *rel)
-{
-	char *path = xstrdup(P(rel));
-	for (char *s = path + strlen(T) + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-			*s = '\0';
-			if (mkdir(path, 0755) < 0 && errno != EEXIST)
-				fail_msg("mkdir %s: %s", path, strerror(errno));
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	free(path);
-}
-
-static void mkfile(const char *rel, const char *content)
-{
-	int fd = open(P(rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		fail_msg("create %s: %s", P(rel), strerror(errno));
-	size_t n = strlen(content);
-	assert_int_equal(write(fd, content, n), (ssize_t)n);
-	close(fd);
-}
+#include "tree_fixture.h"
 
 /* ---- plans ------------------------------------------------------------ */
-
-static void rule(ab_policy *p, const char *path, ab_access access)
-{
-	ab_error err = {0};
-	if (ab_policy_add_path(p, path, access, "test", &err) < 0)
-		fail_msg("add %s: %s", path, err.message);
-}
-
-static void resolve_ok(const ab_policy *p, const struct plan_context *ctx, struct plan *plan)
-{
-	ab_error err = {0};
-	int r = plan_resolve(p, ctx, plan, &err);
-	if (r < 0)
-		fail_msg("plan_resolve failed (%d): %s", r, err.message);
-}
 
 /* A plan with the read-only preset, working directory T/w. */
 static void read_only_plan(struct plan *plan, ab_net net, bool no_proc)
@@ -165,17 +81,6 @@ static struct bwrap_build_opts opts_plain(void)
 	return (struct bwrap_build_opts){.command = cmd_true};
 }
 
-static void add_arg(sbuf *b, const char *arg)
-{
-	size_t n = T ? strlen(T) : 0;
-	if (T && strncmp(arg, T, n) == 0 && (arg[n] == '/' || arg[n] == '\0')) {
-		sbuf_add(b, "T");
-		sbuf_add(b, arg + n);
-	} else {
-		sbuf_add(b, arg);
-	}
-}
-
 static char *render_argv(const struct bwrap_cmd *cmd)
 {
 	sbuf b = {0};
@@ -183,7 +88,7 @@ static char *render_argv(const struct bwrap_cmd *cmd)
 	for (size_t i = 0; i < cmd->argv.n; i++) {
 		if (i)
 			sbuf_add(&b, " ");
-		add_arg(&b, cmd->argv.v[i]);
+		tree_add_path(&b, cmd->argv.v[i]);
 	}
 	assert_null(cmd->argv.v[cmd->argv.n]);
 	return b.s;
@@ -879,7 +784,7 @@ static void test_too_many_empty_files_is_e2big(void **state)
 
 int main(void)
 {
-#define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T_(f) cmocka_unit_test_setup_teardown(f, tree_setup, tree_teardown)
 	const struct CMUnitTest tests[] = {
 		T_(test_proc_readonly_list_covers_sysctls),
 		T_(test_read_only_network_none_full_argv),

@@ -1,11 +1,8 @@
 /* Plan resolution against real directory trees: special paths, symbolic
  * links, protected names and git pointers, precedence, and the order of
  * the operations that come out. Every test builds its tree in a fresh
- * directory under /var/tmp (not /tmp, so that the workspace-write preset's
- * own /tmp rule does not cover the test tree). */
+ * directory from tree_fixture.h. */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,93 +20,10 @@
 #include "common/util.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
+#include "tree_fixture.h"
 
-/* Canonical path of the current test's tree; rendered as "T". */
-static char *T;
-/* Strings handed out by P(), freed after each test. */
-static strv arena;
-
-static int setup(void **state)
-{
-	(void)state;
-	char tmpl[] = "/var/tmp/ab-resolve-XXXXXX";
-	if (!mkdtemp(tmpl))
-		return -1;
-	T = realpath(tmpl, NULL);
-	return T ? 0 : -1;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(T, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(T);
-	T = NULL;
-	strv_free(&arena);
-	return 0;
-}
-
-/* "T/rel" as an absolute path (or T itself for ""). */
-static const char *P(const char *rel)
-{
-	strv_push_owned(&arena, *rel ? xasprintf("%s/%s", T, rel) : xstrdup(T));
-	return arena.v[arena.n - 1];
-}
-
-static void mkdirs(const char *rel)
-{
-	char *path = xstrdup(P(rel));
-	for (char *s = path + strlen(T) + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-			*s = '\0';
-			if (mkdir(path, 0755) < 0 && errno != EEXIST)
-				fail_msg("mkdir %s: %s", path, strerror(errno));
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	free(path);
-}
-
-static void mkfile(const char *rel, const char *content)
-{
-	int fd = open(P(rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		fail_msg("create %s: %s", P(rel), strerror(errno));
-	size_t n = strlen(content);
-	assert_int_equal(write(fd, content, n), (ssize_t)n);
-	close(fd);
-}
-
-static void mklink(const char *rel, const char *target)
-{
-	if (symlink(target, P(rel)) < 0)
-		fail_msg("symlink %s: %s", P(rel), strerror(errno));
-}
-
-/* A path with the tree's prefix shown as "T". */
-static void add_path(sbuf *b, const char *path)
-{
-	size_t n = strlen(T);
-	if (strncmp(path, T, n) == 0 && (path[n] == '/' || path[n] == '\0')) {
-		sbuf_add(b, "T");
-		sbuf_add(b, path + n);
-	} else {
-		sbuf_add(b, path);
-	}
-}
-
+/* The plan's operations on one line, "kind path [mode|-> target]" joined
+ * by " | ". */
 static char *render_ops(const struct plan *plan)
 {
 	sbuf b = {0};
@@ -120,7 +34,7 @@ static char *render_ops(const struct plan *plan)
 			sbuf_add(&b, " | ");
 		sbuf_add(&b, plan_op_name(op->kind));
 		sbuf_add(&b, " ");
-		add_path(&b, op->path);
+		tree_add_path(&b, op->path);
 		switch (op->kind) {
 		case OP_MASK_DIR:
 		case OP_MASK_FILE:
@@ -154,24 +68,9 @@ static ab_policy *policy(void)
 	return ab_policy_new();
 }
 
-static void rule(ab_policy *p, const char *path, ab_access access)
-{
-	ab_error err = {0};
-	if (ab_policy_add_path(p, path, access, "test", &err) < 0)
-		fail_msg("add %s: %s", path, err.message);
-}
-
 static struct plan_context ctx_at(const char *cwd_rel)
 {
 	return (struct plan_context){.cwd = P(cwd_rel)};
-}
-
-static void resolve_ok(const ab_policy *p, const struct plan_context *ctx, struct plan *plan)
-{
-	ab_error err = {0};
-	int r = plan_resolve(p, ctx, plan, &err);
-	if (r < 0)
-		fail_msg("plan_resolve failed (%d): %s", r, err.message);
 }
 
 /* Fails with -want_errno and a message that contains each of the needles. */
@@ -1175,7 +1074,7 @@ static void test_no_proc_and_self_exe_under_empty_root(void **state)
 
 int main(void)
 {
-#define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T_(f) cmocka_unit_test_setup_teardown(f, tree_setup, tree_teardown)
 	const struct CMUnitTest tests[] = {
 		T_(test_read_only_preset_is_root_read_only_and_dev),
 		T_(test_workspace_write_protects_git_dir_and_blocks_missing_agentbox),

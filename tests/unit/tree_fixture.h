@@ -7,8 +7,8 @@
  * T; tree_teardown removes the tree and every string P() handed out.
  * tree_add_path() prints a path with the T prefix shown as "T", so that
  * expected output can be written without knowing where the tree is. */
-#ifndef AGENTBOX_TESTS_TREE_FIXTURE_H
-#define AGENTBOX_TESTS_TREE_FIXTURE_H
+#ifndef AB_TESTS_TREE_FIXTURE_H
+#define AB_TESTS_TREE_FIXTURE_H
 
 #include "common/util.h"
 #include "plan/plan.h"
