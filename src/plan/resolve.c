@@ -85,6 +85,9 @@ static bool dir_is_empty(const char *path)
 	return empty;
 }
 
+static int add_canonical_node(struct plan *plan, struct canonical *cp, ab_access access,
+			      enum node_source source, const char *why);
+
 /* Adds a node for `path` (absolute, not yet canonical). When a node for the
  * same canonical path exists, the stronger access wins, as for two rules of
  * equal specificity. */
@@ -95,6 +98,15 @@ int plan_add_node(struct plan *plan, const char *path, ab_access access,
 	int r = canonicalize(path, &c, err);
 	if (r < 0)
 		return r;
+	return add_canonical_node(plan, &c, access, source, why);
+}
+
+/* As plan_add_node, for a path already canonicalised; takes c over. */
+static int add_canonical_node(struct plan *plan, struct canonical *cp, ab_access access,
+			      enum node_source source, const char *why)
+{
+	struct canonical c = *cp;
+	memset(cp, 0, sizeof(*cp));
 	int idx = plan_find_node(plan, c.path);
 	if (idx >= 0) {
 		struct plan_node *n = &plan->nodes[idx];
@@ -211,25 +223,20 @@ static int add_entries(struct plan *plan, const ab_policy *policy,
 			return r;
 		if (!path)
 			continue;
-		if (e->access == AB_ACCESS_WRITE) {
+		struct canonical c;
+		r = canonicalize(path, &c, err);
+		if (r < 0)
+			return r;
+		if (e->access == AB_ACCESS_WRITE && !c.exists) {
 			/* A missing root cannot be bound; what is there instead
 			 * stays as its parent says. Checked before adding, so a
 			 * skipped root never changes another rule's node. */
-			struct canonical c;
-			r = canonicalize(path, &c, err);
-			if (r < 0)
-				return r;
-			bool missing = !c.exists;
-			if (missing)
-				plan_add_warning(plan, "missing_writable_root", c.path,
-						 "writable root %s does not exist; skipped (%s)", c.path, why);
+			plan_add_warning(plan, "missing_writable_root", c.path,
+					 "writable root %s does not exist; skipped (%s)", c.path, why);
 			canonical_free(&c);
-			if (missing)
-				continue;
+			continue;
 		}
-		r = plan_add_node(plan, path, e->access, NODE_RULE, why, err);
-		if (r < 0)
-			return r;
+		add_canonical_node(plan, &c, e->access, NODE_RULE, why);
 	}
 	return 0;
 }
