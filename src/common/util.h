@@ -53,6 +53,9 @@ static inline void cleanup_closep(int *fd)
 #define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
 #define _cleanup_close_ __attribute__((cleanup(cleanup_closep)))
 
+/* CLOCK_MONOTONIC in milliseconds, for deadlines and durations. */
+double monotonic_ms(void);
+
 /* Path helpers (pure string work, no syscalls). */
 bool path_is_absolute(const char *p);
 /* Normalises an absolute path lexically: collapses "//" and "/./", drops a

@@ -156,17 +156,10 @@ static int setup_backend(const ab_run_options *o, const struct plan *plan, const
 	return bwrap_probe(path, state_dir, refresh, bw, err);
 }
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 	   int *exit_status, ab_error *err)
 {
-	double t0 = mono_ms();
+	double t0 = monotonic_ms();
 	struct events ev;
 	events_init(&ev, o);
 	if (!argv || !argv[0])
@@ -222,7 +215,7 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 		r = ab_fail(err, EIO, "bubblewrap kept failing in a way agentbox could not recover from");
 	if (r == 0)
 		emit_exit(&ev, *exit_status, *exit_status == AB_EXIT_TIMEOUT && o->timeout_sec > 0,
-			  mono_ms() - t0);
+			  monotonic_ms() - t0);
 	bwrap_info_free(&bw);
 	plan_free(&plan);
 	facts_free(&f);

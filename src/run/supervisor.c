@@ -35,13 +35,6 @@ struct run_state {
 	sbuf status_text;    /* --json-status-fd / --info-fd output */
 };
 
-static double now_sec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The environment for bwrap and so for the command: the caller's, plus the
  * variables that tell tools they are sandboxed. */
 static char **sandbox_environ(ab_net net)
@@ -135,7 +128,7 @@ static long json_int_after(const char *text, const char *key)
 static void supervise_loop(struct run_state *st, int sfd, int err_r, int status_r, double timeout)
 {
 	bool err_open = true, status_open = status_r >= 0;
-	double deadline = timeout > 0 ? now_sec() + timeout : 0;
+	double deadline = timeout > 0 ? monotonic_ms() / 1e3 + timeout : 0;
 	while (!st->exited) {
 		struct pollfd p[3] = {
 			{.fd = sfd, .events = POLLIN},
@@ -144,13 +137,13 @@ static void supervise_loop(struct run_state *st, int sfd, int err_r, int status_
 		};
 		int wait_ms = -1;
 		if (deadline > 0 && !st->timed_out) {
-			double left = deadline - now_sec();
+			double left = deadline - monotonic_ms() / 1e3;
 			wait_ms = left <= 0 ? 0 : (int)ceil(left * 1000);
 		}
 		int r = poll(p, 3, wait_ms);
 		if (r < 0 && errno != EINTR)
 			break;
-		if (r == 0 && deadline > 0 && !st->timed_out && now_sec() >= deadline) {
+		if (r == 0 && deadline > 0 && !st->timed_out && monotonic_ms() / 1e3 >= deadline) {
 			/* Killing the sandbox's PID 1 ends its whole PID namespace,
 			 * so no descendant survives, detached or not. */
 			st->timed_out = true;
