@@ -45,13 +45,20 @@ typedef enum ab_net {
 	AB_NET_FULL = 1,
 } ab_net;
 
+/* AUTO: the built-in engine when this host lets agentbox create the
+ * namespaces it needs, else the system bubblewrap, else an error naming
+ * both causes. */
 typedef enum ab_backend {
 	AB_BACKEND_AUTO = 0,
 	AB_BACKEND_BWRAP = 1,
+	AB_BACKEND_BUILTIN = 2,
 } ab_backend;
 
 const char *ab_access_name(ab_access a);
 const char *ab_net_name(ab_net n);
+const char *ab_backend_name(ab_backend b);
+/* "auto", "bwrap" or "builtin"; returns -EINVAL for anything else. */
+int ab_backend_parse(const char *name, ab_backend *out);
 
 /* ---- policy ---------------------------------------------------------- */
 

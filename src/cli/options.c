@@ -34,7 +34,9 @@ void cli_usage(FILE *out)
 	      "  --no-proc             do not mount a fresh /proc\n"
 	      "  --timeout SECONDS     kill the whole sandbox after SECONDS (exit 124)\n"
 	      "  --events-fd N         write JSON events (start, warning, exit) to fd N\n"
-	      "  --backend auto|bwrap  sandbox backend (default auto)\n"
+	      "  --backend auto|builtin|bwrap\n"
+	      "                        sandbox backend (default auto, or $AGENTBOX_BACKEND):\n"
+	      "                        builtin when this host allows it, else bwrap\n"
 	      "  -q, --quiet           no warning lines on stderr\n"
 	      "  --json                (explain) print JSON\n"
 	      "\n"
@@ -93,6 +95,12 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 {
 	memset(cli, 0, sizeof(*cli));
 	ab_run_options_init(&cli->opts);
+	/* The default backend can come from the environment, so that a
+	 * whole toolchain (or the test suite) can pin one. */
+	const char *env_backend = getenv("AGENTBOX_BACKEND");
+	if (env_backend && *env_backend && ab_backend_parse(env_backend, &cli->opts.backend) < 0)
+		return ab_fail(err, EINVAL, "AGENTBOX_BACKEND='%s' is not a backend (use auto, builtin or bwrap)",
+			       env_backend);
 	if (argc < 2)
 		return ab_fail(err, EINVAL, "no subcommand; try 'agentbox --help'");
 	const char *sub = argv[1];
@@ -142,12 +150,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			if (strcmp(v, "none") != 0 && strcmp(v, "full") != 0)
 				return ab_fail(err, EINVAL, "--net: '%s' is not a network mode (use none or full)", v);
 		} else if (strcmp(name, "--backend") == 0) {
-			if (strcmp(v, "auto") == 0)
-				cli->opts.backend = AB_BACKEND_AUTO;
-			else if (strcmp(v, "bwrap") == 0)
-				cli->opts.backend = AB_BACKEND_BWRAP;
-			else
-				return ab_fail(err, EINVAL, "--backend: '%s' is not a backend (use auto or bwrap)", v);
+			if (ab_backend_parse(v, &cli->opts.backend) < 0)
+				return ab_fail(err, EINVAL, "--backend: '%s' is not a backend (use auto, builtin or bwrap)", v);
 		} else if (strcmp(name, "--timeout") == 0) {
 			int r = parse_number(name, v, &cli->opts.timeout_sec, err);
 			if (r < 0)

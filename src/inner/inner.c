@@ -32,11 +32,6 @@
 #define INNER_USAGE \
 	"usage: agentbox __inner [--net none|full] [--stderr-fd N] -- COMMAND [ARG...]"
 
-struct inner_args {
-	ab_net net;
-	int stderr_fd; /* -1: keep stderr as it is */
-	char **command;
-};
 
 static _Noreturn void die(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -70,10 +65,12 @@ static int parse_fd(const char *s)
 	return (int)v;
 }
 
-static void parse_args(int argc, char **argv, struct inner_args *a)
+static void parse_args(int argc, char **argv, struct inner_config *a)
 {
 	a->net = AB_NET_NONE;
 	a->stderr_fd = -1;
+	a->keep_fd = -1;
+	a->command_mask = NULL;
 	a->command = NULL;
 
 	/* argv[0] is AB_INNER_ARG */
@@ -146,10 +143,12 @@ static void restore_stderr(int fd)
 		close(fd);
 }
 
-static void close_inherited_fds(void)
+static void close_range_or_die(unsigned lo, unsigned hi)
 {
+	if (lo > hi)
+		return;
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+	if (syscall(SYS_close_range, lo, hi, 0U) == 0)
 		return;
 #else
 	errno = ENOSYS;
@@ -163,11 +162,25 @@ static void close_inherited_fds(void)
 	long max = 65536;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		max = rl.rlim_cur > INT_MAX ? INT_MAX : (long)rl.rlim_cur;
-	for (long fd = 3; fd < max; fd++)
+	for (long fd = lo; fd < max && fd <= (long)hi; fd++)
 		close((int)fd);
 }
 
-static void harden(const struct inner_args *a)
+/* Everything above 2 but keep_fd, which PID 1 holds and the command must
+ * not inherit (close-on-exec). */
+static void close_inherited_fds(int keep_fd)
+{
+	if (keep_fd < 3) {
+		close_range_or_die(3U, ~0U);
+		return;
+	}
+	close_range_or_die(3U, (unsigned)keep_fd - 1);
+	close_range_or_die((unsigned)keep_fd + 1, ~0U);
+	if (fcntl(keep_fd, F_SETFD, FD_CLOEXEC) < 0)
+		die("cannot mark fd %d close-on-exec: %s", keep_fd, strerror(errno));
+}
+
+static void harden(const struct inner_config *a)
 {
 	/* Makes /proc/1/exe, /proc/1/fd and /proc/1/mem unreachable for the
 	 * command (same uid), so it cannot get at agentbox's binary or fds
@@ -175,7 +188,7 @@ static void harden(const struct inner_args *a)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		die("cannot make the inner stage non-dumpable: %s", strerror(errno));
 
-	close_inherited_fds();
+	close_inherited_fds(a->keep_fd);
 
 	/* A fresh, empty session keyring: the caller's (with whatever tokens
 	 * or credentials it holds) is inherited across bwrap, and kernel users
@@ -292,9 +305,16 @@ static _Noreturn void supervise(pid_t child, const sigset_t *set)
 
 int ab_inner_main(int argc, char **argv)
 {
-	struct inner_args a;
+	struct inner_config a;
 
 	parse_args(argc, argv, &a);
+	inner_enter(&a);
+}
+
+_Noreturn void inner_enter(const struct inner_config *c)
+{
+	struct inner_config a = *c;
+
 	check_capabilities();
 	restore_stderr(a.stderr_fd);
 	harden(&a);
@@ -319,7 +339,8 @@ int ab_inner_main(int argc, char **argv)
 		die("cannot fork the command: %s", strerror(errno));
 	if (child == 0) {
 		close(pipefd[0]);
-		exec_child(a.command, pipefd[1], &old_mask, &old_chld);
+		exec_child(a.command, pipefd[1], a.command_mask ? a.command_mask : &old_mask,
+			   &old_chld);
 	}
 	close(pipefd[1]);
 	/* also from here, so a signal forwarded before the child ran

@@ -20,4 +20,20 @@
 
 #define AB_INNER_ARG "__inner"
 
+#include <signal.h>
+
+#include "agentbox.h"
+
+struct inner_config {
+	ab_net net;
+	int stderr_fd; /* restore stderr from this fd first, or -1 */
+	int keep_fd;   /* an fd PID 1 keeps open (not the command), or -1 */
+	const sigset_t *command_mask; /* the command's signal mask; NULL: the one we started with */
+	char **command;
+};
+
+/* The steps above, for a backend that reaches the sandbox without an exec
+ * (the built-in engine calls it in its sandbox init). Never returns. */
+_Noreturn void inner_enter(const struct inner_config *c);
+
 #endif

@@ -23,6 +23,30 @@ const char *ab_net_name(ab_net n)
 	return n == AB_NET_FULL ? "full" : "none";
 }
 
+const char *ab_backend_name(ab_backend b)
+{
+	switch (b) {
+	case AB_BACKEND_BWRAP:
+		return "bwrap";
+	case AB_BACKEND_BUILTIN:
+		return "builtin";
+	case AB_BACKEND_AUTO:
+		break;
+	}
+	return "auto";
+}
+
+int ab_backend_parse(const char *name, ab_backend *out)
+{
+	static const ab_backend all[] = {AB_BACKEND_AUTO, AB_BACKEND_BWRAP, AB_BACKEND_BUILTIN};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(name, ab_backend_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	return -EINVAL;
+}
+
 bool policy_parse_access(const char *word, ab_access *out)
 {
 	if (strcmp(word, "read") == 0)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agentbox.h"
+#include "backend/builtin.h"
 #include "backend/bwrap.h"
 #include "common/error.h"
 #include "common/util.h"
@@ -85,7 +86,21 @@ static int resolve(const ab_policy *p, const ab_run_options *o, const struct run
 	return plan_resolve(p, &ctx, plan, err);
 }
 
-static void append_posture(sbuf *b, const struct plan *plan, const struct bwrap_info *bw)
+/* Which backend builds this run and why; bw is set for bwrap. */
+struct choice {
+	ab_backend backend;
+	char *reason;
+	struct bwrap_info bw;
+};
+
+static void choice_free(struct choice *c)
+{
+	free(c->reason);
+	c->reason = NULL;
+	bwrap_info_free(&c->bw);
+}
+
+static void append_posture(sbuf *b, const struct plan *plan, const struct choice *c)
 {
 	size_t protected_n = 0, hidden = 0, writable = 0;
 	for (size_t i = 0; i < plan->n_nodes; i++) {
@@ -93,27 +108,35 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct bwrap_
 		hidden += plan->nodes[i].access == AB_ACCESS_NONE;
 		writable += plan->nodes[i].access == AB_ACCESS_WRITE && plan->nodes[i].exists;
 	}
+	bool builtin = c->backend == AB_BACKEND_BUILTIN;
 	sbuf_addf(b, "\"posture\":{\"filesystem\":\"%s\",\"writable_roots\":%zu,\"hidden_paths\":%zu,"
 		     "\"protected_paths\":%zu,\"network\":\"%s\",\"seccomp\":\"%s\",\"no_new_privs\":true,"
-		     "\"namespaces\":[\"user\",\"mount\",\"pid\"%s%s],\"proc\":%s,\"new_session\":true,"
+		     "\"namespaces\":[\"user\",\"mount\",\"pid\"%s%s%s],\"proc\":%s,\"new_session\":true,"
 		     "\"capabilities\":\"none\"}",
 		  plan->root_writable ? "full-write" : plan->root_readable ? "read-only-root" : "restricted-read",
 		  writable, hidden, protected_n, ab_net_name(plan->net),
 		  plan->net == AB_NET_NONE ? "network-none" : "base",
-		  bw->unshare_ipc ? ",\"ipc\"" : "", plan->net == AB_NET_NONE ? ",\"net\"" : "",
+		  builtin || c->bw.unshare_ipc ? ",\"ipc\"" : "", builtin ? ",\"uts\"" : "",
+		  plan->net == AB_NET_NONE ? ",\"net\"" : "",
 		  plan->mount_proc ? "true" : "false");
 }
 
-static void emit_start(const struct events *ev, const struct plan *plan,
-		       const struct bwrap_info *bw, char *const argv[], const char *retry)
+static void emit_start(const struct events *ev, const struct plan *plan, const struct choice *c,
+		       char *const argv[], const char *retry)
 {
 	sbuf b = {0};
-	sbuf_add(&b, "{\"event\":\"start\",\"backend\":\"bwrap\",\"bwrap\":{\"path\":");
-	sbuf_add_json_string(&b, bw->path);
-	sbuf_add(&b, ",\"version\":");
-	sbuf_add_json_string(&b, bw->version);
-	sbuf_add(&b, "},");
-	append_posture(&b, plan, bw);
+	sbuf_addf(&b, "{\"event\":\"start\",\"backend\":\"%s\",\"backend_reason\":",
+		  ab_backend_name(c->backend));
+	sbuf_add_json_string(&b, c->reason);
+	sbuf_add(&b, ",");
+	if (c->backend == AB_BACKEND_BWRAP) {
+		sbuf_add(&b, "\"bwrap\":{\"path\":");
+		sbuf_add_json_string(&b, c->bw.path);
+		sbuf_add(&b, ",\"version\":");
+		sbuf_add_json_string(&b, c->bw.version);
+		sbuf_add(&b, "},");
+	}
+	append_posture(&b, plan, c);
 	sbuf_add(&b, ",\"cwd\":");
 	sbuf_add_json_string(&b, plan->cwd);
 	sbuf_add(&b, ",\"command\":[");
@@ -144,16 +167,65 @@ static void emit_exit(const struct events *ev, int status, bool timed_out, doubl
 	events_emit(ev, buf);
 }
 
-static int setup_backend(const ab_run_options *o, const struct plan *plan, const char *state_dir,
-			 bool refresh, struct bwrap_info *bw, ab_error *err)
+static int setup_bwrap(const struct plan *plan, const char *state_dir, bool refresh,
+		       struct bwrap_info *bw, ab_error *err)
 {
-	if (o->backend != AB_BACKEND_AUTO && o->backend != AB_BACKEND_BWRAP)
-		return ab_fail(err, EINVAL, "unknown backend");
 	_cleanup_free_ char *path = NULL;
 	int r = bwrap_locate(plan, &path, err);
 	if (r < 0)
 		return r;
 	return bwrap_probe(path, state_dir, refresh, bw, err);
+}
+
+static void warn_proc_retry(const struct events *ev, struct plan *plan)
+{
+	events_warning(ev, "proc_retry", "/proc",
+		       plan->root_readable
+			       ? "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without one, so the command sees the outer /proc read-only"
+			       : "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without /proc");
+	plan->mount_proc = false;
+}
+
+/* One backend, with its retries. A retry changes the posture (no /proc)
+ * or only the probe; each attempt announces what it builds, so the last
+ * start event is the posture in effect. */
+static int run_with(struct choice *c, struct supervise_request *req, struct plan *plan,
+		    int *exit_status, enum builtin_failure *failure, ab_error *err)
+{
+	const char *retry = NULL;
+	int r = 0;
+	*failure = BUILTIN_FAIL_REFUSE;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		emit_start(req->ev, plan, c, req->command, retry);
+		req->bwrap = &c->bw;
+		if (c->backend == AB_BACKEND_BUILTIN)
+			r = supervise_builtin(req, exit_status, failure, err);
+		else
+			r = supervise_bwrap(req, exit_status, err);
+		if (r == SUPERVISE_RETRY_NO_PROC) {
+			warn_proc_retry(req->ev, plan);
+			retry = "no-proc";
+			continue;
+		}
+		if (r == SUPERVISE_RETRY_PROBE) {
+			bwrap_info_free(&c->bw);
+			r = setup_bwrap(plan, req->state_dir, true, &c->bw, err);
+			if (r < 0)
+				return r;
+			retry = "probe";
+			continue;
+		}
+		break;
+	}
+	if (r > 0)
+		r = ab_fail(err, EIO, "the %s backend kept failing in a way agentbox could not recover from",
+			    ab_backend_name(c->backend));
+	return r;
+}
+
+static char *first_line(const char *text)
+{
+	return xstrndup(text, strcspn(text, "\n"));
 }
 
 int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
@@ -164,6 +236,9 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 	events_init(&ev, o);
 	if (!argv || !argv[0])
 		return ab_fail(err, EINVAL, "no command given; usage: agentbox run [OPTIONS] -- COMMAND [ARG...]");
+	if (o->backend != AB_BACKEND_AUTO && o->backend != AB_BACKEND_BWRAP &&
+	    o->backend != AB_BACKEND_BUILTIN)
+		return ab_fail(err, EINVAL, "unknown backend %d", (int)o->backend);
 	struct run_facts f;
 	int r = gather(o, &f, &ev, err);
 	if (r < 0)
@@ -181,45 +256,74 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 	for (size_t i = 0; i < plan.n_warnings; i++)
 		events_warning(&ev, plan.warnings[i].code, plan.warnings[i].path, plan.warnings[i].message);
 
-	struct bwrap_info bw = {0};
-	r = setup_backend(o, &plan, f.state_dir, false, &bw, err);
-	/* A retry changes the posture (no /proc) or only the probe; each
-	 * attempt announces what it builds, so the last start event is the
-	 * posture in effect. */
-	const char *retry = NULL;
-	for (int attempt = 0; r >= 0 && attempt < 3; attempt++) {
-		emit_start(&ev, &plan, &bw, argv, retry);
-		struct supervise_request req = {
-			.plan = &plan, .bwrap = &bw, .state_dir = f.state_dir,
-			.self_path = f.self_exe, .command = argv, .opts = o, .ev = &ev,
-		};
-		r = supervise_bwrap(&req, exit_status, err);
-		if (r == SUPERVISE_RETRY_NO_PROC) {
-			events_warning(&ev, "proc_retry", "/proc",
-				       plan.root_readable
-					       ? "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without one, so the command sees the outer /proc read-only"
-					       : "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without /proc");
-			plan.mount_proc = false;
-			retry = "no-proc";
-			continue;
+	struct supervise_request req = {
+		.plan = &plan, .state_dir = f.state_dir, .self_path = f.self_exe,
+		.command = argv, .opts = o, .ev = &ev,
+	};
+	struct choice c = {0};
+	enum builtin_failure failure = BUILTIN_FAIL_REFUSE;
+	_cleanup_free_ char *builtin_error = NULL;
+	r = -EAGAIN;
+	if (o->backend != AB_BACKEND_BWRAP) {
+		c.backend = AB_BACKEND_BUILTIN;
+		c.reason = xstrdup(o->backend == AB_BACKEND_BUILTIN ? "requested" : "auto: built-in engine first");
+		r = run_with(&c, &req, &plan, exit_status, &failure, err);
+		choice_free(&c);
+		/* Only a host that refuses the namespaces falls back; a plan
+		 * the engine refused (a symlink race, a fake /dev/null) would
+		 * be just as unsafe with bwrap. */
+		if (r < 0 && o->backend == AB_BACKEND_AUTO && failure == BUILTIN_FAIL_HOST) {
+			builtin_error = first_line(err->message);
+			events_warning(&ev, "backend_fallback", NULL, builtin_error);
 		}
-		if (r == SUPERVISE_RETRY_PROBE) {
-			bwrap_info_free(&bw);
-			r = setup_backend(o, &plan, f.state_dir, true, &bw, err);
-			retry = "probe";
-			continue;
-		}
-		break;
 	}
-	if (r > 0)
-		r = ab_fail(err, EIO, "bubblewrap kept failing in a way agentbox could not recover from");
+	if (o->backend == AB_BACKEND_BWRAP || builtin_error) {
+		c.backend = AB_BACKEND_BWRAP;
+		c.reason = builtin_error ? xasprintf("auto: the built-in engine cannot run here (%s)", builtin_error)
+					 : xstrdup("requested");
+		r = setup_bwrap(&plan, f.state_dir, false, &c.bw, err);
+		if (r == 0)
+			r = run_with(&c, &req, &plan, exit_status, &failure, err);
+		else if (builtin_error)
+			ab_error_hint(err, "and the built-in engine cannot run here either: %s", builtin_error);
+		choice_free(&c);
+	}
 	if (r == 0)
 		emit_exit(&ev, *exit_status, *exit_status == AB_EXIT_TIMEOUT && o->timeout_sec > 0,
 			  monotonic_ms() - t0);
-	bwrap_info_free(&bw);
 	plan_free(&plan);
 	facts_free(&f);
 	return r;
+}
+
+/* For explain: what `run` would pick, decided the same way but with a
+ * throwaway namespace check instead of the real run. */
+static void choose_for_explain(const ab_run_options *o, const struct plan *plan,
+			       const char *state_dir, struct choice *c, bool *have_bwrap,
+			       ab_error *berr)
+{
+	*have_bwrap = false;
+	ab_error cerr = {0};
+	if (o->backend == AB_BACKEND_BUILTIN) {
+		c->backend = AB_BACKEND_BUILTIN;
+		c->reason = xstrdup("requested");
+		return;
+	}
+	if (o->backend == AB_BACKEND_AUTO) {
+		if (builtin_check(plan->net, &cerr) == 0) {
+			c->backend = AB_BACKEND_BUILTIN;
+			c->reason = xstrdup("auto: this host lets agentbox create the namespaces it needs");
+			return;
+		}
+	}
+	c->backend = AB_BACKEND_BWRAP;
+	if (o->backend == AB_BACKEND_AUTO) {
+		_cleanup_free_ char *line = first_line(cerr.message);
+		c->reason = xasprintf("auto: the built-in engine cannot run here (%s)", line);
+	} else {
+		c->reason = xstrdup("requested");
+	}
+	*have_bwrap = setup_bwrap(plan, state_dir, false, &c->bw, berr) == 0;
 }
 
 int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], bool json,
@@ -243,27 +347,30 @@ int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], 
 	static char placeholder_cmd[] = "COMMAND";
 	static char *const default_cmd[] = {placeholder_cmd, NULL};
 	char *const *command = argv && argv[0] ? argv : default_cmd;
-	struct bwrap_info bw = {0};
-	ab_error berr;
+	struct choice c = {0};
+	ab_error berr = {0};
 	struct bwrap_cmd cmd = {0};
-	bool have_bwrap = setup_backend(o, &plan, f.state_dir, false, &bw, &berr) == 0;
+	bool have_bwrap;
+	choose_for_explain(o, &plan, f.state_dir, &c, &have_bwrap, &berr);
 	if (have_bwrap) {
 		struct bwrap_build_opts bo = {
 			.command = command, .self_path = f.self_exe,
 			.status_fd = true, .stderr_fd = true,
 		};
-		have_bwrap = bwrap_build(&plan, &bw, &bo, &cmd, &berr) == 0;
+		have_bwrap = bwrap_build(&plan, &c.bw, &bo, &cmd, &berr) == 0;
 	}
+	bool is_bwrap = c.backend == AB_BACKEND_BWRAP;
 	if (json) {
 		sbuf b = {0};
 		sbuf_add(&b, "{");
 		plan_append_json(&plan, &b);
-		sbuf_add(&b, ",\"backend\":{\"name\":\"bwrap\"");
-		if (have_bwrap) {
+		sbuf_addf(&b, ",\"backend\":{\"name\":\"%s\",\"reason\":", ab_backend_name(c.backend));
+		sbuf_add_json_string(&b, c.reason);
+		if (is_bwrap && have_bwrap) {
 			sbuf_add(&b, ",\"path\":");
-			sbuf_add_json_string(&b, bw.path);
+			sbuf_add_json_string(&b, c.bw.path);
 			sbuf_add(&b, ",\"version\":");
-			sbuf_add_json_string(&b, bw.version);
+			sbuf_add_json_string(&b, c.bw.version);
 			sbuf_add(&b, ",\"argv\":[");
 			for (size_t i = 0; i < cmd.argv.n; i++) {
 				if (i)
@@ -271,7 +378,7 @@ int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], 
 				sbuf_add_json_string(&b, cmd.argv.v[i]);
 			}
 			sbuf_add(&b, "]");
-		} else {
+		} else if (is_bwrap) {
 			sbuf_add(&b, ",\"error\":");
 			sbuf_add_json_string(&b, berr.message);
 		}
@@ -280,22 +387,26 @@ int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], 
 		sbuf_free(&b);
 	} else {
 		plan_print_table(&plan, out);
-		if (have_bwrap) {
+		if (!is_bwrap) {
+			fprintf(out, "\nbackend: builtin (%s)\n"
+				     "the built-in engine performs the operations above itself, in order\n",
+				c.reason);
+		} else if (have_bwrap) {
 			sbuf b = {0};
 			for (size_t i = 0; i < cmd.argv.n; i++) {
 				if (i)
 					sbuf_add(&b, " ");
 				sbuf_add_shell_word(&b, cmd.argv.v[i]);
 			}
-			fprintf(out, "\nbackend: bwrap %s (%s)\ncommand line (fds 3.. are set up by agentbox):\n%s\n",
-				bw.version, bw.path, b.s);
+			fprintf(out, "\nbackend: bwrap %s (%s) (%s)\ncommand line (fds 3.. are set up by agentbox):\n%s\n",
+				c.bw.version, c.bw.path, c.reason, b.s);
 			sbuf_free(&b);
 		} else {
-			fprintf(out, "\nbackend: bwrap unavailable: %s\n", berr.message);
+			fprintf(out, "\nbackend: bwrap unavailable: %s\n(%s)\n", berr.message, c.reason);
 		}
 	}
 	bwrap_cmd_free(&cmd);
-	bwrap_info_free(&bw);
+	choice_free(&c);
 	plan_free(&plan);
 	facts_free(&f);
 	return 0;

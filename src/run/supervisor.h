@@ -1,4 +1,5 @@
-/* The supervisor: the outer process that owns one bwrap run. It places the
+/* The supervisor: the outer process that owns one run (bwrap, or the
+ * built-in engine in supervise_builtin.c). It places the
  * host placeholders, starts bwrap in its own process group with the file
  * descriptors its command line names, forwards signals, enforces the
  * timeout, tells bwrap's own errors apart from the command's output, and
@@ -7,6 +8,7 @@
 #define AB_RUN_SUPERVISOR_H
 
 #include "agentbox.h"
+#include "backend/builtin.h"
 #include "backend/bwrap.h"
 #include "plan/plan.h"
 #include "run/events.h"
@@ -29,5 +31,11 @@ struct supervise_request {
 
 /* Returns a supervise_outcome (>= 0) or a negative errno with err set. */
 int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_error *err);
+
+/* The same with the built-in engine (req->bwrap unused). On failure,
+ * *failure says whether another backend may be tried
+ * (BUILTIN_FAIL_HOST: this host refused the namespaces). */
+int supervise_builtin(const struct supervise_request *req, int *exit_status,
+		      enum builtin_failure *failure, ab_error *err);
 
 #endif

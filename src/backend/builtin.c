@@ -1,0 +1,331 @@
+/* The built-in engine's process side: clone the sandbox init into its
+ * namespaces, and everything that init does before the mount tree (id maps,
+ * loopback) and after it (capabilities, then the inner stage).
+ *
+ * Why no re-exec: the sandbox init is a copy of agentbox made by clone(2)
+ * and continues as the inner stage in place. Its binary is never executed
+ * inside the sandbox, so no sandboxed process can reach it as
+ * /proc/PID/exe of something it may write (the runc CVE-2019-5736 class);
+ * the init is also non-dumpable, which closes /proc/1/exe, /proc/1/fd and
+ * /proc/1/mem to the command. It saves an exec and a dynamic link as well. */
+#include "backend/builtin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <linux/securebits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "inner/inner.h"
+
+extern char **environ;
+
+/* One report, written once with a single write (smaller than PIPE_BUF, so
+ * it arrives whole). */
+struct setup_report {
+	int failure; /* enum builtin_failure */
+	int code;    /* errno */
+	char message[2048];
+};
+
+static unsigned long clone_flags(ab_net net)
+{
+	unsigned long f = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+	if (net == AB_NET_NONE)
+		f |= CLONE_NEWNET;
+	return f;
+}
+
+static _Noreturn void report_and_exit(int fd, enum builtin_failure failure, const ab_error *err)
+{
+	struct setup_report r = {.failure = (int)failure, .code = err->code};
+	snprintf(r.message, sizeof(r.message), "%s", err->message);
+	ssize_t n = write(fd, &r, sizeof(r));
+	(void)n;
+	_exit(AB_EXIT_FAILURE);
+}
+
+static int write_proc(int procfd, const char *name, const char *text, ab_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "self/%s", name);
+	int fd = openat(procfd, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ab_fail_errno(err, errno, "cannot open /proc/self/%s of the sandbox", name);
+	ssize_t len = (ssize_t)strlen(text);
+	ssize_t n = write(fd, text, (size_t)len);
+	int e = errno;
+	close(fd);
+	if (n != len)
+		return ab_fail_errno(err, n < 0 ? e : EIO, "cannot write '%.*s' to /proc/self/%s",
+				     (int)strcspn(text, "\n"), text, name);
+	return 0;
+}
+
+/* The caller's ids map to themselves, nothing else is mapped, and
+ * setgroups is denied (an unprivileged caller must; root gains nothing
+ * from it either). */
+static int write_id_maps(int procfd, uid_t uid, gid_t gid, ab_error *err)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	int r = write_proc(procfd, "uid_map", line, err);
+	if (r == 0)
+		r = write_proc(procfd, "setgroups", "deny\n", err);
+	if (r == 0) {
+		snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+		r = write_proc(procfd, "gid_map", line, err);
+	}
+	if (r < 0)
+		ab_error_hint(err, "cause: the new user namespace refused the id mapping (is uid %u mapped in agentbox's own namespace? `cat /proc/self/uid_map`)",
+			      (unsigned)uid);
+	return r;
+}
+
+static int loopback_up(ab_error *err)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return ab_fail_errno(err, errno, "cannot open a socket to bring up loopback");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return ab_fail_errno(err, errno, "cannot read the loopback interface's flags");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return ab_fail_errno(err, errno, "cannot bring up the loopback interface");
+	return 0;
+}
+
+/* Every capability goes: the bounding set (so even uid 0 gains nothing at
+ * exec), the ambient set, then effective, permitted and inheritable. The
+ * inner stage checks the result. */
+static int drop_capabilities(ab_error *err)
+{
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return ab_fail_errno(err, errno, "cannot drop capability %d from the bounding set", cap);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return ab_fail_errno(err, errno, "cannot clear the ambient capabilities");
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+					   SECBIT_NO_SETUID_FIXUP_LOCKED, 0, 0, 0) < 0)
+		return ab_fail_errno(err, errno, "cannot set the securebits");
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return ab_fail_errno(err, errno, "cannot drop capabilities");
+	return 0;
+}
+
+static bool parent_gone(int life_fd)
+{
+	struct pollfd p = {.fd = life_fd, .events = POLLIN};
+	return poll(&p, 1, 0) != 0;
+}
+
+struct init_args {
+	const struct builtin_request *req;
+	int procfd, report_fd, life_fd;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* The sandbox init, right after clone: PID 1 of the new PID namespace. */
+static _Noreturn void sandbox_init(const struct init_args *a)
+{
+	ab_error err = {0};
+	enum builtin_failure failure = BUILTIN_FAIL_HOST;
+	const struct plan *plan = a->req->plan;
+
+	/* Nothing may outlive agentbox; if it is already gone, stop. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (parent_gone(a->life_fd))
+		_exit(AB_EXIT_FAILURE);
+	/* agentbox's dispositions are its own business. The forwarded
+	 * signals stay blocked (as agentbox blocked them before the clone):
+	 * PID 1 drops unblocked signals it has no handler for, and one sent
+	 * during setup must still reach the command. The command starts with
+	 * the caller's mask. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+
+	if (write_id_maps(a->procfd, a->uid, a->gid, &err) < 0)
+		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
+	close(a->procfd);
+	if (plan->net == AB_NET_NONE && loopback_up(&err) < 0)
+		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
+	if (builtin_build_root(plan, a->req->skip_op, a->req->legacy_mounts, &failure, &err) < 0)
+		report_and_exit(a->report_fd, failure, &err);
+	/* Its own session: the command cannot push input into the caller's
+	 * terminal (TIOCSTI) nor get signals from it. */
+	if (setsid() < 0) {
+		ab_fail_errno(&err, errno, "cannot start a new session");
+		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
+	}
+	if (drop_capabilities(&err) < 0)
+		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
+
+	environ = a->req->envp;
+	struct inner_config ic = {
+		.net = plan->net,
+		.stderr_fd = -1,
+		.keep_fd = a->req->keep_fd,
+		.command_mask = a->req->child_mask,
+		.command = (char **)a->req->command,
+	};
+	/* closes the report pipe with every other inherited fd: EOF tells
+	 * agentbox that setup is over */
+	inner_enter(&ic);
+}
+
+static int open_procfs(ab_error *err)
+{
+	int fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ab_fail_errno(err, errno, "cannot open /proc");
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) {
+		close(fd);
+		return ab_fail(err, ENOTSUP,
+			       "/proc is not a procfs mount, so the new namespace's id maps cannot be written safely\n"
+			       "fix: mount procfs on /proc");
+	}
+	return fd;
+}
+
+int builtin_spawn(const struct builtin_request *req, struct builtin_child *out,
+		  enum builtin_failure *failure, ab_error *err)
+{
+	*failure = BUILTIN_FAIL_REFUSE;
+	out->pid = -1;
+	out->report_fd = out->life_fd = -1;
+	int procfd = open_procfs(err);
+	if (procfd < 0)
+		return procfd;
+	int rep[2], life[2];
+	if (pipe2(rep, O_CLOEXEC) < 0) {
+		close(procfd);
+		return ab_fail_errno(err, errno, "cannot create the setup report pipe");
+	}
+	if (pipe2(life, O_CLOEXEC) < 0) {
+		close(procfd);
+		close(rep[0]);
+		close(rep[1]);
+		return ab_fail_errno(err, errno, "cannot create a pipe");
+	}
+	struct init_args a = {
+		.req = req, .procfd = procfd, .report_fd = rep[1], .life_fd = life[0],
+		.uid = geteuid(), .gid = getegid(),
+	};
+	/* Like fork, but straight into the new namespaces: the child is PID 1
+	 * of its PID namespace, with no intermediate process. */
+	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(req->plan->net) | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid == 0) {
+		close(rep[0]);
+		close(life[1]);
+		sandbox_init(&a);
+	}
+	int e = errno;
+	close(procfd);
+	close(rep[1]);
+	close(life[0]);
+	if (pid < 0) {
+		close(rep[0]);
+		close(life[1]);
+		*failure = BUILTIN_FAIL_HOST;
+		int r = ab_fail_errno(err, e, "cannot create the sandbox's namespaces (clone)");
+		if (e == EPERM || e == EACCES)
+			ab_error_hint(err, "cause: this host does not let this user create user namespaces (kernel.unprivileged_userns_clone=0, a container's seccomp profile, or AppArmor)");
+		else if (e == ENOSPC || e == EUSERS)
+			ab_error_hint(err, "cause: the namespace limit is reached (user.max_user_namespaces, user.max_net_namespaces ...)");
+		return r;
+	}
+	out->pid = pid;
+	out->report_fd = rep[0];
+	out->life_fd = life[1];
+	*failure = BUILTIN_OK;
+	return 0;
+}
+
+int builtin_decode_report(const char *buf, size_t len, enum builtin_failure *failure,
+			  ab_error *err)
+{
+	*failure = BUILTIN_OK;
+	if (len == 0)
+		return 0;
+	struct setup_report r;
+	if (len != sizeof(r)) {
+		*failure = BUILTIN_FAIL_REFUSE;
+		return ab_fail(err, EIO, "the sandbox init sent a malformed setup report (%zu bytes)", len);
+	}
+	memcpy(&r, buf, sizeof(r));
+	r.message[sizeof(r.message) - 1] = '\0';
+	*failure = r.failure >= BUILTIN_FAIL_HOST && r.failure <= BUILTIN_FAIL_REFUSE
+			   ? (enum builtin_failure)r.failure
+			   : BUILTIN_FAIL_REFUSE;
+	return ab_fail(err, r.code ? r.code : EIO, "%s", r.message);
+}
+
+int builtin_check(ab_net net, ab_error *err)
+{
+	int procfd = open_procfs(err);
+	if (procfd < 0)
+		return procfd;
+	int rep[2];
+	if (pipe2(rep, O_CLOEXEC) < 0) {
+		close(procfd);
+		return ab_fail_errno(err, errno, "cannot create a pipe");
+	}
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(net) | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid == 0) {
+		ab_error e = {0};
+		close(rep[0]);
+		if (write_id_maps(procfd, uid, gid, &e) < 0)
+			report_and_exit(rep[1], BUILTIN_FAIL_HOST, &e);
+		if (mount("tmpfs", "/proc", "tmpfs", 0, NULL) < 0) {
+			ab_fail_errno(&e, errno, "cannot mount a tmpfs in the new mount namespace");
+			report_and_exit(rep[1], BUILTIN_FAIL_HOST, &e);
+		}
+		_exit(0);
+	}
+	int e = errno;
+	close(procfd);
+	close(rep[1]);
+	if (pid < 0) {
+		close(rep[0]);
+		return ab_fail_errno(err, e, "cannot create the sandbox's namespaces (clone)");
+	}
+	struct setup_report r;
+	ssize_t n;
+	do
+		n = read(rep[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(rep[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	enum builtin_failure f;
+	return builtin_decode_report((const char *)&r, n > 0 ? (size_t)n : 0, &f, err);
+}

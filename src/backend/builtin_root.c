@@ -1,0 +1,489 @@
+/* The built-in engine's mount tree: the plan's operations, executed in
+ * order inside the sandbox's fresh mount namespace.
+ *
+ * Shape: a private scratch tmpfs becomes the root for a moment (the host's
+ * tree then lives at /oldroot and the sandbox's at /newroot); every
+ * operation takes its source from /oldroot and its target from /newroot by
+ * file descriptor, opened without following symbolic links; then a second
+ * pivot_root makes /newroot the root and detaches everything else.
+ *
+ * Why sources and targets are both opened and compared: a writable root is
+ * shared with the host (and with other sandboxes), so while we work someone
+ * may swap /repo/.git for a symlink to /etc. Neither open follows a link,
+ * and a target that does not have the source's device and inode refuses the
+ * run, so a mount can only ever land on the path the plan names.
+ *
+ * Mountpoints that do not exist are created only on tmpfs mounts made here
+ * (the empty root, masks, /dev): a run never creates anything on the host;
+ * missing protected names are the caller's host placeholders. */
+#include "backend/builtin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "backend/mountfd.h"
+#include "common/error.h"
+#include "common/util.h"
+
+/* Where the scratch root is mounted first. Any directory works: the mount
+ * exists only in this namespace and moves to / right away; /proc exists on
+ * every host this engine can run on (it needs /proc for the id maps). */
+#define SCRATCH "/proc"
+#define OLDROOT "oldroot"
+#define NEWROOT "newroot"
+
+struct root_builder {
+	struct mountfd m;
+	int oldroot;      /* the host's tree */
+	int newroot;      /* the sandbox's tree (topmost mount) */
+	dev_t own[64];    /* tmpfs mounts made here: may hold new mountpoints */
+	size_t n_own;
+	enum builtin_failure *failure;
+};
+
+static const char *rel(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return path;
+}
+
+static bool is_own(const struct root_builder *b, dev_t dev)
+{
+	for (size_t i = 0; i < b->n_own; i++)
+		if (b->own[i] == dev)
+			return true;
+	return false;
+}
+
+static int remember_own(struct root_builder *b, int dirfd, const char *path, ab_error *err)
+{
+	_cleanup_close_ int fd = open_beneath(&b->m, dirfd, rel(path), O_PATH);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return ab_fail_errno(err, fd < 0 ? -fd : errno, "cannot open the new mount at %s", path);
+	if (b->n_own < sizeof(b->own) / sizeof(b->own[0]))
+		b->own[b->n_own++] = st.st_dev;
+	return 0;
+}
+
+/* A failure to reach a path: the plan cannot be built safely. */
+static int refuse_path(struct root_builder *b, int code, ab_error *err, const char *what,
+		       const char *path)
+{
+	*b->failure = BUILTIN_FAIL_REFUSE;
+	int r = ab_fail_errno(err, code, "%s %s", what, path);
+	if (code == ELOOP)
+		ab_error_hint(err, "cause: a symbolic link appeared on this path after agentbox resolved the policy (something is changing the directory while the sandbox starts); nothing was mounted there and the run was refused");
+	return r;
+}
+
+/* Opens the sandbox-side target of an operation. Missing components are
+ * created (directories, and a file at the end when !want_dir) only when
+ * their parent lies on a tmpfs made here. */
+static int open_target(struct root_builder *b, const char *path, bool want_dir, ab_error *err)
+{
+	int cur = fcntl(b->newroot, F_DUPFD_CLOEXEC, 3);
+	if (cur < 0)
+		return ab_fail_errno(err, errno, "cannot duplicate a descriptor");
+	const char *p = rel(path);
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		char name[256];
+		if (n >= sizeof(name)) {
+			close(cur);
+			return ab_fail(err, ENAMETOOLONG, "a component of %s is too long", path);
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		bool last = p[n] == '\0';
+		int fd = open_beneath(&b->m, cur, name, O_PATH);
+		if (fd == -ENOENT) {
+			struct stat st;
+			if (fstat(cur, &st) < 0 || !is_own(b, st.st_dev)) {
+				close(cur);
+				return refuse_path(b, ENOENT, err, "cannot mount on (it no longer exists)", path);
+			}
+			int r;
+			if (!last || want_dir) {
+				r = mkdirat(cur, name, 0755);
+			} else {
+				r = openat(cur, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+				if (r >= 0)
+					r = close(r);
+			}
+			if (r < 0 && errno != EEXIST) {
+				close(cur);
+				return ab_fail_errno(err, errno, "cannot create the mountpoint %s", path);
+			}
+			fd = open_beneath(&b->m, cur, name, O_PATH);
+		}
+		close(cur);
+		if (fd < 0)
+			return refuse_path(b, -fd, err, "cannot open inside the sandbox:", path);
+		cur = fd;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	return cur;
+}
+
+/* Opens the host side and the sandbox side of `path`; the two must be the
+ * same file unless the sandbox side was just created on our own tmpfs. */
+static int open_pair(struct root_builder *b, const char *path, int *src_out, int *dst_out,
+		     bool *is_dir, ab_error *err)
+{
+	*src_out = *dst_out = -1;
+	int src = open_beneath(&b->m, b->oldroot, rel(path), O_PATH);
+	if (src < 0)
+		return refuse_path(b, -src, err, "cannot open on the host:", path);
+	struct stat s, d;
+	if (fstat(src, &s) < 0) {
+		close(src);
+		return ab_fail_errno(err, errno, "cannot stat %s", path);
+	}
+	*is_dir = S_ISDIR(s.st_mode);
+	int dst = open_target(b, path, *is_dir, err);
+	if (dst < 0) {
+		close(src);
+		return dst;
+	}
+	if (fstat(dst, &d) < 0) {
+		close(src);
+		close(dst);
+		return ab_fail_errno(err, errno, "cannot stat %s inside the sandbox", path);
+	}
+	if (!is_own(b, d.st_dev) && (d.st_dev != s.st_dev || d.st_ino != s.st_ino)) {
+		close(src);
+		close(dst);
+		*b->failure = BUILTIN_FAIL_REFUSE;
+		return ab_fail(err, EXDEV,
+			       "%s changed while the sandbox was being built (the host's and the sandbox's view are different files); refusing to mount on it\n"
+			       "cause: something renamed or replaced it during startup; run again once it is stable",
+			       path);
+	}
+	if ((S_ISDIR(d.st_mode) != 0) != *is_dir) {
+		close(src);
+		close(dst);
+		*b->failure = BUILTIN_FAIL_REFUSE;
+		return ab_fail(err, ENOTDIR, "%s is a %s on the host but not inside the sandbox", path,
+			       *is_dir ? "directory" : "file");
+	}
+	*src_out = src;
+	*dst_out = dst;
+	return 0;
+}
+
+static int op_bind(struct root_builder *b, const char *path, bool readonly, ab_error *err)
+{
+	int src, dst;
+	bool dir;
+	int r = open_pair(b, path, &src, &dst, &dir, err);
+	if (r < 0)
+		return r;
+	r = mountfd_bind(&b->m, src, dst, true, readonly, path, err);
+	close(src);
+	close(dst);
+	return r;
+}
+
+static int op_tmpfs_over(struct root_builder *b, const char *path, unsigned mode, bool readonly,
+			 ab_error *err)
+{
+	int src, dst;
+	bool dir;
+	int r = open_pair(b, path, &src, &dst, &dir, err);
+	if (r < 0)
+		return r;
+	close(src);
+	if (!dir) {
+		close(dst);
+		return ab_fail(err, ENOTDIR, "cannot hide %s: it is no longer a directory", path);
+	}
+	r = mountfd_tmpfs(&b->m, dst, mode, path, err);
+	close(dst);
+	if (r == 0)
+		r = remember_own(b, b->newroot, path, err);
+	if (r == 0 && readonly)
+		r = mountfd_remount_ro(&b->m, b->newroot, rel(path), path, err);
+	return r;
+}
+
+/* An empty read-only file with `mode` over an existing file: a file on the
+ * scratch root (detached with it later, but kept alive by the bind). */
+static int op_empty_file(struct root_builder *b, const char *path, unsigned mode, ab_error *err)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "/empty-%04o", mode);
+	_cleanup_close_ int empty = open(name, O_CREAT | O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (empty < 0 || fchmod(empty, mode) < 0)
+		return ab_fail_errno(err, errno, "cannot create an empty file to hide %s", path);
+	int src, dst;
+	bool dir;
+	int r = open_pair(b, path, &src, &dst, &dir, err);
+	if (r < 0)
+		return r;
+	close(src);
+	if (dir) {
+		close(dst);
+		return ab_fail(err, EISDIR, "cannot hide %s with a file: it is now a directory", path);
+	}
+	r = mountfd_bind(&b->m, empty, dst, false, true, path, err);
+	close(dst);
+	return r;
+}
+
+static int op_mkpoint(struct root_builder *b, const char *path, bool dir, ab_error *err)
+{
+	int fd = open_target(b, path, dir, err);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+static int op_symlink(struct root_builder *b, const char *path, const char *target, ab_error *err)
+{
+	_cleanup_free_ char *parent = path_parent(path);
+	_cleanup_close_ int dir = open_target(b, parent, true, err);
+	if (dir < 0)
+		return dir;
+	const char *name = strrchr(path, '/') + 1;
+	if (symlinkat(target, dir, name) < 0 && errno != EEXIST)
+		return ab_fail_errno(err, errno, "cannot create the symbolic link %s -> %s", path, target);
+	return 0;
+}
+
+/* A device node from the host, checked to be the device it claims to be:
+ * a container or a compromised host could offer a regular file (whose
+ * writes would land on disk) or another device as /dev/null. */
+static int bind_device(struct root_builder *b, int devdir, const char *name, unsigned maj,
+		       unsigned min, ab_error *err)
+{
+	char hostpath[64], where[64];
+	snprintf(hostpath, sizeof(hostpath), "dev/%s", name);
+	snprintf(where, sizeof(where), "/dev/%s", name);
+	_cleanup_close_ int src = open_beneath(&b->m, b->oldroot, hostpath, O_PATH);
+	struct stat st;
+	if (src < 0 || fstat(src, &st) < 0)
+		return refuse_path(b, src < 0 ? -src : errno, err, "cannot open the host's", where);
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != maj || minor(st.st_rdev) != min) {
+		*b->failure = BUILTIN_FAIL_REFUSE;
+		return ab_fail(err, ENODEV,
+			       "the host's %s is not the character device %u:%u (it is %s %u:%u); refusing to use it\n"
+			       "fix: restore %s (as root: rm %s && mknod -m 666 %s c %u %u)",
+			       where, maj, min, S_ISCHR(st.st_mode) ? "character device" : "not a device, or",
+			       major(st.st_rdev), minor(st.st_rdev), where, where, where, maj, min);
+	}
+	_cleanup_close_ int dst = -1;
+	int fd = openat(devdir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+	if (fd >= 0)
+		close(fd);
+	dst = open_beneath(&b->m, devdir, name, O_PATH);
+	if (dst < 0)
+		return ab_fail_errno(err, -dst, "cannot create %s", where);
+	return mountfd_bind(&b->m, src, dst, false, false, where, err);
+}
+
+static int op_dev(struct root_builder *b, ab_error *err)
+{
+	static const struct { const char *name; unsigned maj, min; } devices[] = {
+		{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+		{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+	};
+	_cleanup_close_ int target = open_target(b, "/dev", true, err);
+	if (target < 0)
+		return target;
+	int r = mountfd_tmpfs(&b->m, target, 0755, "/dev", err);
+	if (r == 0)
+		r = remember_own(b, b->newroot, "/dev", err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dev = open_beneath(&b->m, b->newroot, "dev", O_DIRECTORY);
+	if (dev < 0)
+		return ab_fail_errno(err, -dev, "cannot open the new /dev");
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		r = bind_device(b, dev, devices[i].name, devices[i].maj, devices[i].min, err);
+		if (r < 0)
+			return r;
+	}
+	static const char *const links[][2] = {
+		{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
+		{"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+		{"ptmx", "pts/ptmx"},
+	};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlinkat(links[i][1], dev, links[i][0]) < 0)
+			return ab_fail_errno(err, errno, "cannot create /dev/%s", links[i][0]);
+	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0)
+		return ab_fail_errno(err, errno, "cannot create /dev/pts or /dev/shm");
+	_cleanup_close_ int pts = open_beneath(&b->m, dev, "pts", O_PATH);
+	_cleanup_close_ int shm = open_beneath(&b->m, dev, "shm", O_PATH);
+	if (pts < 0 || shm < 0)
+		return ab_fail(err, EIO, "cannot open /dev/pts or /dev/shm");
+	/* a private devpts: the command's terminals, not the host's */
+	r = mountfd_fs(&b->m, pts, "devpts", "newinstance,ptmxmode=0666,mode=620",
+		       MS_NOSUID | MS_NOEXEC, "/dev/pts", err);
+	if (r == 0)
+		r = mountfd_tmpfs(&b->m, shm, 01777, "/dev/shm", err);
+	return r;
+}
+
+static int op_proc(struct root_builder *b, ab_error *err)
+{
+	_cleanup_close_ int target = open_target(b, "/proc", true, err);
+	if (target < 0)
+		return target;
+	int r = mountfd_fs(&b->m, target, "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC, "/proc", err);
+	if (r < 0) {
+		*b->failure = BUILTIN_FAIL_PROC;
+		return r;
+	}
+	/* The new /proc's own knobs, each bound read-only onto itself. */
+	for (size_t i = 0; plan_proc_readonly[i]; i++) {
+		const char *p = plan_proc_readonly[i];
+		_cleanup_close_ int fd = open_beneath(&b->m, b->newroot, rel(p), O_PATH);
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0)
+			return ab_fail_errno(err, -fd, "cannot open %s", p);
+		r = mountfd_bind(&b->m, fd, fd, false, true, p, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *err)
+{
+	switch (op->kind) {
+	case OP_ROOT_BIND_RO:
+	case OP_ROOT_BIND_RW:
+	case OP_ROOT_TMPFS:
+		return 0; /* done by build_base */
+	case OP_DEV:
+		return op_dev(b, err);
+	case OP_BIND_RO:
+		return op_bind(b, op->path, true, err);
+	case OP_BIND_RW:
+		return op_bind(b, op->path, false, err);
+	case OP_MASK_DIR:
+		return op_tmpfs_over(b, op->path, op->mode, false, err);
+	case OP_BLOCK_DIR:
+		return op_tmpfs_over(b, op->path, op->mode, true, err);
+	case OP_MKDIR:
+		return op_mkpoint(b, op->path, true, err);
+	case OP_MKFILE:
+		return op_mkpoint(b, op->path, false, err);
+	case OP_REMOUNT_RO:
+		if (strcmp(op->path, "/") == 0)
+			return 0; /* last, after /proc */
+		return mountfd_remount_ro(&b->m, b->newroot, rel(op->path), op->path, err);
+	case OP_MASK_FILE:
+	case OP_BLOCK_FILE:
+		return op_empty_file(b, op->path, op->mode, err);
+	case OP_SYMLINK:
+		return op_symlink(b, op->path, op->target, err);
+	}
+	return ab_fail(err, EINVAL, "unknown plan operation %d", (int)op->kind);
+}
+
+/* Scratch root, first pivot, and the sandbox's root at /newroot. */
+static int build_base(struct root_builder *b, const struct plan *plan, ab_error *err)
+{
+	/* Nothing done here may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		*b->failure = BUILTIN_FAIL_HOST;
+		return ab_fail_errno(err, errno, "cannot make the mount namespace private");
+	}
+	if (mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0) {
+		*b->failure = BUILTIN_FAIL_HOST;
+		return ab_fail_errno(err, errno, "cannot mount a tmpfs in the new mount namespace");
+	}
+	if (chdir(SCRATCH) < 0 || mkdir(OLDROOT, 0700) < 0 || mkdir(NEWROOT, 0755) < 0)
+		return ab_fail_errno(err, errno, "cannot prepare the scratch root");
+	if (syscall(SYS_pivot_root, ".", OLDROOT) < 0)
+		return ab_fail_errno(err, errno, "cannot pivot into the scratch root");
+	if (chdir("/") < 0)
+		return ab_fail_errno(err, errno, "cannot enter the scratch root");
+	b->oldroot = open("/" OLDROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int target = open("/" NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (b->oldroot < 0 || target < 0) {
+		if (target >= 0)
+			close(target);
+		return ab_fail_errno(err, errno, "cannot open the scratch root");
+	}
+	int r;
+	if (plan->root_readable)
+		r = mountfd_bind(&b->m, b->oldroot, target, true, !plan->root_writable, "/", err);
+	else
+		r = mountfd_tmpfs(&b->m, target, 0755, "/", err);
+	close(target);
+	if (r < 0)
+		return r;
+	b->newroot = open("/" NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (b->newroot < 0)
+		return ab_fail_errno(err, errno, "cannot open the new root");
+	if (!plan->root_readable) {
+		struct stat st;
+		if (fstat(b->newroot, &st) < 0)
+			return ab_fail_errno(err, errno, "cannot stat the new root");
+		b->own[b->n_own++] = st.st_dev;
+	}
+	return 0;
+}
+
+static int enter_root(struct root_builder *b, const struct plan *plan, ab_error *err)
+{
+	if (!plan->root_readable &&
+	    mountfd_remount_ro(&b->m, b->newroot, "", "/", err) < 0)
+		return -err->code;
+	if (fchdir(b->newroot) < 0)
+		return ab_fail_errno(err, errno, "cannot enter the new root");
+	/* The old root (scratch, with the host's tree under it) is stacked on
+	 * "." and then detached: nothing of it stays reachable. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return ab_fail_errno(err, errno, "cannot pivot into the new root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return ab_fail_errno(err, errno, "cannot detach the host's tree");
+	if (chdir("/") < 0)
+		return ab_fail_errno(err, errno, "cannot enter the new root");
+	return 0;
+}
+
+int builtin_build_root(const struct plan *plan, const bool *skip_op, bool legacy,
+		       enum builtin_failure *failure, ab_error *err)
+{
+	struct root_builder b = {.oldroot = -1, .newroot = -1, .failure = failure};
+	*failure = BUILTIN_FAIL_REFUSE;
+	mountfd_init(&b.m, "/" OLDROOT "/proc", legacy);
+	int r = build_base(&b, plan, err);
+	if (r == 0)
+		*failure = BUILTIN_FAIL_REFUSE;
+	for (size_t i = 0; r == 0 && i < plan->n_ops; i++)
+		if (!skip_op || !skip_op[i])
+			r = run_op(&b, &plan->ops[i], err);
+	if (r == 0 && plan->mount_proc)
+		r = op_proc(&b, err);
+	if (r == 0)
+		r = enter_root(&b, plan, err);
+	if (b.oldroot >= 0)
+		close(b.oldroot);
+	if (b.newroot >= 0)
+		close(b.newroot);
+	if (r == 0 && chdir(plan->cwd) < 0) {
+		*failure = BUILTIN_FAIL_REFUSE;
+		r = ab_fail_errno(err, errno, "cannot enter the working directory %s inside the sandbox",
+				  plan->cwd);
+	}
+	return r;
+}
