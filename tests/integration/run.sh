@@ -4,8 +4,10 @@
 #
 #   run.sh AGENTBOX PROBE
 #
-# Every case runs twice: as root and as an unprivileged user (uid/gid 65534
-# through setpriv).  The binaries and scripts are copied into a fresh 0755
+# Every case runs once per backend (bwrap, builtin) and identity: as root
+# and as an unprivileged user (uid/gid 65534 through setpriv), so four
+# passes. Cases learn the backend from $BACKEND (also exported as
+# AGENTBOX_BACKEND, which agentbox reads as its default backend).  The binaries and scripts are copied into a fresh 0755
 # directory under /tmp first, so uid 65534 can run them even when the build
 # directory is under /root.  The last line is "N passed, N failed" (plus
 # ", N skipped" when something was skipped, always with a printed reason);
@@ -14,6 +16,7 @@
 # Environment knobs for development:
 #   AGENTBOX_IT_ONLY=ERE      run only the cases whose function name matches
 #   AGENTBOX_IT_PASSES=LIST   comma-separated subset of "root,user"
+#   AGENTBOX_IT_BACKENDS=LIST comma-separated subset of "bwrap,builtin"
 #
 # Internal: "run.sh --pass NAME" runs all cases as the current user.
 
@@ -112,7 +115,7 @@ install -m 0644 "$SRC_DIR/run.sh" "$SRC_DIR/lib.sh" "$SRC_DIR"/t_*.sh "$SUITE/"
 
 # prepare_pass NAME UID: directories owned by the pass user.
 prepare_pass() {
-	local pass_dir=$SUITE/pass-$1 out=$OUTSIDE_ROOT/pass-$1
+	local pass_dir=$SUITE/pass-$1-$BACKEND out=$OUTSIDE_ROOT/pass-$1-$BACKEND
 	mkdir -m 0755 "$pass_dir" "$pass_dir/home" "$pass_dir/tmp" "$out"
 	: >"$pass_dir/results"
 	chown -R "$2:$2" "$pass_dir" "$out"
@@ -120,13 +123,14 @@ prepare_pass() {
 
 # start_pass NAME CMD-PREFIX...: run the cases; counts go to the totals.
 start_pass() {
-	local name=$1 pass_dir=$SUITE/pass-$1
+	local name=$1 pass_dir=$SUITE/pass-$1-$BACKEND
 	shift
 	"$@" env -i PATH="$SAFE_PATH" HOME="$pass_dir/home" \
 		TMPDIR="$pass_dir/tmp" LANG=C.UTF-8 TERM=dumb \
 		AGENTBOX="$SUITE/bin/agentbox" PROBE="$SUITE/bin/probe" \
-		PASS="$name" PASS_DIR="$pass_dir" \
-		OUTSIDE_BASE="$OUTSIDE_ROOT/pass-$name" \
+		PASS="$name/$BACKEND" PASS_DIR="$pass_dir" \
+		BACKEND="$BACKEND" AGENTBOX_BACKEND="$BACKEND" \
+		OUTSIDE_BASE="$OUTSIDE_ROOT/pass-$name-$BACKEND" \
 		RESULTS="$pass_dir/results" TAP_START="$NUM" \
 		AGENTBOX_IT_ONLY="${AGENTBOX_IT_ONLY:-}" \
 		ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" LSAN_OPTIONS="${LSAN_OPTIONS:-}" \
@@ -145,48 +149,63 @@ want_pass() {
 	[[ ",${AGENTBOX_IT_PASSES:-root,user}," == *",$1,"* ]]
 }
 
+want_backend() {
+	[[ ",${AGENTBOX_IT_BACKENDS:-bwrap,builtin}," == *",$1,"* ]]
+}
+
 echo "# agentbox: $AGENTBOX_SRC"
 echo "# suite dir: $SUITE"
 
-if [ "$(id -u)" -ne 0 ]; then
-	# Without root there is neither a root pass nor a way to switch users:
-	# run the cases once as whoever we are.
-	skip_line "[root] all cases" "not running as root (uid $(id -u))"
-	skip_line "[user] cases as uid $UNPRIV_UID" \
-		"not running as root, cannot switch users; running as uid $(id -u)"
-	prepare_pass user "$(id -u)"
-	start_pass user
-	summary
-fi
-
-if want_pass root; then
-	prepare_pass root 0
-	start_pass root
-else
-	skip_line "[root] all cases" "AGENTBOX_IT_PASSES=${AGENTBOX_IT_PASSES:-} excludes root"
-fi
-
-if ! want_pass user; then
-	skip_line "[user] all cases" "AGENTBOX_IT_PASSES=${AGENTBOX_IT_PASSES:-} excludes user"
-else
-	userns_reason=""
-	if ! command -v setpriv >/dev/null; then
-		userns_reason="setpriv is not installed"
-	elif [ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null)" = 0 ]; then
-		userns_reason="user namespaces are disabled (user.max_user_namespaces=0)"
-	elif [ "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null)" = 0 ]; then
-		userns_reason="unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0)"
-	elif ! setpriv --reuid=$UNPRIV_UID --regid=$UNPRIV_UID --clear-groups -- \
-		unshare --user true 2>/dev/null; then
-		userns_reason="uid $UNPRIV_UID cannot create a user namespace on this host"
+# run_backend: the root and user passes with $BACKEND.
+run_backend() {
+	if [ "$(id -u)" -ne 0 ]; then
+		# Without root there is neither a root pass nor a way to switch users:
+		# run the cases once as whoever we are.
+		skip_line "[root/$BACKEND] all cases" "not running as root (uid $(id -u))"
+		skip_line "[user/$BACKEND] cases as uid $UNPRIV_UID" \
+			"not running as root, cannot switch users; running as uid $(id -u)"
+		prepare_pass user "$(id -u)"
+		start_pass user
+		return
 	fi
-	if [ -n "$userns_reason" ]; then
-		skip_line "[user] all cases as uid $UNPRIV_UID" "$userns_reason"
+
+	if want_pass root; then
+		prepare_pass root 0
+		start_pass root
 	else
-		prepare_pass user $UNPRIV_UID
-		start_pass user setpriv --reuid=$UNPRIV_UID --regid=$UNPRIV_UID \
-			--clear-groups --
+		skip_line "[root/$BACKEND] all cases" "AGENTBOX_IT_PASSES=${AGENTBOX_IT_PASSES:-} excludes root"
 	fi
-fi
+
+	if ! want_pass user; then
+		skip_line "[user/$BACKEND] all cases" "AGENTBOX_IT_PASSES=${AGENTBOX_IT_PASSES:-} excludes user"
+	else
+		userns_reason=""
+		if ! command -v setpriv >/dev/null; then
+			userns_reason="setpriv is not installed"
+		elif [ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null)" = 0 ]; then
+			userns_reason="user namespaces are disabled (user.max_user_namespaces=0)"
+		elif [ "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null)" = 0 ]; then
+			userns_reason="unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0)"
+		elif ! setpriv --reuid=$UNPRIV_UID --regid=$UNPRIV_UID --clear-groups -- \
+			unshare --user true 2>/dev/null; then
+			userns_reason="uid $UNPRIV_UID cannot create a user namespace on this host"
+		fi
+		if [ -n "$userns_reason" ]; then
+			skip_line "[user/$BACKEND] all cases as uid $UNPRIV_UID" "$userns_reason"
+		else
+			prepare_pass user $UNPRIV_UID
+			start_pass user setpriv --reuid=$UNPRIV_UID --regid=$UNPRIV_UID \
+				--clear-groups --
+		fi
+	fi
+}
+
+for BACKEND in bwrap builtin; do
+	if want_backend "$BACKEND"; then
+		run_backend
+	else
+		skip_line "[$BACKEND] all cases" "AGENTBOX_IT_BACKENDS=${AGENTBOX_IT_BACKENDS:-} excludes $BACKEND"
+	fi
+done
 
 summary

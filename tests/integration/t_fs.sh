@@ -109,8 +109,8 @@ case_events_stream() {
 	abx sh -c '"$1" run --events-fd 3 -- sh -c "exit 7" 3>"$2"' sh "$AGENTBOX" "$ev"
 	expect_exit "run with --events-fd keeps the command's status" 7
 	expect "every events line is JSON" 'jq -e . "$ev" >/dev/null'
-	expect "first event is start with backend bwrap" \
-		'jq -e -s ".[0].event == \"start\" and .[0].backend == \"bwrap\"" "$ev" >/dev/null'
+	expect "first event is start with backend $BACKEND" \
+		'jq -e -s --arg b "$BACKEND" ".[0].event == \"start\" and .[0].backend == \$b" "$ev" >/dev/null'
 	expect "last event is exit with status 7" \
 		'jq -e -s ".[-1].event == \"exit\" and .[-1].status == 7" "$ev" >/dev/null'
 }

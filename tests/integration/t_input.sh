@@ -61,7 +61,11 @@ case_explain() {
 		'grep -E "$WS([[:space:]]|$)" <<<"$OUT" | grep -qw write'
 	expect "explain shows the denied dir as none" \
 		'grep "$WS/private" <<<"$OUT" | grep -qw none'
-	expect_stdout_contains "explain prints the bwrap command line" bwrap
+	if [ "$BACKEND" = bwrap ]; then
+		expect_stdout_contains "explain prints the bwrap command line" "bwrap --new-session"
+	else
+		expect_stdout_contains "explain names the built-in engine" "backend: builtin"
+	fi
 	expect_absent "explain does not run the command" "$WS/ran"
 
 	ab explain --json --policy workspace-write -C "$WS" --deny "$WS/private"
@@ -76,7 +80,14 @@ case_explain() {
 
 case_backend_option() {
 	expect_exit "--backend bwrap runs" 0 -- run --backend bwrap -- true
+	expect_exit "--backend builtin runs" 0 -- run --backend builtin -- true
 	expect_exit "--backend auto runs" 0 -- run --backend auto -- true
+	ab run --backend nosuch -- true
+	expect_exit "an unknown backend is an error" 125
+	expect_stderr_contains "the error lists the backends" "use auto, builtin or bwrap"
+	abx env AGENTBOX_BACKEND=nosuch "$AGENTBOX" run -- true
+	expect_exit "an unknown AGENTBOX_BACKEND is an error" 125
+	expect_stderr_contains "the error names the variable" "AGENTBOX_BACKEND='nosuch'"
 	ab run -q --write /nonexistent/agentbox-q -- true
 	expect_exit "-q: run with a missing root still works" 0
 }
