@@ -1,49 +1,33 @@
 #!/usr/bin/env bash
 # Usage: bench/startup.sh [BUILD_DIR]        (BENCH_RUNS=N, default 200)
 #
-# What does starting a command under agentbox cost? Times three ways of
-# running /bin/true, N runs each:
-#   bare      /bin/true itself
-#   bwrap     the workspace-write policy written by hand as a bwrap command
-#             line (what agentbox would produce, minus its own inner stage)
-#   agentbox  agentbox run --policy workspace-write -- /bin/true
-# The runs are interleaved in rounds so that drift in machine load spreads
-# over all three. Each run is timed by bench/spawn_time.c (posix_spawn +
-# waitpid, CLOCK_MONOTONIC). Prints median, p10 and p90 of each and the
-# ratios of the medians. No assertions: this reports, it does not judge.
-# Raw per-run nanoseconds are left in bench/out/.
+# What does running a command under agentbox cost? `make bench` runs this;
+# it measures, prints the targets of issue #3 as met or missed, and never
+# fails because of them. Four parts, each also runnable on its own:
+#
+#   1. CLI startup (this script): /bin/true run N times each way,
+#        bare              /bin/true itself
+#        bwrap             the workspace-write policy written by hand as a
+#                          bwrap command line (what the bwrap backend would
+#                          produce, minus agentbox's own inner stage)
+#        agentbox-bwrap    agentbox run --backend bwrap   -- /bin/true
+#        agentbox-builtin  agentbox run --backend builtin -- /bin/true
+#      (both agentbox lines: -q --policy workspace-write --net none -C WS),
+#      interleaved in rounds so that drift in machine load spreads over all
+#      four, each run timed by bench/spawn_time.c (posix_spawn + waitpid).
+#   2. bench/library.sh: ab_run() against posix_spawn in one program.
+#   3. bench/concurrency.sh: commands per second from 8 parallel loops.
+#   4. bench/rss.sh: peak resident memory of the agentbox process.
+#
+# Raw data is left in bench/out/.
 set -euo pipefail
+. "$(dirname "$0")/common.sh"
+bench_init startup "${1:-build}"
 
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-build}
-runs=${BENCH_RUNS:-200}
-case $runs in
-'' | *[!0-9]*) echo "startup: BENCH_RUNS must be a positive number, not '$runs'" >&2; exit 2 ;;
-esac
-[ "$runs" -ge 1 ] || { echo "startup: BENCH_RUNS must be at least 1" >&2; exit 2; }
-
-ab=$(cd "$build" 2>/dev/null && pwd)/agentbox || true
-if [ ! -x "$ab" ]; then
-	echo "startup: $build/agentbox not found; build it first with 'make'" >&2
-	exit 2
-fi
 bwrap=$(command -v bwrap || true)
-if [ -z "$bwrap" ]; then
-	echo "startup: bwrap not found on PATH; install the bubblewrap package (scripts/install-deps.sh)" >&2
-	exit 2
-fi
-
-out=$here/out
-mkdir -p "$out"
-timer=$out/spawn_time
-if [ ! -x "$timer" ] || [ "$here/spawn_time.c" -nt "$timer" ]; then
-	${CC:-cc} -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
-		-o "$timer" "$here/spawn_time.c"
-fi
-
-ws=$(mktemp -d "${TMPDIR:-/tmp}/agentbox-bench.XXXXXX")
-trap 'rm -rf "$ws"' EXIT
-git -C "$ws" init -q
+[ -n "$bwrap" ] ||
+	bench_die "bwrap not found on PATH; install the bubblewrap package (scripts/install-deps.sh)"
+bench_cc spawn_time
 
 bare_cmd=(/bin/true)
 
@@ -65,14 +49,18 @@ bwrap_cmd+=(--bind "$ws" "$ws" --ro-bind "$ws/.git" "$ws/.git"
 	--unshare-user --unshare-pid --unshare-ipc --unshare-net
 	--proc /proc --chdir "$ws" --cap-drop ALL -- /bin/true)
 
-agentbox_cmd=("$ab" run -q --policy workspace-write -C "$ws" -- /bin/true)
+bench_cli bwrap
+ab_bwrap_cmd=("${ab_cmd[@]}")
+bench_cli builtin
+ab_builtin_cmd=("${ab_cmd[@]}")
 
-names=(bare bwrap agentbox)
+names=(bare bwrap agentbox-bwrap agentbox-builtin)
 run_variant() {
 	case $1 in
-	bare) "$timer" "$2" "${bare_cmd[@]}" ;;
-	bwrap) "$timer" "$2" "${bwrap_cmd[@]}" ;;
-	agentbox) "$timer" "$2" "${agentbox_cmd[@]}" ;;
+	bare) "$out/spawn_time" "$2" "${bare_cmd[@]}" ;;
+	bwrap) "$out/spawn_time" "$2" "${bwrap_cmd[@]}" ;;
+	agentbox-bwrap) "$out/spawn_time" "$2" "${ab_bwrap_cmd[@]}" ;;
+	agentbox-builtin) "$out/spawn_time" "$2" "${ab_builtin_cmd[@]}" ;;
 	esac
 }
 
@@ -81,6 +69,7 @@ for n in "${names[@]}"; do
 	run_variant "$n" 5 >/dev/null
 	: >"$out/startup-$n.ns"
 done
+rm -f "$out/startup-agentbox.ns" # from the three-variant version of this script
 
 rounds=10
 [ "$runs" -lt "$rounds" ] && rounds=$runs
@@ -96,35 +85,42 @@ for ((r = 0; r < rounds; r++)); do
 	done_runs=$((done_runs + chunk))
 done
 
-# median p10 p90 in nanoseconds
-stats() {
-	sort -n "$1" | awk '{ v[NR] = $1 }
-	END {
-		n = NR
-		med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-		printf "%d %d %d\n", med, v[int(0.1 * (n - 1)) + 1], v[int(0.9 * (n - 1)) + 1]
-	}'
-}
-
 declare -A med
-echo "startup of /bin/true, $runs runs each, $(nproc) CPU(s), kernel $(uname -r)"
+echo "== 1. CLI startup of /bin/true, $runs runs each, $(nproc) CPU(s), kernel $(uname -r)"
 echo "  bwrap: $bwrap ($("$bwrap" --version 2>/dev/null | head -n 1))"
 echo "  agentbox: $ab"
-printf '\n  %-10s %12s %25s\n' variant median "p10 .. p90"
+printf '\n  %-18s %12s %25s\n' variant median "p10 .. p90"
 for n in "${names[@]}"; do
 	read -r m p10 p90 < <(stats "$out/startup-$n.ns")
 	med[$n]=$m
 	awk -v n="$n" -v m="$m" -v a="$p10" -v b="$p90" 'BEGIN {
-		printf "  %-10s %9.3f ms %11.3f .. %7.3f ms\n", n, m / 1e6, a / 1e6, b / 1e6 }'
+		printf "  %-18s %9.3f ms %11.3f .. %7.3f ms\n", n, m / 1e6, a / 1e6, b / 1e6 }'
 done
-awk -v bare="${med[bare]}" -v bw="${med[bwrap]}" -v ab="${med[agentbox]}" 'BEGIN {
-	printf "\nratios of the medians:\n"
-	printf "  agentbox / bare   %7.2fx\n", ab / bare
-	printf "  bwrap    / bare   %7.2fx\n", bw / bare
-	printf "  agentbox / bwrap  %7.2fx   (agentbox adds %.3f ms over bwrap alone)\n", ab / bw, (ab - bw) / 1e6
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+bare=${med[bare]} bw=${med[bwrap]} abw=${med[agentbox-bwrap]} abi=${med[agentbox-builtin]}
+t=$out/targets-startup.txt
+: >"$t"
+echo
+echo "  ratios of the medians:"
+target "$t" "agentbox-builtin / bare" "$(ratio "$abi" "$bare")" "<=" 2.5 x
+target "$t" "agentbox-builtin / agentbox-bwrap" "$(ratio "$abi" "$abw")" "<=" 0.4 x
+awk -v bare="$bare" -v bw="$bw" -v abw="$abw" 'BEGIN {
+	printf "  %-34s %8.2fx\n", "bwrap / bare", bw / bare
+	printf "  %-34s %8.2fx\n", "agentbox-bwrap / bare", abw / bare
+	printf "  %-34s %8.2fx   (agentbox adds %.3f ms over bwrap alone)\n",
+		"agentbox-bwrap / bwrap", abw / bw, (abw - bw) / 1e6
 }'
 echo
-echo "hand-written bwrap command:"
-echo "  ${bwrap_cmd[*]}"
-echo "agentbox's own command line for comparison: $ab explain --policy workspace-write -C DIR -- /bin/true"
-echo "raw nanoseconds per run: $out/startup-{bare,bwrap,agentbox}.ns"
+echo "  hand-written bwrap command:"
+echo "    ${bwrap_cmd[*]}"
+echo "  agentbox commands: ${ab_builtin_cmd[*]}  (and --backend bwrap)"
+echo "  raw nanoseconds per run: $out/startup-{$(IFS=,; echo "${names[*]}")}.ns"
+
+for part in library concurrency rss; do
+	echo
+	bash "$here/$part.sh" "$build"
+done
+
+echo
+echo "== summary of the targets (measured on this machine, this run)"
+cat "$out"/targets-{startup,library,concurrency,rss}.txt

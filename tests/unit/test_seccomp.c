@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -657,6 +658,31 @@ static void test_dump_writes_the_filter(void **state)
 	free(full);
 }
 
+/* The filter compiled in at build time must be exactly what libseccomp
+ * builds now: a stale or mis-generated program would silently change what
+ * the sandbox allows. */
+static void test_prebuilt_filter_matches_libseccomp(void **state)
+{
+	(void)state;
+	for (int net = AB_NET_NONE; net <= AB_NET_FULL; net++) {
+		ab_error err = {0};
+		int fd = memfd_create("bpf", MFD_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_int_equal(seccomp_export_bpf_fd((ab_net)net, fd, &err), 0);
+		off_t len = lseek(fd, 0, SEEK_END);
+		assert_true(len > 0);
+		unsigned char *now = malloc((size_t)len);
+		assert_non_null(now);
+		assert_int_equal(pread(fd, now, (size_t)len, 0), len);
+		close(fd);
+		size_t built_len = 0;
+		const void *built = seccomp_prebuilt_program((ab_net)net, &built_len);
+		assert_int_equal(built_len, (size_t)len);
+		assert_memory_equal(built, now, built_len);
+		free(now);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +709,7 @@ int main(void)
 #endif
 		cmocka_unit_test(test_install_refuses_without_no_new_privs),
 		cmocka_unit_test(test_dump_writes_the_filter),
+		cmocka_unit_test(test_prebuilt_filter_matches_libseccomp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

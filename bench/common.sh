@@ -1,0 +1,71 @@
+# Shared by the bench/*.sh scripts; sourced, not run.
+#
+# After `bench_init NAME BUILD_DIR`: $here (bench/), $top (the source tree),
+# $build, $ab (the agentbox binary), $runs (BENCH_RUNS, default 200), $out
+# (bench/out/, raw data) and $ws (a scratch git workspace, removed on exit).
+
+bench_init() {
+	bench_name=$1
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	top=$(cd "$here/.." && pwd)
+	build=${2:-build}
+	runs=${BENCH_RUNS:-200}
+	case $runs in
+	'' | *[!0-9]*) bench_die "BENCH_RUNS must be a positive number, not '$runs'" ;;
+	esac
+	[ "$runs" -ge 1 ] || bench_die "BENCH_RUNS must be at least 1"
+	build=$(cd "$build" 2>/dev/null && pwd) ||
+		bench_die "build directory '${2:-build}' not found; build it first with 'make'"
+	ab=$build/agentbox
+	[ -x "$ab" ] || bench_die "$ab not found; build it first with 'make'"
+	out=$here/out
+	mkdir -p "$out"
+	ws=$(mktemp -d "${TMPDIR:-/tmp}/agentbox-bench.XXXXXX")
+	trap 'rm -rf "$ws"' EXIT
+	git -C "$ws" init -q
+}
+
+bench_die() {
+	echo "$bench_name: $*" >&2
+	exit 2
+}
+
+# bench_cc NAME [CC ARGS...]: builds bench/NAME.c into $out/NAME when the
+# source is newer than the binary (or always, with BENCH_REBUILD=1).
+bench_cc() {
+	local name=$1
+	shift
+	if [ -n "${BENCH_REBUILD:-}" ] || [ ! -x "$out/$name" ] || [ "$here/$name.c" -nt "$out/$name" ]; then
+		${CC:-cc} -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
+			-o "$out/$name" "$here/$name.c" "$@" ||
+			bench_die "cannot compile bench/$name.c with ${CC:-cc}"
+	fi
+}
+
+# The CLI command every section times: workspace-write, no network, quiet.
+# bench_cli BACKEND fills the array ab_cmd.
+bench_cli() {
+	ab_cmd=("$ab" run -q --backend "$1" --policy workspace-write --net none -C "$ws" -- /bin/true)
+}
+
+# stats FILE: "median p10 p90" of the numbers in FILE, one per line.
+stats() {
+	sort -n "$1" | awk '{ v[NR] = $1 }
+	END {
+		if (NR == 0) { print "0 0 0"; exit }
+		n = NR
+		med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+		printf "%d %d %d\n", med, v[int(0.1 * (n - 1)) + 1], v[int(0.9 * (n - 1)) + 1]
+	}'
+}
+
+# target FILE LABEL VALUE OP LIMIT UNIT: prints whether VALUE OP LIMIT holds
+# (OP is <= or >=) and appends the same line to FILE for the summary that
+# bench/startup.sh prints at the end. Reports; never fails the run.
+target() {
+	awk -v label="$2" -v v="$3" -v op="$4" -v lim="$5" -v unit="$6" 'BEGIN {
+		ok = (op == "<=") ? (v <= lim) : (v >= lim)
+		printf "  %-34s %8.2f%-3s target %s %g%s: %s\n", label, v, unit, op, lim, unit,
+			ok ? "met" : "missed"
+	}' | tee -a "$1"
+}
