@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables set here are used by the sourcing scripts
 # Shared by the bench/*.sh scripts; sourced, not run.
 #
 # After `bench_init NAME BUILD_DIR`: $here (bench/), $top (the source tree),
@@ -65,7 +66,7 @@ stats() {
 target() {
 	awk -v label="$2" -v v="$3" -v op="$4" -v lim="$5" -v unit="$6" 'BEGIN {
 		ok = (op == "<=") ? (v <= lim) : (v >= lim)
-		printf "  %-34s %8.2f%-3s target %s %g%s: %s\n", label, v, unit, op, lim, unit,
+		printf "  %-34s %8.2f%-4s target %s %g%s: %s\n", label, v, unit, op, lim, unit,
 			ok ? "met" : "missed"
 	}' | tee -a "$1"
 }

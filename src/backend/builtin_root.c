@@ -29,6 +29,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "backend/builtin_steps.h"
 #include "backend/mountfd.h"
 #include "common/error.h"
 #include "common/util.h"
@@ -86,9 +87,10 @@ static int refuse_path(struct root_builder *b, int code, ab_error *err, const ch
 	return r;
 }
 
-/* Opens the sandbox-side target of an operation. Missing components are
- * created (directories, and a file at the end when !want_dir) only when
- * their parent lies on a tmpfs made here. */
+/* Opens the sandbox-side target of an operation, one component at a
+ * time (builtin_component_action decides each step). Missing components
+ * are created (directories, and a file at the end when !want_dir) only
+ * when their parent lies on a tmpfs made here. */
 static int open_target(struct root_builder *b, const char *path, bool want_dir, ab_error *err)
 {
 	int cur = fcntl(b->newroot, F_DUPFD_CLOEXEC, 3);
@@ -105,13 +107,22 @@ static int open_target(struct root_builder *b, const char *path, bool want_dir, 
 		memcpy(name, p, n);
 		name[n] = '\0';
 		bool last = p[n] == '\0';
+		struct stat parent, st;
+		bool parent_own = fstat(cur, &parent) == 0 && is_own(b, parent.st_dev);
 		int fd = open_beneath(&b->m, cur, name, O_PATH);
-		if (fd == -ENOENT) {
-			struct stat st;
-			if (fstat(cur, &st) < 0 || !is_own(b, st.st_dev)) {
-				close(cur);
-				return refuse_path(b, ENOENT, err, "cannot mount on (it no longer exists)", path);
-			}
+		if (fd < 0 && fd != -ENOENT) {
+			close(cur);
+			return refuse_path(b, -fd, err, "cannot open inside the sandbox:", path);
+		}
+		if (fd >= 0 && fstat(fd, &st) < 0) {
+			close(fd);
+			close(cur);
+			return ab_fail_errno(err, errno, "cannot stat %s inside the sandbox", path);
+		}
+		switch (builtin_component_action(fd >= 0, &st, last, parent_own)) {
+		case COMP_DESCEND:
+			break;
+		case COMP_CREATE: {
 			int r;
 			if (!last || want_dir) {
 				r = mkdirat(cur, name, 0755);
@@ -125,10 +136,25 @@ static int open_target(struct root_builder *b, const char *path, bool want_dir, 
 				return ab_fail_errno(err, errno, "cannot create the mountpoint %s", path);
 			}
 			fd = open_beneath(&b->m, cur, name, O_PATH);
+			if (fd < 0) {
+				close(cur);
+				return refuse_path(b, -fd, err, "cannot open inside the sandbox:", path);
+			}
+			break;
+		}
+		case COMP_REFUSE_MISSING:
+			close(cur);
+			return refuse_path(b, ENOENT, err, "cannot mount on (it no longer exists)", path);
+		case COMP_REFUSE_SYMLINK:
+			close(fd);
+			close(cur);
+			return refuse_path(b, ELOOP, err, "cannot mount on (a component is a symbolic link)", path);
+		case COMP_REFUSE_NOTDIR:
+			close(fd);
+			close(cur);
+			return refuse_path(b, ENOTDIR, err, "cannot mount on (a component is not a directory)", path);
 		}
 		close(cur);
-		if (fd < 0)
-			return refuse_path(b, -fd, err, "cannot open inside the sandbox:", path);
 		cur = fd;
 		p += n;
 		while (*p == '/')
@@ -162,7 +188,7 @@ static int open_pair(struct root_builder *b, const char *path, int *src_out, int
 		close(dst);
 		return ab_fail_errno(err, errno, "cannot stat %s inside the sandbox", path);
 	}
-	if (!is_own(b, d.st_dev) && (d.st_dev != s.st_dev || d.st_ino != s.st_ino)) {
+	if (!builtin_same_target(&s, &d, is_own(b, d.st_dev))) {
 		close(src);
 		close(dst);
 		*b->failure = BUILTIN_FAIL_REFUSE;
@@ -369,7 +395,7 @@ static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *er
 	case OP_ROOT_BIND_RO:
 	case OP_ROOT_BIND_RW:
 	case OP_ROOT_TMPFS:
-		return 0; /* done by build_base */
+		break; /* STEP_ROOT, see builtin_steps */
 	case OP_DEV:
 		return op_dev(b, err);
 	case OP_BIND_RO:
@@ -385,8 +411,6 @@ static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *er
 	case OP_MKFILE:
 		return op_mkpoint(b, op->path, false, err);
 	case OP_REMOUNT_RO:
-		if (strcmp(op->path, "/") == 0)
-			return 0; /* last, after /proc */
 		return mountfd_remount_ro(&b->m, b->newroot, rel(op->path), op->path, err);
 	case OP_MASK_FILE:
 	case OP_BLOCK_FILE:
@@ -442,11 +466,8 @@ static int build_base(struct root_builder *b, const struct plan *plan, ab_error 
 	return 0;
 }
 
-static int enter_root(struct root_builder *b, const struct plan *plan, ab_error *err)
+static int enter_root(struct root_builder *b, ab_error *err)
 {
-	if (!plan->root_readable &&
-	    mountfd_remount_ro(&b->m, b->newroot, "", "/", err) < 0)
-		return -err->code;
 	if (fchdir(b->newroot) < 0)
 		return ab_fail_errno(err, errno, "cannot enter the new root");
 	/* The old root (scratch, with the host's tree under it) is stacked on
@@ -460,22 +481,36 @@ static int enter_root(struct root_builder *b, const struct plan *plan, ab_error 
 	return 0;
 }
 
+static int run_step(struct root_builder *b, const struct plan *plan, const struct step *st,
+		    ab_error *err)
+{
+	switch (st->kind) {
+	case STEP_ROOT:
+		return build_base(b, plan, err);
+	case STEP_OP:
+		return run_op(b, &plan->ops[st->op], err);
+	case STEP_PROC:
+		return op_proc(b, err);
+	case STEP_ROOT_RO:
+		return mountfd_remount_ro(&b->m, b->newroot, "", "/", err);
+	case STEP_PIVOT:
+		return enter_root(b, err);
+	}
+	return ab_fail(err, EINVAL, "unknown step %d", (int)st->kind);
+}
+
 int builtin_build_root(const struct plan *plan, const bool *skip_op, bool legacy,
 		       enum builtin_failure *failure, ab_error *err)
 {
 	struct root_builder b = {.oldroot = -1, .newroot = -1, .failure = failure};
 	*failure = BUILTIN_FAIL_REFUSE;
 	mountfd_init(&b.m, "/" OLDROOT "/proc", legacy);
-	int r = build_base(&b, plan, err);
-	if (r == 0)
-		*failure = BUILTIN_FAIL_REFUSE;
-	for (size_t i = 0; r == 0 && i < plan->n_ops; i++)
-		if (!skip_op || !skip_op[i])
-			r = run_op(&b, &plan->ops[i], err);
-	if (r == 0 && plan->mount_proc)
-		r = op_proc(&b, err);
-	if (r == 0)
-		r = enter_root(&b, plan, err);
+	struct step *steps = xcalloc(plan->n_ops + 4, sizeof(*steps));
+	size_t n = builtin_steps(plan, skip_op, steps);
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = run_step(&b, plan, &steps[i], err);
+	free(steps);
 	if (b.oldroot >= 0)
 		close(b.oldroot);
 	if (b.newroot >= 0)
