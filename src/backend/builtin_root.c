@@ -47,6 +47,8 @@ struct root_builder {
 	int newroot;      /* the sandbox's tree (topmost mount) */
 	dev_t own[64];    /* tmpfs mounts made here: may hold new mountpoints */
 	size_t n_own;
+	struct { const char *path; int fd; } masks[64]; /* masks awaiting their remount */
+	size_t n_masks;
 	enum builtin_failure *failure;
 };
 
@@ -65,14 +67,16 @@ static bool is_own(const struct root_builder *b, dev_t dev)
 	return false;
 }
 
-static int remember_own(struct root_builder *b, int dirfd, const char *path, ab_error *err)
+/* The new tmpfs mnt_fd names may hold mountpoints this run creates. */
+static int remember_own(struct root_builder *b, int mnt_fd, const char *path, ab_error *err)
 {
-	_cleanup_close_ int fd = open_beneath(&b->m, dirfd, rel(path), O_PATH);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return ab_fail_errno(err, fd < 0 ? -fd : errno, "cannot open the new mount at %s", path);
-	if (b->n_own < sizeof(b->own) / sizeof(b->own[0]))
-		b->own[b->n_own++] = st.st_dev;
+	if (fstat(mnt_fd, &st) < 0)
+		return ab_fail_errno(err, errno, "cannot stat the new mount at %s", path);
+	if (b->n_own >= sizeof(b->own) / sizeof(b->own[0]))
+		return ab_fail(err, E2BIG, "the policy needs more than %zu hidden directories; simplify it",
+			       sizeof(b->own) / sizeof(b->own[0]));
+	b->own[b->n_own++] = st.st_dev;
 	return 0;
 }
 
@@ -235,13 +239,38 @@ static int op_tmpfs_over(struct root_builder *b, const char *path, unsigned mode
 		close(dst);
 		return ab_fail(err, ENOTDIR, "cannot hide %s: it is no longer a directory", path);
 	}
-	r = mountfd_tmpfs(&b->m, dst, mode, path, err);
+	int mnt = -1;
+	r = mountfd_tmpfs(&b->m, dst, mode, path, &mnt, err);
 	close(dst);
 	if (r == 0)
-		r = remember_own(b, b->newroot, path, err);
-	if (r == 0 && readonly)
-		r = mountfd_remount_ro(&b->m, b->newroot, rel(path), path, err);
+		r = remember_own(b, mnt, path, err);
+	if (r == 0 && readonly) {
+		r = mountfd_remount_ro(&b->m, mnt, path, err);
+	} else if (r == 0) {
+		/* its OP_REMOUNT_RO comes after the mountpoints inside it */
+		if (b->n_masks >= sizeof(b->masks) / sizeof(b->masks[0])) {
+			r = ab_fail(err, E2BIG, "the policy hides too many directories; simplify it");
+		} else {
+			b->masks[b->n_masks].path = path;
+			b->masks[b->n_masks++].fd = mnt;
+			mnt = -1;
+		}
+	}
+	if (mnt >= 0)
+		close(mnt);
 	return r;
+}
+
+static int op_remount_mask(struct root_builder *b, const char *path, ab_error *err)
+{
+	for (size_t i = 0; i < b->n_masks; i++)
+		if (b->masks[i].fd >= 0 && strcmp(b->masks[i].path, path) == 0) {
+			int r = mountfd_remount_ro(&b->m, b->masks[i].fd, path, err);
+			close(b->masks[i].fd);
+			b->masks[i].fd = -1;
+			return r;
+		}
+	return ab_fail(err, EINVAL, "internal error: no mount to make read-only at %s", path);
 }
 
 /* An empty read-only file with `mode` over an existing file: a file on the
@@ -329,14 +358,13 @@ static int op_dev(struct root_builder *b, ab_error *err)
 	_cleanup_close_ int target = open_target(b, "/dev", true, err);
 	if (target < 0)
 		return target;
-	int r = mountfd_tmpfs(&b->m, target, 0755, "/dev", err);
+	/* the new tmpfs's own root, not a path that could be swapped */
+	_cleanup_close_ int dev = -1;
+	int r = mountfd_tmpfs(&b->m, target, 0755, "/dev", &dev, err);
 	if (r == 0)
-		r = remember_own(b, b->newroot, "/dev", err);
+		r = remember_own(b, dev, "/dev", err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int dev = open_beneath(&b->m, b->newroot, "dev", O_DIRECTORY);
-	if (dev < 0)
-		return ab_fail_errno(err, -dev, "cannot open the new /dev");
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
 		r = bind_device(b, dev, devices[i].name, devices[i].maj, devices[i].min, err);
 		if (r < 0)
@@ -358,9 +386,9 @@ static int op_dev(struct root_builder *b, ab_error *err)
 		return ab_fail(err, EIO, "cannot open /dev/pts or /dev/shm");
 	/* a private devpts: the command's terminals, not the host's */
 	r = mountfd_fs(&b->m, pts, "devpts", "newinstance,ptmxmode=0666,mode=620",
-		       MS_NOSUID | MS_NOEXEC, "/dev/pts", err);
+		       MS_NOSUID | MS_NOEXEC, "/dev/pts", NULL, err);
 	if (r == 0)
-		r = mountfd_tmpfs(&b->m, shm, 01777, "/dev/shm", err);
+		r = mountfd_tmpfs(&b->m, shm, 01777, "/dev/shm", NULL, err);
 	return r;
 }
 
@@ -369,7 +397,8 @@ static int op_proc(struct root_builder *b, ab_error *err)
 	_cleanup_close_ int target = open_target(b, "/proc", true, err);
 	if (target < 0)
 		return target;
-	int r = mountfd_fs(&b->m, target, "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC, "/proc", err);
+	int r = mountfd_fs(&b->m, target, "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC, "/proc",
+			   NULL, err);
 	if (r < 0) {
 		*b->failure = BUILTIN_FAIL_PROC;
 		return r;
@@ -411,7 +440,7 @@ static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *er
 	case OP_MKFILE:
 		return op_mkpoint(b, op->path, false, err);
 	case OP_REMOUNT_RO:
-		return mountfd_remount_ro(&b->m, b->newroot, rel(op->path), op->path, err);
+		return op_remount_mask(b, op->path, err);
 	case OP_MASK_FILE:
 	case OP_BLOCK_FILE:
 		return op_empty_file(b, op->path, op->mode, err);
@@ -447,22 +476,21 @@ static int build_base(struct root_builder *b, const struct plan *plan, ab_error 
 		return ab_fail_errno(err, errno, "cannot open the scratch root");
 	}
 	int r;
-	if (plan->root_readable)
+	if (plan->root_readable) {
 		r = mountfd_bind(&b->m, b->oldroot, target, true, !plan->root_writable, "/", err);
-	else
-		r = mountfd_tmpfs(&b->m, target, 0755, "/", err);
+		if (r == 0) {
+			b->newroot = open("/" NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (b->newroot < 0)
+				r = ab_fail_errno(err, errno, "cannot open the new root");
+		}
+	} else {
+		r = mountfd_tmpfs(&b->m, target, 0755, "/", &b->newroot, err);
+		if (r == 0)
+			r = remember_own(b, b->newroot, "/", err);
+	}
 	close(target);
 	if (r < 0)
 		return r;
-	b->newroot = open("/" NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (b->newroot < 0)
-		return ab_fail_errno(err, errno, "cannot open the new root");
-	if (!plan->root_readable) {
-		struct stat st;
-		if (fstat(b->newroot, &st) < 0)
-			return ab_fail_errno(err, errno, "cannot stat the new root");
-		b->own[b->n_own++] = st.st_dev;
-	}
 	return 0;
 }
 
@@ -492,7 +520,7 @@ static int run_step(struct root_builder *b, const struct plan *plan, const struc
 	case STEP_PROC:
 		return op_proc(b, err);
 	case STEP_ROOT_RO:
-		return mountfd_remount_ro(&b->m, b->newroot, "", "/", err);
+		return mountfd_remount_ro(&b->m, b->newroot, "/", err);
 	case STEP_PIVOT:
 		return enter_root(b, err);
 	}
@@ -511,6 +539,9 @@ int builtin_build_root(const struct plan *plan, const bool *skip_op, bool legacy
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = run_step(&b, plan, &steps[i], err);
 	free(steps);
+	for (size_t i = 0; i < b.n_masks; i++)
+		if (b.masks[i].fd >= 0)
+			close(b.masks[i].fd);
 	if (b.oldroot >= 0)
 		close(b.oldroot);
 	if (b.newroot >= 0)

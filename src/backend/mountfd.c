@@ -182,19 +182,11 @@ static unsigned long kept_flags(int fd)
 	return f;
 }
 
-static int legacy_remount_fd(const struct mountfd *m, int fd, const char *where, ab_error *err)
-{
-	_cleanup_free_ char *t = magic(m, fd);
-	if (mount(NULL, t, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(fd), NULL) < 0)
-		return ab_fail_errno(err, errno, "cannot make %s read-only", where);
-	return 0;
-}
-
 static char *unescape_mountinfo(const char *s, size_t n)
 {
 	char *out = xmalloc(n + 1), *o = out;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\' && i + 3 < n + 1 && s[i + 1] >= '0' && s[i + 1] <= '3') {
+		if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3') {
 			*o++ = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
 			i += 3;
 		} else {
@@ -205,57 +197,191 @@ static char *unescape_mountinfo(const char *s, size_t n)
 	return out;
 }
 
-/* The fallback for a recursive read-only bind: every mount at or below the
- * new bind's mount point, from mountinfo, remounted one by one. */
-static int legacy_remount_tree(const struct mountfd *m, int top_fd, const char *where,
-			       ab_error *err)
+/* ---- the mount(2) fallback ----------------------------------------------
+ * mount(2) returns nothing that names the new mount, so the fallback finds
+ * it again by path and then proves, by mount id, that what it found is the
+ * mount it made: a path can be swapped in a writable area meanwhile. */
+
+struct mi_entry {
+	int id, parent;
+	bool ro;
+	char *point;
+};
+
+struct mountinfo {
+	struct mi_entry *e;
+	size_t n, cap;
+};
+
+static void mountinfo_free(struct mountinfo *mi)
 {
-	char self[4096];
-	_cleanup_free_ char *link = magic(m, top_fd);
-	ssize_t n = readlink(link, self, sizeof(self) - 1);
-	if (n < 0)
-		return ab_fail_errno(err, errno, "cannot learn where %s is mounted", where);
-	self[n] = '\0';
-	_cleanup_free_ char *info_path = xasprintf("%s/self/mountinfo", m->procfs);
-	FILE *f = fopen(info_path, "re");
+	for (size_t i = 0; i < mi->n; i++)
+		free(mi->e[i].point);
+	free(mi->e);
+	mi->e = NULL;
+	mi->n = mi->cap = 0;
+}
+
+static int mountinfo_read(const struct mountfd *m, struct mountinfo *mi, ab_error *err)
+{
+	*mi = (struct mountinfo){0};
+	_cleanup_free_ char *path = xasprintf("%s/self/mountinfo", m->procfs);
+	FILE *f = fopen(path, "re");
 	if (!f)
-		return ab_fail_errno(err, errno, "cannot read %s", info_path);
-	strv points = {0};
+		return ab_fail_errno(err, errno, "cannot read %s", path);
 	char *line = NULL;
 	size_t cap = 0;
 	while (getline(&line, &cap, f) > 0) {
-		/* id parent major:minor root mountpoint ... */
-		char *p = line;
-		for (int field = 0; field < 4 && p; field++) {
-			p = strchr(p, ' ');
-			if (p)
-				p++;
-		}
-		if (!p)
+		/* id parent major:minor root mountpoint options ... */
+		int id, parent, off = 0;
+		if (sscanf(line, "%d %d %*s %*s %n", &id, &parent, &off) != 2 || off == 0)
 			continue;
+		const char *p = line + off;
 		size_t len = strcspn(p, " ");
-		char *mp = unescape_mountinfo(p, len);
-		if (path_is_under(mp, self))
-			strv_push_owned(&points, mp);
-		else
-			free(mp);
+		const char *opts = p + len + (p[len] == ' ');
+		grow_array((void **)&mi->e, &mi->cap, mi->n + 1, sizeof(*mi->e));
+		mi->e[mi->n++] = (struct mi_entry){
+			.id = id, .parent = parent,
+			.ro = strncmp(opts, "ro", 2) == 0 && (opts[2] == ',' || opts[2] == ' '),
+			.point = unescape_mountinfo(p, len),
+		};
 	}
 	free(line);
 	fclose(f);
-	int ret = 0;
-	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	for (size_t i = 0; i < points.n && ret == 0 && root >= 0; i++) {
-		int fd = open_beneath(m, root, points.v[i], O_PATH);
-		if (fd == -ENOENT || fd == -EACCES)
-			continue; /* covered by a later mount; that one is listed too */
-		if (fd < 0) {
-			ret = ab_fail_errno(err, -fd, "cannot open the mount %s below %s", points.v[i], where);
-			break;
-		}
-		ret = legacy_remount_fd(m, fd, where, err);
-		close(fd);
+	return 0;
+}
+
+static const struct mi_entry *mountinfo_find(const struct mountinfo *mi, int id)
+{
+	for (size_t i = 0; i < mi->n; i++)
+		if (mi->e[i].id == id)
+			return &mi->e[i];
+	return NULL;
+}
+
+/* Is mount `id` `top` itself or below it? */
+static bool mountinfo_below(const struct mountinfo *mi, int id, int top)
+{
+	for (size_t hops = 0; hops <= mi->n; hops++) {
+		if (id == top)
+			return true;
+		const struct mi_entry *e = mountinfo_find(mi, id);
+		if (!e || e->parent == id)
+			return false;
+		id = e->parent;
 	}
-	strv_free(&points);
+	return false;
+}
+
+/* A mount with another stacked right on top of it (same mount point) can
+ * no longer be reached by any path, so its flags do not matter. */
+static bool mountinfo_covered(const struct mountinfo *mi, const struct mi_entry *e)
+{
+	for (size_t i = 0; i < mi->n; i++)
+		if (mi->e[i].parent == e->id && strcmp(mi->e[i].point, e->point) == 0)
+			return true;
+	return false;
+}
+
+static int mnt_id_of(const struct mountfd *m, int fd)
+{
+	_cleanup_free_ char *path = xasprintf("%s/self/fdinfo/%d", m->procfs, fd);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	char line[128];
+	int id = -ENOENT;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %d", &id) == 1)
+			break;
+	fclose(f);
+	return id;
+}
+
+/* Finds the mount just made on target_fd: reopens the target's path and
+ * checks that the result is a mount whose parent is the target's mount. */
+static int legacy_new_mount(const struct mountfd *m, int target_fd, const char *where,
+			    ab_error *err)
+{
+	_cleanup_free_ char *t = magic(m, target_fd);
+	char path[4096];
+	ssize_t n = readlink(t, path, sizeof(path) - 1);
+	if (n < 0)
+		return ab_fail_errno(err, errno, "cannot learn where %s was mounted", where);
+	path[n] = '\0';
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return ab_fail_errno(err, errno, "cannot open /");
+	int top = open_beneath(m, root, path, O_PATH);
+	if (top < 0)
+		return ab_fail_errno(err, -top, "cannot reopen %s after mounting it", where);
+	int under = mnt_id_of(m, target_fd), id = mnt_id_of(m, top);
+	struct mountinfo mi;
+	int r = mountinfo_read(m, &mi, err);
+	if (r < 0) {
+		close(top);
+		return r;
+	}
+	const struct mi_entry *e = id >= 0 ? mountinfo_find(&mi, id) : NULL;
+	bool ok = under >= 0 && id >= 0 && id != under && e && e->parent == under;
+	mountinfo_free(&mi);
+	if (!ok) {
+		close(top);
+		return ab_fail(err, EXDEV,
+			       "%s changed while the sandbox was being built (the path no longer leads to the mount just made); refusing to go on",
+			       where);
+	}
+	return top;
+}
+
+static int legacy_remount_fd(const struct mountfd *m, int fd, const char *where, ab_error *err)
+{
+	_cleanup_free_ char *t = magic(m, fd);
+	if (mount(NULL, t, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(fd), NULL) < 0)
+		return ab_fail_errno(err, errno, "cannot make %s read-only", where);
+	return 0;
+}
+
+/* Every mount at or below top_fd's mount read-only, each reached by path
+ * and checked by id; then mountinfo must show all of them read-only. */
+static int legacy_remount_tree(const struct mountfd *m, int top_fd, bool recursive,
+			       const char *where, ab_error *err)
+{
+	int top = mnt_id_of(m, top_fd);
+	if (top < 0)
+		return ab_fail_errno(err, -top, "cannot learn the mount id of %s", where);
+	int ret = legacy_remount_fd(m, top_fd, where, err);
+	struct mountinfo mi = {0};
+	if (ret == 0 && recursive)
+		ret = mountinfo_read(m, &mi, err);
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; ret == 0 && i < mi.n; i++) {
+		const struct mi_entry *e = &mi.e[i];
+		if (e->id == top || !mountinfo_below(&mi, e->id, top))
+			continue;
+		if (mountinfo_covered(&mi, e))
+			continue;
+		int fd = root < 0 ? -EBADF : open_beneath(m, root, e->point, O_PATH);
+		if (fd >= 0 && mnt_id_of(m, fd) == e->id) {
+			ret = legacy_remount_fd(m, fd, e->point, err);
+		} else if (fd != -ENOENT && fd != -EACCES) {
+			/* ENOENT/EACCES: hidden below a later mount; the
+			 * final check below still insists on read-only */
+			ret = ab_fail(err, EXDEV, "cannot reach the mount %s below %s to make it read-only",
+				      e->point, where);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	mountinfo_free(&mi);
+	if (ret == 0)
+		ret = mountinfo_read(m, &mi, err);
+	for (size_t i = 0; ret == 0 && i < mi.n; i++)
+		if (!mi.e[i].ro && mountinfo_below(&mi, mi.e[i].id, top) &&
+		    (recursive || mi.e[i].id == top) && !mountinfo_covered(&mi, &mi.e[i]))
+			ret = ab_fail(err, EPERM, "%s stayed writable (mount %s); refusing to go on",
+				      where, mi.e[i].point);
+	mountinfo_free(&mi);
 	return ret;
 }
 
@@ -281,24 +407,18 @@ int mountfd_bind(const struct mountfd *m, int src_fd, int target_fd, bool recurs
 		return ab_fail_errno(err, errno, "cannot mount %s", where);
 	if (!readonly)
 		return 0;
-	/* target_fd still names the covered directory; its path, looked up
-	 * again, reaches the new mount on top of it */
-	char path[4096];
-	ssize_t n = readlink(t, path, sizeof(path) - 1);
-	if (n < 0)
-		return ab_fail_errno(err, errno, "cannot learn where %s was mounted", where);
-	path[n] = '\0';
-	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int top = root < 0 ? -errno : open_beneath(m, root, path, O_PATH);
+	_cleanup_close_ int top = legacy_new_mount(m, target_fd, where, err);
 	if (top < 0)
-		return ab_fail_errno(err, -top, "cannot reopen %s after mounting it", where);
-	if (recursive)
-		return legacy_remount_tree(m, top, where, err);
-	return legacy_remount_fd(m, top, where, err);
+		return top;
+	struct stat a, b;
+	if (fstat(top, &a) < 0 || fstat(src_fd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return ab_fail(err, EXDEV, "%s changed while the sandbox was being built; refusing to go on",
+			       where);
+	return legacy_remount_tree(m, top, recursive, where, err);
 }
 
 static int new_api_fs(int target_fd, const char *type, const char *options, unsigned long flags,
-		      const char *where, ab_error *err)
+		      const char *where, int *mnt_out, ab_error *err)
 {
 	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, type, AB_FSOPEN_CLOEXEC);
 	if (fs < 0)
@@ -333,38 +453,46 @@ static int new_api_fs(int target_fd, const char *type, const char *options, unsi
 		return ab_fail_errno(err, errno, "cannot mount a %s filesystem on %s", type, where);
 	if (sys_move_mount(mnt, target_fd) < 0)
 		return ab_fail_errno(err, errno, "cannot mount a %s filesystem on %s", type, where);
+	if (mnt_out) {
+		*mnt_out = mnt;
+		mnt = -1;
+	}
 	return 0;
 }
 
 int mountfd_fs(const struct mountfd *m, int target_fd, const char *type, const char *options,
-	       unsigned long flags, const char *where, ab_error *err)
+	       unsigned long flags, const char *where, int *mnt_out, ab_error *err)
 {
+	if (mnt_out)
+		*mnt_out = -1;
 	if (m->new_api)
-		return new_api_fs(target_fd, type, options, flags, where, err);
+		return new_api_fs(target_fd, type, options, flags, where, mnt_out, err);
 	_cleanup_free_ char *t = magic(m, target_fd);
 	if (mount(type, t, type, flags, options) < 0)
 		return ab_fail_errno(err, errno, "cannot mount a %s filesystem on %s", type, where);
+	if (!mnt_out)
+		return 0;
+	int fd = legacy_new_mount(m, target_fd, where, err);
+	if (fd < 0)
+		return fd;
+	*mnt_out = fd;
 	return 0;
 }
 
 int mountfd_tmpfs(const struct mountfd *m, int target_fd, unsigned mode, const char *where,
-		  ab_error *err)
+		  int *mnt_out, ab_error *err)
 {
 	char opts[32];
 	snprintf(opts, sizeof(opts), "mode=%04o", mode);
-	return mountfd_fs(m, target_fd, "tmpfs", opts, MS_NOSUID | MS_NODEV, where, err);
+	return mountfd_fs(m, target_fd, "tmpfs", opts, MS_NOSUID | MS_NODEV, where, mnt_out, err);
 }
 
-int mountfd_remount_ro(const struct mountfd *m, int dirfd, const char *rel, const char *where,
-		       ab_error *err)
+int mountfd_remount_ro(const struct mountfd *m, int mnt_fd, const char *where, ab_error *err)
 {
-	_cleanup_close_ int fd = open_beneath(m, dirfd, rel, O_PATH);
-	if (fd < 0)
-		return ab_fail_errno(err, -fd, "cannot open %s to make it read-only", where);
 	if (m->new_api) {
-		if (sys_setattr(fd, 0, AB_MOUNT_ATTR_RDONLY) < 0)
+		if (sys_setattr(mnt_fd, 0, AB_MOUNT_ATTR_RDONLY) < 0)
 			return ab_fail_errno(err, errno, "cannot make %s read-only", where);
 		return 0;
 	}
-	return legacy_remount_fd(m, fd, where, err);
+	return legacy_remount_tree(m, mnt_fd, false, where, err);
 }

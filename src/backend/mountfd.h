@@ -44,18 +44,18 @@ int open_beneath(const struct mountfd *m, int dirfd, const char *rel, int flags)
 int mountfd_bind(const struct mountfd *m, int src_fd, int target_fd, bool recursive,
 		 bool readonly, const char *where, ab_error *err);
 
-/* An empty tmpfs with mode `mode` on target_fd (nosuid, nodev). */
+/* An empty tmpfs with mode `mode` on target_fd (nosuid, nodev). When
+ * mnt_out is not NULL it receives an O_PATH fd of the new mount's root:
+ * the way to reach exactly that mount later (its device, a remount). */
 int mountfd_tmpfs(const struct mountfd *m, int target_fd, unsigned mode, const char *where,
-		  ab_error *err);
+		  int *mnt_out, ab_error *err);
 
 /* A fresh filesystem of type `type` ("proc", "devpts") with `options`
  * (comma separated key=value or flags, may be NULL) on target_fd. */
 int mountfd_fs(const struct mountfd *m, int target_fd, const char *type, const char *options,
-	       unsigned long flags, const char *where, ab_error *err);
+	       unsigned long flags, const char *where, int *mnt_out, ab_error *err);
 
-/* Makes the mount whose root dirfd/rel names read-only; not the mounts
- * below it. The path is reopened so that it names the topmost mount. */
-int mountfd_remount_ro(const struct mountfd *m, int dirfd, const char *rel, const char *where,
-		       ab_error *err);
+/* Makes the mount whose root mnt_fd is read-only (not the mounts below). */
+int mountfd_remount_ro(const struct mountfd *m, int mnt_fd, const char *where, ab_error *err);
 
 #endif

@@ -277,7 +277,9 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 		 * be just as unsafe with bwrap. */
 		if (r < 0 && o->backend == AB_BACKEND_AUTO && failure == BUILTIN_FAIL_HOST) {
 			builtin_error = first_line(err->message);
-			events_warning(&ev, "backend_fallback", NULL, builtin_error);
+			_cleanup_free_ char *msg = xasprintf(
+				"the built-in engine cannot run here (%s); falling back to bubblewrap", builtin_error);
+			events_warning(&ev, "backend_fallback", NULL, msg);
 		}
 	}
 	if (o->backend == AB_BACKEND_BWRAP || builtin_error) {
@@ -287,8 +289,8 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 		r = setup_bwrap(&plan, f.state_dir, false, &c.bw, err);
 		if (r == 0)
 			r = run_with(&c, &req, &plan, exit_status, &failure, err);
-		else if (builtin_error)
-			ab_error_hint(err, "and the built-in engine cannot run here either: %s", builtin_error);
+		if (r < 0 && builtin_error)
+			ab_error_hint(err, "no backend could run: the built-in engine failed first: %s", builtin_error);
 		choice_free(&c);
 	}
 	if (r == 0)

@@ -4,8 +4,9 @@
 #
 #   run.sh AGENTBOX PROBE
 #
-# Every case runs once per backend (bwrap, builtin) and identity: as root
-# and as an unprivileged user (uid/gid 65534 through setpriv), so four
+# Every case runs once per backend variant (bwrap; builtin; builtin-legacy,
+# the built-in engine forced onto its mount(2) fallback) and identity: as
+# root and as an unprivileged user (uid/gid 65534 through setpriv), so six
 # passes. Cases learn the backend from $BACKEND (also exported as
 # AGENTBOX_BACKEND, which agentbox reads as its default backend).  The binaries and scripts are copied into a fresh 0755
 # directory under /tmp first, so uid 65534 can run them even when the build
@@ -16,7 +17,7 @@
 # Environment knobs for development:
 #   AGENTBOX_IT_ONLY=ERE      run only the cases whose function name matches
 #   AGENTBOX_IT_PASSES=LIST   comma-separated subset of "root,user"
-#   AGENTBOX_IT_BACKENDS=LIST comma-separated subset of "bwrap,builtin"
+#   AGENTBOX_IT_BACKENDS=LIST comma-separated subset of "bwrap,builtin,builtin-legacy"
 #
 # Internal: "run.sh --pass NAME" runs all cases as the current user.
 
@@ -115,7 +116,7 @@ install -m 0644 "$SRC_DIR/run.sh" "$SRC_DIR/lib.sh" "$SRC_DIR"/t_*.sh "$SUITE/"
 
 # prepare_pass NAME UID: directories owned by the pass user.
 prepare_pass() {
-	local pass_dir=$SUITE/pass-$1-$BACKEND out=$OUTSIDE_ROOT/pass-$1-$BACKEND
+	local pass_dir=$SUITE/pass-$1-$VARIANT out=$OUTSIDE_ROOT/pass-$1-$VARIANT
 	mkdir -m 0755 "$pass_dir" "$pass_dir/home" "$pass_dir/tmp" "$out"
 	: >"$pass_dir/results"
 	chown -R "$2:$2" "$pass_dir" "$out"
@@ -123,14 +124,15 @@ prepare_pass() {
 
 # start_pass NAME CMD-PREFIX...: run the cases; counts go to the totals.
 start_pass() {
-	local name=$1 pass_dir=$SUITE/pass-$1-$BACKEND
+	local name=$1 pass_dir=$SUITE/pass-$1-$VARIANT
 	shift
 	"$@" env -i PATH="$SAFE_PATH" HOME="$pass_dir/home" \
 		TMPDIR="$pass_dir/tmp" LANG=C.UTF-8 TERM=dumb \
 		AGENTBOX="$SUITE/bin/agentbox" PROBE="$SUITE/bin/probe" \
-		PASS="$name/$BACKEND" PASS_DIR="$pass_dir" \
+		PASS="$name/$VARIANT" PASS_DIR="$pass_dir" \
 		BACKEND="$BACKEND" AGENTBOX_BACKEND="$BACKEND" \
-		OUTSIDE_BASE="$OUTSIDE_ROOT/pass-$name-$BACKEND" \
+		AGENTBOX_TEST_LEGACY_MOUNT="$LEGACY_MOUNT" \
+		OUTSIDE_BASE="$OUTSIDE_ROOT/pass-$name-$VARIANT" \
 		RESULTS="$pass_dir/results" TAP_START="$NUM" \
 		AGENTBOX_IT_ONLY="${AGENTBOX_IT_ONLY:-}" \
 		ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" LSAN_OPTIONS="${LSAN_OPTIONS:-}" \
@@ -150,7 +152,7 @@ want_pass() {
 }
 
 want_backend() {
-	[[ ",${AGENTBOX_IT_BACKENDS:-bwrap,builtin}," == *",$1,"* ]]
+	[[ ",${AGENTBOX_IT_BACKENDS:-bwrap,builtin,builtin-legacy}," == *",$1,"* ]]
 }
 
 echo "# agentbox: $AGENTBOX_SRC"
@@ -161,8 +163,8 @@ run_backend() {
 	if [ "$(id -u)" -ne 0 ]; then
 		# Without root there is neither a root pass nor a way to switch users:
 		# run the cases once as whoever we are.
-		skip_line "[root/$BACKEND] all cases" "not running as root (uid $(id -u))"
-		skip_line "[user/$BACKEND] cases as uid $UNPRIV_UID" \
+		skip_line "[root/$VARIANT] all cases" "not running as root (uid $(id -u))"
+		skip_line "[user/$VARIANT] cases as uid $UNPRIV_UID" \
 			"not running as root, cannot switch users; running as uid $(id -u)"
 		prepare_pass user "$(id -u)"
 		start_pass user
@@ -173,11 +175,11 @@ run_backend() {
 		prepare_pass root 0
 		start_pass root
 	else
-		skip_line "[root/$BACKEND] all cases" "AGENTBOX_IT_PASSES=${AGENTBOX_IT_PASSES:-} excludes root"
+		skip_line "[root/$VARIANT] all cases" "AGENTBOX_IT_PASSES=${AGENTBOX_IT_PASSES:-} excludes root"
 	fi
 
 	if ! want_pass user; then
-		skip_line "[user/$BACKEND] all cases" "AGENTBOX_IT_PASSES=${AGENTBOX_IT_PASSES:-} excludes user"
+		skip_line "[user/$VARIANT] all cases" "AGENTBOX_IT_PASSES=${AGENTBOX_IT_PASSES:-} excludes user"
 	else
 		userns_reason=""
 		if ! command -v setpriv >/dev/null; then
@@ -191,7 +193,7 @@ run_backend() {
 			userns_reason="uid $UNPRIV_UID cannot create a user namespace on this host"
 		fi
 		if [ -n "$userns_reason" ]; then
-			skip_line "[user/$BACKEND] all cases as uid $UNPRIV_UID" "$userns_reason"
+			skip_line "[user/$VARIANT] all cases as uid $UNPRIV_UID" "$userns_reason"
 		else
 			prepare_pass user $UNPRIV_UID
 			start_pass user setpriv --reuid=$UNPRIV_UID --regid=$UNPRIV_UID \
@@ -200,11 +202,15 @@ run_backend() {
 	fi
 }
 
-for BACKEND in bwrap builtin; do
-	if want_backend "$BACKEND"; then
+# builtin-legacy: the built-in engine forced onto its mount(2) fallback
+# (what kernels without open_tree/move_mount/mount_setattr get).
+for VARIANT in bwrap builtin builtin-legacy; do
+	BACKEND=${VARIANT%-legacy}
+	LEGACY_MOUNT=$([ "$VARIANT" = builtin-legacy ] && echo 1 || echo 0)
+	if want_backend "$VARIANT"; then
 		run_backend
 	else
-		skip_line "[$BACKEND] all cases" "AGENTBOX_IT_BACKENDS=${AGENTBOX_IT_BACKENDS:-} excludes $BACKEND"
+		skip_line "[$VARIANT] all cases" "AGENTBOX_IT_BACKENDS=${AGENTBOX_IT_BACKENDS:-} excludes $VARIANT"
 	fi
 done
 
