@@ -11,6 +11,7 @@
 # second of each (the mean of its two rounds) and the ratio. Called by
 # bench/startup.sh.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "$0")/common.sh"
 bench_init concurrency "${1:-build}"
 

@@ -8,6 +8,7 @@
 # that library changes more often than the program. Called by
 # bench/startup.sh; prints the median, p10 and p90 of each and the ratio.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "$0")/common.sh"
 bench_init library "${1:-build}"
 

@@ -7,8 +7,8 @@
  * HWM_KB is VmHWM from /proc/PID/status, read while the process stops on
  * its way out (ptrace's exit event, which comes before the kernel drops
  * the address space). It is the peak resident set of the command's own
- * address space after its exec, nothing else: not its children, not what
- * this program had mapped before the exec.
+ * address space after its (last) exec, nothing else: not its children,
+ * not what this program had mapped before the exec.
  * MAXRSS_KB is ru_maxrss from wait4 on the same process. The kernel fills
  * that the way getrusage(RUSAGE_BOTH) does: the larger of the process's own
  * peak (including the address space it had before exec, here this
@@ -16,7 +16,7 @@
  * that the two can be compared, but HWM_KB is the one that answers "how
  * big is agentbox itself".
  *
- * Only the direct child is traced, and only for its exit: the command runs
+ * Only the direct child is traced, and only for its execs and exit: it runs
  * as usual otherwise, and its children are not traced at all. Signals that
  * stop it on the way are passed on unchanged. A run that does not exit 0
  * stops the measurement (exit 1).
@@ -100,14 +100,19 @@ static int measure(char **cmd, long *hwm_kb, long *maxrss_kb)
 			continue;
 		int sig = WSTOPSIG(status), pass = 0;
 		if (!execed && sig == SIGTRAP) {
+			/* TRACEEXEC turns the SIGTRAP of any later exec into an
+			 * event stop, which is not passed on as a signal. */
 			execed = true;
 			if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
-				   (void *)(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)) < 0) {
+				   (void *)(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC |
+					    PTRACE_O_EXITKILL)) < 0) {
 				perror("peak_rss: PTRACE_SETOPTIONS");
 				kill(pid, SIGKILL);
 			}
 		} else if (status >> 8 == (SIGTRAP | PTRACE_EVENT_EXIT << 8)) {
 			*hwm_kb = read_hwm_kb(pid);
+		} else if (status >> 8 == (SIGTRAP | PTRACE_EVENT_EXEC << 8)) {
+			/* nothing to do; VmHWM starts again with the new image */
 		} else {
 			pass = sig;
 		}

@@ -10,6 +10,7 @@
 # from approximate counters. Bare /bin/true and the bwrap backend are
 # measured the same way for scale. Called by bench/startup.sh.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "$0")/common.sh"
 bench_init rss "${1:-build}"
 

@@ -21,6 +21,7 @@
 #
 # Raw data is left in bench/out/.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "$0")/common.sh"
 bench_init startup "${1:-build}"
 
@@ -28,6 +29,7 @@ bwrap=$(command -v bwrap || true)
 [ -n "$bwrap" ] ||
 	bench_die "bwrap not found on PATH; install the bubblewrap package (scripts/install-deps.sh)"
 bench_cc spawn_time
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 bare_cmd=(/bin/true)
 
@@ -87,6 +89,7 @@ done
 
 declare -A med
 echo "== 1. CLI startup of /bin/true, $runs runs each, $(nproc) CPU(s), kernel $(uname -r)"
+echo "  load average before: $load_before (other work on the machine widens p10..p90 and moves the ratios)"
 echo "  bwrap: $bwrap ($("$bwrap" --version 2>/dev/null | head -n 1))"
 echo "  agentbox: $ab"
 printf '\n  %-18s %12s %25s\n' variant median "p10 .. p90"
