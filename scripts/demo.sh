@@ -172,11 +172,27 @@ fi
 section "agentbox explain --policy workspace-write -- sh -c 'echo hi'"
 if (cd "$ws" && "$ab" explain --policy workspace-write -- sh -c 'echo hi') >"$tmp/out" 2>"$tmp/err"; then
 	indent <"$tmp/out"
-	pass "explain printed the plan and the bwrap command line"
+	if grep -q "^backend: " "$tmp/out"; then
+		pass "explain printed the plan and the backend it would use ($(grep -m1 '^backend: ' "$tmp/out" | cut -c10-60))"
+	else
+		fail "explain did not name a backend"
+	fi
 else
 	fail "explain failed:"
 	indent <"$tmp/err"
 fi
+
+section "the same command on each backend: built-in engine and bubblewrap"
+for b in builtin bwrap; do
+	if (cd "$ws" && "$ab" run -q --backend "$b" --policy workspace-write -- sh -c 'touch /etc/agentbox-demo 2>/dev/null && echo wrote || echo read-only') >"$tmp/out" 2>"$tmp/err" &&
+		grep -qx read-only "$tmp/out"; then
+		pass "--backend $b: /etc stays read-only"
+	else
+		fail "--backend $b: unexpected result:"
+		indent <"$tmp/out"
+		indent <"$tmp/err"
+	fi
+done
 
 echo
 if [ "$failures" -eq 0 ]; then
