@@ -1,4 +1,3 @@
-#include "/tmp/tdbg.h"
 /* The built-in engine's process side: clone the sandbox init into its
  * namespaces, and everything that init does before the mount tree (id maps,
  * loopback) and after it (capabilities, then the inner stage).
@@ -171,13 +170,11 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 
-	tdbg("S start");
 	if (write_id_maps(a->procfd, a->uid, a->gid, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
 	close(a->procfd);
 	if (plan->net == AB_NET_NONE && loopback_up(&err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
-	tdbg("S maps+lo");
 	if (builtin_build_root(plan, a->req->skip_op, a->req->legacy_mounts, &failure, &err) < 0)
 		report_and_exit(a->report_fd, failure, &err);
 	/* Its own session: the command cannot push input into the caller's
@@ -186,7 +183,6 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 		ab_fail_errno(&err, errno, "cannot start a new session");
 		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
 	}
-	tdbg("S root built");
 	if (drop_capabilities(&err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
 

@@ -1,4 +1,3 @@
-#include "/tmp/tdbg.h"
 /* agentbox: the command-line client of libagentbox. */
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +7,7 @@
 #include "inner/inner.h"
 
 int main(int argc, char **argv)
-{	tdbg("main");
-	/* The backend re-executes this binary as the sandbox's inner stage. */
+{	/* The backend re-executes this binary as the sandbox's inner stage. */
 	if (argc > 1 && strcmp(argv[1], AB_INNER_ARG) == 0)
 		return ab_inner_main(argc - 1, argv + 1);
 

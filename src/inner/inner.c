@@ -1,4 +1,3 @@
-#include "/tmp/tdbg.h"
 /* The inner stage: last steps inside the sandbox, then fork and exec the
  * command and stay behind as its init (see inner.h for the contract).
  *
@@ -331,7 +330,6 @@ _Noreturn void inner_enter(const struct inner_config *c)
 	if (sigaction(SIGCHLD, &dfl, &old_chld) != 0)
 		die("cannot reset SIGCHLD: %s", strerror(errno));
 
-	tdbg("inner hardened");
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) != 0)
 		die("cannot create a pipe: %s", strerror(errno));

@@ -1,4 +1,3 @@
-#include "/tmp/tdbg.h"
 /* ab_run and ab_explain: gather the facts of this run, resolve the plan,
  * pick the backend, and hand over to the supervisor. */
 #include <errno.h>
@@ -247,10 +246,8 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 	if (f.state_dir)
 		placeholders_sweep(f.state_dir);
 
-	tdbg("gathered");
 	struct plan plan;
 	r = resolve(p, o, &f, &plan, err);
-	tdbg("resolved");
 	if (r < 0) {
 		plan_free(&plan);
 		facts_free(&f);

@@ -1,4 +1,3 @@
-#include "/tmp/tdbg.h"
 /* The supervisor for the built-in engine: the same duties as for bwrap
  * (placeholders, signals, timeout, telling setup failures apart from the
  * command's status) around one cloned sandbox init. */
@@ -31,7 +30,6 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	int ret = blocks_prepare(req->plan, req->state_dir, &bl, err);
 	if (ret < 0)
 		return ret;
-	tdbg("blocks");
 	char **envp = watch_sandbox_environ(req->plan->net);
 	sigset_t old;
 	int sfd = watch_block_signals(&old, err);
@@ -52,13 +50,11 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	ret = builtin_spawn(&breq, &child, failure, err);
 	blocks_sandbox_started(&bl);
 	if (ret == 0) {
-		tdbg("spawned");
 		st.pid = st.sandbox_pid = child.pid;
 		watch_loop(&st, sfd, child.report_fd, -1, req->opts->timeout_sec);
 		close(child.report_fd);
 		close(child.life_fd);
 	}
-	tdbg("waited");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(sfd);
 	if (ret < 0)
