@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,8 @@ struct setup_report {
 	char message[2048];
 };
 
+/* builtin_check creates every namespace in the clone. A run creates the
+ * network namespace in a helper instead (see netns_start). */
 static unsigned long clone_flags(ab_net net)
 {
 	unsigned long f = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
@@ -137,6 +140,98 @@ static int drop_capabilities(ab_error *err)
 	return 0;
 }
 
+/* A new network namespace costs about as much as the whole mount tree
+ * (the kernel registers its sysctl tables), so a helper child creates it
+ * on the other CPU while the sandbox init builds the mounts. The helper
+ * brings loopback up, hands the namespace over as an fd and exits; the
+ * init joins it before anything of the command runs. Until then the init
+ * is in the caller's network namespace but runs only agentbox's code. */
+struct netns_helper {
+	pid_t pid;
+	int sock;
+};
+
+static _Noreturn void netns_helper_main(int procfd, int sock)
+{
+	ab_error e = {0};
+	int fd = -1;
+	if (unshare(CLONE_NEWNET) < 0)
+		ab_fail_errno(&e, errno, "cannot create a network namespace");
+	else if (loopback_up(&e) == 0 &&
+		 (fd = openat(procfd, "thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		ab_fail_errno(&e, errno, "cannot open the new network namespace");
+	char buf[CMSG_SPACE(sizeof(int))];
+	memset(buf, 0, sizeof(buf));
+	char msg[sizeof(e.message)];
+	snprintf(msg, sizeof(msg), "%s", fd >= 0 ? "ok" : e.message);
+	struct iovec iov = {.iov_base = msg, .iov_len = strlen(msg) + 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (fd >= 0) {
+		mh.msg_control = buf;
+		mh.msg_controllen = sizeof(buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	_exit(sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? 1 : 0);
+}
+
+static int netns_start(int procfd, struct netns_helper *h, ab_error *err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return ab_fail_errno(err, errno, "cannot create a socket pair for the network namespace");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return ab_fail_errno(err, errno, "cannot fork to create the network namespace");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		netns_helper_main(procfd, sv[1]);
+	}
+	close(sv[1]);
+	h->pid = pid;
+	h->sock = sv[0];
+	return 0;
+}
+
+static int netns_join(struct netns_helper *h, ab_error *err)
+{
+	char msg[sizeof(err->message)];
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = msg, .iov_len = sizeof(msg) - 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
+			    .msg_controllen = sizeof(buf)};
+	ssize_t n;
+	do
+		n = recvmsg(h->sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	int e = errno;
+	close(h->sock);
+	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+		if (n > 0) {
+			msg[n] = '\0';
+			return ab_fail(err, EPERM, "%s", msg);
+		}
+		return ab_fail_errno(err, n < 0 ? e : EIO, "the network namespace helper failed");
+	}
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	int r = setns(fd, CLONE_NEWNET);
+	e = errno;
+	close(fd);
+	if (r < 0)
+		return ab_fail_errno(err, e, "cannot join the new network namespace");
+	return 0;
+}
+
 static bool parent_gone(int life_fd)
 {
 	struct pollfd p = {.fd = life_fd, .events = POLLIN};
@@ -172,11 +267,14 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 
 	if (write_id_maps(a->procfd, a->uid, a->gid, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
-	close(a->procfd);
-	if (plan->net == AB_NET_NONE && loopback_up(&err) < 0)
+	struct netns_helper nh = {.pid = -1, .sock = -1};
+	if (plan->net == AB_NET_NONE && netns_start(a->procfd, &nh, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
+	close(a->procfd);
 	if (builtin_build_root(plan, a->req->skip_op, a->req->legacy_mounts, &failure, &err) < 0)
 		report_and_exit(a->report_fd, failure, &err);
+	if (nh.pid > 0 && netns_join(&nh, &err) < 0)
+		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
 	/* Its own session: the command cannot push input into the caller's
 	 * terminal (TIOCSTI) nor get signals from it. */
 	if (setsid() < 0) {
@@ -240,7 +338,7 @@ int builtin_spawn(const struct builtin_request *req, struct builtin_child *out,
 	};
 	/* Like fork, but straight into the new namespaces: the child is PID 1
 	 * of its PID namespace, with no intermediate process. */
-	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(req->plan->net) | SIGCHLD, NULL, NULL, NULL, 0);
+	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(AB_NET_FULL) | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid == 0) {
 		close(rep[0]);
 		close(life[1]);

@@ -7,7 +7,8 @@
 #include "inner/inner.h"
 
 int main(int argc, char **argv)
-{	/* The backend re-executes this binary as the sandbox's inner stage. */
+{
+	/* The backend re-executes this binary as the sandbox's inner stage. */
 	if (argc > 1 && strcmp(argv[1], AB_INNER_ARG) == 0)
 		return ab_inner_main(argc - 1, argv + 1);
 
