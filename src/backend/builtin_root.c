@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "backend/builtin_steps.h"
+#include "backend/devices.h"
 #include "backend/mountfd.h"
 #include "common/error.h"
 #include "common/util.h"
@@ -318,32 +319,25 @@ static int op_symlink(struct root_builder *b, const char *path, const char *targ
 	return 0;
 }
 
-/* A device node from the host, checked to be the device it claims to be:
- * a container or a compromised host could offer a regular file (whose
- * writes would land on disk) or another device as /dev/null. */
-static int bind_device(struct root_builder *b, int devdir, const char *name, unsigned maj,
-		       unsigned min, ab_error *err)
+/* A device node from the host, checked to be the device it claims to be
+ * (devices.h says why) on the very fd that gets bound. */
+static int bind_device(struct root_builder *b, int devdir, const struct dev_node *d, ab_error *err)
 {
 	char hostpath[64], where[64];
-	snprintf(hostpath, sizeof(hostpath), "dev/%s", name);
-	snprintf(where, sizeof(where), "/dev/%s", name);
+	snprintf(hostpath, sizeof(hostpath), "dev/%s", d->name);
+	snprintf(where, sizeof(where), "/dev/%s", d->name);
 	_cleanup_close_ int src = open_beneath(&b->m, b->oldroot, hostpath, O_PATH);
 	struct stat st;
 	if (src < 0 || fstat(src, &st) < 0)
 		return refuse_path(b, src < 0 ? -src : errno, err, "cannot open the host's", where);
-	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != maj || minor(st.st_rdev) != min) {
+	if (dev_node_check(d, &st, err) < 0) {
 		*b->failure = BUILTIN_FAIL_REFUSE;
-		return ab_fail(err, ENODEV,
-			       "the host's %s is not the character device %u:%u (it is %s %u:%u); refusing to use it\n"
-			       "fix: restore %s (as root: rm %s && mknod -m 666 %s c %u %u)",
-			       where, maj, min, S_ISCHR(st.st_mode) ? "character device" : "not a device, or",
-			       major(st.st_rdev), minor(st.st_rdev), where, where, where, maj, min);
+		return -ENODEV;
 	}
-	_cleanup_close_ int dst = -1;
-	int fd = openat(devdir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+	int fd = openat(devdir, d->name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
 	if (fd >= 0)
 		close(fd);
-	dst = open_beneath(&b->m, devdir, name, O_PATH);
+	_cleanup_close_ int dst = open_beneath(&b->m, devdir, d->name, O_PATH);
 	if (dst < 0)
 		return ab_fail_errno(err, -dst, "cannot create %s", where);
 	return mountfd_bind(&b->m, src, dst, false, false, where, err);
@@ -351,10 +345,6 @@ static int bind_device(struct root_builder *b, int devdir, const char *name, uns
 
 static int op_dev(struct root_builder *b, ab_error *err)
 {
-	static const struct { const char *name; unsigned maj, min; } devices[] = {
-		{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
-		{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
-	};
 	_cleanup_close_ int target = open_target(b, "/dev", true, err);
 	if (target < 0)
 		return target;
@@ -365,8 +355,8 @@ static int op_dev(struct root_builder *b, ab_error *err)
 		r = remember_own(b, dev, "/dev", err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
-		r = bind_device(b, dev, devices[i].name, devices[i].maj, devices[i].min, err);
+	for (unsigned i = 0; i < n_dev_nodes; i++) {
+		r = bind_device(b, dev, &dev_nodes[i], err);
 		if (r < 0)
 			return r;
 	}

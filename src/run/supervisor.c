@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "run/placeholders.h"
+#include "backend/devices.h"
 #include "run/blocks.h"
 #include "run/watch.h"
 
@@ -206,7 +207,11 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 	struct blocks bl;
 	struct watch_state st = {0};
 	struct bwrap_cmd cmd = {0};
-	int ret = blocks_prepare(req->plan, req->state_dir, &bl, err);
+	/* bwrap binds the host's /dev nodes without looking at them */
+	int ret = dev_nodes_check_host(err);
+	if (ret < 0)
+		return ret;
+	ret = blocks_prepare(req->plan, req->state_dir, &bl, err);
 	if (ret < 0)
 		return ret;
 	struct bwrap_build_opts bo = {
