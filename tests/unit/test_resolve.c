@@ -55,12 +55,12 @@ static char *render_ops(const struct plan *plan)
 static void assert_ops(const struct plan *plan, const char *want)
 {
 	char *got = render_ops(plan);
-	if (strcmp(got, want) != 0) {
+	bool same = strcmp(got, want) == 0;
+	if (!same)
 		print_error("ops differ\n got: %s\nwant: %s\n", got, want);
-		free(got);
-		fail();
-	}
 	free(got);
+	if (!same)
+		fail();
 }
 
 static ab_policy *policy(void)
