@@ -297,6 +297,16 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 	inner_enter(&ic);
 }
 
+static int clone_failed(int e, ab_error *err)
+{
+	int r = ab_fail_errno(err, e, "cannot create the sandbox's namespaces (clone)");
+	if (e == EPERM || e == EACCES)
+		ab_error_hint(err, "cause: this host does not let this user create user namespaces (kernel.unprivileged_userns_clone=0, a container's seccomp profile, or AppArmor)");
+	else if (e == ENOSPC || e == EUSERS)
+		ab_error_hint(err, "cause: the namespace limit is reached (user.max_user_namespaces, user.max_net_namespaces ...)");
+	return r;
+}
+
 static int open_procfs(ab_error *err)
 {
 	int fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -352,12 +362,7 @@ int builtin_spawn(const struct builtin_request *req, struct builtin_child *out,
 		close(rep[0]);
 		close(life[1]);
 		*failure = BUILTIN_FAIL_HOST;
-		int r = ab_fail_errno(err, e, "cannot create the sandbox's namespaces (clone)");
-		if (e == EPERM || e == EACCES)
-			ab_error_hint(err, "cause: this host does not let this user create user namespaces (kernel.unprivileged_userns_clone=0, a container's seccomp profile, or AppArmor)");
-		else if (e == ENOSPC || e == EUSERS)
-			ab_error_hint(err, "cause: the namespace limit is reached (user.max_user_namespaces, user.max_net_namespaces ...)");
-		return r;
+		return clone_failed(e, err);
 	}
 	out->pid = pid;
 	out->report_fd = rep[0];
@@ -414,7 +419,7 @@ int builtin_check(ab_net net, ab_error *err)
 	close(rep[1]);
 	if (pid < 0) {
 		close(rep[0]);
-		return ab_fail_errno(err, e, "cannot create the sandbox's namespaces (clone)");
+		return clone_failed(e, err);
 	}
 	struct setup_report r;
 	ssize_t n;

@@ -227,8 +227,10 @@ static int op_bind(struct root_builder *b, const char *path, bool readonly, ab_e
 	return r;
 }
 
-static int op_tmpfs_over(struct root_builder *b, const char *path, unsigned mode, bool readonly,
-			 ab_error *err)
+/* The sandbox side of a path to cover (a mask or a block): the same file
+ * as on the host (open_pair), and still of the kind the plan expects. */
+static int open_cover_target(struct root_builder *b, const char *path, bool want_dir,
+			     ab_error *err)
 {
 	int src, dst;
 	bool dir;
@@ -236,12 +238,22 @@ static int op_tmpfs_over(struct root_builder *b, const char *path, unsigned mode
 	if (r < 0)
 		return r;
 	close(src);
-	if (!dir) {
-		close(dst);
+	if (dir == want_dir)
+		return dst;
+	close(dst);
+	if (want_dir)
 		return ab_fail(err, ENOTDIR, "cannot hide %s: it is no longer a directory", path);
-	}
+	return ab_fail(err, EISDIR, "cannot hide %s with a file: it is now a directory", path);
+}
+
+static int op_tmpfs_over(struct root_builder *b, const char *path, unsigned mode, bool readonly,
+			 ab_error *err)
+{
+	int dst = open_cover_target(b, path, true, err);
+	if (dst < 0)
+		return dst;
 	int mnt = -1;
-	r = mountfd_tmpfs(&b->m, dst, mode, path, &mnt, err);
+	int r = mountfd_tmpfs(&b->m, dst, mode, path, &mnt, err);
 	close(dst);
 	if (r == 0)
 		r = remember_own(b, mnt, path, err);
@@ -283,17 +295,10 @@ static int op_empty_file(struct root_builder *b, const char *path, unsigned mode
 	_cleanup_close_ int empty = open(name, O_CREAT | O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (empty < 0 || fchmod(empty, mode) < 0)
 		return ab_fail_errno(err, errno, "cannot create an empty file to hide %s", path);
-	int src, dst;
-	bool dir;
-	int r = open_pair(b, path, &src, &dst, &dir, err);
-	if (r < 0)
-		return r;
-	close(src);
-	if (dir) {
-		close(dst);
-		return ab_fail(err, EISDIR, "cannot hide %s with a file: it is now a directory", path);
-	}
-	r = mountfd_bind(&b->m, empty, dst, false, true, path, err);
+	int dst = open_cover_target(b, path, false, err);
+	if (dst < 0)
+		return dst;
+	int r = mountfd_bind(&b->m, empty, dst, false, true, path, err);
 	close(dst);
 	return r;
 }

@@ -228,6 +228,13 @@ static char *first_line(const char *text)
 	return xstrndup(text, strcspn(text, "\n"));
 }
 
+/* Why auto uses bwrap: the first line of the built-in engine's error. */
+static char *fallback_reason(const char *builtin_error)
+{
+	_cleanup_free_ char *line = first_line(builtin_error);
+	return xasprintf("auto: the built-in engine cannot run here (%s)", line);
+}
+
 int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 	   int *exit_status, ab_error *err)
 {
@@ -281,8 +288,7 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 	}
 	if (o->backend == AB_BACKEND_BWRAP || builtin_error) {
 		c.backend = AB_BACKEND_BWRAP;
-		c.reason = builtin_error ? xasprintf("auto: the built-in engine cannot run here (%s)", builtin_error)
-					 : xstrdup("requested");
+		c.reason = builtin_error ? fallback_reason(builtin_error) : xstrdup("requested");
 		r = setup_bwrap(&plan, f.state_dir, false, &c.bw, err);
 		if (r == 0)
 			r = run_with(&c, &req, &plan, exit_status, &failure, err);
@@ -319,12 +325,7 @@ static void choose_for_explain(const ab_run_options *o, const struct plan *plan,
 		}
 	}
 	c->backend = AB_BACKEND_BWRAP;
-	if (o->backend == AB_BACKEND_AUTO) {
-		_cleanup_free_ char *line = first_line(cerr.message);
-		c->reason = xasprintf("auto: the built-in engine cannot run here (%s)", line);
-	} else {
-		c->reason = xstrdup("requested");
-	}
+	c->reason = o->backend == AB_BACKEND_AUTO ? fallback_reason(cerr.message) : xstrdup("requested");
 	*have_bwrap = setup_bwrap(plan, state_dir, false, &c->bw, berr) == 0;
 }
 
