@@ -7,6 +7,11 @@
 #
 #   1. CLI startup (this script): /bin/true run N times each way,
 #        bare              /bin/true itself
+#        floor             bench/floor.c: only the kernel work a --net none
+#                          sandbox cannot avoid (one clone into user, mount,
+#                          pid, ipc, uts and net namespaces, id maps, a PID 1
+#                          that forks the command); the least any namespace
+#                          sandbox can cost here
 #        bwrap             the workspace-write policy written by hand as a
 #                          bwrap command line (what the bwrap backend would
 #                          produce, minus agentbox's own inner stage)
@@ -14,7 +19,7 @@
 #        agentbox-builtin  agentbox run --backend builtin -- /bin/true
 #      (both agentbox lines: -q --policy workspace-write --net none -C WS),
 #      interleaved in rounds so that drift in machine load spreads over all
-#      four, each run timed by bench/spawn_time.c (posix_spawn + waitpid).
+#      five, each run timed by bench/spawn_time.c (posix_spawn + waitpid).
 #   2. bench/library.sh: ab_run() against posix_spawn in one program.
 #   3. bench/concurrency.sh: commands per second from 8 parallel loops.
 #   4. bench/rss.sh: peak resident memory of the agentbox process.
@@ -29,6 +34,8 @@ bwrap=$(command -v bwrap || true)
 [ -n "$bwrap" ] ||
 	bench_die "bwrap not found on PATH; install the bubblewrap package (scripts/install-deps.sh)"
 bench_cc spawn_time
+# Static, like agentbox's CLI, so that the comparison is of work done.
+bench_cc floor -static-pie
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 bare_cmd=(/bin/true)
@@ -56,10 +63,11 @@ ab_bwrap_cmd=("${ab_cmd[@]}")
 bench_cli builtin
 ab_builtin_cmd=("${ab_cmd[@]}")
 
-names=(bare bwrap agentbox-bwrap agentbox-builtin)
+names=(bare floor bwrap agentbox-bwrap agentbox-builtin)
 run_variant() {
 	case $1 in
 	bare) "$out/spawn_time" "$2" "${bare_cmd[@]}" ;;
+	floor) "$out/spawn_time" "$2" "$out/floor" "${bare_cmd[@]}" ;;
 	bwrap) "$out/spawn_time" "$2" "${bwrap_cmd[@]}" ;;
 	agentbox-bwrap) "$out/spawn_time" "$2" "${ab_bwrap_cmd[@]}" ;;
 	agentbox-builtin) "$out/spawn_time" "$2" "${ab_builtin_cmd[@]}" ;;
@@ -100,14 +108,18 @@ for n in "${names[@]}"; do
 		printf "  %-18s %9.3f ms %11.3f .. %7.3f ms\n", n, m / 1e6, a / 1e6, b / 1e6 }'
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
-bare=${med[bare]} bw=${med[bwrap]} abw=${med[agentbox-bwrap]} abi=${med[agentbox-builtin]}
+bare=${med[bare]} floor=${med[floor]} bw=${med[bwrap]} abw=${med[agentbox-bwrap]} abi=${med[agentbox-builtin]}
 t=$out/targets-startup.txt
 : >"$t"
 echo
 echo "  ratios of the medians:"
 target "$t" "agentbox-builtin / bare" "$(ratio "$abi" "$bare")" "<=" 2.5 x
 target "$t" "agentbox-builtin / agentbox-bwrap" "$(ratio "$abi" "$abw")" "<=" 0.4 x
-awk -v bare="$bare" -v bw="$bw" -v abw="$abw" 'BEGIN {
+awk -v bare="$bare" -v floor="$floor" -v abi="$abi" -v bw="$bw" -v abw="$abw" 'BEGIN {
+	printf "  %-34s %8.2fx   (the kernel'"'"'s share: no namespace sandbox can go below it)\n",
+		"floor / bare", floor / bare
+	printf "  %-34s %8.2fx   (agentbox adds %.3f ms over the floor)\n",
+		"agentbox-builtin / floor", abi / floor, (abi - floor) / 1e6
 	printf "  %-34s %8.2fx\n", "bwrap / bare", bw / bare
 	printf "  %-34s %8.2fx\n", "agentbox-bwrap / bare", abw / bare
 	printf "  %-34s %8.2fx   (agentbox adds %.3f ms over bwrap alone)\n",

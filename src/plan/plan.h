@@ -34,7 +34,8 @@ struct plan_node {
 	char *why;        /* human reason: "--write", "policy.json:4:7", ... */
 	bool exists;
 	bool is_dir;
-	bool empty;       /* exists and is an empty dir or empty regular file */
+	bool empty;       /* a protected name that exists and is an empty dir or
+			     empty regular file (not computed for other nodes) */
 	bool protected_name; /* its name is protected under a writable parent */
 	char *first_missing; /* when !exists: shallowest missing component */
 	char **links;     /* locations of symbolic links crossed to reach it */

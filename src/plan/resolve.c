@@ -5,9 +5,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/util.h"
@@ -68,21 +71,43 @@ int plan_access_at(const struct plan *plan, const char *path, int skip)
 	return best;
 }
 
+/* Reads at most a few entries: only whether the directory has any entry
+ * besides . and .. matters, and directories such as /tmp can be large. */
 static bool dir_is_empty(const char *path)
 {
-	DIR *d = opendir(path);
-	if (!d)
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return false;
-	struct dirent *de;
+	_Alignas(8) char buf[1024];
 	bool empty = true;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-			empty = false;
-			break;
+	long n;
+	while (empty && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+				empty = false;
+				break;
+			}
+			off += de->d_reclen;
 		}
 	}
-	closedir(d);
+	if (n < 0)
+		empty = false;
+	close(fd);
 	return empty;
+}
+
+/* Only protected names use `empty` (an empty one may be a placeholder
+ * left by an earlier run), so only they pay for the check. */
+static void note_emptiness(struct plan_node *n)
+{
+	struct stat st;
+	if (!n->exists || n->source != NODE_PROTECTED)
+		return;
+	if (n->is_dir)
+		n->empty = dir_is_empty(n->path);
+	else if (lstat(n->path, &st) == 0 && S_ISREG(st.st_mode))
+		n->empty = st.st_size == 0;
 }
 
 static int add_canonical_node(struct plan *plan, struct canonical *cp, ab_access access,
@@ -115,6 +140,7 @@ static int add_canonical_node(struct plan *plan, struct canonical *cp, ab_access
 			n->source = source;
 			free(n->why);
 			n->why = xstrdup(why);
+			note_emptiness(n);
 		}
 		canonical_free(&c);
 		return idx;
@@ -132,13 +158,7 @@ static int add_canonical_node(struct plan *plan, struct canonical *cp, ab_access
 	n->is_dir = c.is_dir;
 	n->first_missing = c.first_missing;
 	c.first_missing = NULL;
-	if (n->exists) {
-		struct stat st;
-		if (n->is_dir)
-			n->empty = dir_is_empty(n->path);
-		else if (lstat(n->path, &st) == 0 && S_ISREG(st.st_mode))
-			n->empty = st.st_size == 0;
-	}
+	note_emptiness(n);
 	if (c.n_links) {
 		n->links = xcalloc(c.n_links, sizeof(char *));
 		n->link_targets = xcalloc(c.n_links, sizeof(char *));

@@ -7,8 +7,8 @@
 #include "common/error.h"
 #include "common/util.h"
 
-int blocks_prepare(const struct plan *plan, const char *state_dir, struct blocks *bl,
-		   ab_error *err)
+int blocks_prepare(const struct plan *plan, const char *state_dir, bool defer_confirm,
+		   struct blocks *bl, ab_error *err)
 {
 	*bl = (struct blocks){.sync_fd = -1};
 	bl->skip = xcalloc(plan->n_ops + 1, sizeof(bool));
@@ -36,6 +36,8 @@ int blocks_prepare(const struct plan *plan, const char *state_dir, struct blocks
 	ret = placeholders_start_janitor(bl->set, &bl->sync_fd, err);
 	if (ret == 0)
 		bl->janitor = true;
+	if (ret == 0 && !defer_confirm)
+		ret = placeholders_confirm_janitor(bl->set, err);
 out:
 	free(preq);
 	free(pidx);
@@ -44,16 +46,21 @@ out:
 	return ret;
 }
 
-void blocks_sandbox_started(struct blocks *bl)
+int blocks_sandbox_started(struct blocks *bl, ab_error *err)
 {
 	if (bl->sync_fd >= 0)
 		close(bl->sync_fd);
 	bl->sync_fd = -1;
+	if (bl->set && bl->janitor)
+		return placeholders_confirm_janitor(bl->set, err);
+	return 0;
 }
 
 void blocks_finish(struct blocks *bl)
 {
-	blocks_sandbox_started(bl);
+	if (bl->sync_fd >= 0)
+		close(bl->sync_fd);
+	bl->sync_fd = -1;
 	if (bl->set) {
 		placeholders_release(bl->set);
 		if (bl->janitor)

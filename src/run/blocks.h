@@ -18,12 +18,17 @@ struct blocks {
 	bool janitor;
 };
 
-/* Creates or borrows the placeholders and starts the janitor. */
-int blocks_prepare(const struct plan *plan, const char *state_dir, struct blocks *bl,
-		   ab_error *err);
+/* Creates or borrows the placeholders and starts the janitor. With
+ * defer_confirm, the caller calls blocks_sandbox_started after spawning
+ * the sandbox (the janitor's start then overlaps with the sandbox's
+ * setup) and must stop the sandbox if it fails; otherwise this waits for
+ * the janitor. */
+int blocks_prepare(const struct plan *plan, const char *state_dir, bool defer_confirm,
+		   struct blocks *bl, ab_error *err);
 
-/* Closes our copy of sync_fd once the sandbox holds its own. */
-void blocks_sandbox_started(struct blocks *bl);
+/* Closes our copy of sync_fd once the sandbox holds its own, and confirms
+ * a deferred janitor. */
+int blocks_sandbox_started(struct blocks *bl, ab_error *err);
 
 /* Releases the placeholders and stops the janitor. */
 void blocks_finish(struct blocks *bl);

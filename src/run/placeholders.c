@@ -76,6 +76,8 @@ struct placeholder_set {
 	struct ph_entry *e;
 	size_t n;
 	int janitor_fd; /* supervisor end of the janitor socket, or -1 */
+	pid_t janitor_fork;   /* the janitor's short-lived parent, until confirmed */
+	int janitor_report;   /* where the janitor says who it is, or -1 */
 	bool released;
 };
 
@@ -775,6 +777,7 @@ int placeholders_acquire(const char *state_dir,
 	set->state_dir = xstrdup(state_dir);
 	set->owner = self_owner();
 	set->janitor_fd = -1;
+	set->janitor_report = -1;
 	set->n = n;
 	set->e = xcalloc(n, sizeof(*set->e));
 	for (size_t i = 0; i < n; i++) {
@@ -1008,7 +1011,6 @@ int placeholders_start_janitor(struct placeholder_set *set, int *sandbox_fd_out,
 	/* A socket rather than a pipe for the supervisor channel: writing
 	 * 'D' with MSG_NOSIGNAL cannot raise SIGPIPE if the janitor is gone. */
 	int sup[2], sbx[2] = { -1, -1 }, rep[2] = { -1, -1 };
-	struct owner janitor;
 	pid_t pid;
 	int ret;
 
@@ -1042,28 +1044,9 @@ int placeholders_start_janitor(struct placeholder_set *set, int *sandbox_fd_out,
 	close(sup[1]);
 	close(sbx[0]);
 	close(rep[1]);
-	sup[1] = sbx[0] = rep[1] = -1;
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-
-	ssize_t n;
-	while ((n = read(rep[0], &janitor, sizeof(janitor))) < 0 &&
-	       errno == EINTR)
-		;
-	close(rep[0]);
-	rep[0] = -1;
-	if (n != (ssize_t)sizeof(janitor)) {
-		ret = ab_fail(err, EIO, "placeholder janitor failed to start");
-		goto fail_fds;
-	}
-
 	set->janitor_fd = sup[0];
-	ret = register_janitor(set, &janitor, err);
-	if (ret < 0) {
-		placeholders_finish_janitor(set);
-		close(sbx[1]);
-		return ret;
-	}
+	set->janitor_fork = pid;
+	set->janitor_report = rep[0];
 	/* bwrap must inherit it for --sync-fd. */
 	fcntl(sbx[1], F_SETFD, 0);
 	*sandbox_fd_out = sbx[1];
@@ -1081,10 +1064,37 @@ fail_fds:
 	return ret;
 }
 
+int placeholders_confirm_janitor(struct placeholder_set *set, ab_error *err)
+{
+	struct owner janitor;
+	ssize_t n;
+
+	if (set->janitor_report < 0)
+		return 0;
+	while (waitpid(set->janitor_fork, NULL, 0) < 0 && errno == EINTR)
+		;
+	while ((n = read(set->janitor_report, &janitor, sizeof(janitor))) < 0 &&
+	       errno == EINTR)
+		;
+	close(set->janitor_report);
+	set->janitor_report = -1;
+	if (n != (ssize_t)sizeof(janitor))
+		return ab_fail(err, EIO, "placeholder janitor failed to start");
+	return register_janitor(set, &janitor, err);
+}
+
 void placeholders_finish_janitor(struct placeholder_set *set)
 {
 	if (!set)
 		return;
+	if (set->janitor_report >= 0) {
+		/* Never confirmed (the run failed first): still reap the
+		 * janitor's short-lived parent. */
+		while (waitpid(set->janitor_fork, NULL, 0) < 0 && errno == EINTR)
+			;
+		close(set->janitor_report);
+		set->janitor_report = -1;
+	}
 	if (set->janitor_fd >= 0) {
 		char c = 'D';
 		while (send(set->janitor_fd, &c, 1, MSG_NOSIGNAL) < 0 &&

@@ -73,10 +73,16 @@ void placeholders_sweep(const char *state_dir);
  *    sandbox pipe, whose write end is returned in *sandbox_fd_out without
  *    CLOEXEC for bwrap's --sync-fd (bwrap holds it while the sandbox lives;
  *    close your copy right after spawning bwrap), then sweeps and exits.
- * Order: acquire, start_janitor, spawn bwrap, wait, release,
- * finish_janitor. */
+ * Order: acquire, start_janitor, spawn bwrap, confirm_janitor, wait,
+ * release, finish_janitor. */
 int placeholders_start_janitor(struct placeholder_set *set, int *sandbox_fd_out,
 			       ab_error *err);
+
+/* Waits for the janitor to report in and names it in our records, so that
+ * another run's sweep counts it as alive while our sandbox may be. Split
+ * from start_janitor so that the wait overlaps with the sandbox's setup;
+ * the records name us meanwhile, which is as safe while we live. */
+int placeholders_confirm_janitor(struct placeholder_set *set, ab_error *err);
 
 /* Tells the janitor to exit and frees the set if release already ran. */
 void placeholders_finish_janitor(struct placeholder_set *set);

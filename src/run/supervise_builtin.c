@@ -4,6 +4,7 @@
 #include "run/supervisor.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -27,7 +28,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	struct blocks bl;
 	struct watch_state st = {0};
 	*failure = BUILTIN_FAIL_REFUSE;
-	int ret = blocks_prepare(req->plan, req->state_dir, &bl, err);
+	int ret = blocks_prepare(req->plan, req->state_dir, true, &bl, err);
 	if (ret < 0)
 		return ret;
 	char **envp = watch_sandbox_environ(req->plan->net);
@@ -48,7 +49,17 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	};
 	struct builtin_child child;
 	ret = builtin_spawn(&breq, &child, failure, err);
-	blocks_sandbox_started(&bl);
+	if (ret == 0 && blocks_sandbox_started(&bl, err) < 0) {
+		/* No janitor to stand in for us: stop before the command runs
+		 * (the sandbox waits for nothing from us, so kill it). */
+		*failure = BUILTIN_FAIL_REFUSE;
+		kill(child.pid, SIGKILL);
+		while (waitpid(child.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		close(child.report_fd);
+		close(child.life_fd);
+		ret = -EIO;
+	}
 	if (ret == 0) {
 		st.pid = st.sandbox_pid = child.pid;
 		watch_loop(&st, sfd, child.report_fd, -1, req->opts->timeout_sec);

@@ -211,7 +211,7 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 	int ret = dev_nodes_check_host(err);
 	if (ret < 0)
 		return ret;
-	ret = blocks_prepare(req->plan, req->state_dir, &bl, err);
+	ret = blocks_prepare(req->plan, req->state_dir, false, &bl, err);
 	if (ret < 0)
 		return ret;
 	struct bwrap_build_opts bo = {
@@ -225,7 +225,6 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 	ret = bwrap_build(req->plan, req->bwrap, &bo, &cmd, err);
 	if (ret == 0)
 		ret = run_once(req, &cmd, bl.sync_fd, &st, err);
-	blocks_sandbox_started(&bl);
 	if (ret == 0)
 		ret = interpret(req, &st, exit_status, err);
 	blocks_finish(&bl);

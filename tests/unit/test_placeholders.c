@@ -507,7 +507,8 @@ static void kill_run_with_janitor(struct fx *fx, bool holder)
 		close(ctl[0]);
 		close(hold[1]);
 		if (acquire1(fx->state, p, true, &set, &err) < 0 ||
-		    placeholders_start_janitor(set, &sfd, &err) < 0)
+		    placeholders_start_janitor(set, &sfd, &err) < 0 ||
+		    placeholders_confirm_janitor(set, &err) < 0)
 			_exit(1);
 		if (holder) {
 			pid_t h = fork();
@@ -576,6 +577,7 @@ static void test_janitor_exits_after_finish_and_holds_no_caller_fds(void **state
 	assert_int_equal(pipe(out), 0);
 	assert_int_equal(acquire1(fx->state, p, true, &set, &err), 0);
 	assert_int_equal(placeholders_start_janitor(set, &sfd, &err), 0);
+	assert_int_equal(placeholders_confirm_janitor(set, &err), 0);
 	assert_true(sfd >= 0);
 	assert_int_equal(fcntl(sfd, F_GETFD) & FD_CLOEXEC, 0);
 	close(out[1]);
@@ -591,6 +593,35 @@ static void test_janitor_exits_after_finish_and_holds_no_caller_fds(void **state
 	assert_false(exists(p));
 	placeholders_finish_janitor(set);
 	/* The janitor closing its read end shows as POLLERR on ours. */
+	pfd = (struct pollfd){ .fd = sfd, .events = POLLOUT };
+	for (int i = 0; i < 500 && !(pfd.revents & POLLERR); i++) {
+		assert_true(poll(&pfd, 1, 10) >= 0);
+		if (!(pfd.revents & POLLERR))
+			usleep(10000);
+	}
+	assert_true(pfd.revents & POLLERR);
+	close(sfd);
+	free(p);
+}
+
+/* A run that fails between starting and confirming the janitor: finish
+ * still reaps the janitor's parent and the janitor exits. */
+static void test_unconfirmed_janitor_is_reaped_and_exits(void **state)
+{
+	struct fx *fx = *state;
+	char *p = path_join(fx->ws, ".git");
+	struct placeholder_set *set = NULL;
+	ab_error err;
+	int sfd = -1;
+	struct pollfd pfd;
+
+	assert_int_equal(acquire1(fx->state, p, true, &set, &err), 0);
+	assert_int_equal(placeholders_start_janitor(set, &sfd, &err), 0);
+	placeholders_release(set);
+	assert_false(exists(p));
+	placeholders_finish_janitor(set);
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
 	pfd = (struct pollfd){ .fd = sfd, .events = POLLOUT };
 	for (int i = 0; i < 500 && !(pfd.revents & POLLERR); i++) {
 		assert_true(poll(&pfd, 1, 10) >= 0);
@@ -754,6 +785,7 @@ int main(void)
 		T(test_janitor_cleans_up_after_kill_once_sandbox_ends),
 		T(test_janitor_cleans_up_after_kill_without_sandbox),
 		T(test_janitor_exits_after_finish_and_holds_no_caller_fds),
+		T(test_unconfirmed_janitor_is_reaped_and_exits),
 		T(test_sweep_of_empty_or_missing_registry_is_harmless),
 		TX(test_state_dir_is_created_private_under_xdg_runtime_dir),
 		TX(test_state_dir_refuses_a_symlink),
