@@ -563,6 +563,19 @@ static void test_janitor_cleans_up_after_kill_without_sandbox(void **state)
 	kill_run_with_janitor(*state, false);
 }
 
+/* The janitor closing its read end of the sandbox pipe shows as POLLERR
+ * on our write end; waits up to 5 s for it. */
+static void assert_janitor_gone(int sfd)
+{
+	struct pollfd pfd = { .fd = sfd, .events = POLLOUT };
+	for (int i = 0; i < 500 && !(pfd.revents & POLLERR); i++) {
+		assert_true(poll(&pfd, 1, 10) >= 0);
+		if (!(pfd.revents & POLLERR))
+			usleep(10000);
+	}
+	assert_true(pfd.revents & POLLERR);
+}
+
 static void test_janitor_exits_after_finish_and_holds_no_caller_fds(void **state)
 {
 	struct fx *fx = *state;
@@ -592,14 +605,7 @@ static void test_janitor_exits_after_finish_and_holds_no_caller_fds(void **state
 	placeholders_release(set);
 	assert_false(exists(p));
 	placeholders_finish_janitor(set);
-	/* The janitor closing its read end shows as POLLERR on ours. */
-	pfd = (struct pollfd){ .fd = sfd, .events = POLLOUT };
-	for (int i = 0; i < 500 && !(pfd.revents & POLLERR); i++) {
-		assert_true(poll(&pfd, 1, 10) >= 0);
-		if (!(pfd.revents & POLLERR))
-			usleep(10000);
-	}
-	assert_true(pfd.revents & POLLERR);
+	assert_janitor_gone(sfd);
 	close(sfd);
 	free(p);
 }
@@ -613,7 +619,6 @@ static void test_unconfirmed_janitor_is_reaped_and_exits(void **state)
 	struct placeholder_set *set = NULL;
 	ab_error err;
 	int sfd = -1;
-	struct pollfd pfd;
 
 	assert_int_equal(acquire1(fx->state, p, true, &set, &err), 0);
 	assert_int_equal(placeholders_start_janitor(set, &sfd, &err), 0);
@@ -622,13 +627,7 @@ static void test_unconfirmed_janitor_is_reaped_and_exits(void **state)
 	placeholders_finish_janitor(set);
 	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 	assert_int_equal(errno, ECHILD);
-	pfd = (struct pollfd){ .fd = sfd, .events = POLLOUT };
-	for (int i = 0; i < 500 && !(pfd.revents & POLLERR); i++) {
-		assert_true(poll(&pfd, 1, 10) >= 0);
-		if (!(pfd.revents & POLLERR))
-			usleep(10000);
-	}
-	assert_true(pfd.revents & POLLERR);
+	assert_janitor_gone(sfd);
 	close(sfd);
 	free(p);
 }
