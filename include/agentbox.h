@@ -46,19 +46,34 @@ typedef enum ab_net {
 } ab_net;
 
 /* AUTO: the built-in engine when this host lets agentbox create the
- * namespaces it needs, else the system bubblewrap, else an error naming
- * both causes. */
+ * namespaces it needs, else the system bubblewrap, else Landlock (no
+ * namespaces; some plans narrowed, see the posture), else an error naming
+ * every cause. */
 typedef enum ab_backend {
 	AB_BACKEND_AUTO = 0,
 	AB_BACKEND_BWRAP = 1,
 	AB_BACKEND_BUILTIN = 2,
+	AB_BACKEND_LANDLOCK = 3,
 } ab_backend;
+
+/* Posture features a caller can demand (ab_run_options.require). */
+#define AB_REQUIRE_USERNS   (1U << 0) /* a namespace backend */
+#define AB_REQUIRE_EXACT_FS (1U << 1) /* the filesystem exactly as the plan says */
+#define AB_REQUIRE_NET_NONE (1U << 2) /* network actually isolated */
+#define AB_REQUIRE_PID_NS   (1U << 3) /* a PID namespace of its own */
+#define AB_REQUIRE_LANDLOCK (1U << 4) /* Landlock enforces the filesystem */
+#define AB_REQUIRE_SECCOMP  (1U << 5) /* the seccomp filter is installed */
 
 const char *ab_access_name(ab_access a);
 const char *ab_net_name(ab_net n);
 const char *ab_backend_name(ab_backend b);
-/* "auto", "bwrap" or "builtin"; returns -EINVAL for anything else. */
+/* "auto", "bwrap", "builtin" or "landlock"; returns -EINVAL for anything else. */
 int ab_backend_parse(const char *name, ab_backend *out);
+/* A feature name for --require ("userns", "exact-fs", "net-none", "pid-ns",
+ * "landlock", "seccomp") -> its AB_REQUIRE_ bit; -EINVAL if unknown. */
+int ab_require_parse(const char *name, unsigned *bit);
+/* The valid feature names, comma separated, for messages. */
+const char *ab_require_names(void);
 
 /* ---- policy ---------------------------------------------------------- */
 
@@ -101,6 +116,8 @@ typedef struct ab_run_options {
 	ab_event_fn on_event; /* optional, gets the same events */
 	void *event_user;
 	bool quiet;           /* no warning lines on stderr */
+	bool exact;           /* refuse a backend that can only narrow the plan */
+	unsigned require;     /* AB_REQUIRE_* the chosen backend must give */
 } ab_run_options;
 
 void ab_run_options_init(ab_run_options *o);

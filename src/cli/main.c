@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "agentbox.h"
+#include "cli/doctor.h"
 #include "cli/options.h"
 #include "inner/inner.h"
 
@@ -32,6 +33,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "agentbox: %s\n", err.message);
 			status = AB_EXIT_FAILURE;
 		}
+		break;
+	case CLI_DOCTOR:
+		status = doctor_main(cli.argv);
 		break;
 	case CLI_RUN:
 		fflush(stdout);

@@ -15,6 +15,7 @@ void cli_usage(FILE *out)
 {
 	fputs("usage: agentbox run [OPTIONS] -- COMMAND [ARG...]\n"
 	      "       agentbox explain [OPTIONS] [--json] [-- COMMAND [ARG...]]\n"
+	      "       agentbox doctor [--json]\n"
 	      "       agentbox --help | --version\n"
 	      "\n"
 	      "Runs COMMAND with the filesystem read-only except the paths a policy makes\n"
@@ -34,9 +35,14 @@ void cli_usage(FILE *out)
 	      "  --no-proc             do not mount a fresh /proc\n"
 	      "  --timeout SECONDS     kill the whole sandbox after SECONDS (exit 124)\n"
 	      "  --events-fd N         write JSON events (start, warning, exit) to fd N\n"
-	      "  --backend auto|builtin|bwrap\n"
+	      "  --backend auto|builtin|bwrap|landlock\n"
 	      "                        sandbox backend (default auto, or $AGENTBOX_BACKEND):\n"
-	      "                        builtin when this host allows it, else bwrap\n"
+	      "                        builtin when this host allows it, else bwrap, else\n"
+	      "                        landlock (no namespaces; may narrow the plan)\n"
+	      "  --exact               refuse to run when the backend can only narrow the\n"
+	      "                        plan (landlock), listing what it would refuse\n"
+	      "  --require FEATURE     fail unless the backend gives FEATURE (repeatable):\n"
+	      "                        userns exact-fs net-none pid-ns landlock seccomp\n"
 	      "  -q, --quiet           no warning lines on stderr\n"
 	      "  --json                (explain) print JSON\n"
 	      "\n"
@@ -49,7 +55,7 @@ static bool takes_value(const char *opt)
 {
 	static const char *const with_value[] = {
 		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--net",
-		"-C", "--cd", "--timeout", "--events-fd", "--backend", NULL,
+		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require", NULL,
 	};
 	for (size_t i = 0; with_value[i]; i++)
 		if (strcmp(opt, with_value[i]) == 0)
@@ -99,7 +105,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 	 * whole toolchain (or the test suite) can pin one. */
 	const char *env_backend = getenv("AGENTBOX_BACKEND");
 	if (env_backend && *env_backend && ab_backend_parse(env_backend, &cli->opts.backend) < 0)
-		return ab_fail(err, EINVAL, "AGENTBOX_BACKEND='%s' is not a backend (use auto, builtin or bwrap)",
+		return ab_fail(err, EINVAL, "AGENTBOX_BACKEND='%s' is not a backend (use auto, builtin, bwrap or landlock)",
 			       env_backend);
 	if (argc < 2)
 		return ab_fail(err, EINVAL, "no subcommand; try 'agentbox --help'");
@@ -112,12 +118,18 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 		cli->command = CLI_VERSION;
 		return 0;
 	}
+	if (strcmp(sub, "doctor") == 0) {
+		/* doctor parses its own flags (src/cli/doctor.c) */
+		cli->command = CLI_DOCTOR;
+		cli->argv = argv + 2;
+		return 0;
+	}
 	if (strcmp(sub, "run") == 0)
 		cli->command = CLI_RUN;
 	else if (strcmp(sub, "explain") == 0)
 		cli->command = CLI_EXPLAIN;
 	else
-		return ab_fail(err, EINVAL, "unknown subcommand '%s'; use run or explain (see 'agentbox --help')", sub);
+		return ab_fail(err, EINVAL, "unknown subcommand '%s'; use run, explain or doctor (see 'agentbox --help')", sub);
 
 	/* Pass 1: options that decide the base (preset, file, cwd) and every
 	 * value check; the rules themselves are applied in pass 2, in order. */
@@ -151,7 +163,15 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 				return ab_fail(err, EINVAL, "--net: '%s' is not a network mode (use none or full)", v);
 		} else if (strcmp(name, "--backend") == 0) {
 			if (ab_backend_parse(v, &cli->opts.backend) < 0)
-				return ab_fail(err, EINVAL, "--backend: '%s' is not a backend (use auto, builtin or bwrap)", v);
+				return ab_fail(err, EINVAL, "--backend: '%s' is not a backend (use auto, builtin, bwrap or landlock)", v);
+		} else if (strcmp(name, "--require") == 0) {
+			unsigned bit;
+			if (ab_require_parse(v, &bit) < 0)
+				return ab_fail(err, EINVAL, "--require: '%s' is not a feature (use one of: %s)", v,
+					       ab_require_names());
+			cli->opts.require |= bit;
+		} else if (strcmp(name, "--exact") == 0) {
+			cli->opts.exact = true;
 		} else if (strcmp(name, "--timeout") == 0) {
 			int r = parse_number(name, v, &cli->opts.timeout_sec, err);
 			if (r < 0)

@@ -5,14 +5,14 @@
 #include <stdbool.h>
 #include "agentbox.h"
 
-enum cli_command { CLI_RUN, CLI_EXPLAIN, CLI_HELP, CLI_VERSION };
+enum cli_command { CLI_RUN, CLI_EXPLAIN, CLI_HELP, CLI_VERSION, CLI_DOCTOR };
 
 struct cli {
 	enum cli_command command;
 	ab_policy *policy;
 	ab_run_options opts;
 	bool json;
-	char **argv; /* the command to run (points into the real argv) */
+	char **argv; /* the command to run, or doctor's own arguments (points into the real argv) */
 };
 
 /* Layering: the --policy preset (read-only when neither --policy nor

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "agentbox.h"
+#include "backend/landlock.h"
 #include "inner/seccomp.h"
 
 #define INNER_USAGE \
@@ -70,6 +71,8 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 	a->net = AB_NET_NONE;
 	a->stderr_fd = -1;
 	a->keep_fd = -1;
+	a->landlock_fd = -1;
+	a->landlock_flags = 0;
 	a->command_mask = NULL;
 	a->command = NULL;
 
@@ -166,18 +169,21 @@ static void close_range_or_die(unsigned lo, unsigned hi)
 		close((int)fd);
 }
 
-/* Everything above 2 but keep_fd, which PID 1 holds and the command must
- * not inherit (close-on-exec). */
-static void close_inherited_fds(int keep_fd)
+/* Everything above 2 but the fds in keep[] (sorted, -1 = unused): PID 1
+ * holds keep_fd, which the command must not inherit (close-on-exec); the
+ * Landlock ruleset is closed once enforced. */
+static void close_inherited_fds(const int keep[2])
 {
-	if (keep_fd < 3) {
-		close_range_or_die(3U, ~0U);
-		return;
+	unsigned lo = 3U;
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		close_range_or_die(lo, (unsigned)keep[i] - 1);
+		if (fcntl(keep[i], F_SETFD, FD_CLOEXEC) < 0)
+			die("cannot mark fd %d close-on-exec: %s", keep[i], strerror(errno));
+		lo = (unsigned)keep[i] + 1;
 	}
-	close_range_or_die(3U, (unsigned)keep_fd - 1);
-	close_range_or_die((unsigned)keep_fd + 1, ~0U);
-	if (fcntl(keep_fd, F_SETFD, FD_CLOEXEC) < 0)
-		die("cannot mark fd %d close-on-exec: %s", keep_fd, strerror(errno));
+	close_range_or_die(lo, ~0U);
 }
 
 static void harden(const struct inner_config *a)
@@ -188,7 +194,12 @@ static void harden(const struct inner_config *a)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		die("cannot make the inner stage non-dumpable: %s", strerror(errno));
 
-	close_inherited_fds(a->keep_fd);
+	int keep[2] = {a->keep_fd, a->landlock_fd};
+	if (keep[0] > keep[1]) {
+		keep[0] = a->landlock_fd;
+		keep[1] = a->keep_fd;
+	}
+	close_inherited_fds(keep);
 
 	/* A fresh, empty session keyring: the caller's (with whatever tokens
 	 * or credentials it holds) is inherited across bwrap, and kernel users
@@ -202,6 +213,11 @@ static void harden(const struct inner_config *a)
 		die("cannot set no_new_privs: %s", strerror(errno));
 
 	ab_error err;
+	if (a->landlock_fd > 0) {
+		if (landlock_restrict(a->landlock_fd, a->landlock_flags, &err) < 0)
+			die("%s", err.message);
+		close(a->landlock_fd);
+	}
 	if (seccomp_install(a->net, &err) < 0)
 		die("%s", err.message);
 }

@@ -7,8 +7,8 @@
  *
  * Steps, in this order: refuse to continue if any capability is left;
  * restore the caller's stderr from --stderr-fd; make itself non-dumpable;
- * close every other inherited fd above 2; set no_new_privs; install the
- * seccomp filter; block the forwarded signals; fork. The child starts a new
+ * close every other inherited fd above 2; set no_new_privs; enforce the
+ * Landlock ruleset if the backend gave one; install the seccomp filter; block the forwarded signals; fork. The child starts a new
  * process group, restores the signal mask and execs COMMAND (exit 127 if not
  * found, 126 if not executable, with a message). The parent stays as PID 1
  * of the sandbox's PID namespace: it forwards SIGHUP, SIGINT, SIGQUIT and
@@ -29,6 +29,10 @@ struct inner_config {
 	int stderr_fd; /* restore stderr from this fd first, or -1 */
 	int keep_fd;   /* an fd PID 1 keeps open (not the command), or -1 */
 	const sigset_t *command_mask; /* the command's signal mask; NULL: the one we started with */
+	/* A Landlock ruleset to enforce after no_new_privs; <= 0 = none, so
+	 * that a zero-initialised config asks for none (a real one is >= 3). */
+	int landlock_fd;
+	unsigned landlock_flags;  /* landlock_restrict_self() flags */
 	char **command;
 };
 

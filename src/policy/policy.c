@@ -30,6 +30,8 @@ const char *ab_backend_name(ab_backend b)
 		return "bwrap";
 	case AB_BACKEND_BUILTIN:
 		return "builtin";
+	case AB_BACKEND_LANDLOCK:
+		return "landlock";
 	case AB_BACKEND_AUTO:
 		break;
 	}
@@ -38,7 +40,8 @@ const char *ab_backend_name(ab_backend b)
 
 int ab_backend_parse(const char *name, ab_backend *out)
 {
-	static const ab_backend all[] = {AB_BACKEND_AUTO, AB_BACKEND_BWRAP, AB_BACKEND_BUILTIN};
+	static const ab_backend all[] = {AB_BACKEND_AUTO, AB_BACKEND_BWRAP, AB_BACKEND_BUILTIN,
+					 AB_BACKEND_LANDLOCK};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (strcmp(name, ab_backend_name(all[i])) == 0) {
 			*out = all[i];

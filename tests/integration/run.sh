@@ -112,6 +112,8 @@ chmod 0755 "$SUITE" "$OUTSIDE_ROOT"
 mkdir -m 0755 "$SUITE/bin"
 install -m 0755 "$AGENTBOX_SRC" "$SUITE/bin/agentbox"
 install -m 0755 "$PROBE_SRC" "$SUITE/bin/probe"
+# The seccomp helper of t_doctor.sh (built next to probe).
+install -m 0755 "$(dirname "$PROBE_SRC")/deny_userns" "$SUITE/bin/deny_userns"
 install -m 0644 "$SRC_DIR/run.sh" "$SRC_DIR/lib.sh" "$SRC_DIR"/t_*.sh "$SUITE/"
 
 # prepare_pass NAME UID: directories owned by the pass user.

@@ -84,7 +84,7 @@ case_backend_option() {
 	expect_exit "--backend auto runs" 0 -- run --backend auto -- true
 	ab run --backend nosuch -- true
 	expect_exit "an unknown backend is an error" 125
-	expect_stderr_contains "the error lists the backends" "use auto, builtin or bwrap"
+	expect_stderr_contains "the error lists the backends" "use auto, builtin, bwrap or landlock"
 	abx env AGENTBOX_BACKEND=nosuch "$AGENTBOX" run -- true
 	expect_exit "an unknown AGENTBOX_BACKEND is an error" 125
 	expect_stderr_contains "the error names the variable" "AGENTBOX_BACKEND='nosuch'"

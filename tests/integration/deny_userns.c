@@ -1,0 +1,73 @@
+/* deny_userns [--landlock | --landlock-only] COMMAND [ARG...]: runs
+ * COMMAND under a seccomp filter that refuses new user namespaces the way
+ * a container runtime's default profile does (Docker's, without
+ * CAP_SYS_ADMIN): unshare and clone with CLONE_NEWUSER fail with EPERM,
+ * clone3 (whose flags a filter cannot read) with ENOSYS so that callers
+ * fall back to clone. --landlock also makes the Landlock calls fail with
+ * ENOSYS, as on a kernel built without Landlock; --landlock-only does only
+ * that. */
+#include <errno.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int deny_userns(scmp_filter_ctx ctx)
+{
+	int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
+				 SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	return r;
+}
+
+static int deny_landlock(scmp_filter_ctx ctx)
+{
+	int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(landlock_create_ruleset), 0);
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(landlock_add_rule), 0);
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(landlock_restrict_self), 0);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	bool userns = true, landlock = false;
+	int first = 1;
+	if (argc > 1 && strcmp(argv[1], "--landlock") == 0) {
+		landlock = true;
+		first = 2;
+	} else if (argc > 1 && strcmp(argv[1], "--landlock-only") == 0) {
+		landlock = true;
+		userns = false;
+		first = 2;
+	}
+	if (argc <= first) {
+		fprintf(stderr, "usage: deny_userns [--landlock | --landlock-only] COMMAND [ARG...]\n");
+		return 2;
+	}
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx) {
+		fprintf(stderr, "deny_userns: seccomp_init failed\n");
+		return 2;
+	}
+	int r = userns ? deny_userns(ctx) : 0;
+	if (r == 0 && landlock)
+		r = deny_landlock(ctx);
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r < 0) {
+		fprintf(stderr, "deny_userns: cannot install the filter: %s\n", strerror(-r));
+		return 2;
+	}
+	execvp(argv[first], argv + first);
+	fprintf(stderr, "deny_userns: cannot execute %s: %s\n", argv[first], strerror(errno));
+	return 127;
+}

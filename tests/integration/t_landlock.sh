@@ -1,0 +1,211 @@
+# The Landlock backend, run for real: what it refuses and allows is checked
+# by trying it, from inside, against the host.
+#
+# Every case names --backend landlock itself, so the backend variant of the
+# pass does not matter: the cases run only in the builtin variant (once as
+# root, once as uid 65534) to save CI time.
+
+ll_only_once() {
+	if [ "$BACKEND" != builtin ] || [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
+		skip "landlock cases" "run only in the builtin variant (they pick --backend landlock themselves)"
+		return 1
+	fi
+	if ! "$AGENTBOX" explain --backend landlock >/dev/null 2>&1 ||
+		"$AGENTBOX" explain --backend landlock 2>&1 | grep -q "landlock unavailable"; then
+		skip "landlock cases" "this kernel has no usable Landlock: $("$AGENTBOX" explain --backend landlock 2>&1 | grep unavailable)"
+		return 1
+	fi
+	return 0
+}
+
+# A workspace that is a git repository with one subdirectory.
+ll_repo() {
+	new_ws
+	git_q -C "$WS" init
+	mkdir "$WS/sub"
+	echo original >"$WS/sub/keep"
+	GIT_CONFIG_BEFORE=$(cat "$WS/.git/config")
+}
+
+case_landlock_workspace_write() {
+	ll_only_once || return 0
+	ll_repo
+	new_outside
+	local ll=(--backend landlock --policy workspace-write -C "$WS")
+	ab run "${ll[@]}" -- sh -c 'echo inside >sub/new && echo written'
+	expect_exit "a write in a workspace subdirectory succeeds" 0
+	expect_file_content "the host sees the file" "$WS/sub/new" inside
+
+	ab run "${ll[@]}" -- sh -c "echo x >'$OUTSIDE/x'"
+	expect_nonzero "a write outside the writable roots fails"
+	expect_absent "nothing was created outside" "$OUTSIDE/x"
+
+	ab run "${ll[@]}" -- sh -c 'echo evil >>.git/config'
+	expect_nonzero ".git/config cannot be modified"
+	expect ".git/config is unchanged on the host" '[ "$(cat "$WS/.git/config")" = "$GIT_CONFIG_BEFORE" ]'
+
+	ab run "${ll[@]}" -- mv .git sub/stolen
+	expect_nonzero ".git cannot be renamed away"
+	ab run "${ll[@]}" -- rm -rf .git
+	expect_nonzero ".git cannot be removed"
+	ab run "${ll[@]}" -- sh -c 'mkdir sub/fake && mv .git sub/old; mv sub/fake .git'
+	expect_nonzero ".git cannot be replaced"
+	expect ".git is still the repository on the host" 'git -C "$WS" rev-parse --git-dir >/dev/null 2>&1 && [ -f "$WS/.git/config" ]'
+
+	ab run "${ll[@]}" -- mkdir .agentbox
+	expect_nonzero "a missing .agentbox cannot be created"
+	expect_absent ".agentbox does not exist on the host" "$WS/.agentbox"
+
+	ab run "${ll[@]}" -- sh -c 'f=$(mktemp) && echo t >"$f" && cat "$f" && echo "$TMPDIR"'
+	expect_exit "mktemp works (a fresh per-run TMPDIR)" 0
+	local tmpdir
+	tmpdir=$(tail -n 1 <<<"$OUT")
+	expect "the per-run TMPDIR is removed after the run" '[ -n "$tmpdir" ] && [ ! -e "$tmpdir" ]'
+}
+
+case_landlock_denied_path_cannot_be_read() {
+	ll_only_once || return 0
+	new_ws
+	new_outside
+	mkdir "$OUTSIDE/secret" "$OUTSIDE/open"
+	echo s3cret >"$OUTSIDE/secret/key"
+	echo visible >"$OUTSIDE/open/file"
+	ab run --backend landlock -C "$WS" --deny "$OUTSIDE/secret" -- cat "$OUTSIDE/secret/key"
+	expect_nonzero "a denied file cannot be read"
+	expect_stdout_lacks "its content does not leak" s3cret
+	ab run --backend landlock -C "$WS" --deny "$OUTSIDE/secret" -- cat "$OUTSIDE/open/file"
+	expect_stdout_eq "a sibling of the denied path stays readable" visible
+	ab run --backend landlock -C "$WS" --deny "$OUTSIDE/secret" -- ls "$OUTSIDE"
+	expect_nonzero "listing the parent of a hidden path is refused (a narrowing)"
+}
+
+case_landlock_network_none() {
+	ll_only_once || return 0
+	if [ ! -x /usr/bin/python3 ]; then
+		skip "landlock network" "needs /usr/bin/python3"
+		return
+	fi
+	new_ws
+	(exec /usr/bin/python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept(); c.close()
+' >"$CASE_DIR/port" 2>/dev/null) &
+	bg_track $!
+	wait_for_file "$CASE_DIR/port" '[0-9]' 50 || { skip "landlock tcp" "no listener"; return; }
+	local port conn
+	port=$(cat "$CASE_DIR/port")
+	conn="import socket,sys; s=socket.create_connection(('127.0.0.1',$port),2); print('connected')"
+	abx /usr/bin/python3 -c "$conn"
+	expect_stdout_eq "baseline: the host connects to its listener" connected
+	ab run --backend landlock -C "$WS" -- /usr/bin/python3 -c "$conn"
+	expect_nonzero "net none: TCP connect to a host listener fails"
+	expect_stdout_lacks "net none: no connection" connected
+
+	local name="agentbox-it-$$-$RANDOM"
+	(exec /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind("\0" + sys.argv[1]); s.listen(8)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept(); c.close()
+' "$name" >"$CASE_DIR/abstract" 2>/dev/null) &
+	bg_track $!
+	wait_for_file "$CASE_DIR/abstract" ready 50 || { skip "landlock abstract" "no listener"; return; }
+	local aconn="import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect('\0'+sys.argv[1]); print('connected')"
+	abx /usr/bin/python3 -c "$aconn" "$name"
+	expect_stdout_eq "baseline: the host reaches its abstract socket" connected
+	ab run --backend landlock -C "$WS" -- /usr/bin/python3 -c "$aconn" "$name"
+	expect_nonzero "net none: an abstract unix socket outside is refused"
+	expect_stderr_contains "net none: refused by the scope (EPERM)" "PermissionError"
+	ab run --backend landlock --net full -C "$WS" -- /usr/bin/python3 -c "$aconn" "$name"
+	expect_stdout_eq "net full: the abstract socket is reachable, as without a network namespace" connected
+}
+
+case_landlock_signals_outside_refused() {
+	ll_only_once || return 0
+	new_ws
+	sleep 60 &
+	local victim=$!
+	bg_track $victim
+	ab run --backend landlock -C "$WS" -- kill -TERM "$victim"
+	expect_nonzero "a signal to a process outside the sandbox is refused"
+	expect "the process outside is still alive" 'kill -0 "$victim" 2>/dev/null'
+	ab run --backend landlock -C "$WS" -- sh -c 'sleep 30 & kill -TERM $! && wait $!; echo "status $?"'
+	expect_stdout_eq "signals inside the sandbox work" "status 143"
+}
+
+case_landlock_exact_and_require() {
+	ll_only_once || return 0
+	ll_repo
+	ab run --backend landlock --exact --policy workspace-write -C "$WS" -- true
+	expect_exit "--exact refuses a narrowed plan" 125
+	expect_stderr_contains "--exact names the cause" "--exact: Landlock cannot enforce this plan exactly"
+	expect_stderr_contains "--exact lists the narrowing" "directly in $WS is refused"
+	ab run --backend landlock --exact --policy read-only -C "$WS" -- echo exact
+	expect_stdout_eq "--exact runs a plan Landlock enforces exactly" exact
+
+	ab run --backend landlock --require userns --policy read-only -C "$WS" -- true
+	expect_exit "--require userns fails on landlock" 125
+	expect_stderr_contains "the error names the requirement and the backend" \
+		"--require userns: not met by the landlock backend"
+	expect_stderr_contains "the error says what this host gives" "which gives: exact-fs, net-none, landlock, seccomp"
+	ab run --require nonsense -- true
+	expect_exit "an unknown feature is an error" 125
+	expect_stderr_contains "it lists the valid features" "userns, exact-fs, net-none, pid-ns, landlock, seccomp"
+
+	local ev=$CASE_DIR/ev.json
+	abx sh -c '"$1" run --backend auto --require landlock -C "$2" --events-fd 3 -- true 3>"$3"' \
+		sh "$AGENTBOX" "$WS" "$ev"
+	expect_exit "auto with --require landlock runs" 0
+	expect "auto skips to landlock" 'grep -q "\"event\":\"start\",\"backend\":\"landlock\"" "$ev"'
+	expect "each skipped backend is a backend_fallback warning" \
+		'[ "$(grep -c "\"code\":\"backend_fallback\"" "$ev")" = 2 ]'
+}
+
+case_landlock_posture_in_start_event() {
+	ll_only_once || return 0
+	ll_repo
+	local ev=$CASE_DIR/ev.json
+	abx sh -c '"$1" run --backend landlock --policy workspace-write -C "$2" --events-fd 3 -- true 3>"$3"' \
+		sh "$AGENTBOX" "$WS" "$ev"
+	expect_exit "the run succeeds" 0
+	local start
+	start=$(grep '"event":"start"' "$ev")
+	expect "start: backend landlock" '[[ "$start" == *"\"backend\":\"landlock\""* ]]'
+	expect "start: no namespaces" '[[ "$start" == *"\"namespaces\":[]"* ]]'
+	expect "start: filesystem narrowed" '[[ "$start" == *"\"filesystem_exact\":false"* ]]'
+	expect "start: the workspace narrowing is listed" \
+		'[[ "$start" == *"\"code\":\"no_create\",\"path\":\"$WS\""* ]]'
+	expect "start: Landlock ABI and features" \
+		'[[ "$start" == *"\"landlock\":{\"abi\":"* && "$start" == *"\"connect_tcp\""* && "$start" == *"\"signal\""* ]]'
+	ab explain --backend landlock --policy workspace-write -C "$WS"
+	expect_stdout_contains "explain shows the narrowed filesystem" "filesystem: narrowed"
+	expect_stdout_contains "explain lists the narrowing" "directly in $WS is refused"
+	ab explain --json --backend builtin -C "$WS"
+	expect_stdout_contains "other backends report an exact filesystem" '"filesystem_exact":true'
+}
+
+case_landlock_no_stray_processes() {
+	ll_only_once || return 0
+	new_ws
+	mkdir "$WS/sub"
+	ab run --backend landlock --policy workspace-write -C "$WS" -- \
+		sh -c 'setsid sh -c "sleep 300" </dev/null >/dev/null 2>&1 & echo $! >sub/pid; (sleep 301 &); exit 0'
+	expect_exit "the command exits" 0
+	local pid
+	pid=$(cat "$WS/sub/pid" 2>/dev/null)
+	expect "the daemonised grandchild is gone" '[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null'
+	expect "no sleep 300/301 survives" '! pgrep -u "$(id -u)" -f "^sleep 30[01]$" >/dev/null'
+}
+
+case_landlock_exit_status() {
+	ll_only_once || return 0
+	new_ws
+	expect_exit "exit status is propagated" 7 -- run --backend landlock -C "$WS" -- sh -c 'exit 7'
+	expect_exit "death by signal is 128+N" 143 -- run --backend landlock -C "$WS" -- sh -c 'kill -TERM $$'
+	expect_exit "a missing command is 127" 127 -- run --backend landlock -C "$WS" -- /nonexistent/cmd
+	expect_exit "timeout kills the sandbox (124)" 124 -- run --backend landlock --timeout 0.5 -C "$WS" -- sleep 30
+}
