@@ -131,11 +131,11 @@ echo "    ${bwrap_cmd[*]}"
 echo "  agentbox commands: ${ab_builtin_cmd[*]}  (and --backend bwrap)"
 echo "  raw nanoseconds per run: $out/startup-{$(IFS=,; echo "${names[*]}")}.ns"
 
-for part in library concurrency rss; do
+for part in library concurrency rss proxy; do
 	echo
 	bash "$here/$part.sh" "$build"
 done
 
 echo
 echo "== summary of the targets (measured on this machine, this run)"
-cat "$out"/targets-{startup,library,concurrency,rss}.txt
+cat "$out"/targets-{startup,library,concurrency,rss,proxy}.txt

@@ -5,6 +5,7 @@
 #include "agentbox.h"
 #include "cli/doctor.h"
 #include "cli/options.h"
+#include "cli/proxy_cmd.h"
 #include "inner/inner.h"
 
 int main(int argc, char **argv)
@@ -12,6 +13,8 @@ int main(int argc, char **argv)
 	/* The backend re-executes this binary as the sandbox's inner stage. */
 	if (argc > 1 && strcmp(argv[1], AB_INNER_ARG) == 0)
 		return ab_inner_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "proxy") == 0)
+		return proxy_cmd_main(argc - 1, argv + 1);
 
 	struct cli cli;
 	ab_error err = {0};

@@ -16,6 +16,7 @@ void cli_usage(FILE *out)
 	fputs("usage: agentbox run [OPTIONS] -- COMMAND [ARG...]\n"
 	      "       agentbox explain [OPTIONS] [--json] [-- COMMAND [ARG...]]\n"
 	      "       agentbox doctor [--json]\n"
+	      "       agentbox proxy [OPTIONS] --listen ADDR:PORT (see 'agentbox proxy --help')\n"
 	      "       agentbox --help | --version\n"
 	      "\n"
 	      "Runs COMMAND with the filesystem read-only except the paths a policy makes\n"

@@ -1,0 +1,73 @@
+#!/bin/bash
+# The policy proxy (agentbox proxy) on loopback, in one run:
+#   - 1 GB through a CONNECT tunnel vs the same transfer direct
+#     (target: at least 0.9x the direct throughput; the relay uses splice)
+#   - 1000 sequential small HTTP requests, each on a new connection, through
+#     the proxy vs direct (target: at most 2x the direct time per request)
+#   - 1000 idle CONNECT tunnels: the proxy's VmRSS (target: at most 16 MB)
+#
+#   bench/proxy.sh [BUILD_DIR]
+set -u
+. "$(dirname "$0")/common.sh"
+bench_init proxy "${1:-build}"
+bench_cc proxy_pump -pthread
+pump=$out/proxy_pump
+
+echo "== proxy: agentbox proxy on loopback (bench/proxy_pump.c is the load)"
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$ws"
+}
+trap cleanup EXIT
+
+"$pump" sink >"$ws/sink.port" &
+pids+=($!)
+"$pump" server >"$ws/server.port" &
+pids+=($!)
+"$ab" proxy --listen 127.0.0.1:0 --allow-domain 127.0.0.1 >"$ws/proxy.ready" &
+ppid=$!
+pids+=($ppid)
+for _ in $(seq 50); do
+	[ -s "$ws/sink.port" ] && [ -s "$ws/server.port" ] && grep -q http_port "$ws/proxy.ready" && break
+	sleep 0.1
+done
+sink=$(cat "$ws/sink.port") server=$(cat "$ws/server.port")
+proxy=$(sed -E 's/.*"http_port":([0-9]+).*/\1/' "$ws/proxy.ready")
+[ -n "$sink" ] && [ -n "$server" ] && [ -n "$proxy" ] || bench_die "helpers did not start"
+
+bytes=$((1024 * 1024 * 1024))
+direct_ns=$("$pump" send "$sink" "$bytes") || bench_die "direct transfer failed"
+proxied_ns=$("$pump" send "$sink" "$bytes" "$proxy") || bench_die "tunnel transfer failed"
+
+n=1000
+direct_get=$("$pump" get "$server" "$n") || bench_die "direct requests failed"
+proxied_get=$("$pump" get "$server" "$n" "$proxy") || bench_die "proxied requests failed"
+
+rss_before=$(awk '/^VmRSS/ {print $2}' "/proc/$ppid/status")
+coproc idle { "$pump" idle "$sink" 1000 "$proxy"; }
+read -r line <&"${idle[0]}"
+[ "$line" = ready ] || bench_die "could not open 1000 idle tunnels"
+rss_idle=$(awk '/^VmRSS/ {print $2}' "/proc/$ppid/status")
+fds=$(ls "/proc/$ppid/fd" | wc -l)
+exec {idle[1]}>&-
+wait "$idle_PID" 2>/dev/null
+
+awk -v b="$bytes" -v d="$direct_ns" -v p="$proxied_ns" -v n="$n" -v dg="$direct_get" -v pg="$proxied_get" \
+	-v r0="$rss_before" -v r1="$rss_idle" -v fds="$fds" 'BEGIN {
+	printf "  1 GiB direct:          %8.0f MB/s\n", b / d * 1e3
+	printf "  1 GiB through CONNECT: %8.0f MB/s\n", b / p * 1e3
+	printf "  %d requests direct:  %8.1f us each\n", n, dg / n / 1e3
+	printf "  %d requests proxied: %8.1f us each\n", n, pg / n / 1e3
+	printf "  proxy VmRSS: %d kB idle, %d kB with 1000 idle tunnels (%d fds)\n", r0, r1, fds
+}'
+t=$out/targets-proxy.txt
+: >"$t"
+echo
+target "$t" "tunnel / direct throughput" "$(awk -v d="$direct_ns" -v p="$proxied_ns" 'BEGIN { printf "%.4f", d / p }')" ">=" 0.9 x
+target "$t" "proxied / direct request time" "$(awk -v d="$direct_get" -v p="$proxied_get" 'BEGIN { printf "%.4f", p / d }')" "<=" 2 x
+target "$t" "RSS with 1000 idle tunnels" "$(awk -v r="$rss_idle" 'BEGIN { printf "%.2f", r / 1024 }')" "<=" 16 MB

@@ -1,0 +1,68 @@
+/* The policy proxy: an HTTP proxy (absolute-form requests and CONNECT) and
+ * a SOCKS5 proxy (CONNECT) in one single-threaded epoll loop, which lets a
+ * connection through only when the domain rules, the address checks and,
+ * for destinations no rule covers, a decider agree. Every decision and
+ * every finished connection is reported as a `network` event. */
+#ifndef AB_NET_PROXY_H
+#define AB_NET_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "agentbox.h"
+#include "net/domain.h"
+
+struct proxy;
+
+/* A destination that no rule covers, waiting for an answer. */
+struct proxy_ask {
+	uint64_t id;
+	const char *host;
+	unsigned port;
+	const char *protocol; /* "http", "https_connect", "socks5_tcp" */
+};
+
+/* Asked about every unmatched destination. The answer comes through
+ * proxy_answer(), now or later, always from the loop's thread (an
+ * approval channel would watch its own fd and answer from there). */
+struct proxy_decider {
+	void (*ask)(void *user, struct proxy *p, const struct proxy_ask *q);
+	void *user;
+};
+
+struct proxy_config {
+	const struct domain_rules *rules;
+	const char *http_listen;  /* ADDR:PORT, or NULL for no HTTP proxy */
+	const char *socks_listen; /* ADDR:PORT, or NULL for no SOCKS5 proxy */
+	bool listen_any;          /* allow non-loopback listen addresses */
+	int events_fd;            /* -1: no events */
+	unsigned header_timeout_ms, dns_timeout_ms, connect_timeout_ms;
+	unsigned max_conns;
+	const struct proxy_decider *decider; /* NULL: unmatched is refused */
+};
+
+#define PROXY_DEFAULT_HEADER_TIMEOUT_MS 10000
+#define PROXY_DEFAULT_DNS_TIMEOUT_MS 5000
+#define PROXY_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define PROXY_DEFAULT_MAX_CONNS 4096
+
+void proxy_config_defaults(struct proxy_config *c);
+
+/* Binds the listeners (so their ports are known before proxy_run). */
+int proxy_new(struct proxy **out, const struct proxy_config *cfg, ab_error *err);
+/* The bound ports, 0 for a proxy not configured. */
+unsigned proxy_http_port(const struct proxy *p);
+unsigned proxy_socks_port(const struct proxy *p);
+/* Serves until stop_fd becomes readable (a signalfd, an eventfd...). */
+int proxy_run(struct proxy *p, int stop_fd, ab_error *err);
+void proxy_free(struct proxy *p);
+
+/* The decider's answer for request `id`; ignored if the client is gone. */
+void proxy_answer(struct proxy *p, uint64_t id, bool allow, const char *reason);
+
+/* Parses ADDR:PORT ([v6]:PORT) into a socket address. */
+int proxy_parse_listen(const char *text, bool listen_any, struct sockaddr_storage *ss,
+		       unsigned *len, ab_error *err);
+
+#endif

@@ -1,0 +1,251 @@
+# agentbox proxy, standalone: rules, refusals, events, malformed and slow
+# clients, half-close, a connection flood. The proxy does not depend on the
+# sandbox backend, so its cases run only in the builtin passes (as root and
+# as uid 65534) instead of three times over.
+
+proxy_prereqs() {
+	if [ "${BACKEND:-}" != builtin ]; then
+		return 1
+	fi
+	if [ ! -x /usr/bin/python3 ] || ! command -v curl >/dev/null; then
+		skip "proxy cases" "needs /usr/bin/python3 and curl"
+		return 1
+	fi
+	return 0
+}
+
+# px_upstream: an HTTP server on 127.0.0.1 serving $CASE_DIR/www; sets UP.
+px_upstream() {
+	mkdir -p "$CASE_DIR/www"
+	echo hello-proxy >"$CASE_DIR/www/hello.txt"
+	head -c 1048576 /dev/urandom >"$CASE_DIR/www/big.bin"
+	(cd "$CASE_DIR/www" && exec /usr/bin/python3 -c '
+import http.server
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+' >"$CASE_DIR/up.port" 2>/dev/null) &
+	bg_track $!
+	wait_for_file "$CASE_DIR/up.port" '[0-9]' 50 || return 1
+	UP=$(cat "$CASE_DIR/up.port")
+}
+
+# px_start NAME ARGS...: runs agentbox proxy with events to $CASE_DIR/NAME.ev;
+# sets HP (HTTP port), SP (SOCKS port), PXPID.
+px_start() {
+	local name=$1
+	shift
+	"$AGENTBOX" proxy --listen 127.0.0.1:0 --socks-listen 127.0.0.1:0 \
+		--events-fd 3 "$@" 3>"$CASE_DIR/$name.ev" >"$CASE_DIR/$name.ready" \
+		2>"$CASE_DIR/$name.err" &
+	PXPID=$!
+	bg_track $PXPID
+	if ! wait_for_file "$CASE_DIR/$name.ready" socks_port 50; then
+		fail "$name: proxy started" "$(cat "$CASE_DIR/$name.err")"
+		return 1
+	fi
+	HP=$(sed -E 's/.*"http_port":([0-9]+).*/\1/' "$CASE_DIR/$name.ready")
+	SP=$(sed -E 's/.*"socks_port":([0-9]+).*/\1/' "$CASE_DIR/$name.ready")
+}
+
+# check NAME COMMAND...: ok when COMMAND succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@" >"$CASE_DIR/check.out" 2>&1; then
+		ok "$name"
+	else
+		fail "$name" "$(head -c 2000 "$CASE_DIR/check.out")"
+	fi
+}
+
+# raw PORT: a small client for what curl will not send (see its modes).
+raw() {
+	/usr/bin/python3 - "$@" <<'PY'
+import socket, sys, time, resource
+mode, port = sys.argv[1], int(sys.argv[2])
+def conn():
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return s
+def readall(s):
+    out = b""
+    while True:
+        try:
+            d = s.recv(65536)
+        except ConnectionResetError:
+            break
+        if not d:
+            break
+        out += d
+    return out
+if mode == "send":            # send argv[3] (escapes decoded), print the reply
+    s = conn()
+    s.sendall(sys.argv[3].encode().decode("unicode_escape").encode("latin1"))
+    sys.stdout.write(readall(s).decode("latin1"))
+elif mode == "bighead":       # a head over 64 KiB: the reply, then EOF
+    s = conn()
+    s.sendall(b"GET http://127.0.0.1/ HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n")
+    sys.stdout.write(readall(s).decode("latin1"))
+elif mode == "slow":          # one byte a second, never finishing
+    s = conn()
+    head = b"GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    out = b""
+    for b in head:
+        try:
+            s.send(bytes([b]))
+        except OSError:
+            break
+        s.settimeout(1)
+        try:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            break
+    sys.stdout.write(out.decode("latin1"))
+elif mode == "halfclose":     # request, shut the write side, read everything
+    up = int(sys.argv[3])
+    s = conn()
+    s.sendall(b"GET http://127.0.0.1:%d/big.bin HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (up, up))
+    s.shutdown(socket.SHUT_WR)
+    data = readall(s)
+    head, _, body = data.partition(b"\r\n\r\n")
+    print(head.split(b"\r\n")[0].decode(), len(body))
+elif mode == "flood":         # 2000 connections at once, some half-sent heads
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    socks = []
+    for i in range(2000):
+        s = socket.socket()
+        s.connect(("127.0.0.1", port))
+        if i % 3 == 0:
+            s.send(b"GET http://127.0.0.1/ HTTP/1.1\r\n")
+        elif i % 3 == 1:
+            s.send(b"\x00\xffgarbage\r\n\r\n")
+        socks.append(s)
+    time.sleep(0.5)
+    for s in socks:
+        s.close()
+    print("flooded", len(socks))
+PY
+}
+
+case_proxy_rules_and_events() {
+	proxy_prereqs || return
+	px_upstream || { fail "upstream server started"; return; }
+	px_start allow --allow-domain 127.0.0.1 || return
+	local url=http://127.0.0.1:$UP/hello.txt
+	check "allowed exact loopback rule: plain HTTP" \
+		bash -c "[ \"\$(curl -sS --max-time 5 -x http://127.0.0.1:$HP $url)\" = hello-proxy ]"
+	check "allowed exact loopback rule: CONNECT tunnel" \
+		bash -c "[ \"\$(curl -sS --max-time 5 --proxytunnel -x http://127.0.0.1:$HP $url)\" = hello-proxy ]"
+	check "allowed exact loopback rule: SOCKS5" \
+		bash -c "[ \"\$(curl -sS --max-time 5 --socks5-hostname 127.0.0.1:$SP $url)\" = hello-proxy ]"
+
+	# localhost matches no rule: refused with the JSON body and header.
+	curl -sS --max-time 5 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" \
+		"http://localhost:$UP/hello.txt"
+	check "unmatched: 403" grep -q '^HTTP/1.1 403' "$CASE_DIR/h"
+	check "unmatched: x-agentbox-error header" grep -qi '^x-agentbox-error: blocked-by-allowlist' "$CASE_DIR/h"
+	check "unmatched: JSON body names host, port, protocol, reason, decider" \
+		/usr/bin/python3 -c "
+import json; b = json.load(open('$CASE_DIR/b'))
+assert b['host'] == 'localhost' and b['port'] == $UP and b['protocol'] == 'http', b
+assert b['decision'] == 'deny' and b['decided_by'] == 'default', b
+assert b['reason'].startswith('not_allowed: no rule matches'), b"
+	curl -sS --max-time 5 --proxytunnel -x "http://127.0.0.1:$HP" "http://localhost:$UP/" \
+		>"$CASE_DIR/c.out" 2>&1
+	check "unmatched CONNECT: 403" grep -q 'CONNECT.*403\|403' "$CASE_DIR/c.out"
+	curl -sS --max-time 5 --socks5-hostname "127.0.0.1:$SP" "http://localhost:$UP/" \
+		>"$CASE_DIR/s.out" 2>&1
+	check "unmatched SOCKS5: reply 0x02 (not allowed)" grep -q '(2)' "$CASE_DIR/s.out"
+
+	check "events: one decision and one end line per allowed request, fields present" \
+		/usr/bin/python3 -c "
+import json
+ev = [json.loads(l) for l in open('$CASE_DIR/allow.ev')]
+assert all(e['event'] == 'network' for e in ev), ev
+dec = [e for e in ev if e['phase'] == 'decision']
+end = [e for e in ev if e['phase'] == 'end']
+allow = [e for e in dec if e['decision'] == 'allow']
+assert sorted(e['protocol'] for e in allow) == ['http', 'https_connect', 'socks5_tcp'], dec
+for e in allow:
+    assert e['host'] == '127.0.0.1' and e['port'] == $UP, e
+    assert e['decided_by'] == 'rule' and e['rule'] == '127.0.0.1', e
+deny = [e for e in dec if e['decision'] == 'deny']
+assert len(deny) == 3 and all(e['host'] == 'localhost' and e['reason'] for e in deny), deny
+assert len(end) == 3, end
+for e in end:
+    assert e['bytes_up'] > 0 and e['bytes_down'] > len('hello-proxy'), e
+    assert e['error'] is None, e"
+
+	px_start deny --allow-domain 127.0.0.1 --deny-domain "127.0.0.1:$UP" || return
+	curl -sS --max-time 5 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" "$url"
+	check "deny wins over allow" grep -qi '^x-agentbox-error: blocked-by-denylist' "$CASE_DIR/h"
+	check "deny: the rule is named" grep -q "\"rule\":\"127.0.0.1:$UP\"" "$CASE_DIR/b"
+
+	px_start wild --allow-domain '*' --allow-domain '**.localhost' || return
+	curl -sS --max-time 5 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" "$url"
+	check "a wildcard does not open loopback" grep -qi '^x-agentbox-error: blocked-by-local-policy' "$CASE_DIR/h"
+	check "loopback refusal says non_public and loopback" \
+		grep -q '"decided_by":"non_public".*loopback' "$CASE_DIR/b"
+	curl -sS --max-time 5 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" \
+		"http://localhost:$UP/"
+	check "a name resolving to loopback is refused too" \
+		grep -q 'localhost resolves to .*loopback' "$CASE_DIR/b"
+	curl -sS --max-time 10 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" \
+		http://nonexistent.invalid/
+	check "DNS failure: 502 with a clear reason" \
+		bash -c "grep -q '^HTTP/1.1 502' '$CASE_DIR/h' && grep -q 'dns_failed: cannot resolve nonexistent.invalid' '$CASE_DIR/b'"
+}
+
+case_proxy_errors() {
+	proxy_prereqs || return
+	px_upstream || { fail "upstream server started"; return; }
+	px_start err --allow-domain 127.0.0.1 --header-timeout 1 || return
+	curl -sS --max-time 5 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" \
+		http://127.0.0.1:1/
+	check "upstream refused: 502 upstream-failure" \
+		bash -c "grep -q '^HTTP/1.1 502' '$CASE_DIR/h' && grep -q 'Connection refused' '$CASE_DIR/b'"
+	raw send "$HP" 'NONSENSE\r\n\r\n' >"$CASE_DIR/r"
+	check "malformed request line: 400" grep -q '^HTTP/1.1 400 .*' "$CASE_DIR/r"
+	raw send "$HP" 'GET http://127.0.0.1/ HTTP/1.1\r\nBad Header\r\n\r\n' >"$CASE_DIR/r"
+	check "malformed header: 400 naming it" grep -q 'malformed header line' "$CASE_DIR/r"
+	raw send "$HP" "GET http://127.0.0.1:$UP/ HTTP/1.1\\r\\nHost: example.com\\r\\n\\r\\n" >"$CASE_DIR/r"
+	check "Host header naming another host: 400" grep -q 'another host' "$CASE_DIR/r"
+	raw bighead "$HP" >"$CASE_DIR/r"
+	check "head over 64 KiB: 431, then the connection is closed" \
+		grep -q '^HTTP/1.1 431' "$CASE_DIR/r"
+	local t0=$SECONDS
+	raw slow "$HP" >"$CASE_DIR/r"
+	check "slow header client: cut off with 408" grep -q '^HTTP/1.1 408' "$CASE_DIR/r"
+	check "slow header client: within the header timeout" [ $((SECONDS - t0)) -le 5 ]
+	raw halfclose "$HP" "$UP" >"$CASE_DIR/r"
+	check "half-close: the whole response still arrives" \
+		grep -q '^HTTP/1.[01] 200 OK 1048576$' "$CASE_DIR/r"
+	check "the proxy is still alive" kill -0 "$PXPID"
+}
+
+case_proxy_flood() {
+	proxy_prereqs || return
+	px_upstream || { fail "upstream server started"; return; }
+	px_start flood --allow-domain 127.0.0.1 --header-timeout 2 || return
+	sleep 0.2
+	local base now i
+	base=$(ls "/proc/$PXPID/fd" | wc -l)
+	raw flood "$HP" >"$CASE_DIR/r" 2>&1
+	check "2000 connections opened" grep -q 'flooded 2000' "$CASE_DIR/r"
+	for ((i = 0; i < 50; i++)); do
+		now=$(ls "/proc/$PXPID/fd" | wc -l)
+		[ "$now" -le "$base" ] && break
+		sleep 0.1
+	done
+	check "flood: descriptors back to the baseline ($base, now $now)" [ "$now" -le "$base" ]
+	check "flood: the proxy still answers" \
+		bash -c "[ \"\$(curl -sS --max-time 5 -x http://127.0.0.1:$HP http://127.0.0.1:$UP/hello.txt)\" = hello-proxy ]"
+}
