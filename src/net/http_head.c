@@ -61,7 +61,8 @@ static int parse_authority(const char *s, size_t n, bool need_port, unsigned def
 {
 	const char *h = s, *p = NULL;
 	size_t hn;
-	if (n == 0 || memchr(s, '@', n))
+	/* !s: gcc's sanitizer build cannot see that no caller passes NULL. */
+	if (!s || n == 0 || memchr(s, '@', n))
 		return -1;
 	if (s[0] == '[') {
 		const char *close = memchr(s, ']', n);

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "common/util.h"
+
 #include "net/http_head.h"
 
 static struct http_request req;
@@ -136,19 +138,26 @@ static void test_limits(void **state)
 {
 	(void)state;
 	size_t n = HTTP_LINE_MAX + 100;
-	char *s = malloc(n + 200);
-	int k = sprintf(s, "GET http://a/");
-	memset(s + k, 'x', n);
-	strcpy(s + k + n, " HTTP/1.1\r\n\r\n");
-	assert_status(s, 414, "request line");
-	k = sprintf(s, "GET http://a/ HTTP/1.1\r\nX: ");
-	memset(s + k, 'x', n);
-	strcpy(s + k + n, "\r\n\r\n");
-	assert_status(s, 431, "header line");
-	free(s);
+	static const char line_start[] = "GET http://a/";
+	static const char header_start[] = "GET http://a/ HTTP/1.1\r\nX: ";
+	sbuf b = {0};
+	char *xs = xmalloc(n + 1);
+	memset(xs, 'x', n);
+	xs[n] = '\0';
+	sbuf_add(&b, line_start);
+	sbuf_add(&b, xs);
+	sbuf_add(&b, " HTTP/1.1\r\n\r\n");
+	assert_status(b.s, 414, "request line");
+	sbuf_free(&b);
+	sbuf_add(&b, header_start);
+	sbuf_add(&b, xs);
+	sbuf_add(&b, "\r\n\r\n");
+	assert_status(b.s, 431, "header line");
+	sbuf_free(&b);
+	free(xs);
 
 	char many[HTTP_HEADERS_MAX * 8 + 200];
-	k = sprintf(many, "GET http://a/ HTTP/1.1\r\n");
+	int k = sprintf(many, "GET http://a/ HTTP/1.1\r\n");
 	for (int i = 0; i <= HTTP_HEADERS_MAX; i++)
 		k += sprintf(many + k, "A%d: b\r\n", i % 10);
 	strcpy(many + k, "\r\n");
