@@ -12,9 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <linux/magic.h>
-#include <linux/securebits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -33,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/caps.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "inner/inner.h"
@@ -116,27 +115,6 @@ static int loopback_up(ab_error *err)
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
 		return ab_fail_errno(err, errno, "cannot bring up the loopback interface");
-	return 0;
-}
-
-/* Every capability goes: the bounding set (so even uid 0 gains nothing at
- * exec), the ambient set, then effective, permitted and inheritable. The
- * inner stage checks the result. */
-static int drop_capabilities(ab_error *err)
-{
-	for (int cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			return ab_fail_errno(err, errno, "cannot drop capability %d from the bounding set", cap);
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return ab_fail_errno(err, errno, "cannot clear the ambient capabilities");
-	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-					   SECBIT_NO_SETUID_FIXUP_LOCKED, 0, 0, 0) < 0)
-		return ab_fail_errno(err, errno, "cannot set the securebits");
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		return ab_fail_errno(err, errno, "cannot drop capabilities");
 	return 0;
 }
 
@@ -281,7 +259,7 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 		ab_fail_errno(&err, errno, "cannot start a new session");
 		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
 	}
-	if (drop_capabilities(&err) < 0)
+	if (caps_drop_all(&err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
 
 	environ = a->req->envp;

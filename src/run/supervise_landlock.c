@@ -15,17 +15,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
-#include <linux/securebits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/caps.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "inner/inner.h"
@@ -101,27 +99,6 @@ static size_t kill_leftovers(const pid_t *before, size_t n_before)
 	return killed;
 }
 
-static int drop_capabilities(ab_error *err)
-{
-	bool root = geteuid() == 0;
-	for (int cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && (root || errno != EPERM))
-			return ab_fail_errno(err, errno, "cannot drop capability %d from the bounding set", cap);
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return ab_fail_errno(err, errno, "cannot clear the ambient capabilities");
-	/* uid 0 stays uid 0 here (no user namespace): make sure no exec
-	 * gives it capabilities back. */
-	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-					   SECBIT_NO_SETUID_FIXUP_LOCKED, 0, 0, 0) < 0 && (root || errno != EPERM))
-		return ab_fail_errno(err, errno, "cannot set the securebits");
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		return ab_fail_errno(err, errno, "cannot drop capabilities");
-	return 0;
-}
-
 static _Noreturn void child_fail(int report_fd, const ab_error *err)
 {
 	ssize_t n = write(report_fd, err->message, strlen(err->message));
@@ -151,7 +128,7 @@ static _Noreturn void child_main(const struct child_args *a)
 		ab_fail_errno(&err, errno, "cannot start a new session");
 		child_fail(a->report_fd, &err);
 	}
-	if (drop_capabilities(&err) < 0)
+	if (caps_drop_all(&err) < 0)
 		child_fail(a->report_fd, &err);
 	const char *cwd = a->req->plan->cwd;
 	if (cwd && chdir(cwd) < 0) {
