@@ -1,15 +1,13 @@
 #include "net/net_policy.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/error.h"
 #include "common/util.h"
+#include "policy/policy.h"
 
 /* jansson keeps no positions for values, so a bad pattern is found again
  * in the text: the first occurrence of its JSON spelling after the
@@ -113,25 +111,11 @@ out:
 
 int net_policy_load_file(const char *path, struct domain_rules *rules, ab_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ab_fail_errno(err, errno, "cannot open the policy file %s", path);
-	sbuf b = {0};
-	char chunk[8192];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			sbuf_free(&b);
-			return ab_fail_errno(err, e, "cannot read the policy file %s", path);
-		}
-		if (n == 0)
-			break;
-		sbuf_addn(&b, chunk, (size_t)n);
-	}
-	int r = net_policy_load_text(b.s ? b.s : "", b.len, path, rules, err);
+	sbuf b;
+	int r = policy_read_file(path, &b, err);
+	if (r < 0)
+		return r;
+	r = net_policy_load_text(b.s ? b.s : "", b.len, path, rules, err);
 	sbuf_free(&b);
 	return r;
 }

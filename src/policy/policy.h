@@ -51,4 +51,10 @@ bool policy_parse_access(const char *word, ab_access *out);
 /* Spelling of an entry's path for messages (":cwd", "~/x", "/a/b"). */
 char *policy_entry_spelling(const struct policy_entry *e);
 
+/* The whole text of a policy file into *out (freed by the caller), with
+ * the size limit and the open/read errors and hints of every policy file
+ * reader (ab_policy_load_file, the proxy's network section). */
+struct sbuf;
+int policy_read_file(const char *path, struct sbuf *out, ab_error *err);
+
 #endif

@@ -718,8 +718,9 @@ static void hint_for_open_error(ab_error *err, int code, const char *path)
 	}
 }
 
-int ab_policy_load_file(ab_policy *p, const char *path, ab_error *err)
+int policy_read_file(const char *path, sbuf *out, ab_error *err)
 {
+	*out = (sbuf){0};
 	if (!path || !*path)
 		return ab_fail(err, EINVAL, "no policy file path given");
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -729,7 +730,6 @@ int ab_policy_load_file(ab_policy *p, const char *path, ab_error *err)
 		hint_for_open_error(err, e, path);
 		return -e;
 	}
-	sbuf buf = {0};
 	char chunk[8192];
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -737,22 +737,31 @@ int ab_policy_load_file(ab_policy *p, const char *path, ab_error *err)
 			continue;
 		if (n < 0) {
 			int e = errno;
-			sbuf_free(&buf);
+			sbuf_free(out);
 			ab_fail_errno(err, e, "cannot read policy file %s", path);
 			hint_for_open_error(err, e, path);
 			return -e;
 		}
 		if (n == 0)
 			break;
-		if (buf.len + (size_t)n > POLICY_FILE_MAX) {
-			sbuf_free(&buf);
+		if (out->len + (size_t)n > POLICY_FILE_MAX) {
+			sbuf_free(out);
 			return ab_fail(err, EFBIG,
 				       "policy file %s is larger than %d bytes; is it really a policy file?",
 				       path, POLICY_FILE_MAX);
 		}
-		sbuf_addn(&buf, chunk, (size_t)n);
+		sbuf_addn(out, chunk, (size_t)n);
 	}
-	int r = load_text(p, buf.s ? buf.s : "", buf.len, path, err);
+	return 0;
+}
+
+int ab_policy_load_file(ab_policy *p, const char *path, ab_error *err)
+{
+	sbuf buf;
+	int r = policy_read_file(path, &buf, err);
+	if (r < 0)
+		return r;
+	r = load_text(p, buf.s ? buf.s : "", buf.len, path, err);
 	sbuf_free(&buf);
 	return r;
 }
