@@ -258,6 +258,42 @@ wait_for_file() {
 	return 1
 }
 
+# start_http_server DIR: serves DIR on 127.0.0.1 (a thread per request),
+# tracked for cleanup; sets HTTP_PORT. Fails if it does not come up.
+start_http_server() {
+	local portfile
+	portfile=$(mktemp "$CASE_DIR/http.XXXXXX")
+	(cd "$1" && exec /usr/bin/python3 -c '
+import http.server
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+' >"$portfile" 2>/dev/null) &
+	bg_track $!
+	wait_for_file "$portfile" '[0-9]' 50 || return 1
+	HTTP_PORT=$(cat "$portfile")
+}
+
+# start_tcp_sink: a TCP listener on 127.0.0.1 that accepts and closes
+# every connection, tracked for cleanup; sets SINK_PORT. Fails if it does
+# not come up.
+start_tcp_sink() {
+	local portfile
+	portfile=$(mktemp "$CASE_DIR/sink.XXXXXX")
+	(exec /usr/bin/python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept(); c.close()
+' >"$portfile" 2>/dev/null) &
+	bg_track $!
+	wait_for_file "$portfile" '[0-9]' 50 || return 1
+	SINK_PORT=$(cat "$portfile")
+}
+
 git_q() {
 	git -c user.name=agentbox-it -c user.email=it@agentbox.invalid \
 		-c init.defaultBranch=main -c advice.detachedHead=false "$@" \

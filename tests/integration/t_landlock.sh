@@ -86,17 +86,8 @@ case_landlock_network_none() {
 		return
 	fi
 	new_ws
-	(exec /usr/bin/python3 -c '
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
-print(s.getsockname()[1], flush=True)
-while True:
-    c, _ = s.accept(); c.close()
-' >"$CASE_DIR/port" 2>/dev/null) &
-	bg_track $!
-	wait_for_file "$CASE_DIR/port" '[0-9]' 50 || { skip "landlock tcp" "no listener"; return; }
-	local port conn
-	port=$(cat "$CASE_DIR/port")
+	start_tcp_sink || { skip "landlock tcp" "no listener"; return; }
+	local port=$SINK_PORT conn
 	conn="import socket,sys; s=socket.create_connection(('127.0.0.1',$port),2); print('connected')"
 	abx /usr/bin/python3 -c "$conn"
 	expect_stdout_eq "baseline: the host connects to its listener" connected

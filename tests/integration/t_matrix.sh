@@ -34,16 +34,8 @@ matrix_setup() {
 	new_outside
 	GIT_CONFIG_BEFORE=$(cat "$WS/.git/config")
 	PORT=
-	if [ -x /usr/bin/python3 ]; then
-		(exec /usr/bin/python3 -c '
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
-print(s.getsockname()[1], flush=True)
-while True:
-    c, _ = s.accept(); c.close()
-' >"$CASE_DIR/port" 2>/dev/null) &
-		bg_track $!
-		wait_for_file "$CASE_DIR/port" '[0-9]' 50 && PORT=$(cat "$CASE_DIR/port")
+	if [ -x /usr/bin/python3 ] && start_tcp_sink; then
+		PORT=$SINK_PORT
 	fi
 }
 

@@ -5,17 +5,8 @@
 start_server() {
 	mkdir -p "$CASE_DIR/www"
 	echo hello-net >"$CASE_DIR/www/hello.txt"
-	(cd "$CASE_DIR/www" && exec /usr/bin/python3 -c '
-import http.server, sys
-class H(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
-' >"$CASE_DIR/port" 2>/dev/null) &
-	bg_track $!
-	wait_for_file "$CASE_DIR/port" '[0-9]' 50 || return 1
-	PORT=$(cat "$CASE_DIR/port")
+	start_http_server "$CASE_DIR/www" || return 1
+	PORT=$HTTP_PORT
 }
 
 case_network_none_blocks_and_full_allows() {

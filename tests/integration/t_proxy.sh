@@ -19,17 +19,8 @@ px_upstream() {
 	mkdir -p "$CASE_DIR/www"
 	echo hello-proxy >"$CASE_DIR/www/hello.txt"
 	head -c 1048576 /dev/urandom >"$CASE_DIR/www/big.bin"
-	(cd "$CASE_DIR/www" && exec /usr/bin/python3 -c '
-import http.server
-class H(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a): pass
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
-' >"$CASE_DIR/up.port" 2>/dev/null) &
-	bg_track $!
-	wait_for_file "$CASE_DIR/up.port" '[0-9]' 50 || return 1
-	UP=$(cat "$CASE_DIR/up.port")
+	start_http_server "$CASE_DIR/www" || return 1
+	UP=$HTTP_PORT
 }
 
 # px_start NAME ARGS...: runs agentbox proxy with events to $CASE_DIR/NAME.ev;
