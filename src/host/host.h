@@ -26,6 +26,14 @@ void host_cause_free(struct host_cause *c);
  * as /proc/PID/environ does). */
 char *host_read_file(const char *path, size_t max, size_t *len_out);
 
+/* Runs child(fd) in a forked process, which must write exactly `len`
+ * bytes of report to fd and exit; reads them into `report` and reaps the
+ * child. The probes that try something for real (a namespace, a /proc
+ * mount, a seccomp filter) do it there, so agentbox itself is untouched.
+ * Returns 0, or an errno: the pipe or the fork failed, or EIO when the
+ * report came short. */
+int host_child_report(void (*child)(int fd), void *report, size_t len);
+
 /* An integer sysctl's text ("0\n"); -1 when it is not a number. */
 long host_sysctl_parse(const char *text);
 /* The sysctl at `path`; -1 when it does not exist or cannot be read. */

@@ -8,7 +8,6 @@
 #include "host/host.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +30,10 @@ static _Noreturn void send_report(int fd, enum host_ns_step step, int err)
 	_exit(n == (ssize_t)sizeof(r) ? 0 : 1);
 }
 
-static _Noreturn void proc_child(int fd, uid_t uid, gid_t gid)
+static _Noreturn void proc_child(int fd)
 {
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
 	enum host_ns_step step;
 	int e = host_enter_userns(CLONE_NEWNS | CLONE_NEWPID, uid, gid, &step);
 	if (e < 0)
@@ -140,35 +141,10 @@ void host_proc_probe(struct host_proc *p)
 	if (mi)
 		p->overmounts = host_mountinfo_under(mi, "/proc", &p->first_overmount);
 
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		p->step = HOST_STEP_FORK;
-		p->err = errno;
-		return;
-	}
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(fds[0]);
-		proc_child(fds[1], uid, gid);
-	}
-	int e = errno;
-	close(fds[1]);
-	struct proc_report r = {.step = HOST_STEP_FORK, .err = e};
-	if (pid > 0) {
-		ssize_t n;
-		do
-			n = read(fds[0], &r, sizeof(r));
-		while (n < 0 && errno == EINTR);
-		if (n != (ssize_t)sizeof(r)) {
-			r.step = HOST_STEP_FORK;
-			r.err = EIO;
-		}
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	close(fds[0]);
+	struct proc_report r;
+	int e = host_child_report(proc_child, &r, sizeof(r));
+	if (e)
+		r = (struct proc_report){.step = HOST_STEP_FORK, .err = e};
 	p->step = (enum host_ns_step)r.step;
 	p->err = r.err;
 }

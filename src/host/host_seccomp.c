@@ -2,13 +2,11 @@
 #include "host/host.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -33,29 +31,9 @@ void host_seccomp_probe(struct host_seccomp *s)
 	s->mode = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
 	if (s->mode < 0)
 		s->get_err = errno;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		s->load_err = errno;
-		return;
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		load_child(p[1]);
-	}
-	s->load_err = errno;
-	close(p[1]);
-	if (pid > 0) {
-		ssize_t n;
-		do
-			n = read(p[0], &s->load_err, sizeof(s->load_err));
-		while (n < 0 && errno == EINTR);
-		if (n != (ssize_t)sizeof(s->load_err))
-			s->load_err = EIO;
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	close(p[0]);
+	int e = host_child_report(load_child, &s->load_err, sizeof(s->load_err));
+	if (e)
+		s->load_err = e;
 }
 
 void host_seccomp_explain(const struct host_seccomp *s, struct host_cause *out)

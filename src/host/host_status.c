@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -45,6 +46,33 @@ char *host_read_file(const char *path, size_t max, size_t *len_out)
 	if (len_out)
 		*len_out = len;
 	return buf;
+}
+
+int host_child_report(void (*child)(int fd), void *report, size_t len)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return errno;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		child(p[1]);
+		_exit(1);
+	}
+	int e = errno;
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return e;
+	}
+	ssize_t n;
+	do
+		n = read(p[0], report, len);
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return n == (ssize_t)len ? 0 : EIO;
 }
 
 long host_sysctl_parse(const char *text)

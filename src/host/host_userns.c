@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -91,8 +90,10 @@ static const struct {
 	{"net", CLONE_NEWNET},
 };
 
-static _Noreturn void userns_child(int fd, uid_t uid, gid_t gid)
+static _Noreturn void userns_child(int fd)
 {
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
 	struct userns_report r = {.step = HOST_STEP_OK};
 	enum host_ns_step step;
 	for (int i = 0; i < HOST_N_OTHER_NS; i++)
@@ -147,38 +148,11 @@ void host_userns_probe(struct host_userns *u, const char *self_exe)
 		u->ns[i].max = host_sysctl_read(path);
 	}
 
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		f->step = HOST_STEP_FORK;
-		f->err = errno;
-		return;
-	}
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		userns_child(p[1], uid, gid);
-	}
-	int e = errno;
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
+	struct userns_report r;
+	int e = host_child_report(userns_child, &r, sizeof(r));
+	if (e) {
 		f->step = HOST_STEP_FORK;
 		f->err = e;
-		return;
-	}
-	struct userns_report r;
-	ssize_t n;
-	do
-		n = read(p[0], &r, sizeof(r));
-	while (n < 0 && errno == EINTR);
-	close(p[0]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	if (n != (ssize_t)sizeof(r)) {
-		f->step = HOST_STEP_FORK;
-		f->err = EIO;
 		return;
 	}
 	f->step = (enum host_ns_step)r.step;
