@@ -32,11 +32,13 @@ bench_die() {
 }
 
 # bench_cc NAME [CC ARGS...]: builds bench/NAME.c into $out/NAME when the
-# source is newer than the binary (or always, with BENCH_REBUILD=1).
+# source or bench/bench_args.h is newer than the binary (or always, with
+# BENCH_REBUILD=1).
 bench_cc() {
 	local name=$1
 	shift
-	if [ -n "${BENCH_REBUILD:-}" ] || [ ! -x "$out/$name" ] || [ "$here/$name.c" -nt "$out/$name" ]; then
+	if [ -n "${BENCH_REBUILD:-}" ] || [ ! -x "$out/$name" ] || [ "$here/$name.c" -nt "$out/$name" ] ||
+		[ "$here/bench_args.h" -nt "$out/$name" ]; then
 		${CC:-cc} -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
 			-o "$out/$name" "$here/$name.c" "$@" ||
 			bench_die "cannot compile bench/$name.c with ${CC:-cc}"

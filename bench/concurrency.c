@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_args.h"
+
 extern char **environ;
 
 struct result {
@@ -92,12 +94,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s J SECONDS COMMAND [ARG...]\n", argv[0]);
 		return 2;
 	}
+	long jobs = bench_count("concurrency", "J", argv[1], 1024);
 	char *end;
-	long jobs = strtol(argv[1], &end, 10);
-	if (*end || jobs < 1 || jobs > 1024) {
-		fprintf(stderr, "concurrency: J must be a number from 1 to 1024, not '%s'\n", argv[1]);
-		return 2;
-	}
 	double secs = strtod(argv[2], &end);
 	if (*end || !(secs > 0)) {
 		fprintf(stderr, "concurrency: SECONDS must be a positive number, not '%s'\n", argv[2]);

@@ -27,6 +27,8 @@
 #include "agentbox.h"
 #include "inner/inner.h"
 
+#include "bench_args.h"
+
 extern char **environ;
 
 static char true_path[] = "/bin/true";
@@ -124,12 +126,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - a != 2)
 		return usage(argv[0]);
-	char *end;
-	long runs = strtol(argv[a], &end, 10);
-	if (*end || runs < 1) {
-		fprintf(stderr, "lib_run: N must be a positive number, not '%s'\n", argv[a]);
-		return 2;
-	}
+	long runs = bench_count("lib_run", "N", argv[a], LONG_MAX);
 
 	ab_error err = {0};
 	ab_policy *p = ab_policy_new();

@@ -35,6 +35,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_args.h"
+
 static long read_hwm_kb(pid_t pid)
 {
 	char path[64], line[256];
@@ -126,12 +128,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s N COMMAND [ARG...]\n", argv[0]);
 		return 2;
 	}
-	char *end;
-	long runs = strtol(argv[1], &end, 10);
-	if (*end || runs < 1) {
-		fprintf(stderr, "peak_rss: N must be a positive number, not '%s'\n", argv[1]);
-		return 2;
-	}
+	long runs = bench_count("peak_rss", "N", argv[1], LONG_MAX);
 	for (long i = 0; i < runs; i++) {
 		long hwm, maxrss;
 		fflush(stdout);

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_args.h"
+
 extern char **environ;
 
 static long long now_ns(void)
@@ -36,12 +38,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s N COMMAND [ARG...]\n", argv[0]);
 		return 2;
 	}
-	char *end;
-	long runs = strtol(argv[1], &end, 10);
-	if (*end || runs < 1) {
-		fprintf(stderr, "spawn_time: N must be a positive number, not '%s'\n", argv[1]);
-		return 2;
-	}
+	long runs = bench_count("spawn_time", "N", argv[1], LONG_MAX);
 
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
