@@ -40,9 +40,12 @@ typedef enum ab_access {
 	AB_ACCESS_NONE = 3,
 } ab_access;
 
+/* PROXY: an empty network namespace whose only way out is agentbox's
+ * policy proxy (domain rules, then the human for anything no rule covers). */
 typedef enum ab_net {
 	AB_NET_NONE = 0,
 	AB_NET_FULL = 1,
+	AB_NET_PROXY = 2,
 } ab_net;
 
 /* AUTO: the built-in engine when this host lets agentbox create the
@@ -101,6 +104,11 @@ int ab_policy_add_path(ab_policy *p, const char *path, ab_access access,
 int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err);
 void ab_policy_set_network(ab_policy *p, ab_net net);
 ab_net ab_policy_network(const ab_policy *p);
+/* Adds a destination pattern for the proxy (--allow-domain, --deny-domain;
+ * syntax in docs/policy.md): example.com, *.example.com, **.example.com,
+ * * (allow only), IP literals, each with an optional :PORT or :LO-HI.
+ * Deny wins over allow. Invalid patterns are errors quoting the text. */
+int ab_policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err);
 
 /* ---- running ---------------------------------------------------------- */
 
@@ -118,6 +126,12 @@ typedef struct ab_run_options {
 	bool quiet;           /* no warning lines on stderr */
 	bool exact;           /* refuse a backend that can only narrow the plan */
 	unsigned require;     /* AB_REQUIRE_* the chosen backend must give */
+	/* With AB_NET_PROXY: who answers for a destination no rule covers.
+	 * Without any channel such destinations are refused. */
+	int approvals_fd;     /* -1 = none; one JSON object per line each way */
+	bool approvals_tty;   /* ask on agentbox's controlling terminal */
+	double approval_timeout_sec; /* 0 = the default (60 s); then deny */
+	const char *approvals_save; /* policy file "always" answers go to, or NULL */
 } ab_run_options;
 
 void ab_run_options_init(ab_run_options *o);

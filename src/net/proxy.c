@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,12 +156,10 @@ static void raise_fd_limit(void)
 
 int proxy_new(struct proxy **out, const struct proxy_config *cfg, ab_error *err)
 {
-	if (!cfg->http_listen && !cfg->socks_listen)
-		return ab_fail(err, EINVAL, "the proxy needs --listen and/or --socks-listen");
 	raise_fd_limit();
 	struct proxy *p = xcalloc(1, sizeof(*p));
 	p->cfg = *cfg;
-	p->ev = (struct events){.fd = cfg->events_fd, .quiet = true};
+	p->ev = cfg->events ? *cfg->events : (struct events){.fd = cfg->events_fd, .quiet = true};
 	p->lhttp.fd = p->lsocks.fd = p->stop.fd = p->wres.fd = -1;
 	p->next_id = 1;
 	int r;
@@ -184,6 +183,38 @@ int proxy_new(struct proxy **out, const struct proxy_config *cfg, ab_error *err)
 fail:
 	proxy_free(p);
 	return r;
+}
+
+int proxy_adopt_listener(struct proxy *p, int fd, bool socks, ab_error *err)
+{
+	struct watch *w = socks ? &p->lsocks : &p->lhttp;
+	if (w->fd >= 0) {
+		close(fd);
+		return ab_fail(err, EBUSY, "the proxy already has a%s listener", socks ? " SOCKS5" : "n HTTP");
+	}
+	int type = 0, acc = 0;
+	socklen_t tl = sizeof(type), al = sizeof(acc);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 || type != SOCK_STREAM || !acc) {
+		close(fd);
+		return ab_fail(err, EINVAL, "the proxy was handed a descriptor that is not a listening TCP socket");
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int e = errno;
+		close(fd);
+		return ab_fail_errno(err, e, "cannot make the handed-over listener non-blocking");
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	unsigned port = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+						     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	*(socks ? &p->socks_port : &p->http_port) = port;
+	*w = (struct watch){.kind = socks ? W_LISTEN_SOCKS : W_LISTEN_HTTP, .fd = fd};
+	watch_set(p, w, EPOLLIN);
+	return 0;
 }
 
 unsigned proxy_http_port(const struct proxy *p)

@@ -14,6 +14,7 @@
 #include "net/domain.h"
 
 struct proxy;
+struct events;
 
 /* A destination that no rule covers, waiting for an answer. */
 struct proxy_ask {
@@ -36,7 +37,8 @@ struct proxy_config {
 	const char *http_listen;  /* ADDR:PORT, or NULL for no HTTP proxy */
 	const char *socks_listen; /* ADDR:PORT, or NULL for no SOCKS5 proxy */
 	bool listen_any;          /* allow non-loopback listen addresses */
-	int events_fd;            /* -1: no events */
+	int events_fd;            /* -1: no events (unless `events` is set) */
+	const struct events *events; /* the run's events (agentbox run), or NULL */
 	unsigned header_timeout_ms, dns_timeout_ms, connect_timeout_ms;
 	unsigned max_conns;
 	const struct proxy_decider *decider; /* NULL: unmatched is refused */
@@ -51,6 +53,11 @@ void proxy_config_defaults(struct proxy_config *c);
 
 /* Binds the listeners (so their ports are known before proxy_run). */
 int proxy_new(struct proxy **out, const struct proxy_config *cfg, ab_error *err);
+/* Serves a listening socket bound elsewhere: agentbox run's bridge, bound
+ * on 127.0.0.1 inside the sandbox's network namespace and handed over. The
+ * proxy owns fd from then on (closes it, also on failure). Call before
+ * proxy_run. */
+int proxy_adopt_listener(struct proxy *p, int fd, bool socks, ab_error *err);
 /* The bound ports, 0 for a proxy not configured. */
 unsigned proxy_http_port(const struct proxy *p);
 unsigned proxy_socks_port(const struct proxy *p);

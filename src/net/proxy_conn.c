@@ -127,10 +127,7 @@ static void reply_and_close(struct conn *c, char *reply, size_t len)
 
 void conn_refuse(struct conn *c, const struct refusal *r)
 {
-	if (r->decided_by)
-		emit_decision(c, false, r->decided_by, r->rule, r->reason);
-	else if (!c->error)
-		c->error = xstrdup(r->reason);
+	emit_refusal(c, r);
 	size_t len;
 	char *reply = refusal_reply(c, r, &len);
 	reply_and_close(c, reply, len);

@@ -53,6 +53,14 @@ void emit_decision(struct conn *c, bool allow, const char *by, const char *rule,
 	sbuf_free(&b);
 }
 
+void emit_refusal(struct conn *c, const struct refusal *r)
+{
+	if (r->decided_by)
+		emit_decision(c, false, r->decided_by, r->rule, r->reason);
+	else if (!c->error)
+		c->error = xstrdup(r->reason);
+}
+
 void emit_end(struct conn *c, const char *error)
 {
 	if (c->p->ev.fd < 0)

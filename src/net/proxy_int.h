@@ -103,6 +103,10 @@ const char *conn_proto_name(const struct conn *c);
 void emit_decision(struct conn *c, bool allow, const char *by, const char *rule,
 		   const char *reason);
 void emit_end(struct conn *c, const char *error);
+struct refusal;
+/* A refusal: a policy decision is a `network` event; a failure is kept as
+ * the error of the connection's end event. */
+void emit_refusal(struct conn *c, const struct refusal *r);
 
 /* A refusal or failure the client is told about. */
 struct refusal {

@@ -20,7 +20,12 @@ const char *ab_access_name(ab_access a)
 
 const char *ab_net_name(ab_net n)
 {
-	return n == AB_NET_FULL ? "full" : "none";
+	switch (n) {
+	case AB_NET_FULL: return "full";
+	case AB_NET_PROXY: return "proxy";
+	case AB_NET_NONE: break;
+	}
+	return "none";
 }
 
 const char *ab_backend_name(ab_backend b)
@@ -81,6 +86,7 @@ void ab_policy_free(ab_policy *p)
 		free(p->entries[i].origin);
 	}
 	free(p->entries);
+	domain_rules_free(&p->domains);
 	for (size_t i = 0; i < p->n_protect; i++)
 		free(p->protect[i]);
 	free(p->protect);
@@ -200,6 +206,12 @@ int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err)
 void ab_policy_set_network(ab_policy *p, ab_net net)
 {
 	p->net = net;
+	p->net_set = true;
+}
+
+int ab_policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err)
+{
+	return domain_rules_add(&p->domains, pattern, allow, err);
 }
 
 ab_net ab_policy_network(const ab_policy *p)

@@ -4,6 +4,7 @@
 #define AB_POLICY_POLICY_H
 
 #include "agentbox.h"
+#include "net/domain.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +31,8 @@ struct ab_policy {
 	char **protect;
 	size_t n_protect, cap_protect;
 	ab_net net;
+	bool net_set;                /* the mode was given (file or flag), not defaulted */
+	struct domain_rules domains; /* the proxy's allow and deny patterns */
 };
 
 /* The names protected under every writable root unless a rule names the

@@ -24,6 +24,7 @@ void ab_run_options_init(ab_run_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->events_fd = -1;
+	o->approvals_fd = -1;
 	o->backend = AB_BACKEND_AUTO;
 }
 
