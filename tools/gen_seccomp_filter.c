@@ -59,6 +59,8 @@ int main(int argc, char **argv)
 	int r = emit(out, "ab_bpf_net_none", AB_NET_NONE);
 	if (r == 0)
 		r = emit(out, "ab_bpf_net_full", AB_NET_FULL);
+	if (r == 0)
+		r = emit(out, "ab_bpf_net_proxy", AB_NET_PROXY);
 	if (fclose(out) != 0 || r < 0) {
 		unlink(argv[1]);
 		return 1;

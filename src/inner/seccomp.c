@@ -195,23 +195,36 @@ static int add_ioctl_rules(scmp_filter_ctx ctx, ab_error *err)
 	return 0;
 }
 
-/* socket() is refused unless the domain is AF_UNIX. The kernel reads the
- * domain as a 32-bit int, so the test must be "low 32 bits != AF_UNIX", and
- * libseccomp has no masked not-equal. The low word differs from AF_UNIX
- * exactly when some bit differs, so one masked-equal rule per bit, matching
- * that bit's opposite value, expresses it; the rules are ORed. */
-static int add_socket_rules(scmp_filter_ctx ctx, ab_error *err)
+/* socket() is refused unless the domain (low 32 bits: the kernel reads an
+ * int) is one of `allowed`, and libseccomp has no masked not-equal. The
+ * allowed values must differ from the first one only in `free_bits`; the
+ * domain is then allowed exactly when every other bit equals the first
+ * value's, so one masked-equal rule per other bit, matching that bit's
+ * opposite value, refuses everything else (the rules are ORed).
+ *   --net none:  AF_UNIX only.
+ *   --net proxy: AF_INET and AF_INET6 only (2 and 10 differ in bit 3).
+ *     No new AF_UNIX socket can reach a host socket such as a container
+ *     runtime's through the filesystem (connecting needs no write access
+ *     to a read-only mount), and netlink, packet and the rest stay shut;
+ *     IP sockets live in the sandbox's own network namespace, where only
+ *     loopback and the proxy's listeners exist. socketpair() stays: its
+ *     ends have no address and reach nothing outside. */
+static int add_socket_rules(scmp_filter_ctx ctx, uint32_t first, uint32_t free_bits, ab_error *err)
 {
 	for (unsigned int bit = 0; bit < 32; bit++) {
 		uint32_t mask = 1U << bit;
+		if (free_bits & mask)
+			continue;
 		const struct scmp_arg_cmp cmp =
-			SCMP_A0_64(SCMP_CMP_MASKED_EQ, mask, (AF_UNIX & mask) ^ mask);
+			SCMP_A0_64(SCMP_CMP_MASKED_EQ, mask, (first & mask) ^ mask);
 		int r = deny(ctx, "socket", 0, 1, &cmp, err);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
+
+_Static_assert((AF_INET ^ AF_INET6) == 8, "AF_INET and AF_INET6 differ in bit 3 only");
 
 static int build_filter(ab_net net, scmp_filter_ctx *out, ab_error *err)
 {
@@ -238,7 +251,9 @@ static int build_filter(ab_net net, scmp_filter_ctx *out, ab_error *err)
 	if (r == 0)
 		r = add_ioctl_rules(ctx, err);
 	if (r == 0 && net == AB_NET_NONE)
-		r = add_socket_rules(ctx, err);
+		r = add_socket_rules(ctx, AF_UNIX, 0, err);
+	if (r == 0 && net == AB_NET_PROXY)
+		r = add_socket_rules(ctx, AF_INET, AF_INET ^ AF_INET6, err);
 	if (r == 0 && net == AB_NET_NONE)
 		r = deny_list(ctx, net_denied,
 			      sizeof(net_denied) / sizeof(net_denied[0]), err);
@@ -266,7 +281,11 @@ static const struct sock_fprog *prebuilt(ab_net net)
 		.len = sizeof(ab_bpf_net_full) / sizeof(ab_bpf_net_full[0]),
 		.filter = (struct sock_filter *)ab_bpf_net_full,
 	};
-	return net == AB_NET_NONE ? &none : &full;
+	static const struct sock_fprog proxy = {
+		.len = sizeof(ab_bpf_net_proxy) / sizeof(ab_bpf_net_proxy[0]),
+		.filter = (struct sock_filter *)ab_bpf_net_proxy,
+	};
+	return net == AB_NET_NONE ? &none : net == AB_NET_PROXY ? &proxy : &full;
 }
 #endif
 

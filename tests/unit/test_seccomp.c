@@ -239,6 +239,8 @@ static void test_dangerous_calls_fail_with_eperm_in_both_network_modes(void **st
 		expect_errno(what, run_probe(AB_NET_NONE, probe_raw, c), EPERM);
 		snprintf(what, sizeof(what), "%s (net full)", c->name);
 		expect_errno(what, run_probe(AB_NET_FULL, probe_raw, c), EPERM);
+		snprintf(what, sizeof(what), "%s (net proxy)", c->name);
+		expect_errno(what, run_probe(AB_NET_PROXY, probe_raw, c), EPERM);
 		if (baseline) {
 			struct outcome o = run_probe(NO_FILTER, probe_raw, c);
 			if (failed_with(o, EPERM))
@@ -258,6 +260,9 @@ static void test_socket_calls_fail_with_eperm_only_without_network(void **state)
 		/* fd -1: the kernel's own answer, proving the call got through */
 		snprintf(what, sizeof(what), "%s (net full)", c->name);
 		expect_errno(what, run_probe(AB_NET_FULL, probe_raw, c), EBADF);
+		/* the proxy mode needs IP socket calls: they reach the kernel */
+		snprintf(what, sizeof(what), "%s (net proxy)", c->name);
+		expect_errno(what, run_probe(AB_NET_PROXY, probe_raw, c), EBADF);
 	}
 }
 
@@ -492,6 +497,40 @@ static void test_full_network_allows_inet_but_keeps_other_rules(void **state)
 		     run_raw(AB_NET_FULL, __NR_io_uring_setup, 0, 0, 0), EPERM);
 }
 
+/* --net proxy: IP sockets (the sandbox's own namespace holds only
+ * loopback and the proxy's listeners), socketpair; no new AF_UNIX socket
+ * that could connect to a host socket by path, no other family. */
+static void test_proxy_network_allows_only_ip_sockets_and_socketpair(void **state)
+{
+	(void)state;
+	expect_success("socket(AF_INET) net proxy", run_socket(AB_NET_PROXY, AF_INET));
+	expect_success("socket(AF_INET6) net proxy", run_socket(AB_NET_PROXY, AF_INET6));
+	expect_success("socket(AF_INET|1<<32) net proxy",
+		       run_socket(AB_NET_PROXY, 0x100000000L | AF_INET));
+	expect_success("socketpair(AF_UNIX) net proxy",
+		       run_probe(AB_NET_PROXY, probe_socketpair, NULL));
+	static const struct {
+		const char *name;
+		long domain;
+	} refused[] = {
+		{ "AF_UNIX", AF_UNIX },
+		{ "AF_NETLINK", AF_NETLINK },
+		{ "AF_PACKET", AF_PACKET },
+		{ "AF_VSOCK", AF_VSOCK },
+		{ "AF_UNSPEC", AF_UNSPEC },
+		{ "AF_INET|1<<31", 0x80000000L | AF_INET },
+		{ "AF_INET6|1<<4", 0x10L | AF_INET6 },
+		{ "AF_INET|1<<3|1<<0 (11)", AF_INET | 8 | 1 },
+	};
+	for (size_t i = 0; i < N_ELEMS(refused); i++) {
+		char what[96];
+		snprintf(what, sizeof(what), "socket(%s) net proxy", refused[i].name);
+		expect_errno(what, run_socket(AB_NET_PROXY, refused[i].domain), EPERM);
+	}
+	expect_errno("ptrace net proxy",
+		     run_raw(AB_NET_PROXY, __NR_ptrace, 0x4206, 0, 0), EPERM);
+}
+
 enum sock_op { OP_CONNECT, OP_SENDTO, OP_GETSOCKOPT };
 
 static long probe_unix_socket_op(const void *arg)
@@ -664,7 +703,7 @@ static void test_dump_writes_the_filter(void **state)
 static void test_prebuilt_filter_matches_libseccomp(void **state)
 {
 	(void)state;
-	for (int net = AB_NET_NONE; net <= AB_NET_FULL; net++) {
+	for (int net = AB_NET_NONE; net <= AB_NET_PROXY; net++) {
 		ab_error err = {0};
 		int fd = memfd_create("bpf", MFD_CLOEXEC);
 		assert_true(fd >= 0);
@@ -701,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_socketpair_is_allowed_without_network),
 		cmocka_unit_test(test_other_socket_domains_fail_with_eperm_without_network),
 		cmocka_unit_test(test_full_network_allows_inet_but_keeps_other_rules),
+		cmocka_unit_test(test_proxy_network_allows_only_ip_sockets_and_socketpair),
 		cmocka_unit_test(test_unix_socket_traffic_calls_fail_with_eperm_without_network),
 #if defined(__x86_64__)
 		cmocka_unit_test(test_x32_syscalls_are_killed),
