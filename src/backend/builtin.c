@@ -51,7 +51,7 @@ struct setup_report {
 static unsigned long clone_flags(ab_net net)
 {
 	unsigned long f = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-	if (net == AB_NET_NONE)
+	if (net != AB_NET_FULL)
 		f |= CLONE_NEWNET;
 	return f;
 }
@@ -246,7 +246,7 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 	if (write_id_maps(a->procfd, a->uid, a->gid, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
 	struct netns_helper nh = {.pid = -1, .sock = -1};
-	if (plan->net == AB_NET_NONE && netns_start(a->procfd, &nh, &err) < 0)
+	if (plan->net != AB_NET_FULL && netns_start(a->procfd, &nh, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
 	close(a->procfd);
 	if (builtin_build_root(plan, a->req->skip_op, a->req->legacy_mounts, &failure, &err) < 0)
@@ -267,6 +267,7 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 		.net = plan->net,
 		.stderr_fd = -1,
 		.keep_fd = a->req->keep_fd,
+		.bridge_fd = a->req->bridge_fd,
 		.command_mask = a->req->child_mask,
 		.command = (char **)a->req->command,
 	};

@@ -1,7 +1,7 @@
 /* The built-in namespace engine: executes a plan without bubblewrap.
  *
  * agentbox clones one process ("sandbox init") straight into new user,
- * mount, PID, IPC, UTS and (for --net none) network namespaces. That
+ * mount, PID, IPC, UTS and (unless --net full) network namespaces. That
  * process maps the caller's ids onto themselves, brings up loopback,
  * builds the mount tree the plan describes on a fresh root (builtin_root.c),
  * pivots into it, drops every capability and continues, without an exec,
@@ -34,6 +34,7 @@ struct builtin_request {
 	char *const *command;
 	char **envp;           /* the command's environment */
 	int keep_fd;           /* held by the sandbox's PID 1 until it ends (placeholder janitor), or -1 */
+	int bridge_fd;         /* --net proxy: where the bridge's listeners go (net/bridge.h), or -1 */
 	const sigset_t *child_mask; /* the signal mask the command starts with */
 	bool legacy_mounts;    /* use the mount(2) fallback even where the new API exists */
 };

@@ -44,6 +44,7 @@ enum bwrap_fd_kind {
 	BFD_STDERR,  /* the caller's real stderr, restored by the inner stage */
 	BFD_STATUS,  /* write end of the --json-status-fd / --info-fd pipe */
 	BFD_SYNC,    /* --sync-fd: keeps the placeholder janitor waiting */
+	BFD_BRIDGE,  /* --net proxy: the inner stage sends the bridge's listeners here */
 };
 
 struct bwrap_fd {

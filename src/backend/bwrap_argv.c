@@ -144,11 +144,12 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 			remount_root = true;
 			continue;
 		}
-		/* room for this op's fd plus the status and sync fds */
-		if (cmd->n_fds + 3 > sizeof(cmd->fds) / sizeof(cmd->fds[0])) {
+		/* room for this op's fd plus the status, sync (and bridge) fds */
+		size_t after = plan->net == AB_NET_PROXY ? 3 : 2;
+		if (cmd->n_fds + 1 + after > sizeof(cmd->fds) / sizeof(cmd->fds[0])) {
 			bwrap_cmd_free(cmd);
 			return ab_fail(err, E2BIG, "the policy needs more than %zu empty-file masks; simplify it",
-				       sizeof(cmd->fds) / sizeof(cmd->fds[0]) - 4);
+				       sizeof(cmd->fds) / sizeof(cmd->fds[0]) - 2 - after);
 		}
 		int r = push_op(cmd, info, &plan->ops[i], err);
 		if (r < 0) {
@@ -163,7 +164,7 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 	strv_push(a, "--unshare-pid");
 	if (info->unshare_ipc)
 		strv_push(a, "--unshare-ipc");
-	if (plan->net == AB_NET_NONE)
+	if (plan->net != AB_NET_FULL)
 		strv_push(a, "--unshare-net");
 	if (plan->mount_proc) {
 		strv_push(a, "--proc");
@@ -213,6 +214,10 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 	if (stderr_fd >= 0) {
 		strv_push(a, "--stderr-fd");
 		push_fd_arg(cmd, stderr_fd);
+	}
+	if (plan->net == AB_NET_PROXY) {
+		strv_push(a, "--bridge-fd");
+		push_fd_arg(cmd, add_fd(cmd, BFD_BRIDGE));
 	}
 	strv_push(a, "--");
 	for (size_t i = 0; opts->command[i]; i++)

@@ -29,9 +29,10 @@
 #include "agentbox.h"
 #include "backend/landlock.h"
 #include "inner/seccomp.h"
+#include "net/bridge.h"
 
 #define INNER_USAGE \
-	"usage: agentbox __inner [--net none|full] [--stderr-fd N] -- COMMAND [ARG...]"
+	"usage: agentbox __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N] -- COMMAND [ARG...]"
 
 
 static _Noreturn void die(const char *fmt, ...)
@@ -56,13 +57,13 @@ static _Noreturn void usage_error(const char *what, const char *arg)
 	    what, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
 }
 
-static int parse_fd(const char *s)
+static int parse_fd(const char *opt, const char *s)
 {
 	char *end;
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < 0 || v > INT_MAX)
-		usage_error("--stderr-fd needs a file descriptor number, got", s);
+		die("%s needs a file descriptor number, got '%s'\n" INNER_USAGE, opt, s);
 	return (int)v;
 }
 
@@ -73,6 +74,7 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 	a->keep_fd = -1;
 	a->landlock_fd = -1;
 	a->landlock_flags = 0;
+	a->bridge_fd = -1;
 	a->command_mask = NULL;
 	a->command = NULL;
 
@@ -93,10 +95,14 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 				a->net = AB_NET_NONE;
 			else if (strcmp(v, "full") == 0)
 				a->net = AB_NET_FULL;
+			else if (strcmp(v, "proxy") == 0)
+				a->net = AB_NET_PROXY;
 			else
-				usage_error("--net must be 'none' or 'full', got", v);
+				usage_error("--net must be 'none', 'full' or 'proxy', got", v);
 		} else if (strcmp(opt, "--stderr-fd") == 0) {
-			a->stderr_fd = parse_fd(argv[++i]);
+			a->stderr_fd = parse_fd(opt, argv[++i]);
+		} else if (strcmp(opt, "--bridge-fd") == 0) {
+			a->bridge_fd = parse_fd(opt, argv[++i]);
 		} else {
 			usage_error("unknown option", opt);
 		}
@@ -222,6 +228,20 @@ static void harden(const struct inner_config *a)
 		die("%s", err.message);
 }
 
+/* The proxy is the only way out of this namespace; without its listeners
+ * the command would have no network at all, and not know why. */
+static void open_bridge(const struct inner_config *a)
+{
+	if (a->net != AB_NET_PROXY)
+		return;
+	if (a->bridge_fd <= 0)
+		die("--net proxy needs the bridge to agentbox's proxy (--bridge-fd), which the backend did not give");
+	ab_error err;
+	if (bridge_send_listeners(a->bridge_fd, &err) < 0)
+		die("%s", err.message);
+	close(a->bridge_fd);
+}
+
 static void forwarded_signals(sigset_t *set)
 {
 	sigemptyset(set);
@@ -333,6 +353,7 @@ _Noreturn void inner_enter(const struct inner_config *c)
 
 	check_capabilities();
 	restore_stderr(a.stderr_fd);
+	open_bridge(&a);
 	harden(&a);
 
 	sigset_t set, old_mask;

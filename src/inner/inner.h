@@ -3,10 +3,13 @@
  * for every backend.
  *
  * Invocation (built by the backend, never by users):
- *   <agentbox> __inner [--net none|full] [--stderr-fd N] -- COMMAND [ARG...]
+ *   <agentbox> __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N]
+ *                      -- COMMAND [ARG...]
  *
  * Steps, in this order: refuse to continue if any capability is left;
- * restore the caller's stderr from --stderr-fd; make itself non-dumpable;
+ * restore the caller's stderr from --stderr-fd; with --net proxy, hand the
+ * proxy bridge's listeners to agentbox over --bridge-fd (net/bridge.h);
+ * make itself non-dumpable;
  * close every other inherited fd above 2; set no_new_privs; enforce the
  * Landlock ruleset if the backend gave one; install the seccomp filter; block the forwarded signals; fork. The child starts a new
  * process group, restores the signal mask and execs COMMAND (exit 127 if not
@@ -33,6 +36,9 @@ struct inner_config {
 	 * that a zero-initialised config asks for none (a real one is >= 3). */
 	int landlock_fd;
 	unsigned landlock_flags;  /* landlock_restrict_self() flags */
+	/* With AB_NET_PROXY: the unix socket the bridge's listeners are sent
+	 * over; <= 0 = none (then AB_NET_PROXY is refused). */
+	int bridge_fd;
 	char **command;
 };
 

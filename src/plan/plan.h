@@ -15,6 +15,8 @@
 
 #include "agentbox.h"
 
+struct domain_rules;
+
 struct sbuf;
 
 enum node_source {
@@ -87,6 +89,7 @@ struct plan {
 
 	char *cwd;           /* canonical working directory inside */
 	ab_net net;
+	const struct domain_rules *domains; /* AB_NET_PROXY: the policy's (not owned) */
 	bool mount_proc;
 	bool root_readable;  /* / is bound (read or write) */
 	bool root_writable;

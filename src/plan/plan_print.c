@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "net/bridge.h"
+#include "net/domain.h"
 
 const char *plan_op_name(enum plan_op_kind kind)
 {
@@ -76,10 +78,40 @@ static const char *node_effect(const struct plan *plan, size_t idx)
 	return "inherited";
 }
 
+static void print_patterns(const char *what, const struct domain_pattern *p, size_t n, FILE *out)
+{
+	fprintf(out, "  %s:", what);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s %s", i ? "," : "", p[i].text);
+	fputs(n ? "\n" : " (none)\n", out);
+}
+
+static void print_proxy_rules(const struct plan *plan, FILE *out)
+{
+	fprintf(out, "  only way out: the policy proxy, HTTP on %s:%d, SOCKS5 on %s:%d\n", BRIDGE_HOST,
+		BRIDGE_HTTP_PORT, BRIDGE_HOST, BRIDGE_SOCKS_PORT);
+	const struct domain_rules *r = plan->domains;
+	print_patterns("allow", r ? r->allow : NULL, r ? r->n_allow : 0, out);
+	print_patterns("deny", r ? r->deny : NULL, r ? r->n_deny : 0, out);
+}
+
+static void append_patterns(sbuf *b, const char *key, const struct domain_pattern *p, size_t n)
+{
+	sbuf_addf(b, "\"%s\":[", key);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sbuf_add(b, ",");
+		sbuf_add_json_string(b, p[i].text);
+	}
+	sbuf_add(b, "]");
+}
+
 void plan_print_table(const struct plan *plan, FILE *out)
 {
 	fprintf(out, "working directory: %s\n", plan->cwd);
 	fprintf(out, "network: %s\n", ab_net_name(plan->net));
+	if (plan->net == AB_NET_PROXY)
+		print_proxy_rules(plan, out);
 	fprintf(out, "/proc: %s\n", plan->mount_proc ? "fresh" : "not mounted (--no-proc)");
 	fprintf(out, "filesystem root: %s\n",
 		plan->root_writable ? "writable" : plan->root_readable ? "read-only" : "empty (only listed paths are visible)");
@@ -97,9 +129,18 @@ void plan_append_json(const struct plan *plan, sbuf *b)
 {
 	sbuf_add(b, "\"cwd\":");
 	sbuf_add_json_string(b, plan->cwd);
-	sbuf_addf(b, ",\"network\":\"%s\",\"proc\":%s,\"root\":\"%s\",\"nodes\":[",
+	sbuf_addf(b, ",\"network\":\"%s\",\"proc\":%s,\"root\":\"%s\",",
 		  ab_net_name(plan->net), plan->mount_proc ? "true" : "false",
 		  plan->root_writable ? "write" : plan->root_readable ? "read" : "empty");
+	if (plan->net == AB_NET_PROXY && plan->domains) {
+		sbuf_addf(b, "\"proxy\":{\"http\":\"%s:%d\",\"socks5\":\"%s:%d\",", BRIDGE_HOST,
+			  BRIDGE_HTTP_PORT, BRIDGE_HOST, BRIDGE_SOCKS_PORT);
+		append_patterns(b, "allow", plan->domains->allow, plan->domains->n_allow);
+		sbuf_add(b, ",");
+		append_patterns(b, "deny", plan->domains->deny, plan->domains->n_deny);
+		sbuf_add(b, "},");
+	}
+	sbuf_add(b, "\"nodes\":[");
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		const struct plan_node *n = &plan->nodes[i];
 		sbuf_add(b, i ? ",{\"path\":" : "{\"path\":");

@@ -319,6 +319,7 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->net = policy->net;
+	plan->domains = &policy->domains;
 	plan->mount_proc = !ctx->no_proc;
 	if (!ctx->cwd || !path_is_absolute(ctx->cwd))
 		return ab_fail(err, EINVAL, "internal: working directory must be absolute");

@@ -72,6 +72,14 @@ int landlock_prepare(const struct plan *plan, bool exact, bool for_run, struct l
 		     ab_error *err)
 {
 	memset(lp, 0, sizeof(*lp));
+	/* Landlock can limit TCP ports but not addresses, and nothing about
+	 * UDP: without a network namespace of its own the command could
+	 * reach any host directly, so the proxy would be advice, not a rule. */
+	if (plan->net == AB_NET_PROXY)
+		return ab_fail(err, ENOTSUP,
+			       "--net proxy needs a network namespace of its own, which the Landlock backend (no namespaces) cannot give: "
+			       "the command could go around the proxy\n"
+			       "fix: allow user namespaces for agentbox or bwrap on this host (see `agentbox doctor`), or use --net none");
 	int abi = landlock_abi(err);
 	if (abi < 0)
 		return abi;

@@ -14,6 +14,7 @@
 #include "backend/landlock.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "net/bridge.h"
 #include "plan/plan.h"
 #include "run/events.h"
 #include "run/placeholders.h"
@@ -182,7 +183,29 @@ static int check_require(const ab_run_options *o, const struct plan *plan, const
 	return r;
 }
 
-static void append_posture(sbuf *b, const struct plan *plan, const struct choice *c)
+static const char *seccomp_mode_name(ab_net net)
+{
+	switch (net) {
+	case AB_NET_NONE: return "network-none";
+	case AB_NET_PROXY: return "network-proxy";
+	case AB_NET_FULL: break;
+	}
+	return "base";
+}
+
+/* Where the command's network goes and who answers for what no rule
+ * covers. */
+static void append_proxy_posture(sbuf *b, const ab_run_options *o)
+{
+	const char *channel = o->approvals_fd >= 0 ? "fd" : o->approvals_tty ? "tty" : "none";
+	sbuf_addf(b, ",\"proxy\":{\"http\":\"%s:%d\",\"socks5\":\"%s:%d\",\"approvals\":\"%s\","
+		     "\"unmatched\":\"%s\"}",
+		  BRIDGE_HOST, BRIDGE_HTTP_PORT, BRIDGE_HOST, BRIDGE_SOCKS_PORT, channel,
+		  strcmp(channel, "none") == 0 ? "deny" : "ask");
+}
+
+static void append_posture(sbuf *b, const struct plan *plan, const struct choice *c,
+			   const ab_run_options *o)
 {
 	size_t protected_n = 0, hidden = 0, writable = 0;
 	for (size_t i = 0; i < plan->n_nodes; i++) {
@@ -196,7 +219,7 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct choice
 			     "\"namespaces\":[],\"proc\":\"host\",\"new_session\":true,\"capabilities\":\"none\"",
 			  plan->root_writable ? "full-write" : plan->root_readable ? "read-only-root" : "restricted-read",
 			  writable, hidden, protected_n, ab_net_name(plan->net),
-			  plan->net == AB_NET_NONE ? "network-none" : "base");
+			  seccomp_mode_name(plan->net));
 		landlock_append_posture_json(b, &c->ll);
 		sbuf_add(b, "}");
 		return;
@@ -205,16 +228,20 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct choice
 	sbuf_addf(b, "\"posture\":{\"filesystem\":\"%s\",\"filesystem_exact\":true,\"writable_roots\":%zu,\"hidden_paths\":%zu,"
 		     "\"protected_paths\":%zu,\"network\":\"%s\",\"seccomp\":\"%s\",\"no_new_privs\":true,"
 		     "\"namespaces\":[\"user\",\"mount\",\"pid\"%s%s%s],\"proc\":%s,\"new_session\":true,"
-		     "\"capabilities\":\"none\"}",
+		     "\"capabilities\":\"none\"",
 		  plan->root_writable ? "full-write" : plan->root_readable ? "read-only-root" : "restricted-read",
 		  writable, hidden, protected_n, ab_net_name(plan->net),
-		  plan->net == AB_NET_NONE ? "network-none" : "base",
+		  seccomp_mode_name(plan->net),
 		  builtin || c->bw.unshare_ipc ? ",\"ipc\"" : "", builtin ? ",\"uts\"" : "",
-		  plan->net == AB_NET_NONE ? ",\"net\"" : "",
+		  plan->net != AB_NET_FULL ? ",\"net\"" : "",
 		  plan->mount_proc ? "true" : "false");
+	if (plan->net == AB_NET_PROXY)
+		append_proxy_posture(b, o);
+	sbuf_add(b, "}");
 }
 
-static void emit_start(const struct events *ev, const struct plan *plan, const struct choice *c,
+static void emit_start(const struct events *ev, const ab_run_options *o, const struct plan *plan,
+		       const struct choice *c,
 		       char *const argv[], const char *retry)
 {
 	sbuf b = {0};
@@ -229,7 +256,7 @@ static void emit_start(const struct events *ev, const struct plan *plan, const s
 		sbuf_add_json_string(&b, c->bw.version);
 		sbuf_add(&b, "},");
 	}
-	append_posture(&b, plan, c);
+	append_posture(&b, plan, c, o);
 	sbuf_add(&b, ",\"cwd\":");
 	sbuf_add_json_string(&b, plan->cwd);
 	sbuf_add(&b, ",\"command\":[");
@@ -289,7 +316,7 @@ static int run_with(struct choice *c, struct supervise_request *req, struct plan
 	int r = 0;
 	*failure = BUILTIN_FAIL_REFUSE;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		emit_start(req->ev, plan, c, req->command, retry);
+		emit_start(req->ev, req->opts, plan, c, req->command, retry);
 		req->bwrap = &c->bw;
 		if (c->backend == AB_BACKEND_LANDLOCK) {
 			req->landlock = &c->ll;
@@ -541,7 +568,8 @@ static void choose_for_explain(const ab_run_options *o, const struct plan *plan,
 	*usable = landlock_prepare(plan, false, false, &c->ll, berr) == 0;
 }
 
-static void explain_json(const struct plan *plan, const struct choice *c, bool usable,
+static void explain_json(const struct plan *plan, const ab_run_options *o, const struct choice *c,
+			 bool usable,
 			 const struct bwrap_cmd *cmd, const ab_error *berr, FILE *out)
 {
 	sbuf b = {0};
@@ -568,7 +596,7 @@ static void explain_json(const struct plan *plan, const struct choice *c, bool u
 	sbuf_add(&b, "}");
 	if (usable) {
 		sbuf_add(&b, ",");
-		append_posture(&b, plan, c);
+		append_posture(&b, plan, c, o);
 	}
 	sbuf_add(&b, "}\n");
 	fputs(b.s, out);
@@ -647,7 +675,7 @@ int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], 
 		usable = bwrap_build(&plan, &c.bw, &bo, &cmd, &berr) == 0;
 	}
 	if (json)
-		explain_json(&plan, &c, usable, &cmd, &berr, out);
+		explain_json(&plan, o, &c, usable, &cmd, &berr, out);
 	else
 		explain_text(&plan, &c, usable, &cmd, &berr, out);
 	bwrap_cmd_free(&cmd);

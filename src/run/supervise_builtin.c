@@ -14,12 +14,22 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "run/blocks.h"
+#include "run/sandbox_proxy.h"
 #include "run/watch.h"
 
 static bool legacy_mounts_forced(void)
 {
 	const char *v = getenv("AGENTBOX_TEST_LEGACY_MOUNT");
 	return v && strcmp(v, "1") == 0;
+}
+
+static void abandon(struct builtin_child *child)
+{
+	kill(child->pid, SIGKILL);
+	while (waitpid(child->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(child->report_fd);
+	close(child->life_fd);
 }
 
 int supervise_builtin(const struct supervise_request *req, int *exit_status,
@@ -32,7 +42,11 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	if (ret < 0)
 		return ret;
 	char **envp = watch_sandbox_environ(req->plan->net);
+	struct sandbox_proxy *sp = NULL;
 	sigset_t old;
+	ret = sandbox_proxy_prepare(req, &sp, err);
+	if (ret < 0)
+		goto out;
 	int sfd = watch_block_signals(&old, err);
 	if (sfd < 0) {
 		ret = sfd;
@@ -44,20 +58,17 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 		.command = req->command,
 		.envp = envp,
 		.keep_fd = bl.sync_fd,
+		.bridge_fd = sandbox_proxy_child_fd(sp),
 		.child_mask = &old,
 		.legacy_mounts = legacy_mounts_forced(),
 	};
 	struct builtin_child child;
 	ret = builtin_spawn(&breq, &child, failure, err);
-	if (ret == 0 && blocks_sandbox_started(&bl, err) < 0) {
-		/* No janitor to stand in for us: stop before the command runs
-		 * (the sandbox waits for nothing from us, so kill it). */
+	/* No janitor to stand in for us, or no proxy: stop before the command
+	 * runs (the sandbox waits for nothing from us, so kill it). */
+	if (ret == 0 && (blocks_sandbox_started(&bl, err) < 0 || sandbox_proxy_start(sp, err) < 0)) {
 		*failure = BUILTIN_FAIL_REFUSE;
-		kill(child.pid, SIGKILL);
-		while (waitpid(child.pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		close(child.report_fd);
-		close(child.life_fd);
+		abandon(&child);
 		ret = -EIO;
 	}
 	if (ret == 0) {
@@ -84,6 +95,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	*exit_status = watch_exit_status(&st);
 	ret = SUPERVISE_DONE;
 out:
+	sandbox_proxy_stop(sp);
 	blocks_finish(&bl);
 	watch_free_environ(envp);
 	sbuf_free(&st.err_text);

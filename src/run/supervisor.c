@@ -20,14 +20,18 @@
 #include "run/placeholders.h"
 #include "backend/devices.h"
 #include "run/blocks.h"
+#include "run/sandbox_proxy.h"
 #include "run/watch.h"
 
 /* In the child, between fork and exec: only async-signal-safe calls. Puts
  * each descriptor the command line names at its number, sends bwrap's own
  * stderr to the capture pipe, closes everything else. */
+struct child_fds {
+	int self, status_w, sync, bridge, err_w;
+};
+
 static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char **envp,
-		       const sigset_t *old_mask, pid_t parent, int self_fd, int status_w,
-		       int sync_fd, int err_w)
+		       const sigset_t *old_mask, pid_t parent, const struct child_fds *f)
 {
 	watch_default_signals();
 	sigprocmask(SIG_SETMASK, old_mask, NULL);
@@ -44,10 +48,11 @@ static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char
 		int s;
 		switch (cmd->fds[i].kind) {
 		case BFD_DEVNULL: s = open("/dev/null", O_RDONLY | O_CLOEXEC); break;
-		case BFD_SELF: s = self_fd; break;
+		case BFD_SELF: s = f->self; break;
 		case BFD_STDERR: s = 2; break;
-		case BFD_STATUS: s = status_w; break;
-		case BFD_SYNC: s = sync_fd; break;
+		case BFD_STATUS: s = f->status_w; break;
+		case BFD_SYNC: s = f->sync; break;
+		case BFD_BRIDGE: s = f->bridge; break;
 		default: s = -1;
 		}
 		if (s < 0)
@@ -56,7 +61,7 @@ static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char
 		if (src[i] < 0)
 			_exit(AB_EXIT_FAILURE);
 	}
-	int err_high = fcntl(err_w, F_DUPFD_CLOEXEC, base);
+	int err_high = fcntl(f->err_w, F_DUPFD_CLOEXEC, base);
 	for (size_t i = 0; i < cmd->n_fds; i++)
 		if (dup2(src[i], cmd->fds[i].target) < 0)
 			_exit(AB_EXIT_FAILURE);
@@ -110,6 +115,7 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 	int err_p[2] = {-1, -1}, status_p[2] = {-1, -1}, self_fd = -1, sfd = -1;
 	int ret = 0;
 	char **envp = watch_sandbox_environ(req->plan->net);
+	struct sandbox_proxy *sp = NULL;
 	bool want_status = false;
 	for (size_t i = 0; i < cmd->n_fds; i++)
 		want_status = want_status || cmd->fds[i].kind == BFD_STATUS;
@@ -126,6 +132,9 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		goto out;
 	}
 
+	ret = sandbox_proxy_prepare(req, &sp, err);
+	if (ret < 0)
+		goto out;
 	sigset_t old;
 	sfd = watch_block_signals(&old, err);
 	if (sfd < 0) {
@@ -140,8 +149,13 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		goto out;
 	}
-	if (st->pid == 0)
-		child_exec(cmd, req->bwrap->path, envp, &old, parent, self_fd, status_p[1], sync_fd, err_p[1]);
+	if (st->pid == 0) {
+		struct child_fds f = {
+			.self = self_fd, .status_w = status_p[1], .sync = sync_fd,
+			.bridge = sandbox_proxy_child_fd(sp), .err_w = err_p[1],
+		};
+		child_exec(cmd, req->bwrap->path, envp, &old, parent, &f);
+	}
 
 	close(err_p[1]);
 	err_p[1] = -1;
@@ -149,9 +163,16 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		close(status_p[1]);
 		status_p[1] = -1;
 	}
+	if (sandbox_proxy_start(sp, err) < 0) {
+		/* bwrap waits for nothing from us: stop it before the command
+		 * finds itself without a way out */
+		kill(st->pid, SIGKILL);
+		ret = -EIO;
+	}
 	watch_loop(st, sfd, err_p[0], status_p[0], req->opts->timeout_sec);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
+	sandbox_proxy_stop(sp);
 	if (sfd >= 0)
 		close(sfd);
 	for (int i = 0; i < 2; i++) {

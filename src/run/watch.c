@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "run/sandbox_proxy.h"
 
 extern char **environ;
 
@@ -25,6 +26,8 @@ char **watch_sandbox_environ(ab_net net)
 			strv_push(&env, *e);
 	strv_push(&env, "AGENTBOX_SANDBOX=1");
 	strv_push_owned(&env, xasprintf("AGENTBOX_NETWORK=%s", ab_net_name(net)));
+	if (net == AB_NET_PROXY)
+		sandbox_proxy_environ(&env);
 	return env.v;
 }
 

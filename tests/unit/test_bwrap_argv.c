@@ -102,6 +102,7 @@ static const char *fd_kind_name(enum bwrap_fd_kind k)
 	case BFD_STDERR: return "stderr";
 	case BFD_STATUS: return "status";
 	case BFD_SYNC: return "sync";
+	case BFD_BRIDGE: return "bridge";
 	}
 	return "?";
 }
@@ -202,6 +203,31 @@ static void test_network_full_keeps_host_network(void **state)
 		" --unshare-user --unshare-pid --unshare-ipc --proc /proc%s"
 		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net full -- true", proc);
 	assert_cmd(&bc, want, "3:self");
+	free(want);
+	free(proc);
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
+/* --net proxy: a network namespace of its own, and the bridge's socket
+ * handed to the inner stage, which sends the listeners over it. */
+static void test_network_proxy_unshares_and_passes_the_bridge(void **state)
+{
+	(void)state;
+	struct plan plan;
+	read_only_plan(&plan, AB_NET_PROXY, false);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_build_opts opts = opts_plain();
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	char *proc = proc_ro();
+	char *want = xasprintf(
+		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net proxy --bridge-fd 4 -- true",
+		proc);
+	assert_cmd(&bc, want, "3:self 4:bridge");
 	free(want);
 	free(proc);
 	bwrap_cmd_free(&bc);
@@ -789,6 +815,7 @@ int main(void)
 		T_(test_proc_readonly_list_covers_sysctls),
 		T_(test_read_only_network_none_full_argv),
 		T_(test_network_full_keeps_host_network),
+		T_(test_network_proxy_unshares_and_passes_the_bridge),
 		T_(test_no_proc_mounts_no_proc),
 		T_(test_no_proc_with_empty_root_runs_inner_stage_by_path),
 		T_(test_empty_root_is_remounted_read_only_after_proc),
