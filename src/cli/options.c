@@ -10,6 +10,8 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "net/domain.h"
+#include "policy/policy.h"
 
 void cli_usage(FILE *out)
 {
@@ -31,7 +33,21 @@ void cli_usage(FILE *out)
 	      "                        PATH: absolute, relative to -C, ~, ~/..., or :root :minimal\n"
 	      "                        :cwd :tmpdir :slash_tmp; the most specific rule wins\n"
 	      "  --protect NAME        keep NAME read-only under every writable root\n"
-	      "  --net none|full       network access (default none)\n"
+	      "  --net none|full|proxy network access (default none; proxy when domain\n"
+	      "                        rules are given): proxy leaves only agentbox's\n"
+	      "                        policy proxy, which applies the domain rules and\n"
+	      "                        asks a human about destinations no rule covers\n"
+	      "  --allow-domain PATTERN  let the command reach PATTERN (repeatable)\n"
+	      "  --deny-domain PATTERN   refuse PATTERN; deny wins over allow (repeatable)\n"
+	      "                        PATTERN: example.com, *.example.com (subdomains),\n"
+	      "                        **.example.com (both), * (allow only), 192.0.2.7,\n"
+	      "                        [2001:db8::1], each with an optional :PORT or :LO-HI\n"
+	      "  --approvals-fd N      (proxy) ask about unmatched destinations on fd N,\n"
+	      "                        one JSON object per line each way\n"
+	      "  --approvals-tty       (proxy) ask on the controlling terminal instead\n"
+	      "  --approval-timeout SECONDS\n"
+	      "                        (proxy) deny when no answer comes (default 60)\n"
+	      "  --approvals-save FILE (proxy) add \"always\" answers to policy file FILE\n"
 	      "  -C, --cd DIR          working directory of the command (default: current)\n"
 	      "  --no-proc             do not mount a fresh /proc\n"
 	      "  --timeout SECONDS     kill the whole sandbox after SECONDS (exit 124)\n"
@@ -56,7 +72,9 @@ static bool takes_value(const char *opt)
 {
 	static const char *const with_value[] = {
 		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--net",
-		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require", NULL,
+		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
+		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
+		"--approvals-save", NULL,
 	};
 	for (size_t i = 0; with_value[i]; i++)
 		if (strcmp(opt, with_value[i]) == 0)
@@ -98,6 +116,76 @@ static int parse_number(const char *opt, const char *v, double *out, ab_error *e
 	return 0;
 }
 
+static int parse_fd(const char *opt, const char *v, int *out, ab_error *err)
+{
+	char *e = NULL;
+	errno = 0;
+	long fd = strtol(v, &e, 10);
+	if (errno || !e || *e || e == v || fd < 0 || fd > INT_MAX)
+		return ab_fail(err, EINVAL, "%s: '%s' is not a file descriptor number", opt, v);
+	if (fcntl((int)fd, F_GETFD) < 0)
+		return ab_fail_errno(err, errno, "%s %ld: descriptor is not open", opt, fd);
+	*out = (int)fd;
+	return 0;
+}
+
+static int parse_net(const char *v, ab_net *out, ab_error *err)
+{
+	static const ab_net modes[] = {AB_NET_NONE, AB_NET_FULL, AB_NET_PROXY};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(v, ab_net_name(modes[i])) == 0) {
+			*out = modes[i];
+			return 0;
+		}
+	}
+	return ab_fail(err, EINVAL, "--net: '%s' is not a network mode (use none, full or proxy)", v);
+}
+
+/* Checked here so a bad pattern is reported before the policy file is
+ * read, like every other bad value; pass 2 adds it for real. */
+static int check_domain(const char *opt, const char *v, ab_error *err)
+{
+	struct domain_pattern pat;
+	ab_error why;
+	if (domain_pattern_parse(v, strcmp(opt, "--allow-domain") == 0, &pat, &why) < 0)
+		return ab_fail(err, EINVAL, "%s: %s", opt, why.message);
+	domain_pattern_free(&pat);
+	return 0;
+}
+
+/* What the command line said about the network, for the checks that need
+ * the whole picture (the file's mode included). */
+struct net_flags {
+	const char *net;      /* last --net value, or NULL */
+	const char *domain;   /* first --allow-domain / --deny-domain, or NULL */
+	const char *approval; /* first approval option, or NULL */
+};
+
+/* Domain rules imply proxy when nothing chose a mode, conflict with an
+ * explicit none or full, and approvals only mean something with proxy. */
+static int settle_network(ab_policy *p, const struct net_flags *f, const char *file,
+			  ab_error *err)
+{
+	bool has_rules = p->domains.n_allow + p->domains.n_deny > 0;
+	if (has_rules && !p->net_set)
+		ab_policy_set_network(p, AB_NET_PROXY);
+	ab_net net = ab_policy_network(p);
+	_cleanup_free_ char *mode_from = f->net ? xasprintf("set by --net %s", f->net) :
+		p->net_set ? xasprintf("set by policy file %s", file) : xstrdup("the default");
+	if (has_rules && net != AB_NET_PROXY) {
+		_cleanup_free_ char *rules_from = f->domain ? xstrdup(f->domain) :
+			xasprintf("policy file %s", file);
+		return ab_fail(err, EINVAL,
+			       "%s: domain rules need network mode proxy, but the mode is %s (%s); use --net proxy, or drop the explicit mode, to apply them",
+			       rules_from, ab_net_name(net), mode_from);
+	}
+	if (f->approval && net != AB_NET_PROXY)
+		return ab_fail(err, EINVAL,
+			       "%s needs --net proxy (approvals answer for the proxy's destinations), but the network mode is %s (%s)",
+			       f->approval, ab_net_name(net), mode_from);
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 {
 	memset(cli, 0, sizeof(*cli));
@@ -134,7 +222,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 
 	/* Pass 1: options that decide the base (preset, file, cwd) and every
 	 * value check; the rules themselves are applied in pass 2, in order. */
-	const char *preset = NULL, *file = NULL, *cd = NULL;
+	const char *preset = NULL, *file = NULL, *cd = NULL, *save = NULL;
+	struct net_flags nf = {0};
 	int end = argc;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
@@ -160,8 +249,37 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 		} else if (strcmp(name, "-C") == 0 || strcmp(name, "--cd") == 0) {
 			cd = v;
 		} else if (strcmp(name, "--net") == 0) {
-			if (strcmp(v, "none") != 0 && strcmp(v, "full") != 0)
-				return ab_fail(err, EINVAL, "--net: '%s' is not a network mode (use none or full)", v);
+			ab_net net;
+			if (parse_net(v, &net, err) < 0)
+				return -EINVAL;
+			nf.net = v;
+		} else if (strcmp(name, "--allow-domain") == 0 || strcmp(name, "--deny-domain") == 0) {
+			if (check_domain(name, v, err) < 0)
+				return -EINVAL;
+			if (!nf.domain)
+				nf.domain = name[2] == 'a' ? "--allow-domain" : "--deny-domain";
+		} else if (strcmp(name, "--approvals-fd") == 0) {
+			int r = parse_fd(name, v, &cli->opts.approvals_fd, err);
+			if (r < 0)
+				return r;
+			nf.approval = nf.approval ? nf.approval : "--approvals-fd";
+		} else if (strcmp(name, "--approvals-tty") == 0) {
+			cli->opts.approvals_tty = true;
+			nf.approval = nf.approval ? nf.approval : "--approvals-tty";
+		} else if (strcmp(name, "--approval-timeout") == 0) {
+			int r = parse_number(name, v, &cli->opts.approval_timeout_sec, err);
+			if (r < 0)
+				return r;
+			if (!(cli->opts.approval_timeout_sec > 0) || cli->opts.approval_timeout_sec > 86400)
+				return ab_fail(err, EINVAL,
+					       "--approval-timeout: '%s' is not a number of seconds above 0 and at most 86400",
+					       v);
+			nf.approval = nf.approval ? nf.approval : "--approval-timeout";
+		} else if (strcmp(name, "--approvals-save") == 0) {
+			if (!*v)
+				return ab_fail(err, EINVAL, "--approvals-save: the file name is empty");
+			save = v;
+			nf.approval = nf.approval ? nf.approval : "--approvals-save";
 		} else if (strcmp(name, "--backend") == 0) {
 			if (ab_backend_parse(v, &cli->opts.backend) < 0)
 				return ab_fail(err, EINVAL, "--backend: '%s' is not a backend (use auto, builtin, bwrap or landlock)", v);
@@ -178,13 +296,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			if (r < 0)
 				return r;
 		} else if (strcmp(name, "--events-fd") == 0) {
-			char *e = NULL;
-			long fd = strtol(v, &e, 10);
-			if (!e || *e || e == v || fd < 0 || fd > INT_MAX)
-				return ab_fail(err, EINVAL, "--events-fd: '%s' is not a file descriptor number", v);
-			if (fcntl((int)fd, F_GETFD) < 0)
-				return ab_fail_errno(err, errno, "--events-fd %ld: descriptor is not open", fd);
-			cli->opts.events_fd = (int)fd;
+			int r = parse_fd(name, v, &cli->opts.events_fd, err);
+			if (r < 0)
+				return r;
 		} else if (strcmp(name, "--no-proc") == 0) {
 			cli->opts.no_proc = true;
 		} else if (strcmp(name, "-q") == 0 || strcmp(name, "--quiet") == 0) {
@@ -195,6 +309,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			return ab_fail(err, EINVAL, "unknown option '%s' (see 'agentbox --help')", argv[i]);
 		}
 	}
+	if (cli->opts.approvals_fd >= 0 && cli->opts.approvals_tty)
+		return ab_fail(err, EINVAL,
+			       "--approvals-fd and --approvals-tty cannot go together: approvals have one channel; keep one of the two");
 	if (end < argc)
 		cli->argv = argv + end + 1;
 	if (cli->command == CLI_RUN && (!cli->argv || !cli->argv[0]))
@@ -231,7 +348,12 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			r = ab_policy_add_protect(cli->policy, v, err);
 			continue;
 		} else if (strcmp(name, "--net") == 0) {
-			ab_policy_set_network(cli->policy, strcmp(v, "full") == 0 ? AB_NET_FULL : AB_NET_NONE);
+			ab_net net = AB_NET_NONE;
+			parse_net(v, &net, NULL);
+			ab_policy_set_network(cli->policy, net);
+			continue;
+		} else if (strcmp(name, "--allow-domain") == 0 || strcmp(name, "--deny-domain") == 0) {
+			r = ab_policy_add_domain(cli->policy, v, name[2] == 'a', err);
 			continue;
 		} else {
 			continue;
@@ -242,9 +364,17 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 		if (r < 0)
 			ab_error_hint(err, "in option %s %s", name, v);
 	}
+	if (r == 0)
+		r = settle_network(cli->policy, &nf, file, err);
 	if (r < 0)
 		return r;
 	cli->opts.cwd = cd ? xstrdup(base) : NULL;
+	/* The file is written by agentbox, outside the sandbox, so it is
+	 * named from where agentbox was started, not from -C. */
+	if (save) {
+		_cleanup_free_ char *joined = save[0] == '/' ? xstrdup(save) : path_join(here, save);
+		cli->opts.approvals_save = path_normalize(joined);
+	}
 	return 0;
 }
 
@@ -252,5 +382,6 @@ void cli_free(struct cli *cli)
 {
 	ab_policy_free(cli->policy);
 	free((char *)cli->opts.cwd);
+	free((char *)cli->opts.approvals_save);
 	memset(cli, 0, sizeof(*cli));
 }

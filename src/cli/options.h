@@ -17,7 +17,9 @@ struct cli {
 
 /* Layering: the --policy preset (read-only when neither --policy nor
  * --policy-file is given), then the policy file, then --read/--write/
- * --deny/--protect/--net in the order given. */
+ * --deny/--protect/--net/--allow-domain/--deny-domain in the order given.
+ * Domain rules with no mode chosen anywhere mean --net proxy; with none or
+ * full, and approval options without proxy, are errors. */
 int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err);
 void cli_free(struct cli *cli);
 void cli_usage(FILE *out);

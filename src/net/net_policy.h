@@ -1,17 +1,16 @@
-/* The "network" section of a policy file, as the proxy reads it:
+/* The domain rules of a policy file, for `agentbox proxy --policy-file`.
+ * The file is a whole policy (docs/policy.md) read by the one policy file
+ * loader; the proxy takes its "network" section:
  *   "network": {"mode": "proxy", "allow": ["**.github.com"], "deny": [...]}
- * Only this section is read; the rest of the file is agentbox run's. */
+ * Its other sections are checked like any policy's, then not used. */
 #ifndef AB_NET_NET_POLICY_H
 #define AB_NET_NET_POLICY_H
-
-#include <stddef.h>
 
 #include "agentbox.h"
 #include "net/domain.h"
 
+/* Appends the file's allow and deny patterns to *rules. A bad file, or one
+ * whose network mode is none or full, leaves *rules unchanged. */
 int net_policy_load_file(const char *path, struct domain_rules *rules, ab_error *err);
-/* The same from text; `source` names it in messages (file:line:col). */
-int net_policy_load_text(const char *text, size_t len, const char *source,
-			 struct domain_rules *rules, ab_error *err);
 
 #endif

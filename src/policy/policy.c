@@ -211,7 +211,12 @@ void ab_policy_set_network(ab_policy *p, ab_net net)
 
 int ab_policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err)
 {
-	return domain_rules_add(&p->domains, pattern, allow, err);
+	int r = domain_rules_add(&p->domains, pattern, allow, err);
+	/* Rules mean the proxy unless a mode was chosen (the CLI and policy
+	 * files refuse rules next to an explicit none or full). */
+	if (r == 0 && !p->net_set)
+		p->net = AB_NET_PROXY;
+	return r;
 }
 
 ab_net ab_policy_network(const ab_policy *p)

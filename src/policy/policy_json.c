@@ -528,6 +528,35 @@ static int load_protect(struct loader *ld, json_t *root)
 	return 0;
 }
 
+/* One of network.allow / network.deny: a list of domain patterns, staged
+ * in the order written. */
+static int load_domain_list(struct loader *ld, json_t *net, const char *key, bool allow)
+{
+	json_t *list = json_object_get(net, key);
+	if (!list)
+		return 0;
+	if (!json_is_array(list)) {
+		const struct jstep at[] = {{.key = "network"}, {.key = key}};
+		return fail_at(ld, at, 2, false,
+			       "\"network\".\"%s\" must be an array of domain patterns such as [\"**.example.com\"], found %s",
+			       key, json_kind(list));
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v) {
+		const struct jstep at[] = {{.key = "network"}, {.key = key}, {.index = i}};
+		if (!json_is_string(v))
+			return fail_at(ld, at, 3, false,
+				       "\"network\".\"%s\" entries must be strings (domain patterns), found %s",
+				       key, json_kind(v));
+		ab_error why;
+		if (ab_policy_add_domain(ld->stage, json_string_value(v), allow, &why) < 0)
+			return fail_at(ld, at, 3, false, "\"network\".\"%s\"[%zu]: %s", key, i,
+				       why.message);
+	}
+	return 0;
+}
+
 static int load_network(struct loader *ld, json_t *root)
 {
 	json_t *net = json_object_get(root, "network");
@@ -542,31 +571,50 @@ static int load_network(struct loader *ld, json_t *root)
 	const char *key;
 	json_t *v;
 	json_object_foreach(net, key, v) {
-		if (strcmp(key, "mode") == 0)
+		if (strcmp(key, "mode") == 0 || strcmp(key, "allow") == 0 ||
+		    strcmp(key, "deny") == 0)
 			continue;
 		const struct jstep at[] = {{.key = "network"}, {.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 2, true,
-			       "unknown key %s in \"network\" (known keys: mode)", q);
+			       "unknown key %s in \"network\" (known keys: mode, allow, deny)", q);
 	}
+	/* The lists belong to the proxy, even empty: {"allow": []} asks the
+	 * human about everything, which is a proxy setting too. */
+	const char *rules_key = json_object_get(net, "allow") ? "allow" :
+				json_object_get(net, "deny") ? "deny" : NULL;
 	json_t *mode = json_object_get(net, "mode");
-	if (!mode)
+	ab_net chosen = AB_NET_PROXY;
+	if (mode) {
+		const struct jstep at[] = {{.key = "network"}, {.key = "mode"}};
+		if (!json_is_string(mode))
+			return fail_at(ld, at, 2, false,
+				       "\"network\".\"mode\" must be a string (\"none\", \"full\" or \"proxy\"), found %s",
+				       json_kind(mode));
+		const char *word = json_string_value(mode);
+		if (strcmp(word, "none") == 0) {
+			chosen = AB_NET_NONE;
+		} else if (strcmp(word, "full") == 0) {
+			chosen = AB_NET_FULL;
+		} else if (strcmp(word, "proxy") != 0) {
+			_cleanup_free_ char *q = quoted(word);
+			return fail_at(ld, at, 2, false,
+				       "unknown network mode %s (valid: none, full, proxy)", q);
+		}
+		if (chosen != AB_NET_PROXY && rules_key) {
+			const struct jstep rat[] = {{.key = "network"}, {.key = rules_key}};
+			return fail_at(ld, rat, 2, true,
+				       "\"network\".\"%s\" needs \"mode\": \"proxy\" (domain rules are the proxy's), but the mode is \"%s\"; use mode \"proxy\" or drop the rules",
+				       rules_key, word);
+		}
+	} else if (!rules_key) {
 		return 0;
-	const struct jstep at[] = {{.key = "network"}, {.key = "mode"}};
-	if (!json_is_string(mode))
-		return fail_at(ld, at, 2, false,
-			       "\"network\".\"mode\" must be a string (\"none\" or \"full\"), found %s",
-			       json_kind(mode));
-	const char *word = json_string_value(mode);
-	if (strcmp(word, "none") == 0) {
-		ab_policy_set_network(ld->stage, AB_NET_NONE);
-	} else if (strcmp(word, "full") == 0) {
-		ab_policy_set_network(ld->stage, AB_NET_FULL);
-	} else {
-		_cleanup_free_ char *q = quoted(word);
-		return fail_at(ld, at, 2, false,
-			       "unknown network mode %s (valid: none, full)", q);
 	}
+	int r;
+	if ((r = load_domain_list(ld, net, "allow", true)) < 0 ||
+	    (r = load_domain_list(ld, net, "deny", false)) < 0)
+		return r;
+	ab_policy_set_network(ld->stage, chosen);
 	ld->set_net = true;
 	return 0;
 }
@@ -644,6 +692,11 @@ static void merge_stage(ab_policy *p, const ab_policy *stage, bool set_net)
 	}
 	for (size_t i = 0; i < stage->n_protect; i++)
 		ab_policy_add_protect(p, stage->protect[i], NULL);
+	const struct domain_rules *d = &stage->domains;
+	for (size_t i = 0; i < d->n_allow; i++)
+		ab_policy_add_domain(p, d->allow[i].text, true, NULL);
+	for (size_t i = 0; i < d->n_deny; i++)
+		ab_policy_add_domain(p, d->deny[i].text, false, NULL);
 	if (set_net)
 		ab_policy_set_network(p, stage->net);
 }

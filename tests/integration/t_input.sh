@@ -51,6 +51,78 @@ case_bad_input() {
 	expect_absent "--events-fd on a closed fd: command did not run" "$WS/ran"
 }
 
+# The network flags of issue #5: bad combinations and patterns are refused
+# before anything runs; good ones are accepted (the proxy itself is tested
+# in t_netproxy.sh).
+case_net_input() {
+	new_ws
+	local pf=$CASE_DIR/p.json run=(-- touch "$WS/ran")
+
+	bad_input "--allow-domain with --net full" "--allow-domain: domain rules need network mode proxy" \
+		run --net full --allow-domain example.com "${run[@]}"
+	expect_stderr_contains "--allow-domain with --net full: names --net full" "set by --net full"
+	bad_input "--deny-domain with --net none" "--deny-domain: domain rules need network mode proxy" \
+		run --deny-domain example.com --net none "${run[@]}"
+	expect_stderr_contains "--deny-domain with --net none: names --net none" "set by --net none"
+	bad_input "invalid --allow-domain pattern" "--allow-domain: invalid domain pattern 'a*b.com'" \
+		run --net proxy --allow-domain 'a*b.com' "${run[@]}"
+	bad_input "invalid --deny-domain port" "--deny-domain: invalid domain pattern 'x.com:99999'" \
+		run --deny-domain x.com:99999 "${run[@]}"
+	bad_input "--deny-domain *" "--deny-domain: invalid deny pattern '*'" \
+		run --deny-domain '*' "${run[@]}"
+	bad_input "bare IPv6 pattern" "in brackets" run --allow-domain=2001:db8::1 "${run[@]}"
+
+	printf '{"version": 1, "network": {"mode": "full"}}\n' >"$pf"
+	bad_input "--allow-domain with a file's mode full" "set by policy file $pf" \
+		run --policy-file "$pf" --allow-domain example.com "${run[@]}"
+	printf '{"version": 1, "network": {"allow": ["example.com"]}}\n' >"$pf"
+	bad_input "a file's domain rules with --net none" "policy file $pf: domain rules need network mode proxy" \
+		run --policy-file "$pf" --net none "${run[@]}"
+	printf '{"version": 1,\n "network": {"mode": "full", "allow": ["example.com"]}}\n' >"$pf"
+	bad_input "policy allow with mode full" "$pf:2:30: \"network\".\"allow\" needs \"mode\": \"proxy\"" \
+		run --policy-file "$pf" "${run[@]}"
+	printf '{"version": 1,\n "network": {"deny": ["ok.com",\n   "b*d.com"]}}\n' >"$pf"
+	bad_input "policy invalid pattern" "$pf:3:4: \"network\".\"deny\"[1]: invalid domain pattern 'b*d.com'" \
+		run --policy-file "$pf" "${run[@]}"
+
+	bad_input "--approvals-tty without proxy" "--approvals-tty needs --net proxy" \
+		run --approvals-tty "${run[@]}"
+	bad_input "--approvals-save with --net full" "--approvals-save needs --net proxy" \
+		run --net full --approvals-save "$CASE_DIR/s.json" "${run[@]}"
+	bad_input "--approvals-fd with --approvals-tty" "--approvals-fd and --approvals-tty cannot go together" \
+		run --net proxy --approvals-fd 2 --approvals-tty "${run[@]}"
+	bad_input "--approvals-fd on a closed fd" "--approvals-fd 42: descriptor is not open" \
+		run --net proxy --approvals-fd 42 "${run[@]}"
+	bad_input "--approvals-fd not a number" "--approvals-fd: 'two'" \
+		run --net proxy --approvals-fd two "${run[@]}"
+	bad_input "--approval-timeout 0" "--approval-timeout: '0'" \
+		run --net proxy --approval-timeout 0 "${run[@]}"
+	bad_input "--approval-timeout above a day" "--approval-timeout: '86401'" \
+		run --net proxy --approval-timeout 86401 "${run[@]}"
+	bad_input "--approval-timeout not a number" "--approval-timeout: 'soon'" \
+		run --net proxy --approval-timeout soon "${run[@]}"
+	bad_input "--approvals-save empty" "--approvals-save: the file name is empty" \
+		run --net proxy --approvals-save= "${run[@]}"
+	bad_input "bad --net value lists proxy" "use none, full or proxy" run --net sideways "${run[@]}"
+
+	local base=(explain --policy workspace-write -C "$WS")
+	ab "${base[@]}" --net proxy --allow-domain x.com -- true
+	expect_exit "explain --net proxy --allow-domain: exit 0" 0
+	expect_stdout_contains "explain --net proxy --allow-domain: prints a plan" "$WS"
+	expect "explain --net proxy --allow-domain: no error" '! grep -qi "error" <<<"$ERR"'
+	ab "${base[@]}" --allow-domain '**.example.com:443' --deny-domain '[2001:db8::1]' -- true
+	expect_exit "explain with domain rules and no --net: exit 0" 0
+	expect "explain with domain rules and no --net: no error" '! grep -qi "error" <<<"$ERR"'
+	printf '{"version": 1, "preset": "workspace-write", "network": {"allow": ["example.com"]}}\n' >"$pf"
+	ab explain --policy-file "$pf" -C "$WS" --deny-domain bad.example.com \
+		--approvals-fd 2 --approval-timeout 2.5 --approvals-save rel.json -- true
+	expect_exit "explain with a file's rules, flags and approvals: exit 0" 0
+	expect "explain with a file's rules, flags and approvals: no error" '! grep -qi "error" <<<"$ERR"'
+	ab "${base[@]}" --net none --net proxy --approvals-tty -- true
+	expect_exit "explain: the last --net wins" 0
+	expect_absent "explain did not run anything" "$WS/ran"
+}
+
 case_explain() {
 	new_ws
 	mkdir "$WS/private"

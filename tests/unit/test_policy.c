@@ -16,6 +16,8 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "net/domain.h"
+#include "net/net_policy.h"
 #include "policy/policy.h"
 
 static const struct policy_entry *find_entry(const ab_policy *p,
@@ -57,6 +59,9 @@ static void assert_load_error(const char *text, const char *want)
 	assert_int_equal(p->n_entries, 0);
 	assert_int_equal(p->n_protect, 2);
 	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
+	assert_false(p->net_set);
+	assert_int_equal(p->domains.n_allow, 0);
+	assert_int_equal(p->domains.n_deny, 0);
 	ab_policy_free(p);
 }
 
@@ -573,16 +578,229 @@ static void test_json_protect_must_be_array_of_names(void **state)
 			  "p.json:1:28: protected name \"..\" must be a single path component such as \".git\" (no \"/\", not \".\" or \"..\")");
 }
 
-static void test_json_network_accepts_only_mode_none_or_full(void **state)
+static void test_json_network_modes(void **state)
+{
+	static const struct {
+		const char *word;
+		ab_net net;
+	} modes[] = {{"none", AB_NET_NONE}, {"full", AB_NET_FULL}, {"proxy", AB_NET_PROXY}};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char *text = xasprintf("{\"version\": 1, \"network\": {\"mode\": \"%s\"}}", modes[i].word);
+		ab_policy *p = load_ok(text);
+		assert_int_equal(ab_policy_network(p), modes[i].net);
+		assert_true(p->net_set);
+		assert_int_equal(p->domains.n_allow + p->domains.n_deny, 0);
+		ab_policy_free(p);
+		free(text);
+	}
+	/* An empty section chooses nothing. */
+	ab_policy *p = load_ok("{\"version\": 1, \"network\": {}}");
+	assert_false(p->net_set);
+	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
+	ab_policy_free(p);
+}
+
+static void test_json_network_allow_and_deny_become_domain_rules(void **state)
+{
+	ab_policy *p = load_ok(
+		"{\"version\": 1, \"network\": {\"mode\": \"proxy\",\n"
+		"  \"allow\": [\"**.GitHub.com\", \"api.example.com.:443\", \"[2001:DB8::1]:8000-8080\"],\n"
+		"  \"deny\": [\"gist.github.com\"]}}");
+	assert_int_equal(ab_policy_network(p), AB_NET_PROXY);
+	const struct domain_rules *d = &p->domains;
+	assert_int_equal(d->n_allow, 3);
+	assert_int_equal(d->n_deny, 1);
+	assert_string_equal(d->allow[0].text, "**.GitHub.com");
+	assert_int_equal(d->allow[0].kind, DOMAIN_APEX_AND_SUB);
+	assert_string_equal(d->allow[0].host, "github.com");
+	assert_string_equal(d->allow[1].host, "api.example.com");
+	assert_int_equal(d->allow[1].port_lo, 443);
+	assert_int_equal(d->allow[1].port_hi, 443);
+	assert_true(d->allow[2].is_ip);
+	assert_string_equal(d->allow[2].host, "2001:db8::1");
+	assert_int_equal(d->allow[2].port_lo, 8000);
+	assert_int_equal(d->allow[2].port_hi, 8080);
+	assert_string_equal(d->deny[0].text, "gist.github.com");
+
+	const struct domain_pattern *rule = NULL;
+	assert_int_equal(domain_rules_check(d, "github.com", 443, &rule), DOMAIN_ALLOWED);
+	assert_ptr_equal(rule, &d->allow[0]);
+	assert_int_equal(domain_rules_check(d, "raw.github.com", 80, NULL), DOMAIN_ALLOWED);
+	/* Deny wins over the allow rule that covers it too. */
+	assert_int_equal(domain_rules_check(d, "gist.github.com", 443, &rule), DOMAIN_DENIED);
+	assert_ptr_equal(rule, &d->deny[0]);
+	assert_int_equal(domain_rules_check(d, "api.example.com", 80, NULL), DOMAIN_UNMATCHED);
+	assert_int_equal(domain_rules_check(d, "2001:db8::1", 8080, NULL), DOMAIN_ALLOWED);
+	assert_int_equal(domain_rules_check(d, "example.org", 443, NULL), DOMAIN_UNMATCHED);
+	ab_policy_free(p);
+}
+
+static void test_json_network_rules_without_mode_imply_proxy(void **state)
+{
+	ab_policy *p = load_ok("{\"version\": 1, \"network\": {\"allow\": [\"a.com\"]}}");
+	assert_true(p->net_set);
+	assert_int_equal(ab_policy_network(p), AB_NET_PROXY);
+	assert_int_equal(p->domains.n_allow, 1);
+	ab_policy_free(p);
+	/* An empty list still says "proxy": ask about every destination. */
+	p = load_ok("{\"version\": 1, \"network\": {\"deny\": []}}");
+	assert_true(p->net_set);
+	assert_int_equal(ab_policy_network(p), AB_NET_PROXY);
+	assert_int_equal(p->domains.n_allow + p->domains.n_deny, 0);
+	ab_policy_free(p);
+}
+
+static void test_json_network_rules_add_to_existing_ones(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	assert_int_equal(ab_policy_add_domain(p, "first.com", true, &err), 0);
+	assert_int_equal(ab_policy_load_json(p,
+		"{\"version\": 1, \"network\": {\"allow\": [\"second.com\"], \"deny\": [\"*.second.com\"]}}",
+		"p.json", &err), 0);
+	assert_int_equal(p->domains.n_allow, 2);
+	assert_string_equal(p->domains.allow[0].text, "first.com");
+	assert_string_equal(p->domains.allow[1].text, "second.com");
+	assert_int_equal(p->domains.n_deny, 1);
+	assert_string_equal(p->domains.deny[0].text, "*.second.com");
+	assert_int_equal(ab_policy_network(p), AB_NET_PROXY);
+	ab_policy_free(p);
+}
+
+static void test_json_network_section_errors(void **state)
 {
 	assert_load_error("{\"version\": 1, \"network\": \"full\"}",
 			  "p.json:1:27: \"network\" must be an object such as {\"mode\": \"none\"}, found a string");
-	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"full\",\n \"allow\": []}}",
-			  "p.json:2:2: unknown key \"allow\" in \"network\" (known keys: mode)");
+	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"proxy\",\n \"alow\": []}}",
+			  "p.json:2:2: unknown key \"alow\" in \"network\" (known keys: mode, allow, deny)");
 	assert_load_error("{\"version\": 1, \"network\": {\"mode\": false}}",
-			  "p.json:1:36: \"network\".\"mode\" must be a string (\"none\" or \"full\"), found a boolean");
-	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"proxy\"}}",
-			  "p.json:1:36: unknown network mode \"proxy\" (valid: none, full)");
+			  "p.json:1:36: \"network\".\"mode\" must be a string (\"none\", \"full\" or \"proxy\"), found a boolean");
+	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"sometimes\"}}",
+			  "p.json:1:36: unknown network mode \"sometimes\" (valid: none, full, proxy)");
+	assert_load_error("{\"version\": 1, \"network\": {\"allow\": \"a.com\"}}",
+			  "p.json:1:37: \"network\".\"allow\" must be an array of domain patterns such as [\"**.example.com\"], found a string");
+	assert_load_error("{\"version\": 1, \"network\": {\"deny\": [\"a.com\", 7]}}",
+			  "p.json:1:46: \"network\".\"deny\" entries must be strings (domain patterns), found an integer");
+}
+
+static void test_json_network_rules_conflict_with_mode_none_or_full(void **state)
+{
+	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"full\",\n  \"allow\": [\"a.com\"]}}",
+			  "p.json:2:3: \"network\".\"allow\" needs \"mode\": \"proxy\" (domain rules are the proxy's), but the mode is \"full\"; use mode \"proxy\" or drop the rules");
+	/* Wherever the mode is written, and even with an empty list. */
+	assert_load_error("{\"version\": 1, \"network\": {\"deny\": [], \"mode\": \"none\"}}",
+			  "p.json:1:28: \"network\".\"deny\" needs \"mode\": \"proxy\" (domain rules are the proxy's), but the mode is \"none\"; use mode \"proxy\" or drop the rules");
+}
+
+static void test_json_network_bad_patterns_quote_text_and_reason(void **state)
+{
+	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"proxy\", \"allow\": [\"a.com\",\n  \"a*b.com\"]}}",
+			  "p.json:2:3: \"network\".\"allow\"[1]: invalid domain pattern 'a*b.com': '*' is allowed only as a leading '*.' (subdomains) or '**.' (the domain and its subdomains), or alone");
+	assert_load_error("{\"version\": 1, \"network\": {\"deny\": [\"*\"]}}",
+			  "p.json:1:37: \"network\".\"deny\"[0]: invalid deny pattern '*': to refuse every destination use --net none");
+	assert_load_error("{\"version\": 1, \"network\": {\"allow\": [\"\"]}}",
+			  "p.json:1:38: \"network\".\"allow\"[0]: empty domain pattern");
+	assert_load_error("{\"version\": 1, \"network\": {\"allow\": [\"a.com:99999\"]}}",
+			  "p.json:1:38: \"network\".\"allow\"[0]: invalid domain pattern 'a.com:99999': '99999' is not a port (1-65535) or a port range LO-HI");
+	assert_load_error("{\"version\": 1, \"network\": {\"allow\": [\"a.com:443-80\"]}}",
+			  "p.json:1:38: \"network\".\"allow\"[0]: invalid domain pattern 'a.com:443-80': the port range 443-80 runs backwards");
+	assert_load_error("{\"version\": 1, \"network\": {\"allow\": [\"2001:db8::1\"]}}",
+			  "p.json:1:38: \"network\".\"allow\"[0]: invalid domain pattern '2001:db8::1': write IPv6 addresses in brackets, e.g. [2001:db8::1]:443");
+	assert_load_error("{\"version\": 1, \"network\": {\"allow\": [\"**.10.0.0.1\"]}}",
+			  "p.json:1:38: \"network\".\"allow\"[0]: invalid domain pattern '**.10.0.0.1': wildcards apply to names, not to IP addresses");
+}
+
+static void test_json_network_failure_changes_nothing(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	ab_policy_set_network(p, AB_NET_FULL);
+	assert_int_equal(ab_policy_add_domain(p, "kept.com", false, &err), 0);
+	/* A bad pattern after good ones. */
+	assert_int_equal(ab_policy_load_json(p,
+		"{\"version\": 1, \"network\": {\"mode\": \"proxy\", \"allow\": [\"ok.com\"], \"deny\": [\"x.org\", \"bad*\"]}}",
+		"p.json", &err), -EINVAL);
+	assert_non_null(strstr(err.message, "'bad*'"));
+	/* A good network section in a file that fails elsewhere. */
+	assert_int_equal(ab_policy_load_json(p,
+		"{\"version\": 1, \"network\": {\"allow\": [\"ok.com\"]}, \"filesystem\": {\"rel\": \"read\"}}",
+		"p.json", &err), -EINVAL);
+	assert_non_null(strstr(err.message, "\"rel\" is relative"));
+	assert_int_equal(ab_policy_network(p), AB_NET_FULL);
+	assert_int_equal(p->domains.n_allow, 0);
+	assert_int_equal(p->domains.n_deny, 1);
+	assert_string_equal(p->domains.deny[0].text, "kept.com");
+	ab_policy_free(p);
+}
+
+/* ---- the proxy's reading of a policy file --------------------------------- */
+
+static char *write_temp(const char *text)
+{
+	char *path = xstrdup("/tmp/agentbox-test-policy-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void test_net_policy_appends_the_files_rules(void **state)
+{
+	char *path = write_temp("{\"version\": 1, \"preset\": \"read-only\",\n"
+				" \"network\": {\"mode\": \"proxy\", \"allow\": [\"**.example.com\"], \"deny\": [\"bad.example.com:25\"]}}\n");
+	struct domain_rules rules = {0};
+	ab_error err = {0};
+	assert_int_equal(domain_rules_add(&rules, "first.org", true, &err), 0);
+	int r = net_policy_load_file(path, &rules, &err);
+	if (r != 0)
+		fail_msg("%s", err.message);
+	assert_int_equal(rules.n_allow, 2);
+	assert_string_equal(rules.allow[0].text, "first.org");
+	assert_string_equal(rules.allow[1].text, "**.example.com");
+	assert_int_equal(rules.n_deny, 1);
+	assert_int_equal(domain_rules_check(&rules, "bad.example.com", 25, NULL), DOMAIN_DENIED);
+	assert_int_equal(domain_rules_check(&rules, "bad.example.com", 443, NULL), DOMAIN_ALLOWED);
+	domain_rules_free(&rules);
+	unlink(path);
+	free(path);
+
+	/* No network section: nothing to add, and no error. */
+	path = write_temp("{\"version\": 1}");
+	assert_int_equal(net_policy_load_file(path, &rules, &err), 0);
+	assert_int_equal(rules.n_allow + rules.n_deny, 0);
+	unlink(path);
+	free(path);
+}
+
+static void test_net_policy_errors_leave_rules_unchanged(void **state)
+{
+	struct domain_rules rules = {0};
+	ab_error err = {0};
+	assert_int_equal(domain_rules_add(&rules, "first.org", true, &err), 0);
+
+	char *path = write_temp("{\"version\": 1,\n \"network\": {\"allow\": [\"ok.com\", \"[::1\"]}}");
+	assert_int_equal(net_policy_load_file(path, &rules, &err), -EINVAL);
+	char *want = xasprintf("%s:2:34: \"network\".\"allow\"[1]: invalid domain pattern '[::1': '[' without ']'", path);
+	assert_string_equal(err.message, want);
+	free(want);
+	unlink(path);
+	free(path);
+
+	path = write_temp("{\"version\": 1, \"network\": {\"mode\": \"full\"}}");
+	assert_int_equal(net_policy_load_file(path, &rules, &err), -EINVAL);
+	want = xasprintf("%s: the policy's network mode is \"full\"; agentbox proxy applies the rules of a \"network\" section with \"mode\": \"proxy\" (or no mode)", path);
+	assert_string_equal(err.message, want);
+	free(want);
+	unlink(path);
+	free(path);
+
+	assert_int_equal(net_policy_load_file("/nonexistent-agentbox-dir/p.json", &rules, &err), -ENOENT);
+	assert_non_null(strstr(err.message, "cannot open policy file /nonexistent-agentbox-dir/p.json"));
+
+	assert_int_equal(rules.n_allow, 1);
+	assert_int_equal(rules.n_deny, 0);
+	domain_rules_free(&rules);
 }
 
 static void test_json_error_columns_count_characters_not_bytes(void **state)
@@ -747,7 +965,16 @@ int main(void)
 		cmocka_unit_test(test_json_unknown_special_path_is_rejected_at_key),
 		cmocka_unit_test(test_json_minimal_must_be_read),
 		cmocka_unit_test(test_json_protect_must_be_array_of_names),
-		cmocka_unit_test(test_json_network_accepts_only_mode_none_or_full),
+		cmocka_unit_test(test_json_network_modes),
+		cmocka_unit_test(test_json_network_allow_and_deny_become_domain_rules),
+		cmocka_unit_test(test_json_network_rules_without_mode_imply_proxy),
+		cmocka_unit_test(test_json_network_rules_add_to_existing_ones),
+		cmocka_unit_test(test_json_network_section_errors),
+		cmocka_unit_test(test_json_network_rules_conflict_with_mode_none_or_full),
+		cmocka_unit_test(test_json_network_bad_patterns_quote_text_and_reason),
+		cmocka_unit_test(test_json_network_failure_changes_nothing),
+		cmocka_unit_test(test_net_policy_appends_the_files_rules),
+		cmocka_unit_test(test_net_policy_errors_leave_rules_unchanged),
 		cmocka_unit_test(test_json_error_columns_count_characters_not_bytes),
 		cmocka_unit_test(test_json_error_skips_nested_values_before_target),
 		cmocka_unit_test(test_json_nothing_is_applied_on_error),
