@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "net/domain.h"
+#include "net/approvals.h"
 #include "net/net_policy.h"
 #include "net/proxy.h"
 
@@ -41,7 +42,27 @@ static void usage(FILE *out)
 	      "  --events-fd N           write network events (JSON lines) to fd N\n"
 	      "  --header-timeout SECONDS  time a client has to send its request (10)\n"
 	      "  --dns-timeout SECONDS   time a name lookup may take (5)\n"
-	      "  --max-connections N     connections served at once (4096)\n",
+	      "  --max-connections N     connections served at once (4096)\n"
+	      "\n"
+	      "Approvals: a destination no rule covers is put to a human, who can\n"
+	      "allow or deny it once, for the proxy's life, or always (saved). Without\n"
+	      "a channel, or without an answer in time, it is refused.\n"
+	      "  --approvals-tty         ask on the controlling terminal (/dev/tty):\n"
+	      "      y allow once, s allow for this session, a allow always,\n"
+	      "      n deny once, d deny for this session, b block always\n"
+	      "  --approvals-fd N        ask on fd N (a socket, read-write pipe or tty),\n"
+	      "      one JSON object per line each way:\n"
+	      "      -> {\"type\":\"approval_request\",\"id\":1,\"host\":\"example.com\",\n"
+	      "          \"port\":443,\"protocol\":\"https_connect\",\"command\":null}\n"
+	      "      <- {\"id\":1,\"decision\":\"allow_session\"}  (allow_once, allow_session,\n"
+	      "          allow_always, deny_once, deny_session, deny_always)\n"
+	      "      -> {\"type\":\"approval_cancelled\",\"id\":1,\"reason\":\"timeout\"}\n"
+	      "          (or \"no_waiters\": the client left; \"answered\": on the terminal)\n"
+	      "      -> {\"type\":\"approval_saved\",...} or {\"type\":\"approval_warning\",\n"
+	      "          \"id\":1,\"warning\":TEXT} after an \"always\" answer\n"
+	      "  --approval-timeout SECONDS  time an answer may take (60), then deny\n"
+	      "  --approvals-save FILE   the policy file \"always\" answers are added to\n"
+	      "      (\"network\".\"allow\"/\"deny\" as HOST:PORT; other keys are kept)\n",
 	      out);
 }
 
@@ -71,7 +92,8 @@ static int parse_uint(const char *opt, const char *v, unsigned max, unsigned *ou
 }
 
 static int parse_args(int argc, char **argv, struct proxy_config *cfg,
-		      struct domain_rules *rules, bool *help, ab_error *err)
+		      struct domain_rules *rules, struct approvals_config *ac, bool *help,
+		      ab_error *err)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -83,10 +105,15 @@ static int parse_args(int argc, char **argv, struct proxy_config *cfg,
 			cfg->listen_any = true;
 			continue;
 		}
+		if (strcmp(a, "--approvals-tty") == 0) {
+			ac->tty = true;
+			continue;
+		}
 		static const char *const with_value[] = {
 			"--allow-domain", "--deny-domain", "--policy-file", "--listen",
 			"--socks-listen", "--events-fd", "--header-timeout", "--dns-timeout",
-			"--max-connections", NULL,
+			"--max-connections", "--approvals-fd", "--approval-timeout",
+			"--approvals-save", NULL,
 		};
 		bool known = false;
 		for (size_t k = 0; with_value[k]; k++)
@@ -112,6 +139,14 @@ static int parse_args(int argc, char **argv, struct proxy_config *cfg,
 					return ab_fail_errno(err, errno, "--events-fd %u is not an open file descriptor", fd);
 				cfg->events_fd = (int)fd;
 			}
+		} else if (strcmp(a, "--approvals-fd") == 0) {
+			unsigned fd;
+			if ((r = parse_uint(a, v, 1u << 20, &fd, err)) == 0)
+				ac->fd = (int)fd;
+		} else if (strcmp(a, "--approval-timeout") == 0) {
+			r = parse_seconds(a, v, &ac->timeout_ms, err);
+		} else if (strcmp(a, "--approvals-save") == 0) {
+			ac->save_path = v;
 		} else if (strcmp(a, "--header-timeout") == 0) {
 			r = parse_seconds(a, v, &cfg->header_timeout_ms, err);
 		} else if (strcmp(a, "--dns-timeout") == 0) {
@@ -152,10 +187,12 @@ int proxy_cmd_main(int argc, char **argv)
 	ab_error err = {0};
 	bool help = false;
 	struct proxy *p = NULL;
+	struct approvals *ap = NULL;
+	struct approvals_config ac = {.fd = -1};
 	int status = 1, sfd = -1;
 	proxy_config_defaults(&cfg);
 	cfg.rules = &rules;
-	if (parse_args(argc, argv, &cfg, &rules, &help, &err) < 0)
+	if (parse_args(argc, argv, &cfg, &rules, &ac, &help, &err) < 0)
 		goto fail;
 	if (help) {
 		usage(stdout);
@@ -166,6 +203,13 @@ int proxy_cmd_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((sfd = stop_signals(&err)) < 0)
 		goto fail;
+	if (ac.fd >= 0 || ac.tty) {
+		if (approvals_new(&ap, &ac, &err) < 0)
+			goto fail;
+		cfg.decider = approvals_decider(ap);
+	} else if (ac.save_path) {
+		fprintf(stderr, "agentbox: warning: --approvals-save without --approvals-tty or --approvals-fd: nobody is asked, so nothing is saved\n");
+	}
 	if (proxy_new(&p, &cfg, &err) < 0)
 		goto fail;
 	printf("{\"event\":\"proxy_ready\",\"http_port\":%u,\"socks_port\":%u}\n",
@@ -179,6 +223,7 @@ fail:
 	fprintf(stderr, "agentbox: %s\n", err.message);
 out:
 	proxy_free(p);
+	approvals_free(ap);
 	if (sfd >= 0)
 		close(sfd);
 	domain_rules_free(&rules);

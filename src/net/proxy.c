@@ -178,6 +178,12 @@ int proxy_new(struct proxy **out, const struct proxy_config *cfg, ab_error *err)
 	if (cfg->socks_listen &&
 	    (r = listen_on(p, &p->lsocks, W_LISTEN_SOCKS, cfg->socks_listen, &p->socks_port, err)) < 0)
 		goto fail;
+	const struct proxy_decider *d = cfg->decider;
+	if (d && d->attach) {
+		if ((r = d->attach(d->user, p, err)) < 0)
+			goto fail;
+	}
+	p->decider_attached = d != NULL;
 	*out = p;
 	return 0;
 fail:
@@ -284,6 +290,9 @@ static void on_resolved(struct proxy *p)
 
 static void run_deadlines(struct proxy *p, double now)
 {
+	const struct proxy_decider *d = p->cfg.decider;
+	if (d && d->tick)
+		p->decider_deadline = d->tick(d->user, p, now);
 	if (p->accept_resume > 0 && now >= p->accept_resume) {
 		p->accept_resume = 0;
 		watch_set(p, &p->lhttp, EPOLLIN);
@@ -320,6 +329,8 @@ static int wait_timeout(const struct proxy *p, double now)
 		t = p->next_deadline;
 	if (p->accept_resume > 0 && (t == 0 || p->accept_resume < t))
 		t = p->accept_resume;
+	if (p->decider_deadline > 0 && (t == 0 || p->decider_deadline < t))
+		t = p->decider_deadline;
 	if (t == 0)
 		return -1;
 	return t <= now ? 0 : (int)(t - now) + 1;
@@ -355,6 +366,10 @@ int proxy_run(struct proxy *p, int stop_fd, ab_error *err)
 				if (w->conn->st != ST_DEAD)
 					conn_on_event(w->conn, w, evs[i].events);
 				break;
+			case W_DECIDER:
+				if (w->fd >= 0)
+					w->fn(w->user, p, w->fd, evs[i].events);
+				break;
 			}
 		}
 		run_deadlines(p, monotonic_ms());
@@ -363,14 +378,64 @@ int proxy_run(struct proxy *p, int stop_fd, ab_error *err)
 	return 0;
 }
 
-void proxy_answer(struct proxy *p, uint64_t id, bool allow, const char *reason)
+void proxy_answer(struct proxy *p, uint64_t id, bool allow, const char *by, const char *reason)
 {
 	/* A linear search: answers are rare (one per unmatched destination). */
 	for (struct conn *c = p->conns; c; c = c->next)
-		if (c->id == id && c->st == ST_DECIDING) {
-			conn_decided(c, allow, "decider", reason);
+		if (c->id == id && c->st == ST_DECIDING && c->asked) {
+			c->asked = false;
+			conn_decided(c, allow, by, reason);
 			return;
 		}
+}
+
+static struct watch *find_dwatch(struct proxy *p, int fd)
+{
+	for (size_t i = 0; i < p->n_dwatch; i++)
+		if (p->dwatch[i]->fd == fd)
+			return p->dwatch[i];
+	return NULL;
+}
+
+int proxy_watch_fd(struct proxy *p, int fd, uint32_t events, proxy_fd_fn fn, void *user,
+		   ab_error *err)
+{
+	struct watch *w = find_dwatch(p, fd);
+	if (!w) {
+		grow_array((void **)&p->dwatch, &p->cap_dwatch, p->n_dwatch + 1, sizeof(*p->dwatch));
+		w = xcalloc(1, sizeof(*w));
+		*w = (struct watch){.kind = W_DECIDER, .fd = fd};
+		p->dwatch[p->n_dwatch++] = w;
+		/* Registered here rather than by watch_set, which cannot
+		 * report a descriptor epoll refuses (a regular file). */
+		struct epoll_event e = {.events = events, .data.ptr = w};
+		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
+			w->fd = -1;
+			return ab_fail_errno(err, errno, "cannot watch descriptor %d in the proxy loop", fd);
+		}
+		w->registered = true;
+		w->events = events;
+	}
+	w->fn = fn;
+	w->user = user;
+	/* Kept registered with no interest: a removal would lose a hangup
+	 * reported meanwhile, and these descriptors do not spin. */
+	if (w->events != events) {
+		struct epoll_event e = {.events = events, .data.ptr = w};
+		epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &e);
+		w->events = events;
+	}
+	return 0;
+}
+
+void proxy_unwatch_fd(struct proxy *p, int fd)
+{
+	struct watch *w = find_dwatch(p, fd);
+	if (!w)
+		return;
+	epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
+	w->fd = -1;
+	w->registered = false;
 }
 
 void proxy_free(struct proxy *p)
@@ -380,6 +445,12 @@ void proxy_free(struct proxy *p)
 	while (p->conns)
 		conn_close(p->conns, "proxy stopped");
 	free_dead(p);
+	const struct proxy_decider *d = p->cfg.decider;
+	if (p->decider_attached && d->detach)
+		d->detach(d->user, p);
+	for (size_t i = 0; i < p->n_dwatch; i++)
+		free(p->dwatch[i]);
+	free(p->dwatch);
 	resolver_free(p->res);
 	if (p->lhttp.fd >= 0)
 		close(p->lhttp.fd);

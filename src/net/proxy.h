@@ -24,11 +24,23 @@ struct proxy_ask {
 	const char *protocol; /* "http", "https_connect", "socks5_tcp" */
 };
 
-/* Asked about every unmatched destination. The answer comes through
- * proxy_answer(), now or later, always from the loop's thread (an
- * approval channel would watch its own fd and answer from there). */
+/* Who answers for destinations no rule covers (src/net/approvals.c). Every
+ * callback runs on the loop's thread, so a decider needs no locks: it
+ * watches its own descriptors through proxy_watch_fd() and its deadlines
+ * through tick(), and answers with proxy_answer(), at once from ask() or
+ * later. Only ask is required. */
 struct proxy_decider {
+	/* From proxy_new: register descriptors. A failure fails proxy_new. */
+	int (*attach)(void *user, struct proxy *p, ab_error *err);
 	void (*ask)(void *user, struct proxy *p, const struct proxy_ask *q);
+	/* The connection asked about as `id` is gone unanswered (the client
+	 * closed, or the proxy is stopping): an answer is no longer needed. */
+	void (*withdraw)(void *user, struct proxy *p, uint64_t id);
+	/* After every wakeup of the loop; returns the monotonic_ms() time it
+	 * wants to be called again at the latest, 0 for no deadline. */
+	double (*tick)(void *user, struct proxy *p, double now);
+	/* From proxy_free, after every connection is closed: forget p. */
+	void (*detach)(void *user, struct proxy *p);
 	void *user;
 };
 
@@ -65,8 +77,19 @@ unsigned proxy_socks_port(const struct proxy *p);
 int proxy_run(struct proxy *p, int stop_fd, ab_error *err);
 void proxy_free(struct proxy *p);
 
-/* The decider's answer for request `id`; ignored if the client is gone. */
-void proxy_answer(struct proxy *p, uint64_t id, bool allow, const char *reason);
+/* The decider's answer for request `id`; ignored if the client is gone.
+ * `by` (a string constant: "human", "session", "timeout", "no_channel")
+ * and `reason` go into the decision event. */
+void proxy_answer(struct proxy *p, uint64_t id, bool allow, const char *by, const char *reason);
+
+/* For a decider: the loop calls fn(user, p, fd, revents) when fd is ready
+ * for `events` (EPOLLIN, EPOLLOUT). Calling it again for the same fd
+ * changes the interest (0: none for now); proxy_unwatch_fd stops
+ * watching. The fd stays the caller's: the proxy never closes it. */
+typedef void (*proxy_fd_fn)(void *user, struct proxy *p, int fd, uint32_t events);
+int proxy_watch_fd(struct proxy *p, int fd, uint32_t events, proxy_fd_fn fn, void *user,
+		   ab_error *err);
+void proxy_unwatch_fd(struct proxy *p, int fd);
 
 /* Parses ADDR:PORT ([v6]:PORT) into a socket address. */
 int proxy_parse_listen(const char *text, bool listen_any, struct sockaddr_storage *ss,

@@ -43,6 +43,13 @@ void conn_close(struct conn *c, const char *error)
 	struct proxy *p = c->p;
 	if (c->st == ST_DEAD)
 		return;
+	if (c->asked) {
+		/* Before anything is freed: the decider may look the id up. */
+		c->asked = false;
+		const struct proxy_decider *d = p->cfg.decider;
+		if (d->withdraw)
+			d->withdraw(d->user, p, c->id);
+	}
 	if (c->allowed)
 		emit_end(c, error ? error : c->error);
 	close(c->cw.fd);
@@ -58,6 +65,7 @@ void conn_close(struct conn *c, const char *error)
 	free(c->tc);
 	free(c->tu);
 	free(c->rule);
+	free(c->reason);
 	free(c->error);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -434,6 +442,11 @@ void conn_on_event(struct conn *c, struct watch *w, uint32_t events)
 		read_request(c);
 		return;
 	case ST_DECIDING:
+		/* Only hangups are watched while the decider thinks (see
+		 * conn_decide): the client is gone, and so is the question. */
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			conn_close(c, NULL);
+		return;
 	case ST_RESOLVING:
 		return; /* the client is not watched meanwhile */
 	case ST_CONNECTING:

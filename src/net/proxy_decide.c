@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "common/util.h"
 #include "net/addr_class.h"
@@ -20,6 +21,29 @@ static void refuse_policy(struct conn *c, const char *code, const char *by, cons
 		.reason = reason, .message = message, .socks_code = SOCKS5_NOT_ALLOWED,
 	};
 	conn_refuse(c, &r);
+}
+
+/* An IP literal that is not public needs an allow rule naming it exactly
+ * (conn_check_addresses), and a destination no rule covers has none:
+ * asking the human would only lead to a refusal after the answer. */
+static bool refuse_non_public_literal(struct conn *c)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res = NULL;
+	if (getaddrinfo(c->host, NULL, &hints, &res) != 0)
+		return false; /* a name */
+	const char *cls = NULL;
+	for (struct addrinfo *ai = res; ai && !cls; ai = ai->ai_next)
+		cls = addr_non_public_class(ai->ai_addr);
+	freeaddrinfo(res);
+	if (!cls)
+		return false;
+	_cleanup_free_ char *why = xasprintf(
+		"not_allowed_local: %s is a %s address; only an allow rule naming it exactly (no wildcard) opens it",
+		c->host, cls);
+	refuse_policy(c, "blocked-by-local-policy", "non_public", NULL, why,
+		      "Sandbox policy blocks local/private network addresses.");
+	return true;
 }
 
 void conn_decide(struct conn *c)
@@ -41,14 +65,22 @@ void conn_decide(struct conn *c)
 	case DOMAIN_UNMATCHED:
 		break;
 	}
+	if (refuse_non_public_literal(c))
+		return;
 	c->st = ST_DECIDING;
 	watch_set(c->p, &c->cw, 0);
 	const struct proxy_decider *d = c->p->cfg.decider;
 	if (!d) {
-		conn_decided(c, false, "default",
+		conn_decided(c, false, "no_channel",
 			     "not_allowed: no rule matches and no approval channel");
 		return;
 	}
+	/* A client that hangs up meanwhile withdraws its question. Data it
+	 * sends is left unread (no EPOLLIN): it goes upstream if allowed. A
+	 * client that half-closed before asking is kept: it may still read. */
+	if (!c->client_eof)
+		watch_set(c->p, &c->cw, EPOLLRDHUP);
+	c->asked = true;
 	struct proxy_ask q = {
 		.id = c->id, .host = c->host, .port = c->port, .protocol = conn_proto_name(c),
 	};
@@ -76,6 +108,8 @@ void conn_decided(struct conn *c, bool allow, const char *by, const char *reason
 	}
 	if (!c->decided_by)
 		c->decided_by = by;
+	if (reason && !c->reason)
+		c->reason = xstrdup(reason);
 	c->st = ST_RESOLVING;
 	watch_set(c->p, &c->cw, 0);
 	/* An IP literal needs no lookup (and a numeric getaddrinfo does not
@@ -171,7 +205,7 @@ void conn_check_addresses(struct conn *c)
 		dns_failed(c, "no IPv4 or IPv6 address");
 		return;
 	}
-	emit_decision(c, true, c->decided_by, c->rule, NULL);
+	emit_decision(c, true, c->decided_by, c->rule, c->reason);
 	c->allowed = true;
 	c->next_addr = c->addrs;
 	conn_connect_next(c);

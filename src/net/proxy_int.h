@@ -13,7 +13,10 @@
 #include "net/socks5.h"
 #include "run/events.h"
 
-enum watch_kind { W_LISTEN_HTTP, W_LISTEN_SOCKS, W_STOP, W_RESOLVER, W_CLIENT, W_UPSTREAM };
+enum watch_kind {
+	W_LISTEN_HTTP, W_LISTEN_SOCKS, W_STOP, W_RESOLVER, W_CLIENT, W_UPSTREAM,
+	W_DECIDER, /* a descriptor of the decider (proxy_watch_fd) */
+};
 
 /* What an epoll event points at. */
 struct watch {
@@ -22,6 +25,8 @@ struct watch {
 	uint32_t events;    /* current interest */
 	bool registered;
 	struct conn *conn;  /* W_CLIENT, W_UPSTREAM */
+	proxy_fd_fn fn;     /* W_DECIDER */
+	void *user;
 };
 
 enum conn_state {
@@ -65,6 +70,8 @@ struct conn {
 	int last_errno;
 	const char *decided_by;
 	char *rule;
+	char *reason;       /* the decider's words on an allow, for the event */
+	bool asked;         /* the decider was asked and has not answered */
 	bool allowed;       /* an allow decision was reported: report the end too */
 	char *error;        /* why it failed, for the end event */
 	struct relay_dir up, down;
@@ -83,6 +90,12 @@ struct proxy {
 	double next_deadline;
 	double accept_resume; /* accepting paused after EMFILE until then */
 	bool stopping;
+	/* the decider's descriptors (freed by proxy_free only: an event of
+	 * the current batch may still point at an unwatched one) */
+	struct watch **dwatch;
+	size_t n_dwatch, cap_dwatch;
+	double decider_deadline;
+	bool decider_attached;
 };
 
 void watch_set(struct proxy *p, struct watch *w, uint32_t events);

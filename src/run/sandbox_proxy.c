@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "net/approvals.h"
 #include "net/bridge.h"
 #include "net/proxy.h"
 
 struct sandbox_proxy {
 	struct proxy *proxy;
+	struct approvals *approvals; /* NULL: no channel, unmatched is refused */
 	struct events ev;
 	int sock;       /* our end of the bridge */
 	int child_sock; /* the sandbox's end, until it has inherited it */
@@ -48,11 +50,28 @@ int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_pr
 		sandbox_proxy_stop(sp);
 		return r;
 	}
+	const ab_run_options *o = req->opts;
+	int r;
+	if (o->approvals_fd >= 0 || o->approvals_tty) {
+		struct approvals_config ac = {
+			.fd = o->approvals_fd,
+			.tty = o->approvals_tty,
+			.timeout_ms = o->approval_timeout_sec > 0
+				? (unsigned)(o->approval_timeout_sec * 1000 + 0.5) : 0,
+			.save_path = o->approvals_save,
+			.command = req->command,
+		};
+		if ((r = approvals_new(&sp->approvals, &ac, err)) < 0) {
+			sandbox_proxy_stop(sp);
+			return r;
+		}
+	}
 	struct proxy_config cfg;
 	proxy_config_defaults(&cfg);
 	cfg.rules = req->plan->domains;
 	cfg.events = &sp->ev;
-	int r = proxy_new(&sp->proxy, &cfg, err);
+	cfg.decider = sp->approvals ? approvals_decider(sp->approvals) : NULL;
+	r = proxy_new(&sp->proxy, &cfg, err);
 	if (r < 0) {
 		sandbox_proxy_stop(sp);
 		return r;
@@ -137,6 +156,7 @@ void sandbox_proxy_stop(struct sandbox_proxy *sp)
 		pthread_join(sp->thread, NULL);
 	}
 	proxy_free(sp->proxy);
+	approvals_free(sp->approvals);
 	if (sp->sock >= 0)
 		close(sp->sock);
 	if (sp->child_sock >= 0)
