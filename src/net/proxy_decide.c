@@ -110,6 +110,14 @@ void conn_decided(struct conn *c, bool allow, const char *by, const char *reason
 		c->decided_by = by;
 	if (reason && !c->reason)
 		c->reason = xstrdup(reason);
+	/* A rule's allow is reported once the addresses pass; an answer
+	 * (a human's, or one remembered for the session) is a fact worth
+	 * auditing at once, even when the address checks or the lookup
+	 * refuse the connection afterwards (a second, deny decision). */
+	if (strcmp(c->decided_by, "rule") != 0) {
+		emit_decision(c, true, c->decided_by, c->rule, c->reason);
+		c->answer_reported = true;
+	}
 	c->st = ST_RESOLVING;
 	watch_set(c->p, &c->cw, 0);
 	/* An IP literal needs no lookup (and a numeric getaddrinfo does not
@@ -205,7 +213,8 @@ void conn_check_addresses(struct conn *c)
 		dns_failed(c, "no IPv4 or IPv6 address");
 		return;
 	}
-	emit_decision(c, true, c->decided_by, c->rule, c->reason);
+	if (!c->answer_reported)
+		emit_decision(c, true, c->decided_by, c->rule, c->reason);
 	c->allowed = true;
 	c->next_addr = c->addrs;
 	conn_connect_next(c);

@@ -73,6 +73,7 @@ struct conn {
 	char *reason;       /* the decider's words on an allow, for the event */
 	bool asked;         /* the decider was asked and has not answered */
 	bool allowed;       /* an allow decision was reported: report the end too */
+	bool answer_reported; /* a decider's allow was reported when it came */
 	char *error;        /* why it failed, for the end event */
 	struct relay_dir up, down;
 };

@@ -206,3 +206,75 @@ case_netproxy_landlock_backend_refuses() {
 	expect_exit "landlock + --net proxy: refused" 125
 	expect_stderr_contains "landlock: the reason" "needs a network namespace of its own"
 }
+
+# np_approver ARGS...: runs `agentbox run --net proxy --approvals-fd N
+# --events-fd M ARGS...` with a python co-process on the other end of the
+# approvals socket, which answers each request with the next decision of
+# $NP_ANSWERS (space-separated) and writes the requests it saw to
+# $CASE_DIR/requests. Events go to $CASE_DIR/ev, the command's stdout to
+# $CASE_DIR/.out.
+np_approver() {
+	cat >"$CASE_DIR/approver.py" <<'PY'
+import json, os, socket, subprocess, sys
+ab, d, answers, args = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4:]
+mine, theirs = socket.socketpair()
+ev = os.open(os.path.join(d, "ev"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+p = subprocess.Popen([ab, "run", "--net", "proxy", "--approvals-fd", str(theirs.fileno()),
+                      "--events-fd", str(ev)] + args, pass_fds=[theirs.fileno(), ev],
+                     stdin=subprocess.DEVNULL)
+theirs.close()
+os.close(ev)
+seen = open(os.path.join(d, "requests"), "w")
+for line in mine.makefile("rb"):
+    m = json.loads(line)
+    seen.write(json.dumps(m) + "\n")
+    seen.flush()
+    if m.get("type") == "approval_request":
+        decision = answers.pop(0) if answers else "deny_once"
+        mine.sendall((json.dumps({"id": m["id"], "decision": decision}) + "\n").encode())
+sys.exit(p.wait())
+PY
+	abx /usr/bin/python3 "$CASE_DIR/approver.py" "$AGENTBOX" "$CASE_DIR" "$NP_ANSWERS" "$@"
+}
+
+case_netproxy_asks_the_approvals_channel() {
+	np_prereqs || return 0
+	local c="curl -sS --noproxy '' --max-time 5 -o /dev/null -w '%{http_code}\n'"
+	NP_ANSWERS="allow_session deny_once" np_approver -- sh -c "
+		$c http://one.example.invalid/
+		$c http://one.example.invalid/
+		$c http://two.example.invalid:8080/
+		ls /proc/self/fd | tr '\n' ' '; echo"
+	expect_exit "the run works" 0
+	expect_stdout_eq "allowed (then no such name: 502), remembered, refused; no extra descriptor" \
+		"$(printf '502\n502\n403\n0 1 2 3 ')"
+	local n
+	n=$(grep -c '"type": "approval_request"' "$CASE_DIR/requests")
+	if [ "$n" = 2 ]; then
+		ok "two questions: the session answer is remembered"
+	else
+		fail "two questions: the session answer is remembered" "$(cat "$CASE_DIR/requests")"
+	fi
+	if grep -q '"host": "one.example.invalid", "port": 80, "protocol": "http", "command": \["sh", "-c"' "$CASE_DIR/requests"; then
+		ok "the request names host, port, protocol and the command"
+	else
+		fail "the request names host, port, protocol and the command" "$(cat "$CASE_DIR/requests")"
+	fi
+	expect_events "the human's allow is an event" 1 \
+		'"host":"one.example.invalid".*"decision":"allow","decided_by":"human"'
+	expect_events "the remembered answer is an event" 1 \
+		'"host":"one.example.invalid".*"decision":"allow","decided_by":"session"'
+	expect_events "the lookup failure after the allow is a deny" 2 \
+		'"host":"one.example.invalid".*"decision":"deny","decided_by":"policy","rule":null,"reason":"dns_failed'
+	expect_events "the human's deny is an event" 1 \
+		'"host":"two.example.invalid","port":8080.*"decision":"deny","decided_by":"human"'
+}
+
+case_netproxy_without_a_channel_refuses_and_the_command_cannot_answer() {
+	np_prereqs || return 0
+	abev run --net proxy -- sh -c "
+		curl -sS --noproxy '' --max-time 5 -o /dev/null -w '%{http_code}\n' http://three.example.invalid/
+		(echo x >/dev/tty) 2>/dev/null && echo tty-open || echo no-tty"
+	expect_stdout_eq "refused; the command has no terminal to answer on" "$(printf '403\nno-tty')"
+	expect_events "decided by the missing channel" 1 '"decision":"deny","decided_by":"no_channel"'
+}
