@@ -147,7 +147,7 @@ case_proxy_rules_and_events() {
 		/usr/bin/python3 -c "
 import json; b = json.load(open('$CASE_DIR/b'))
 assert b['host'] == 'localhost' and b['port'] == $UP and b['protocol'] == 'http', b
-assert b['decision'] == 'deny' and b['decided_by'] == 'default', b
+assert b['decision'] == 'deny' and b['decided_by'] == 'no_channel', b
 assert b['reason'].startswith('not_allowed: no rule matches'), b"
 	curl -sS --max-time 5 --proxytunnel -x "http://127.0.0.1:$HP" "http://localhost:$UP/" \
 		>"$CASE_DIR/c.out" 2>&1
