@@ -17,7 +17,9 @@
 #                          produce, minus agentbox's own inner stage)
 #        agentbox-bwrap    agentbox run --backend bwrap   -- /bin/true
 #        agentbox-builtin  agentbox run --backend builtin -- /bin/true
-#      (both agentbox lines: -q --policy workspace-write --net none -C WS),
+#        agentbox-proxy    the same with --net proxy --allow-domain example.com
+#                          (the proxy thread and the bridge's hand-over)
+#      (all agentbox lines: -q --policy workspace-write --net none -C WS),
 #      interleaved in rounds so that drift in machine load spreads over all
 #      five, each run timed by bench/spawn_time.c (posix_spawn + waitpid).
 #   2. bench/library.sh: ab_run() against posix_spawn in one program.
@@ -62,8 +64,14 @@ bench_cli bwrap
 ab_bwrap_cmd=("${ab_cmd[@]}")
 bench_cli builtin
 ab_builtin_cmd=("${ab_cmd[@]}")
+ab_proxy_cmd=()
+for a in "${ab_cmd[@]}"; do
+	[ "$a" = none ] && [ "${ab_proxy_cmd[-1]}" = --net ] && a=proxy
+	[ "$a" = -- ] && ab_proxy_cmd+=(--allow-domain example.com)
+	ab_proxy_cmd+=("$a")
+done
 
-names=(bare floor bwrap agentbox-bwrap agentbox-builtin)
+names=(bare floor bwrap agentbox-bwrap agentbox-builtin agentbox-proxy)
 run_variant() {
 	case $1 in
 	bare) "$out/spawn_time" "$2" "${bare_cmd[@]}" ;;
@@ -71,6 +79,7 @@ run_variant() {
 	bwrap) "$out/spawn_time" "$2" "${bwrap_cmd[@]}" ;;
 	agentbox-bwrap) "$out/spawn_time" "$2" "${ab_bwrap_cmd[@]}" ;;
 	agentbox-builtin) "$out/spawn_time" "$2" "${ab_builtin_cmd[@]}" ;;
+	agentbox-proxy) "$out/spawn_time" "$2" "${ab_proxy_cmd[@]}" ;;
 	esac
 }
 
@@ -109,13 +118,14 @@ for n in "${names[@]}"; do
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
 bare=${med[bare]} floor=${med[floor]} bw=${med[bwrap]} abw=${med[agentbox-bwrap]} abi=${med[agentbox-builtin]}
+abp=${med[agentbox-proxy]}
 t=$out/targets-startup.txt
 : >"$t"
 echo
 echo "  ratios of the medians:"
 target "$t" "agentbox-builtin / bare" "$(ratio "$abi" "$bare")" "<=" 2.5 x
 target "$t" "agentbox-builtin / agentbox-bwrap" "$(ratio "$abi" "$abw")" "<=" 0.4 x
-awk -v bare="$bare" -v floor="$floor" -v abi="$abi" -v bw="$bw" -v abw="$abw" 'BEGIN {
+awk -v bare="$bare" -v floor="$floor" -v abi="$abi" -v bw="$bw" -v abw="$abw" -v abp="$abp" 'BEGIN {
 	printf "  %-34s %8.2fx   (the kernel'"'"'s share: no namespace sandbox can go below it)\n",
 		"floor / bare", floor / bare
 	printf "  %-34s %8.2fx   (agentbox adds %.3f ms over the floor)\n",
@@ -124,11 +134,14 @@ awk -v bare="$bare" -v floor="$floor" -v abi="$abi" -v bw="$bw" -v abw="$abw" 'B
 	printf "  %-34s %8.2fx\n", "agentbox-bwrap / bare", abw / bare
 	printf "  %-34s %8.2fx   (agentbox adds %.3f ms over bwrap alone)\n",
 		"agentbox-bwrap / bwrap", abw / bw, (abw - bw) / 1e6
+	printf "  %-34s %8.2fx   (--net proxy adds %.3f ms)\n",
+		"agentbox-proxy / agentbox-builtin", abp / abi, (abp - abi) / 1e6
 }'
 echo
 echo "  hand-written bwrap command:"
 echo "    ${bwrap_cmd[*]}"
 echo "  agentbox commands: ${ab_builtin_cmd[*]}  (and --backend bwrap)"
+echo "  with the proxy: ${ab_proxy_cmd[*]}"
 echo "  raw nanoseconds per run: $out/startup-{$(IFS=,; echo "${names[*]}")}.ns"
 
 for part in library concurrency rss proxy; do

@@ -133,14 +133,14 @@ static int parse_args(int argc, char **argv, struct proxy_config *cfg,
 		} else if (strcmp(a, "--socks-listen") == 0) {
 			cfg->socks_listen = v;
 		} else if (strcmp(a, "--events-fd") == 0) {
-			unsigned fd;
+			unsigned fd = 0;
 			if ((r = parse_uint(a, v, 1u << 20, &fd, err)) == 0) {
 				if (fcntl((int)fd, F_GETFD) < 0)
 					return ab_fail_errno(err, errno, "--events-fd %u is not an open file descriptor", fd);
 				cfg->events_fd = (int)fd;
 			}
 		} else if (strcmp(a, "--approvals-fd") == 0) {
-			unsigned fd;
+			unsigned fd = 0;
 			if ((r = parse_uint(a, v, 1u << 20, &fd, err)) == 0)
 				ac->fd = (int)fd;
 		} else if (strcmp(a, "--approval-timeout") == 0) {
