@@ -325,15 +325,16 @@ static char *posture(enum doctor_backend b, const struct probes *p)
 	const char *proc = p->proc.step == HOST_STEP_OK ? "a fresh /proc" : "the outer /proc read-only (no fresh one here)";
 	switch (b) {
 	case DOCTOR_BACKEND_BUILTIN:
-		return xasprintf("full: user, mount, pid, ipc, uts and (with --net none) net namespaces; "
+		return xasprintf("full: user, mount, pid, ipc, uts and (with --net none or proxy) net namespaces; "
 				 "seccomp filter; no_new_privs; no capabilities; %s", proc);
 	case DOCTOR_BACKEND_BWRAP:
-		return xasprintf("full: user, mount, pid%s and (with --net none) net namespaces through bwrap %s; "
+		return xasprintf("full: user, mount, pid%s and (with --net none or proxy) net namespaces through bwrap %s; "
 				 "seccomp filter; no_new_privs; no capabilities; %s",
 				 p->bwrap.info.unshare_ipc ? ", ipc" : "", p->bwrap.info.version, proc);
 	case DOCTOR_BACKEND_LANDLOCK:
 		return xasprintf("weaker: no namespaces; filesystem rules by Landlock ABI %d; seccomp filter; "
-				 "no_new_privs; other processes and the host /proc stay visible%s",
+				 "no_new_privs; other processes and the host /proc stay visible; --net proxy refused "
+				 "(it needs a network namespace)%s",
 				 p->landlock.abi,
 				 p->landlock.abi < 6 ? "; abstract unix sockets outside are not refused (ABI 6)" : "");
 	case DOCTOR_BACKEND_NONE:

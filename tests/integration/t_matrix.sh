@@ -134,6 +134,13 @@ case_matrix_seccomp_refuses_userns() {
 
 	matrix_run "container seccomp profile, --require userns" "$deny" -- --require userns
 	expect_named_refusal "userns"
+
+	# Without namespaces the proxy could be gone around: refused, with the
+	# reason, rather than run with the host's network.
+	matrix_run "container seccomp profile, --net proxy" "$deny" -- --net proxy --allow-domain example.com
+	expect_exit "$MLABEL: refused" 125
+	expect_stderr_contains "$MLABEL: the reason" "--net proxy needs a network namespace of its own"
+	expect_absent "$MLABEL: nothing ran" "$WS/sub/written"
 }
 
 case_matrix_nested_in_bwrap_disable_userns() {
