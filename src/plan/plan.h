@@ -136,7 +136,9 @@ const char *plan_op_name(enum plan_op_kind kind);
 const char *plan_node_source_name(enum node_source s);
 
 /* Human table and JSON object (without the backend part). */
-void plan_print_table(const struct plan *plan, FILE *out);
+/* host_proc: the backend has no PID namespace (Landlock), so the command
+ * sees the host's /proc whatever the plan says. */
+void plan_print_table(const struct plan *plan, bool host_proc, FILE *out);
 void plan_append_json(const struct plan *plan, struct sbuf *b);
 
 #endif

@@ -106,13 +106,14 @@ static void append_patterns(sbuf *b, const char *key, const struct domain_patter
 	sbuf_add(b, "]");
 }
 
-void plan_print_table(const struct plan *plan, FILE *out)
+void plan_print_table(const struct plan *plan, bool host_proc, FILE *out)
 {
 	fprintf(out, "working directory: %s\n", plan->cwd);
 	fprintf(out, "network: %s\n", ab_net_name(plan->net));
 	if (plan->net == AB_NET_PROXY)
 		print_proxy_rules(plan, out);
-	fprintf(out, "/proc: %s\n", plan->mount_proc ? "fresh" : "not mounted (--no-proc)");
+	fprintf(out, "/proc: %s\n", host_proc ? "the host's (no PID namespace with this backend)"
+				    : plan->mount_proc ? "fresh" : "not mounted (--no-proc)");
 	fprintf(out, "filesystem root: %s\n",
 		plan->root_writable ? "writable" : plan->root_readable ? "read-only" : "empty (only listed paths are visible)");
 	fprintf(out, "\n%-44s %-6s %-21s %s\n", "PATH", "ACCESS", "EFFECT", "WHY");

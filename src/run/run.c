@@ -606,7 +606,7 @@ static void explain_json(const struct plan *plan, const ab_run_options *o, const
 static void explain_text(const struct plan *plan, const struct choice *c, bool usable,
 			 const struct bwrap_cmd *cmd, const ab_error *berr, FILE *out)
 {
-	plan_print_table(plan, out);
+	plan_print_table(plan, usable && c->backend == AB_BACKEND_LANDLOCK, out);
 	const char *name = ab_backend_name(c->backend);
 	if (!usable) {
 		fprintf(out, "\nbackend: %s unavailable: %s\n(%s)\n", name, berr->message, c->reason);

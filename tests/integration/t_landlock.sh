@@ -174,6 +174,7 @@ case_landlock_posture_in_start_event() {
 		'[[ "$start" == *"\"landlock\":{\"abi\":"* && "$start" == *"\"connect_tcp\""* && "$start" == *"\"signal\""* ]]'
 	ab explain --backend landlock --policy workspace-write -C "$WS"
 	expect_stdout_contains "explain shows the narrowed filesystem" "filesystem: narrowed"
+	expect_stdout_contains "explain: the host's /proc, not a fresh one" "/proc: the host's (no PID namespace with this backend)"
 	expect_stdout_contains "explain lists the narrowing" "directly in $WS is refused"
 	ab explain --json --backend builtin -C "$WS"
 	expect_stdout_contains "other backends report an exact filesystem" '"filesystem_exact":true'
