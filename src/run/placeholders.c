@@ -164,10 +164,9 @@ static uint64_t fnv1a64(const char *s)
 	return h;
 }
 
-static char *record_name(const char *path, const struct owner *o)
+char *placeholders_record_name(const char *path, pid_t pid, unsigned long long start)
 {
-	return xasprintf("%016" PRIx64 ".%d.%llu", fnv1a64(path), (int)o->pid,
-			 o->start);
+	return xasprintf("%016" PRIx64 ".%d.%llu", fnv1a64(path), (int)pid, start);
 }
 
 static bool parse_uint(const char *s, char stop, unsigned long long *v,
@@ -575,7 +574,7 @@ static int fail_parent(ab_error *err, int code, const char *path)
 static int register_entry(struct registry *r, struct placeholder_set *set,
 			  struct ph_entry *e, ab_error *err)
 {
-	e->record = record_name(e->path, &set->owner);
+	e->record = placeholders_record_name(e->path, set->owner.pid, set->owner.start);
 	int ret = registry_write(r, e, NULL, false);
 	if (ret == -EEXIST) {
 		ab_fail(err, EEXIST,

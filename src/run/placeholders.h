@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct placeholder_request {
 	const char *path; /* canonical absolute path, parent must exist */
@@ -86,5 +87,9 @@ int placeholders_confirm_janitor(struct placeholder_set *set, ab_error *err);
 
 /* Tells the janitor to exit and frees the set if release already ran. */
 void placeholders_finish_janitor(struct placeholder_set *set);
+
+/* The registry's record file name for `path` owned by (pid, start): the
+ * format above. Exposed for tests that plant records. */
+char *placeholders_record_name(const char *path, pid_t pid, unsigned long long start);
 
 #endif

@@ -450,16 +450,6 @@ static void test_dead_owners_placeholder_is_taken_over(void **state)
 	free(p);
 }
 
-static uint64_t fnv1a64(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* A live pid whose start time differs is a recycled pid, not the owner. */
 static void test_recycled_pid_does_not_keep_a_record_alive(void **state)
 {
@@ -471,8 +461,9 @@ static void test_recycled_pid_does_not_keep_a_record_alive(void **state)
 	assert_int_equal(mkdir(p, 0755), 0);
 	assert_int_equal(lstat(p, &st), 0);
 	assert_int_equal(mkdir(reg, 0700), 0);
-	char *rec = xasprintf("%s/%016" PRIx64 ".%d.1", reg, fnv1a64(p),
-			      (int)getpid());
+	char *name = placeholders_record_name(p, getpid(), 1);
+	char *rec = path_join(reg, name);
+	free(name);
 	FILE *f = fopen(rec, "w");
 	assert_non_null(f);
 	fprintf(f, "created %llu %llu d\n%s\n", (unsigned long long)st.st_dev,
