@@ -11,9 +11,15 @@
  *                                N sequential GETs, each on a new connection;
  *                                print the nanoseconds for all of them
  *   proxy_pump idle PORT N PROXYPORT
- *                                open N tunnels, print "ready", wait for stdin EOF */
+ *                                open N tunnels, print "ready", wait for stdin EOF
+ *   proxy_pump relay             a bare CONNECT relay: port print, then per
+ *                                tunnel two threads splicing in a tight
+ *                                blocking loop, no policy, no event loop.
+ *                                What any user-space relay on this machine
+ *                                can reach at best: the ceiling for the proxy */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -113,6 +119,69 @@ static void *serve_conn(void *arg)
 	return NULL;
 }
 
+struct splice_dir {
+	int src, dst;
+};
+
+static void *splice_dir_main(void *arg)
+{
+	struct splice_dir *d = arg;
+	int p[2];
+	if (pipe(p) < 0)
+		die("pipe");
+	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	for (;;) {
+		ssize_t n = splice(d->src, NULL, p[1], NULL, 1 << 20, SPLICE_F_MOVE);
+		if (n <= 0)
+			break;
+		while (n > 0) {
+			ssize_t w = splice(p[0], NULL, d->dst, NULL, (size_t)n, SPLICE_F_MOVE);
+			if (w <= 0)
+				goto out;
+			n -= w;
+		}
+	}
+out:
+	shutdown(d->dst, SHUT_WR);
+	close(p[0]);
+	close(p[1]);
+	return NULL;
+}
+
+static void *relay_conn(void *arg)
+{
+	int fd = (int)(long)arg;
+	char head[1024];
+	size_t n = 0;
+	while (n < sizeof(head) - 1) {
+		ssize_t r = read(fd, head + n, 1);
+		if (r <= 0)
+			goto out;
+		n++;
+		if (n >= 4 && memcmp(head + n - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	head[n] = '\0';
+	int port;
+	if (sscanf(head, "CONNECT 127.0.0.1:%d ", &port) != 1)
+		goto out;
+	int up = dial(port);
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	if (write(fd, ok, sizeof(ok) - 1) != (ssize_t)sizeof(ok) - 1)
+		die("write");
+	struct splice_dir down = {up, fd};
+	pthread_t t;
+	if (pthread_create(&t, NULL, splice_dir_main, &down) != 0)
+		die("pthread_create");
+	struct splice_dir upd = {fd, up};
+	splice_dir_main(&upd);
+	pthread_join(t, NULL);
+	close(up);
+out:
+	close(fd);
+	return NULL;
+}
+
 static void listen_and_serve(void *(*fn)(void *))
 {
 	int l = socket(AF_INET, SOCK_STREAM, 0);
@@ -151,6 +220,8 @@ int main(int argc, char **argv)
 		listen_and_serve(sink_conn);
 	if (strcmp(argv[1], "server") == 0)
 		listen_and_serve(serve_conn);
+	if (strcmp(argv[1], "relay") == 0)
+		listen_and_serve(relay_conn);
 	if (strcmp(argv[1], "send") == 0 && argc >= 4) {
 		int port = atoi(argv[2]);
 		long long bytes = atoll(argv[3]);

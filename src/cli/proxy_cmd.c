@@ -17,6 +17,7 @@
 #include "net/approvals.h"
 #include "net/net_policy.h"
 #include "net/proxy.h"
+#include "run/events.h"
 
 static void usage(FILE *out)
 {
@@ -189,6 +190,7 @@ int proxy_cmd_main(int argc, char **argv)
 	struct proxy *p = NULL;
 	struct approvals *ap = NULL;
 	struct approvals_config ac = {.fd = -1};
+	struct events ev = {.fd = -1, .quiet = true};
 	int status = 1, sfd = -1;
 	proxy_config_defaults(&cfg);
 	cfg.rules = &rules;
@@ -210,6 +212,10 @@ int proxy_cmd_main(int argc, char **argv)
 	} else if (ac.save_path) {
 		fprintf(stderr, "agentbox: warning: --approvals-save without --approvals-tty or --approvals-fd: nobody is asked, so nothing is saved\n");
 	}
+	/* A stalled events reader must not stall the proxy's loop. */
+	ev.fd = cfg.events_fd;
+	events_async_start(&ev);
+	cfg.events = &ev;
 	if (proxy_new(&p, &cfg, &err) < 0)
 		goto fail;
 	printf("{\"event\":\"proxy_ready\",\"http_port\":%u,\"socks_port\":%u}\n",
@@ -223,6 +229,7 @@ fail:
 	fprintf(stderr, "agentbox: %s\n", err.message);
 out:
 	proxy_free(p);
+	events_async_stop(&ev);
 	approvals_free(ap);
 	if (sfd >= 0)
 		close(sfd);

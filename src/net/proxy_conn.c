@@ -141,11 +141,12 @@ void conn_refuse(struct conn *c, const struct refusal *r)
 	reply_and_close(c, reply, len);
 }
 
+/* A request refused for what it is (malformed, too big, too slow): a
+ * `rejected` event, then the plain reply. */
 static void http_error(struct conn *c, int status, const char *code, const char *text)
 {
-	size_t len;
-	char *reply = http_error_reply(status, code, text, &len);
-	reply_and_close(c, reply, len);
+	struct refusal r = {.status = status, .code = code, .reason = text, .message = text};
+	conn_refuse(c, &r);
 }
 
 /* Bytes the client sent after the request: they go upstream first. */
@@ -198,9 +199,15 @@ static void http_progress(struct conn *c)
 
 static void socks_refuse(struct conn *c, enum socks5_reply code)
 {
-	uint8_t *out = xmalloc(32);
-	size_t n = socks5_encode_reply(out, code, NULL, 0, 0);
-	reply_and_close(c, (char *)out, n);
+	const char *what = code == SOCKS5_CMD_UNSUPPORTED ? "only CONNECT is supported (no BIND, no UDP ASSOCIATE)"
+			   : code == SOCKS5_ATYP_UNSUPPORTED ? "unknown address type"
+							     : "malformed request";
+	_cleanup_free_ char *why = xasprintf("bad_request: SOCKS5: %s (reply 0x%02x)", what, (unsigned)code);
+	struct refusal r = {
+		.status = 400, .code = code == SOCKS5_CMD_UNSUPPORTED ? "unsupported" : "bad-request",
+		.reason = why, .message = why, .socks_code = code,
+	};
+	conn_refuse(c, &r);
 }
 
 static void socks_progress(struct conn *c)

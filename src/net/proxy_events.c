@@ -39,7 +39,7 @@ static void add_destination(sbuf *b, const struct conn *c)
 void emit_decision(struct conn *c, bool allow, const char *by, const char *rule,
 		   const char *reason)
 {
-	if (c->p->ev.fd < 0)
+	if (!events_enabled(&c->p->ev))
 		return;
 	sbuf b = {0};
 	sbuf_addf(&b, "{\"event\":\"network\",\"phase\":\"decision\",\"id\":%" PRIu64, c->id);
@@ -53,17 +53,42 @@ void emit_decision(struct conn *c, bool allow, const char *by, const char *rule,
 	sbuf_free(&b);
 }
 
+/* A request refused before any destination was decided on (malformed,
+ * too large, too slow): no decision was made, but the audit trail still
+ * shows that a client tried, and why it was turned away. */
+static void emit_rejected(struct conn *c, const struct refusal *r)
+{
+	if (!events_enabled(&c->p->ev))
+		return;
+	sbuf b = {0};
+	sbuf_addf(&b, "{\"event\":\"network\",\"phase\":\"rejected\",\"id\":%" PRIu64, c->id);
+	if (c->host[0]) {
+		add_destination(&b, c);
+	} else {
+		sbuf_addf(&b, ",\"host\":null,\"port\":null,\"protocol\":\"%s\"",
+			  conn_proto_name(c));
+	}
+	sbuf_addf(&b, ",\"status\":%d", r->status);
+	add_string_or_null(&b, "error", r->code);
+	add_string_or_null(&b, "reason", r->reason);
+	sbuf_add(&b, "}");
+	events_emit(&c->p->ev, b.s);
+	sbuf_free(&b);
+}
+
 void emit_refusal(struct conn *c, const struct refusal *r)
 {
 	if (r->decided_by)
 		emit_decision(c, false, r->decided_by, r->rule, r->reason);
+	else if (!c->allowed && !c->answer_reported)
+		emit_rejected(c, r);
 	else if (!c->error)
-		c->error = xstrdup(r->reason);
+		c->error = xstrdup(r->reason); /* for the end event */
 }
 
 void emit_end(struct conn *c, const char *error)
 {
-	if (c->p->ev.fd < 0)
+	if (!events_enabled(&c->p->ev))
 		return;
 	sbuf b = {0};
 	sbuf_addf(&b, "{\"event\":\"network\",\"phase\":\"end\",\"id\":%" PRIu64, c->id);
@@ -117,6 +142,10 @@ char *refusal_reply(const struct conn *c, const struct refusal *r, size_t *len)
 		uint8_t *out = xmalloc(32);
 		*len = socks5_encode_reply(out, (enum socks5_reply)r->socks_code, NULL, 0, 0);
 		return (char *)out;
+	}
+	if (!r->decided_by && !c->allowed && !c->answer_reported) {
+		/* The request itself was refused: no destination to name. */
+		return http_error_reply(r->status, r->code, r->reason, len);
 	}
 	if (c->proto == PROTO_CONNECT) {
 		_cleanup_free_ char *line = xasprintf("%s:%u: %s", c->host, c->port, r->reason);

@@ -126,7 +126,9 @@ void emit_refusal(struct conn *c, const struct refusal *r);
 struct refusal {
 	int status;           /* 403, 502 ... */
 	const char *code;     /* x-agentbox-error */
-	const char *decided_by; /* NULL: not a policy decision, no event */
+	const char *decided_by; /* NULL: not a policy decision: a failure after an
+				  allow (the end event's error) or a request refused
+				  for what it is (a `rejected` event) */
 	const char *rule;
 	const char *reason;   /* machine-readable prefix, then details */
 	const char *message;  /* one human sentence */

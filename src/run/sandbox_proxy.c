@@ -20,6 +20,7 @@ struct sandbox_proxy {
 	struct proxy *proxy;
 	struct approvals *approvals; /* NULL: no channel, unmatched is refused */
 	struct events ev;
+	struct proxy_config cfg;
 	int sock;       /* our end of the bridge */
 	int child_sock; /* the sandbox's end, until it has inherited it */
 	int stop_fd;    /* eventfd: readable = stop */
@@ -66,16 +67,10 @@ int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_pr
 			return r;
 		}
 	}
-	struct proxy_config cfg;
-	proxy_config_defaults(&cfg);
-	cfg.rules = req->plan->domains;
-	cfg.events = &sp->ev;
-	cfg.decider = sp->approvals ? approvals_decider(sp->approvals) : NULL;
-	r = proxy_new(&sp->proxy, &cfg, err);
-	if (r < 0) {
-		sandbox_proxy_stop(sp);
-		return r;
-	}
+	proxy_config_defaults(&sp->cfg);
+	sp->cfg.rules = req->plan->domains;
+	sp->cfg.events = &sp->ev;
+	sp->cfg.decider = sp->approvals ? approvals_decider(sp->approvals) : NULL;
 	*out = sp;
 	return 0;
 }
@@ -132,6 +127,13 @@ int sandbox_proxy_start(struct sandbox_proxy *sp, ab_error *err)
 		return 0;
 	close(sp->child_sock);
 	sp->child_sock = -1;
+	/* The sandbox exists (no clone follows): now a writer thread may take
+	 * the events, so that a stalled reader cannot stall the proxy. The
+	 * proxy copies them, so it is made after. */
+	events_async_start(&sp->ev);
+	int r = proxy_new(&sp->proxy, &sp->cfg, err);
+	if (r < 0)
+		return r;
 	/* Signals belong to the supervisor's thread (it forwards them to the
 	 * command); the proxy's thread takes none. */
 	sigset_t all, old;
@@ -155,8 +157,11 @@ void sandbox_proxy_stop(struct sandbox_proxy *sp)
 			fprintf(stderr, "agentbox: cannot stop the proxy's thread: %s\n", strerror(errno));
 		pthread_join(sp->thread, NULL);
 	}
+	/* proxy_free ends the connections still open (their end events), so
+	 * the events writer stops after it. */
 	proxy_free(sp->proxy);
 	approvals_free(sp->approvals);
+	events_async_stop(&sp->ev);
 	if (sp->sock >= 0)
 		close(sp->sock);
 	if (sp->child_sock >= 0)

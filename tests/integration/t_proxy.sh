@@ -41,6 +41,35 @@ px_start() {
 	SP=$(sed -E 's/.*"socks_port":([0-9]+).*/\1/' "$CASE_DIR/$name.ready")
 }
 
+# ev_check NAME FILE PYTHON: ok when PYTHON's asserts hold for the events
+# in FILE (a list `ev` of dicts). Retried for 5 s: events may be written by
+# a writer thread a moment after the reply.
+ev_check() {
+	local name=$1 file=$2 code=$3
+	if /usr/bin/python3 - "$file" "$code" >"$CASE_DIR/check.out" 2>&1 <<'PY'; then
+import json, sys, time
+path, code = sys.argv[1], sys.argv[2]
+err = None
+for _ in range(50):
+    with open(path) as f:
+        text = f.read()
+    # only whole lines: a writer may be in the middle of one
+    ev = [json.loads(l) for l in text[:text.rfind("\n") + 1].splitlines()]
+    try:
+        exec(code, {"ev": ev})
+        sys.exit(0)
+    except AssertionError as e:
+        err = e
+    time.sleep(0.1)
+print("assertion failed:", err)
+sys.exit(1)
+PY
+		ok "$name"
+	else
+		fail "$name" "$(head -c 2000 "$CASE_DIR/check.out")"
+	fi
+}
+
 # check NAME COMMAND...: ok when COMMAND succeeds.
 check() {
 	local name=$1
@@ -220,6 +249,43 @@ case_proxy_errors() {
 	check "half-close: the whole response still arrives" \
 		grep -q '^HTTP/1.[01] 200 OK 1048576$' "$CASE_DIR/r"
 	check "the proxy is still alive" kill -0 "$PXPID"
+
+	# Each malformed request is one `rejected` event: no destination was
+	# decided on, but the client was turned away and the log says why.
+	ev_check "events: one rejected line per malformed, oversized or slow request" \
+		"$CASE_DIR/err.ev" "
+rej = [e for e in ev if e['phase'] == 'rejected']
+got = sorted((e['status'], e['error']) for e in rej)
+assert got == [(400, 'bad-request')] * 3 + [(408, 'header-timeout'), (431, 'head-too-large')], rej
+for e in rej:
+    assert e['event'] == 'network' and isinstance(e['id'], int), e
+    assert e['host'] is None and e['port'] is None and e['protocol'] == 'http', e
+    assert e['reason'], e
+reasons = ' | '.join(e['reason'] for e in rej)
+assert 'malformed header line' in reasons and 'another host' in reasons, reasons
+assert 'header timeout' in reasons and '64 KiB' in reasons, reasons
+assert len({e['id'] for e in rej}) == len(rej), rej"
+	ev_check "events: a failure after an allow stays the end event's error, not a rejection" \
+		"$CASE_DIR/err.ev" "
+ends = [e for e in ev if e['phase'] == 'end' and e['port'] == 1]
+assert len(ends) == 1 and 'Connection refused' in ends[0]['error'], ends
+assert not [e for e in ev if e['phase'] == 'rejected' and e['status'] == 502], ev"
+}
+
+# px_fds_settle BASE: waits up to 5 s for the proxy's descriptor count to
+# come back to BASE; sets NOW.
+px_fds_settle() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		NOW=$(ls "/proc/$PXPID/fd" | wc -l)
+		[ "$NOW" -le "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+px_rss_kib() {
+	awk '/^VmRSS:/ {print $2}' "/proc/$PXPID/status"
 }
 
 case_proxy_flood() {
@@ -227,16 +293,29 @@ case_proxy_flood() {
 	px_upstream || { fail "upstream server started"; return; }
 	px_start flood --allow-domain 127.0.0.1 --header-timeout 2 || return
 	sleep 0.2
-	local base now i
+	local base rss1 rss2
 	base=$(ls "/proc/$PXPID/fd" | wc -l)
 	raw flood "$HP" >"$CASE_DIR/r" 2>&1
 	check "2000 connections opened" grep -q 'flooded 2000' "$CASE_DIR/r"
-	for ((i = 0; i < 50; i++)); do
-		now=$(ls "/proc/$PXPID/fd" | wc -l)
-		[ "$now" -le "$base" ] && break
-		sleep 0.1
-	done
-	check "flood: descriptors back to the baseline ($base, now $now)" [ "$now" -le "$base" ]
+	px_fds_settle "$base"
+	check "flood: descriptors back to the baseline ($base, now $NOW)" [ "$NOW" -le "$base" ]
 	check "flood: the proxy still answers" \
 		bash -c "[ \"\$(curl -sS --max-time 5 -x http://127.0.0.1:$HP http://127.0.0.1:$UP/hello.txt)\" = hello-proxy ]"
+	# The first flood grows the allocator's arenas once; a second one
+	# just like it must reuse them. Growth now is memory kept per
+	# connection (a leak), which fds alone would not show.
+	rss1=$(px_rss_kib)
+	raw flood "$HP" >"$CASE_DIR/r" 2>&1
+	check "second flood: 2000 connections opened" grep -q 'flooded 2000' "$CASE_DIR/r"
+	px_fds_settle "$base"
+	check "second flood: descriptors back to the baseline ($base, now $NOW)" [ "$NOW" -le "$base" ]
+	check "second flood: the proxy still answers" \
+		bash -c "[ \"\$(curl -sS --max-time 5 -x http://127.0.0.1:$HP http://127.0.0.1:$UP/hello.txt)\" = hello-proxy ]"
+	rss2=$(px_rss_kib)
+	local what="VmRSS after the first flood ${rss1:-?} KiB, after the second ${rss2:-?} KiB"
+	if [ -n "$rss1" ] && [ -n "$rss2" ] && [ $((rss2 - rss1)) -le 1024 ]; then
+		ok "second flood: memory grew by at most 1 MiB ($what)"
+	else
+		fail "second flood: memory grew by at most 1 MiB" "$what"
+	fi
 }
