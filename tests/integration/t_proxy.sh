@@ -313,7 +313,12 @@ case_proxy_flood() {
 		bash -c "[ \"\$(curl -sS --max-time 5 -x http://127.0.0.1:$HP http://127.0.0.1:$UP/hello.txt)\" = hello-proxy ]"
 	rss2=$(px_rss_kib)
 	local what="VmRSS after the first flood ${rss1:-?} KiB, after the second ${rss2:-?} KiB"
-	if [ -n "$rss1" ] && [ -n "$rss2" ] && [ $((rss2 - rss1)) -le 1024 ]; then
+	if grep -qa __asan_init "$AGENTBOX"; then
+		# ASan holds freed memory in its quarantine (up to 256 MiB), so
+		# RSS grows with every allocation there; its own leak checks
+		# stand in for this one.
+		skip "second flood: memory grew by at most 1 MiB" "AddressSanitizer build: $what"
+	elif [ -n "$rss1" ] && [ -n "$rss2" ] && [ $((rss2 - rss1)) -le 1024 ]; then
 		ok "second flood: memory grew by at most 1 MiB ($what)"
 	else
 		fail "second flood: memory grew by at most 1 MiB" "$what"
