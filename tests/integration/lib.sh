@@ -294,6 +294,21 @@ while True:
 	SINK_PORT=$(cat "$portfile")
 }
 
+# standalone_proxy_prereqs WHAT: whether `agentbox proxy` cases run in this
+# pass. The proxy does not depend on the sandbox backend, so they run only
+# in the builtin passes (as root and as uid 65534), not three times over;
+# they need python3 and curl (a skip says so).
+standalone_proxy_prereqs() {
+	if [ "${BACKEND:-}" != builtin ]; then
+		return 1
+	fi
+	if [ ! -x /usr/bin/python3 ] || ! command -v curl >/dev/null; then
+		skip "$1" "needs /usr/bin/python3 and curl"
+		return 1
+	fi
+	return 0
+}
+
 git_q() {
 	git -c user.name=agentbox-it -c user.email=it@agentbox.invalid \
 		-c init.defaultBranch=main -c advice.detachedHead=false "$@" \

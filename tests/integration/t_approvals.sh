@@ -5,14 +5,7 @@
 # approval lets a connection reach the local test servers.
 
 apv_prereqs() {
-	if [ "${BACKEND:-}" != builtin ]; then
-		return 1
-	fi
-	if [ ! -x /usr/bin/python3 ] || ! command -v curl >/dev/null; then
-		skip "approvals cases" "needs /usr/bin/python3 and curl"
-		return 1
-	fi
-	return 0
+	standalone_proxy_prereqs "approvals cases"
 }
 
 # apv_upstreams: two HTTP servers on 127.0.0.1; sets UP and UP2.

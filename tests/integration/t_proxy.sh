@@ -4,14 +4,7 @@
 # as uid 65534) instead of three times over.
 
 proxy_prereqs() {
-	if [ "${BACKEND:-}" != builtin ]; then
-		return 1
-	fi
-	if [ ! -x /usr/bin/python3 ] || ! command -v curl >/dev/null; then
-		skip "proxy cases" "needs /usr/bin/python3 and curl"
-		return 1
-	fi
-	return 0
+	standalone_proxy_prereqs "proxy cases"
 }
 
 # px_upstream: an HTTP server on 127.0.0.1 serving $CASE_DIR/www; sets UP.
@@ -293,24 +286,20 @@ case_proxy_flood() {
 	px_upstream || { fail "upstream server started"; return; }
 	px_start flood --allow-domain 127.0.0.1 --header-timeout 2 || return
 	sleep 0.2
-	local base rss1 rss2
+	local base rss1 rss2 round
 	base=$(ls "/proc/$PXPID/fd" | wc -l)
-	raw flood "$HP" >"$CASE_DIR/r" 2>&1
-	check "2000 connections opened" grep -q 'flooded 2000' "$CASE_DIR/r"
-	px_fds_settle "$base"
-	check "flood: descriptors back to the baseline ($base, now $NOW)" [ "$NOW" -le "$base" ]
-	check "flood: the proxy still answers" \
-		bash -c "[ \"\$(curl -sS --max-time 5 -x http://127.0.0.1:$HP http://127.0.0.1:$UP/hello.txt)\" = hello-proxy ]"
 	# The first flood grows the allocator's arenas once; a second one
-	# just like it must reuse them. Growth now is memory kept per
+	# just like it must reuse them. Growth then is memory kept per
 	# connection (a leak), which fds alone would not show.
-	rss1=$(px_rss_kib)
-	raw flood "$HP" >"$CASE_DIR/r" 2>&1
-	check "second flood: 2000 connections opened" grep -q 'flooded 2000' "$CASE_DIR/r"
-	px_fds_settle "$base"
-	check "second flood: descriptors back to the baseline ($base, now $NOW)" [ "$NOW" -le "$base" ]
-	check "second flood: the proxy still answers" \
-		bash -c "[ \"\$(curl -sS --max-time 5 -x http://127.0.0.1:$HP http://127.0.0.1:$UP/hello.txt)\" = hello-proxy ]"
+	for round in flood "second flood"; do
+		[ "$round" = flood ] || rss1=$(px_rss_kib)
+		raw flood "$HP" >"$CASE_DIR/r" 2>&1
+		check "$round: 2000 connections opened" grep -q 'flooded 2000' "$CASE_DIR/r"
+		px_fds_settle "$base"
+		check "$round: descriptors back to the baseline ($base, now $NOW)" [ "$NOW" -le "$base" ]
+		check "$round: the proxy still answers" \
+			bash -c "[ \"\$(curl -sS --max-time 5 -x http://127.0.0.1:$HP http://127.0.0.1:$UP/hello.txt)\" = hello-proxy ]"
+	done
 	rss2=$(px_rss_kib)
 	local what="VmRSS after the first flood ${rss1:-?} KiB, after the second ${rss2:-?} KiB"
 	if grep -qa __asan_init "$AGENTBOX"; then
