@@ -200,6 +200,18 @@ expect() {
 	fi
 }
 
+# expect_success NAME COMMAND...: ok when COMMAND succeeds; else its output
+# (first 3000 bytes) is the failure's detail.
+expect_success() {
+	local name=$1
+	shift
+	if "$@" >"$CASE_DIR/check.out" 2>&1; then
+		ok "$name"
+	else
+		fail "$name" "$(head -c 3000 "$CASE_DIR/check.out")"
+	fi
+}
+
 # expect_file_content NAME FILE CONTENT
 expect_file_content() {
 	local got

@@ -79,21 +79,10 @@ PY
 	SP=$(sed -E 's/.*"socks_port":([0-9]+).*/\1/' "$CASE_DIR/$name.ready")
 }
 
-# apv_check NAME COMMAND...: ok when COMMAND succeeds.
-apv_check() {
-	local name=$1
-	shift
-	if "$@" >"$CASE_DIR/check.out" 2>&1; then
-		ok "$name"
-	else
-		fail "$name" "$(head -c 3000 "$CASE_DIR/check.out")"
-	fi
-}
-
 # apv_py NAME NAME-OF-RUN SCRIPT: a python check with `log` (the messages
 # the co-process got) and `ev` (the network events) loaded.
 apv_py() {
-	apv_check "$1" /usr/bin/python3 -c "
+	expect_success "$1" /usr/bin/python3 -c "
 import json
 log = [json.loads(l) for l in open('$CASE_DIR/$2.log')]
 ev = [json.loads(l) for l in open('$CASE_DIR/$2.ev')]
@@ -121,20 +110,20 @@ case_approvals_fd_dedup_and_once() {
 	apv_get "$u" >"$CASE_DIR/a2" &
 	local p2=$!
 	wait $p1 $p2
-	apv_check "two concurrent requests for one key, both allowed by one answer" \
+	expect_success "two concurrent requests for one key, both allowed by one answer" \
 		bash -c "[ \"\$(cat $CASE_DIR/a1)\" = 200 ] && [ \"\$(cat $CASE_DIR/a2)\" = 200 ]"
 	apv_py "... and asked once" once "
 assert len(req) == 1, log
 r = req[0]
 assert r['host'] == 'localhost' and r['port'] == $UP and r['protocol'] == 'http', r
 assert r['command'] is None and isinstance(r['id'], int), r"
-	apv_check "another port is another question" \
+	expect_success "another port is another question" \
 		bash -c "[ \"\$(curl -s --max-time 10 -x http://127.0.0.1:$HP http://localhost:$UP2/hello.txt)\" = hello-approvals ]"
 	local st
 	st=$(apv_get "$u" -p)
-	apv_check "another protocol (CONNECT) is another question: denied once" [ "$st" = 000 ]
+	expect_success "another protocol (CONNECT) is another question: denied once" [ "$st" = 000 ]
 	st=$(apv_get "$u")
-	apv_check "allow_once did not outlive its question: asked again, allowed" [ "$st" = 200 ]
+	expect_success "allow_once did not outlive its question: asked again, allowed" [ "$st" = 200 ]
 	apv_py "requests: one per question, for the right keys" once "
 keys = [(m['port'], m['protocol']) for m in req]
 assert keys == [($UP, 'http'), ($UP2, 'http'), ($UP, 'https_connect'), ($UP, 'http')], keys"
@@ -157,10 +146,10 @@ case_approvals_fd_session() {
 	local u=http://localhost:$UP/hello.txt st1 st2
 	st1=$(apv_get "$u")
 	st2=$(apv_get "$u")
-	apv_check "allow_session: allowed twice" [ "$st1$st2" = 200200 ]
+	expect_success "allow_session: allowed twice" [ "$st1$st2" = 200200 ]
 	curl -sS --max-time 10 --socks5-hostname "127.0.0.1:$SP" "$u" >"$CASE_DIR/s1" 2>&1
 	curl -sS --max-time 10 --socks5-hostname "127.0.0.1:$SP" "$u" >"$CASE_DIR/s2" 2>&1
-	apv_check "deny_session: SOCKS5 refused twice (reply 0x02)" \
+	expect_success "deny_session: SOCKS5 refused twice (reply 0x02)" \
 		bash -c "grep -q '(2)' $CASE_DIR/s1 && grep -q '(2)' $CASE_DIR/s2"
 	apv_py "session answers: asked once per key, later requests decided_by session" sess "
 assert [(m['protocol']) for m in req] == ['http', 'socks5_tcp'], req
@@ -178,8 +167,8 @@ case_approvals_fd_timeout_withdraw_eof() {
 	t0=$(date +%s%N)
 	st=$(apv_get "$u")
 	t1=$(date +%s%N)
-	apv_check "no answer within the timeout: refused (403)" [ "$st" = 403 ]
-	apv_check "... after about the timeout (1 s)" \
+	expect_success "no answer within the timeout: refused (403)" [ "$st" = 403 ]
+	expect_success "... after about the timeout (1 s)" \
 		bash -c "[ $(((t1 - t0) / 1000000)) -ge 900 ] && [ $(((t1 - t0) / 1000000)) -lt 5000 ]"
 	# A client that gives up withdraws its question (timeout 1 s > 0.3 s).
 	curl -s --max-time 0.3 -x "http://127.0.0.1:$HP" "http://localhost:$UP/other" >/dev/null 2>&1
@@ -191,15 +180,15 @@ canc = [(m['id'], m['reason']) for m in log if m['type'] == 'approval_cancelled'
 assert canc == [(req[0]['id'], 'timeout'), (req[1]['id'], 'no_waiters')], log
 assert len(dec) == 1, dec"
 	st=$(apv_get "http://localhost:$UP2/hello.txt")
-	apv_check "EOF on the channel: the pending question is denied" [ "$st" = 403 ]
+	expect_success "EOF on the channel: the pending question is denied" [ "$st" = 403 ]
 	st=$(apv_get "http://localhost:$UP2/again")
-	apv_check "... and so are later ones, without a question" [ "$st" = 403 ]
+	expect_success "... and so are later ones, without a question" [ "$st" = 403 ]
 	apv_py "EOF: decided_by no_channel, one request only" tmo "
 assert len(req) == 3, req
 assert [e['decided_by'] for e in dec[1:]] == ['no_channel', 'no_channel'], dec
 assert all(e['decision'] == 'deny' for e in dec), dec"
-	apv_check "EOF: stderr says the channel closed" grep -q 'approvals fd closed' "$CASE_DIR/tmo.err"
-	apv_check "the proxy still serves rule-allowed requests" \
+	expect_success "EOF: stderr says the channel closed" grep -q 'approvals fd closed' "$CASE_DIR/tmo.err"
+	expect_success "the proxy still serves rule-allowed requests" \
 		bash -c "[ \"\$(curl -s --max-time 5 -x http://127.0.0.1:$HP http://127.0.0.1:$UP/hello.txt)\" = hello-approvals ]"
 }
 
@@ -209,9 +198,9 @@ case_approvals_fd_malformed_replies() {
 	apv_start bad "{\"localhost:$UP:http\": \"malformed,allow_once\"}" || return
 	local st
 	st=$(apv_get "http://localhost:$UP/hello.txt")
-	apv_check "malformed lines, an unknown id, an overlong line are ignored; the answer after them counts" \
+	expect_success "malformed lines, an unknown id, an overlong line are ignored; the answer after them counts" \
 		[ "$st" = 200 ]
-	apv_check "stderr: a warning for each" bash -c "
+	expect_success "stderr: a warning for each" bash -c "
 grep -q 'malformed reply.*\"id\" must be' $CASE_DIR/bad.err &&
 grep -q 'malformed reply.*not valid JSON' $CASE_DIR/bad.err &&
 grep -q 'malformed reply.*\"decision\" must be one of' $CASE_DIR/bad.err &&
@@ -237,9 +226,9 @@ EOF
 	st1=$(apv_get "http://localhost:$UP/hello.txt")
 	st2=$(apv_get "http://localhost:$UP/hello.txt" -p)
 	st3=$(apv_get "http://localhost:$UP2/hello.txt")
-	apv_check "allow_always: allowed, and for another protocol too; deny_always: refused" \
+	expect_success "allow_always: allowed, and for another protocol too; deny_always: refused" \
 		[ "$st1 $st2 $st3" = "200 200 403" ]
-	apv_check "the file: still valid JSON, other keys kept, patterns added once, mode set" \
+	expect_success "the file: still valid JSON, other keys kept, patterns added once, mode set" \
 		/usr/bin/python3 -c "
 import json; p = json.load(open('$pol'))
 assert p['version'] == 1 and p['preset'] == 'workspace-write', p
@@ -259,11 +248,11 @@ assert 'saved as' in dec[0]['reason'] or dec[0]['reason'].endswith('allow_always
 	apv_start again "{\"localhost:$UP2:https_connect\": \"deny_always\"}" \
 		--approvals-save "$pol" || return
 	apv_get "http://localhost:$UP2/" -p >/dev/null
-	apv_check "no duplicate after the same answer again" \
+	expect_success "no duplicate after the same answer again" \
 		/usr/bin/python3 -c "
 import json; n = json.load(open('$pol'))['network']
 assert n['deny'] == ['gist.github.com', 'localhost:$UP2'], n"
-	apv_check "agentbox proxy --policy-file reads the saved file: the saved allow is a rule now" \
+	expect_success "agentbox proxy --policy-file reads the saved file: the saved allow is a rule now" \
 		bash -c "'$AGENTBOX' proxy --listen 127.0.0.1:0 --policy-file '$pol' >'$CASE_DIR/pf.ready' 2>&1 &
 pid=\$!; trap 'kill \$pid' EXIT
 for i in \$(seq 50); do grep -q http_port '$CASE_DIR/pf.ready' && break; sleep 0.1; done
@@ -272,18 +261,18 @@ hp=\$(sed -E 's/.*\"http_port\":([0-9]+).*/\\1/' '$CASE_DIR/pf.ready')
 
 	apv_start nosave "{\"localhost:$UP:http\": \"allow_always\"}" || return
 	st1=$(apv_get "http://localhost:$UP/hello.txt")
-	apv_check "allow_always without a save file: allowed for the session" [ "$st1" = 200 ]
+	expect_success "allow_always without a save file: allowed for the session" [ "$st1" = 200 ]
 	apv_py "... with an approval_warning on the channel" nosave "
 w = [m for m in log if m['type'] == 'approval_warning']
 assert len(w) == 1 and 'not saved' in w[0]['warning'], log"
-	apv_check "... and a warning on stderr" grep -q 'warning:.*was not saved' "$CASE_DIR/nosave.err"
+	expect_success "... and a warning on stderr" grep -q 'warning:.*was not saved' "$CASE_DIR/nosave.err"
 
 	echo '{"network": {"mode": "none"}}' >"$CASE_DIR/none.json"
 	apv_start badsave "{\"localhost:$UP:http\": \"allow_always\"}" \
 		--approvals-save "$CASE_DIR/none.json" || return
 	st1=$(apv_get "http://localhost:$UP/hello.txt")
-	apv_check "a save that fails keeps the decision (allowed)" [ "$st1" = 200 ]
-	apv_check "... reports why, and leaves the file alone" bash -c "
+	expect_success "a save that fails keeps the decision (allowed)" [ "$st1" = 200 ]
+	expect_success "... reports why, and leaves the file alone" bash -c "
 grep -q 'cannot save the answer into .*none.json.*mode' $CASE_DIR/badsave.err &&
 [ \"\$(cat $CASE_DIR/none.json)\" = '{\"network\": {\"mode\": \"none\"}}' ]"
 }
@@ -294,7 +283,7 @@ case_approvals_refusals_without_question() {
 	apv_start np "{}" || return
 	local st
 	st=$(apv_get "http://127.0.0.2:$UP/hello.txt")
-	apv_check "a non-public IP literal no rule names: refused (403) without asking" [ "$st" = 403 ]
+	expect_success "a non-public IP literal no rule names: refused (403) without asking" [ "$st" = 403 ]
 	apv_py "... decided_by non_public, no request sent" np "
 assert req == [], req
 assert dec[0]['decided_by'] == 'non_public' and dec[0]['host'] == '127.0.0.2', dec"
@@ -305,15 +294,15 @@ assert dec[0]['decided_by'] == 'non_public' and dec[0]['host'] == '127.0.0.2', d
 	wait_for_file "$CASE_DIR/none.ready" http_port 50
 	HP=$(sed -E 's/.*"http_port":([0-9]+).*/\1/' "$CASE_DIR/none.ready")
 	apv_get "http://example.invalid/" >/dev/null
-	apv_check "no approval channel: decided_by no_channel" \
+	expect_success "no approval channel: decided_by no_channel" \
 		grep -q '"decided_by":"no_channel","rule":null,"reason":"not_allowed: no rule matches' \
 		"$CASE_DIR/none.ev"
 
 	abx setsid -w "$AGENTBOX" proxy --listen 127.0.0.1:0 --approvals-tty
-	apv_check "--approvals-tty without a terminal: a clear error" bash -c \
+	expect_success "--approvals-tty without a terminal: a clear error" bash -c \
 		"[ $RC = 1 ] && grep -q 'cannot open the controlling terminal /dev/tty' '$CASE_DIR/.err'"
 	abx "$AGENTBOX" proxy --listen 127.0.0.1:0 --approvals-fd 77
-	apv_check "--approvals-fd not open: a clear error" bash -c \
+	expect_success "--approvals-fd not open: a clear error" bash -c \
 		"[ $RC = 1 ] && grep -q -- '--approvals-fd 77 is not an open file descriptor' '$CASE_DIR/.err'"
 }
 
@@ -371,9 +360,9 @@ os.kill(pid, 15)
 os.waitpid(pid, 0)
 print("tty ok")
 PY
-	apv_check "the prompt appears on the terminal; an answer typed there allows; no second question" \
+	expect_success "the prompt appears on the terminal; an answer typed there allows; no second question" \
 		bash -c "grep -q 'tty ok' '$CASE_DIR/tty.out' || { cat '$CASE_DIR/tty.out'; false; }"
-	apv_check "events: decided_by human on the terminal, then session" /usr/bin/python3 -c "
+	expect_success "events: decided_by human on the terminal, then session" /usr/bin/python3 -c "
 import json
 dec = [json.loads(l) for l in open('$CASE_DIR/tty.ev')]
 dec = [e for e in dec if e['phase'] == 'decision']

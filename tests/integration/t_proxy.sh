@@ -63,17 +63,6 @@ PY
 	fi
 }
 
-# check NAME COMMAND...: ok when COMMAND succeeds.
-check() {
-	local name=$1
-	shift
-	if "$@" >"$CASE_DIR/check.out" 2>&1; then
-		ok "$name"
-	else
-		fail "$name" "$(head -c 2000 "$CASE_DIR/check.out")"
-	fi
-}
-
 # raw PORT: a small client for what curl will not send (see its modes).
 raw() {
 	/usr/bin/python3 - "$@" <<'PY'
@@ -153,19 +142,19 @@ case_proxy_rules_and_events() {
 	px_upstream || { fail "upstream server started"; return; }
 	px_start allow --allow-domain 127.0.0.1 || return
 	local url=http://127.0.0.1:$UP/hello.txt
-	check "allowed exact loopback rule: plain HTTP" \
+	expect_success "allowed exact loopback rule: plain HTTP" \
 		bash -c "[ \"\$(curl -sS --max-time 5 -x http://127.0.0.1:$HP $url)\" = hello-proxy ]"
-	check "allowed exact loopback rule: CONNECT tunnel" \
+	expect_success "allowed exact loopback rule: CONNECT tunnel" \
 		bash -c "[ \"\$(curl -sS --max-time 5 --proxytunnel -x http://127.0.0.1:$HP $url)\" = hello-proxy ]"
-	check "allowed exact loopback rule: SOCKS5" \
+	expect_success "allowed exact loopback rule: SOCKS5" \
 		bash -c "[ \"\$(curl -sS --max-time 5 --socks5-hostname 127.0.0.1:$SP $url)\" = hello-proxy ]"
 
 	# localhost matches no rule: refused with the JSON body and header.
 	curl -sS --max-time 5 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" \
 		"http://localhost:$UP/hello.txt"
-	check "unmatched: 403" grep -q '^HTTP/1.1 403' "$CASE_DIR/h"
-	check "unmatched: x-agentbox-error header" grep -qi '^x-agentbox-error: blocked-by-allowlist' "$CASE_DIR/h"
-	check "unmatched: JSON body names host, port, protocol, reason, decider" \
+	expect_success "unmatched: 403" grep -q '^HTTP/1.1 403' "$CASE_DIR/h"
+	expect_success "unmatched: x-agentbox-error header" grep -qi '^x-agentbox-error: blocked-by-allowlist' "$CASE_DIR/h"
+	expect_success "unmatched: JSON body names host, port, protocol, reason, decider" \
 		/usr/bin/python3 -c "
 import json; b = json.load(open('$CASE_DIR/b'))
 assert b['host'] == 'localhost' and b['port'] == $UP and b['protocol'] == 'http', b
@@ -173,12 +162,12 @@ assert b['decision'] == 'deny' and b['decided_by'] == 'no_channel', b
 assert b['reason'].startswith('not_allowed: no rule matches'), b"
 	curl -sS --max-time 5 --proxytunnel -x "http://127.0.0.1:$HP" "http://localhost:$UP/" \
 		>"$CASE_DIR/c.out" 2>&1
-	check "unmatched CONNECT: 403" grep -q 'CONNECT.*403\|403' "$CASE_DIR/c.out"
+	expect_success "unmatched CONNECT: 403" grep -q 'CONNECT.*403\|403' "$CASE_DIR/c.out"
 	curl -sS --max-time 5 --socks5-hostname "127.0.0.1:$SP" "http://localhost:$UP/" \
 		>"$CASE_DIR/s.out" 2>&1
-	check "unmatched SOCKS5: reply 0x02 (not allowed)" grep -q '(2)' "$CASE_DIR/s.out"
+	expect_success "unmatched SOCKS5: reply 0x02 (not allowed)" grep -q '(2)' "$CASE_DIR/s.out"
 
-	check "events: one decision and one end line per allowed request, fields present" \
+	expect_success "events: one decision and one end line per allowed request, fields present" \
 		/usr/bin/python3 -c "
 import json
 ev = [json.loads(l) for l in open('$CASE_DIR/allow.ev')]
@@ -199,21 +188,21 @@ for e in end:
 
 	px_start deny --allow-domain 127.0.0.1 --deny-domain "127.0.0.1:$UP" || return
 	curl -sS --max-time 5 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" "$url"
-	check "deny wins over allow" grep -qi '^x-agentbox-error: blocked-by-denylist' "$CASE_DIR/h"
-	check "deny: the rule is named" grep -q "\"rule\":\"127.0.0.1:$UP\"" "$CASE_DIR/b"
+	expect_success "deny wins over allow" grep -qi '^x-agentbox-error: blocked-by-denylist' "$CASE_DIR/h"
+	expect_success "deny: the rule is named" grep -q "\"rule\":\"127.0.0.1:$UP\"" "$CASE_DIR/b"
 
 	px_start wild --allow-domain '*' --allow-domain '**.localhost' || return
 	curl -sS --max-time 5 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" "$url"
-	check "a wildcard does not open loopback" grep -qi '^x-agentbox-error: blocked-by-local-policy' "$CASE_DIR/h"
-	check "loopback refusal says non_public and loopback" \
+	expect_success "a wildcard does not open loopback" grep -qi '^x-agentbox-error: blocked-by-local-policy' "$CASE_DIR/h"
+	expect_success "loopback refusal says non_public and loopback" \
 		grep -q '"decided_by":"non_public".*loopback' "$CASE_DIR/b"
 	curl -sS --max-time 5 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" \
 		"http://localhost:$UP/"
-	check "a name resolving to loopback is refused too" \
+	expect_success "a name resolving to loopback is refused too" \
 		grep -q 'localhost resolves to .*loopback' "$CASE_DIR/b"
 	curl -sS --max-time 10 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" \
 		http://nonexistent.invalid/
-	check "DNS failure: 502 with a clear reason" \
+	expect_success "DNS failure: 502 with a clear reason" \
 		bash -c "grep -q '^HTTP/1.1 502' '$CASE_DIR/h' && grep -q 'dns_failed: cannot resolve nonexistent.invalid' '$CASE_DIR/b'"
 }
 
@@ -223,25 +212,25 @@ case_proxy_errors() {
 	px_start err --allow-domain 127.0.0.1 --header-timeout 1 || return
 	curl -sS --max-time 5 -D "$CASE_DIR/h" -o "$CASE_DIR/b" -x "http://127.0.0.1:$HP" \
 		http://127.0.0.1:1/
-	check "upstream refused: 502 upstream-failure" \
+	expect_success "upstream refused: 502 upstream-failure" \
 		bash -c "grep -q '^HTTP/1.1 502' '$CASE_DIR/h' && grep -q 'Connection refused' '$CASE_DIR/b'"
 	raw send "$HP" 'NONSENSE\r\n\r\n' >"$CASE_DIR/r"
-	check "malformed request line: 400" grep -q '^HTTP/1.1 400 .*' "$CASE_DIR/r"
+	expect_success "malformed request line: 400" grep -q '^HTTP/1.1 400 .*' "$CASE_DIR/r"
 	raw send "$HP" 'GET http://127.0.0.1/ HTTP/1.1\r\nBad Header\r\n\r\n' >"$CASE_DIR/r"
-	check "malformed header: 400 naming it" grep -q 'malformed header line' "$CASE_DIR/r"
+	expect_success "malformed header: 400 naming it" grep -q 'malformed header line' "$CASE_DIR/r"
 	raw send "$HP" "GET http://127.0.0.1:$UP/ HTTP/1.1\\r\\nHost: example.com\\r\\n\\r\\n" >"$CASE_DIR/r"
-	check "Host header naming another host: 400" grep -q 'another host' "$CASE_DIR/r"
+	expect_success "Host header naming another host: 400" grep -q 'another host' "$CASE_DIR/r"
 	raw bighead "$HP" >"$CASE_DIR/r"
-	check "head over 64 KiB: 431, then the connection is closed" \
+	expect_success "head over 64 KiB: 431, then the connection is closed" \
 		grep -q '^HTTP/1.1 431' "$CASE_DIR/r"
 	local t0=$SECONDS
 	raw slow "$HP" >"$CASE_DIR/r"
-	check "slow header client: cut off with 408" grep -q '^HTTP/1.1 408' "$CASE_DIR/r"
-	check "slow header client: within the header timeout" [ $((SECONDS - t0)) -le 5 ]
+	expect_success "slow header client: cut off with 408" grep -q '^HTTP/1.1 408' "$CASE_DIR/r"
+	expect_success "slow header client: within the header timeout" [ $((SECONDS - t0)) -le 5 ]
 	raw halfclose "$HP" "$UP" >"$CASE_DIR/r"
-	check "half-close: the whole response still arrives" \
+	expect_success "half-close: the whole response still arrives" \
 		grep -q '^HTTP/1.[01] 200 OK 1048576$' "$CASE_DIR/r"
-	check "the proxy is still alive" kill -0 "$PXPID"
+	expect_success "the proxy is still alive" kill -0 "$PXPID"
 
 	# Each malformed request is one `rejected` event: no destination was
 	# decided on, but the client was turned away and the log says why.
@@ -294,10 +283,10 @@ case_proxy_flood() {
 	for round in flood "second flood"; do
 		[ "$round" = flood ] || rss1=$(px_rss_kib)
 		raw flood "$HP" >"$CASE_DIR/r" 2>&1
-		check "$round: 2000 connections opened" grep -q 'flooded 2000' "$CASE_DIR/r"
+		expect_success "$round: 2000 connections opened" grep -q 'flooded 2000' "$CASE_DIR/r"
 		px_fds_settle "$base"
-		check "$round: descriptors back to the baseline ($base, now $NOW)" [ "$NOW" -le "$base" ]
-		check "$round: the proxy still answers" \
+		expect_success "$round: descriptors back to the baseline ($base, now $NOW)" [ "$NOW" -le "$base" ]
+		expect_success "$round: the proxy still answers" \
 			bash -c "[ \"\$(curl -sS --max-time 5 -x http://127.0.0.1:$HP http://127.0.0.1:$UP/hello.txt)\" = hello-proxy ]"
 	done
 	rss2=$(px_rss_kib)
