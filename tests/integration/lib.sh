@@ -321,6 +321,18 @@ standalone_proxy_prereqs() {
 	return 0
 }
 
+# proxy_ready NAME: waits for `agentbox proxy`'s ready line in
+# $CASE_DIR/NAME.ready (its stderr in NAME.err); sets HP (HTTP port) and
+# SP (SOCKS5 port).
+proxy_ready() {
+	if ! wait_for_file "$CASE_DIR/$1.ready" socks_port 50; then
+		fail "$1: proxy started" "$(cat "$CASE_DIR/$1.err")"
+		return 1
+	fi
+	HP=$(sed -E 's/.*"http_port":([0-9]+).*/\1/' "$CASE_DIR/$1.ready")
+	SP=$(sed -E 's/.*"socks_port":([0-9]+).*/\1/' "$CASE_DIR/$1.ready")
+}
+
 git_q() {
 	git -c user.name=agentbox-it -c user.email=it@agentbox.invalid \
 		-c init.defaultBranch=main -c advice.detachedHead=false "$@" \

@@ -71,12 +71,7 @@ PY
 		--socks-listen 127.0.0.1:0 --allow-domain 127.0.0.1 --allow-domain '[::1]' \
 		--events-fd 3 "$@" 3>"$CASE_DIR/$name.ev" 2>"$CASE_DIR/$name.err" &
 	bg_track $!
-	if ! wait_for_file "$CASE_DIR/$name.ready" socks_port 50; then
-		fail "$name: proxy started" "$(cat "$CASE_DIR/$name.err")"
-		return 1
-	fi
-	HP=$(sed -E 's/.*"http_port":([0-9]+).*/\1/' "$CASE_DIR/$name.ready")
-	SP=$(sed -E 's/.*"socks_port":([0-9]+).*/\1/' "$CASE_DIR/$name.ready")
+	proxy_ready "$name"
 }
 
 # apv_py NAME NAME-OF-RUN SCRIPT: a python check with `log` (the messages

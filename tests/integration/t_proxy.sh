@@ -26,12 +26,7 @@ px_start() {
 		2>"$CASE_DIR/$name.err" &
 	PXPID=$!
 	bg_track $PXPID
-	if ! wait_for_file "$CASE_DIR/$name.ready" socks_port 50; then
-		fail "$name: proxy started" "$(cat "$CASE_DIR/$name.err")"
-		return 1
-	fi
-	HP=$(sed -E 's/.*"http_port":([0-9]+).*/\1/' "$CASE_DIR/$name.ready")
-	SP=$(sed -E 's/.*"socks_port":([0-9]+).*/\1/' "$CASE_DIR/$name.ready")
+	proxy_ready "$name"
 }
 
 # ev_check NAME FILE PYTHON: ok when PYTHON's asserts hold for the events
