@@ -121,7 +121,10 @@ typedef struct ab_run_options {
 	double timeout_sec;   /* 0 = no timeout */
 	int events_fd;        /* -1 = none; JSON lines are written here */
 	ab_backend backend;
-	ab_event_fn on_event; /* optional, gets the same events */
+	/* Optional, gets the same events. Calls never overlap; with
+	 * AB_NET_PROXY the proxy's `network` events arrive on a writer thread
+	 * of agentbox's while ab_run runs. */
+	ab_event_fn on_event;
 	void *event_user;
 	bool quiet;           /* no warning lines on stderr */
 	bool exact;           /* refuse a backend that can only narrow the plan */
