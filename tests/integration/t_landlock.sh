@@ -184,13 +184,16 @@ case_landlock_no_stray_processes() {
 	ll_only_once || return 0
 	new_ws
 	mkdir "$WS/sub"
+	# Durations no other process on the machine uses, so that pgrep finds
+	# only these.
+	local mark=$$
 	ab run --backend landlock --policy workspace-write -C "$WS" -- \
-		sh -c 'setsid sh -c "sleep 300" </dev/null >/dev/null 2>&1 & echo $! >sub/pid; (sleep 301 &); exit 0'
+		sh -c "setsid sh -c 'sleep 300.$mark' </dev/null >/dev/null 2>&1 & echo \$! >sub/pid; (sleep 301.$mark &); exit 0"
 	expect_exit "the command exits" 0
 	local pid
 	pid=$(cat "$WS/sub/pid" 2>/dev/null)
 	expect "the daemonised grandchild is gone" '[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null'
-	expect "no sleep 300/301 survives" '! pgrep -u "$(id -u)" -f "^sleep 30[01]$" >/dev/null'
+	expect "no sleep 300/301 survives" '! pgrep -u "$(id -u)" -f "^sleep 30[01]\.$mark\$" >/dev/null'
 }
 
 case_landlock_exit_status() {
