@@ -16,7 +16,9 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/agentbox-demo.XXXXXX") || exit 2
 home_probe=
+server_pid=
 cleanup() {
+	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
 	rm -rf "$tmp"
 	[ -n "$home_probe" ] && rm -f "$home_probe"
 }
@@ -147,6 +149,42 @@ if command -v curl >/dev/null 2>&1; then
 	expect_refused "curl http://1.1.1.1" curl -sS --max-time 3 http://1.1.1.1
 else
 	expect_refused "connect to 1.1.1.1:80" bash -c 'exec 3<>/dev/tcp/1.1.1.1/80'
+fi
+
+section "network through the policy proxy (--net proxy)"
+# A web server on the host's loopback stands in for a package registry.
+mkdir "$tmp/www"
+echo "hello from the allowed host" >"$tmp/www/index.html"
+if command -v curl >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+	(cd "$tmp/www" && exec python3 -c '
+import http.server
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()' >"$tmp/port" 2>/dev/null) &
+	server_pid=$!
+	for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+	port=$(cat "$tmp/port")
+	# --noproxy '': curl would otherwise go straight to 127.0.0.1, which
+	# inside the sandbox is the sandbox's own (empty) loopback.
+	sandbox --net proxy --allow-domain "127.0.0.1:$port" --events-fd 3 -- sh -c "
+		curl -sS --noproxy '' --max-time 5 http://127.0.0.1:$port/
+		curl -sS --max-time 5 -o /dev/null -w '%{http_code}\n' http://example.com/" 3>"$tmp/events"
+	if [ "$st" -eq 0 ] && [ "$(printf '%s\n' "$out" | head -n 1)" = "hello from the allowed host" ]; then
+		pass "--allow-domain 127.0.0.1:$port: fetched through the proxy"
+	else
+		fail "the allowed host: expected its page, got exit $st: $out $err"
+	fi
+	if [ "$(printf '%s\n' "$out" | tail -n 1)" = 403 ]; then
+		pass "http://example.com/ (no rule, no approval channel): 403 from the proxy"
+	else
+		fail "example.com: expected 403 from the proxy, got: $out"
+	fi
+	echo "  the decisions, as events:"
+	grep '"phase":"decision"' "$tmp/events" | cut -c1-150 | indent
+else
+	echo "  (skipping: needs curl and python3 on the host)"
 fi
 
 section "exit status"
