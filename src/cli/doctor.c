@@ -373,10 +373,7 @@ static void print_json(const struct report *r, const char *auto_name, const char
 		sbuf_addf(&b, ",\"state\":\"%s\",\"value\":", state_names[it->state]);
 		sbuf_add_json_string(&b, it->value);
 		sbuf_add(&b, ",\"fix\":");
-		if (it->fix)
-			sbuf_add_json_string(&b, it->fix);
-		else
-			sbuf_add(&b, "null");
+		sbuf_add_json_string_or_null(&b, it->fix);
 		sbuf_add(&b, "}");
 	}
 	sbuf_addf(&b, "],\"auto_backend\":\"%s\",\"posture\":", auto_name);

@@ -145,6 +145,24 @@ void sbuf_add_json_string(sbuf *b, const char *str)
 	sbuf_add(b, "\"");
 }
 
+void sbuf_add_json_string_or_null(sbuf *b, const char *str)
+{
+	if (str)
+		sbuf_add_json_string(b, str);
+	else
+		sbuf_add(b, "null");
+}
+
+void sbuf_add_json_notice(sbuf *b, const char *code, const char *path, const char *message)
+{
+	sbuf_add(b, "\"code\":");
+	sbuf_add_json_string(b, code);
+	sbuf_add(b, ",\"path\":");
+	sbuf_add_json_string_or_null(b, path);
+	sbuf_add(b, ",\"message\":");
+	sbuf_add_json_string(b, message);
+}
+
 void sbuf_add_shell_word(sbuf *b, const char *str)
 {
 	bool plain = *str != '\0';

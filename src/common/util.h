@@ -37,6 +37,11 @@ void sbuf_addn(sbuf *b, const char *str, size_t n);
 void sbuf_addf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends str as a JSON string literal (with quotes). */
 void sbuf_add_json_string(sbuf *b, const char *str);
+/* The same, or null when str is NULL. */
+void sbuf_add_json_string_or_null(sbuf *b, const char *str);
+/* Appends the members "code":..,"path":..|null,"message":.. (no braces):
+ * what every warning and narrowing agentbox reports carries. */
+void sbuf_add_json_notice(sbuf *b, const char *code, const char *path, const char *message);
 /* Appends str quoted for a POSIX shell if it needs quoting. */
 void sbuf_add_shell_word(sbuf *b, const char *str);
 void sbuf_free(sbuf *b);

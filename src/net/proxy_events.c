@@ -23,10 +23,7 @@ const char *conn_proto_name(const struct conn *c)
 static void add_string_or_null(sbuf *b, const char *key, const char *v)
 {
 	sbuf_addf(b, ",\"%s\":", key);
-	if (v)
-		sbuf_add_json_string(b, v);
-	else
-		sbuf_add(b, "null");
+	sbuf_add_json_string_or_null(b, v);
 }
 
 static void add_destination(sbuf *b, const struct conn *c)

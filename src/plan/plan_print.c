@@ -164,15 +164,8 @@ void plan_append_json(const struct plan *plan, sbuf *b)
 	sbuf_add(b, "],\"warnings\":[");
 	for (size_t i = 0; i < plan->n_warnings; i++) {
 		const struct plan_warning *w = &plan->warnings[i];
-		sbuf_addf(b, "%s{\"code\":", i ? "," : "");
-		sbuf_add_json_string(b, w->code);
-		sbuf_add(b, ",\"path\":");
-		if (w->path)
-			sbuf_add_json_string(b, w->path);
-		else
-			sbuf_add(b, "null");
-		sbuf_add(b, ",\"message\":");
-		sbuf_add_json_string(b, w->message);
+		sbuf_add(b, i ? ",{" : "{");
+		sbuf_add_json_notice(b, w->code, w->path, w->message);
 		sbuf_add(b, "}");
 	}
 	sbuf_add(b, "]");

@@ -102,15 +102,8 @@ static bool try_enqueue_locked(struct events_async *a, struct line *l)
 static char *warning_json(const char *code, const char *path, const char *message)
 {
 	sbuf b = {0};
-	sbuf_add(&b, "{\"event\":\"warning\",\"code\":");
-	sbuf_add_json_string(&b, code);
-	sbuf_add(&b, ",\"path\":");
-	if (path)
-		sbuf_add_json_string(&b, path);
-	else
-		sbuf_add(&b, "null");
-	sbuf_add(&b, ",\"message\":");
-	sbuf_add_json_string(&b, message);
+	sbuf_add(&b, "{\"event\":\"warning\",");
+	sbuf_add_json_notice(&b, code, path, message);
 	sbuf_add(&b, "}");
 	return b.s;
 }

@@ -186,13 +186,8 @@ void landlock_append_posture_json(sbuf *b, const struct landlock_prep *lp)
 	sbuf_addf(b, ",\"filesystem_exact\":%s,\"narrowings\":[", landlock_prep_exact(lp) ? "true" : "false");
 	for (size_t i = 0; i < lp->rules.n_narrowings; i++) {
 		const struct ll_narrowing *n = &lp->rules.narrowings[i];
-		sbuf_addf(b, "%s{\"code\":\"%s\",\"path\":", i ? "," : "", n->code);
-		if (n->path)
-			sbuf_add_json_string(b, n->path);
-		else
-			sbuf_add(b, "null");
-		sbuf_add(b, ",\"message\":");
-		sbuf_add_json_string(b, n->message);
+		sbuf_add(b, i ? ",{" : "{");
+		sbuf_add_json_notice(b, n->code, n->path, n->message);
 		sbuf_add(b, "}");
 	}
 	sbuf_add(b, "],\"not_enforced\":");
@@ -200,10 +195,7 @@ void landlock_append_posture_json(sbuf *b, const struct landlock_prep *lp)
 	sbuf_add(b, ",\"limits\":");
 	add_strv_json(b, &lp->limits);
 	sbuf_add(b, ",\"tmpdir\":");
-	if (lp->tmpdir)
-		sbuf_add_json_string(b, lp->tmpdir);
-	else
-		sbuf_add(b, "null");
+	sbuf_add_json_string_or_null(b, lp->tmpdir);
 	sbuf_addf(b, ",\"landlock\":{\"abi\":%d,\"rules\":%zu,\"fs\":", f->abi, lp->rules.n_rules);
 	add_names(b, f->fs, fs_names, 16);
 	sbuf_add(b, ",\"net\":");

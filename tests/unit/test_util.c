@@ -162,6 +162,23 @@ static void test_sbuf_add_json_string_escapes_quotes_backslashes_and_controls(vo
 	}
 }
 
+static void test_sbuf_json_string_or_null_and_notice(void **state)
+{
+	sbuf b = {0};
+	sbuf_add_json_string_or_null(&b, NULL);
+	sbuf_add(&b, " ");
+	sbuf_add_json_string_or_null(&b, "a\"b");
+	assert_string_equal(b.s, "null \"a\\\"b\"");
+	sbuf_free(&b);
+	sbuf_add_json_notice(&b, "no_list", NULL, "listing \"/x\" is refused");
+	assert_string_equal(b.s, "\"code\":\"no_list\",\"path\":null,"
+				 "\"message\":\"listing \\\"/x\\\" is refused\"");
+	sbuf_free(&b);
+	sbuf_add_json_notice(&b, "c", "/p\n", "m");
+	assert_string_equal(b.s, "\"code\":\"c\",\"path\":\"/p\\n\",\"message\":\"m\"");
+	sbuf_free(&b);
+}
+
 static char *shell_of(const char *s)
 {
 	sbuf b = {0};
@@ -294,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_path_join_does_not_double_the_root_slash),
 		cmocka_unit_test(test_parent_and_join_round_trip),
 		cmocka_unit_test(test_sbuf_add_json_string_escapes_quotes_backslashes_and_controls),
+		cmocka_unit_test(test_sbuf_json_string_or_null_and_notice),
 		cmocka_unit_test(test_sbuf_add_shell_word_quotes_only_when_needed),
 		cmocka_unit_test(test_sbuf_appends_and_formats),
 		cmocka_unit_test(test_strv_stays_null_terminated_while_growing),
