@@ -27,11 +27,11 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/caps.h"
+#include "common/fdpass.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "inner/inner.h"
@@ -138,22 +138,9 @@ static _Noreturn void netns_helper_main(int procfd, int sock)
 	else if (loopback_up(&e) == 0 &&
 		 (fd = openat(procfd, "thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
 		ab_fail_errno(&e, errno, "cannot open the new network namespace");
-	char buf[CMSG_SPACE(sizeof(int))];
-	memset(buf, 0, sizeof(buf));
 	char msg[sizeof(e.message)];
 	snprintf(msg, sizeof(msg), "%s", fd >= 0 ? "ok" : e.message);
-	struct iovec iov = {.iov_base = msg, .iov_len = strlen(msg) + 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (fd >= 0) {
-		mh.msg_control = buf;
-		mh.msg_controllen = sizeof(buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	_exit(sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? 1 : 0);
+	_exit(fdpass_send(sock, msg, strlen(msg) + 1, &fd, fd >= 0 ? 1 : 0) < 0 ? 1 : 0);
 }
 
 static int netns_start(int procfd, struct netns_helper *h, ab_error *err)
@@ -180,31 +167,25 @@ static int netns_start(int procfd, struct netns_helper *h, ab_error *err)
 static int netns_join(struct netns_helper *h, ab_error *err)
 {
 	char msg[sizeof(err->message)];
-	char buf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {.iov_base = msg, .iov_len = sizeof(msg) - 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
-			    .msg_controllen = sizeof(buf)};
-	ssize_t n;
-	do
-		n = recvmsg(h->sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	int fds[FDPASS_MAX];
+	size_t n_fds;
+	ssize_t n = fdpass_recv(h->sock, msg, sizeof(msg) - 1, fds, &n_fds);
 	int e = errno;
 	close(h->sock);
 	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+	if (n <= 0 || n_fds != 1) {
+		for (size_t i = 0; i < n_fds; i++)
+			close(fds[i]);
 		if (n > 0) {
 			msg[n] = '\0';
 			return ab_fail(err, EPERM, "%s", msg);
 		}
 		return ab_fail_errno(err, n < 0 ? e : EIO, "the network namespace helper failed");
 	}
-	int fd;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	int r = setns(fd, CLONE_NEWNET);
+	int r = setns(fds[0], CLONE_NEWNET);
 	e = errno;
-	close(fd);
+	close(fds[0]);
 	if (r < 0)
 		return ab_fail_errno(err, e, "cannot join the new network namespace");
 	return 0;

@@ -5,10 +5,10 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fdpass.h"
 
 /* The two descriptors travel with a fixed tag, so a stray message on the
  * socket (there should be none) cannot be mistaken for them. */
@@ -41,23 +41,7 @@ int bridge_send_listeners(int sock, ab_error *err)
 		close(fds[0]);
 		return fds[1];
 	}
-	union {
-		char buf[CMSG_SPACE(sizeof(fds))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct iovec iov = {.iov_base = (void *)bridge_tag, .iov_len = sizeof(bridge_tag)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			    .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(c), fds, sizeof(fds));
-	ssize_t n;
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	ssize_t n = fdpass_send(sock, bridge_tag, sizeof(bridge_tag), fds, 2);
 	int e = errno;
 	close(fds[0]);
 	close(fds[1]);
@@ -71,45 +55,19 @@ int bridge_recv_listeners(int sock, int fds[2], ab_error *err)
 {
 	fds[0] = fds[1] = -1;
 	char tag[sizeof(bridge_tag)];
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {.iov_base = tag, .iov_len = sizeof(tag)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			    .msg_controllen = sizeof(u.buf)};
-	ssize_t n;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	int got[FDPASS_MAX];
+	size_t n_got;
+	ssize_t n = fdpass_recv(sock, tag, sizeof(tag), got, &n_got);
+	if (n < 0 && errno != EMSGSIZE)
 		return ab_fail_errno(err, errno, "proxy bridge: cannot receive the sandbox's listeners");
 	if (n == 0)
 		return ab_fail(err, EPIPE, "proxy bridge: the sandbox closed the bridge before handing over its listeners");
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	bool ok = c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		  c->cmsg_len == CMSG_LEN(2 * sizeof(int));
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-		/* Close whatever arrived if the message is not the expected one. */
-		size_t got = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int tmp[2] = {-1, -1};
-		memcpy(tmp, CMSG_DATA(c), (got > 2 ? 2 : got) * sizeof(int));
-		if (ok) {
-			fds[0] = tmp[0];
-			fds[1] = tmp[1];
-		} else {
-			for (size_t i = 0; i < got && i < 2; i++)
-				close(tmp[i]);
-		}
-	}
-	if (!ok || n != (ssize_t)sizeof(tag) || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
-	    memcmp(tag, bridge_tag, sizeof(tag)) != 0) {
-		if (fds[0] >= 0)
-			close(fds[0]);
-		if (fds[1] >= 0)
-			close(fds[1]);
-		fds[0] = fds[1] = -1;
+	if (n != (ssize_t)sizeof(tag) || n_got != 2 || memcmp(tag, bridge_tag, sizeof(tag)) != 0) {
+		for (size_t i = 0; i < n_got; i++)
+			close(got[i]);
 		return ab_fail(err, EPROTO, "proxy bridge: the sandbox sent a malformed hand-over message");
 	}
+	fds[0] = got[0];
+	fds[1] = got[1];
 	return 0;
 }

@@ -7,10 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/error.h"
+#include "common/fdpass.h"
 #include "common/util.h"
 
 static void assert_normalizes(const char *in, const char *want)
@@ -179,6 +184,72 @@ static void test_sbuf_json_string_or_null_and_notice(void **state)
 	sbuf_free(&b);
 }
 
+/* Real descriptors travel: the received one is the same open file. */
+static void test_fdpass_sends_descriptors_and_data(void **state)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	int fds[2] = {p[0], p[1]};
+	assert_int_equal(fdpass_send(sv[0], "tag", 3, fds, 2), 3);
+	char buf[8];
+	int got[FDPASS_MAX];
+	size_t n_got = 9;
+	assert_int_equal(fdpass_recv(sv[1], buf, sizeof(buf), got, &n_got), 3);
+	assert_memory_equal(buf, "tag", 3);
+	assert_int_equal(n_got, 2);
+	struct stat a, b;
+	assert_int_equal(fstat(p[0], &a), 0);
+	assert_int_equal(fstat(got[0], &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	assert_true(fcntl(got[0], F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(write(got[1], "x", 1), 1);
+	assert_int_equal(read(p[0], buf, 1), 1);
+	/* data only, then end of file */
+	assert_int_equal(fdpass_send(sv[0], "ok", 2, NULL, 0), 2);
+	int none[FDPASS_MAX];
+	assert_int_equal(fdpass_recv(sv[1], buf, sizeof(buf), none, &n_got), 2);
+	assert_int_equal(n_got, 0);
+	close(sv[0]);
+	assert_int_equal(fdpass_recv(sv[1], buf, sizeof(buf), none, &n_got), 0);
+	close(sv[1]);
+	close(got[0]);
+	close(got[1]);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A message bigger than the buffer is refused, and what it carried is not
+ * left open in the receiver. */
+static void test_fdpass_refuses_a_truncated_message(void **state)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fdpass_send(sv[0], "too long", 8, p, 1), 8);
+	int probe = dup(0);
+	assert_true(probe >= 0);
+	close(probe); /* the lowest free number: where a leaked fd would land */
+	char buf[4];
+	int got[FDPASS_MAX];
+	size_t n_got;
+	errno = 0;
+	assert_int_equal(fdpass_recv(sv[1], buf, sizeof(buf), got, &n_got), -1);
+	assert_int_equal(errno, EMSGSIZE);
+	assert_int_equal(n_got, 0);
+	assert_int_equal(fcntl(probe, F_GETFD), -1);
+	int too_many[FDPASS_MAX + 1] = {0};
+	errno = 0;
+	assert_int_equal(fdpass_send(sv[0], "x", 1, too_many, FDPASS_MAX + 1), -1);
+	assert_int_equal(errno, EINVAL);
+	close(sv[0]);
+	close(sv[1]);
+	close(p[0]);
+	close(p[1]);
+}
+
 static char *shell_of(const char *s)
 {
 	sbuf b = {0};
@@ -312,6 +383,8 @@ int main(void)
 		cmocka_unit_test(test_parent_and_join_round_trip),
 		cmocka_unit_test(test_sbuf_add_json_string_escapes_quotes_backslashes_and_controls),
 		cmocka_unit_test(test_sbuf_json_string_or_null_and_notice),
+		cmocka_unit_test(test_fdpass_sends_descriptors_and_data),
+		cmocka_unit_test(test_fdpass_refuses_a_truncated_message),
 		cmocka_unit_test(test_sbuf_add_shell_word_quotes_only_when_needed),
 		cmocka_unit_test(test_sbuf_appends_and_formats),
 		cmocka_unit_test(test_strv_stays_null_terminated_while_growing),
