@@ -206,22 +206,14 @@ static void set_all(strv *env, const char *const *names, const char *value)
 		strv_push_owned(env, xasprintf("%s=%s", names[i], value));
 }
 
+bool sandbox_proxy_sets(const char *entry)
+{
+	return in_list(entry, http_vars) || in_list(entry, socks_vars) ||
+	       in_list(entry, no_proxy_vars) || strncmp(entry, "NODE_USE_ENV_PROXY=", 19) == 0;
+}
+
 void sandbox_proxy_environ(strv *env)
 {
-	/* A value from the caller's environment would point somewhere the
-	 * sandbox cannot reach (or around the proxy): drop them all first. */
-	size_t keep = 0;
-	for (size_t i = 0; i < env->n; i++) {
-		if (in_list(env->v[i], http_vars) || in_list(env->v[i], socks_vars) ||
-		    in_list(env->v[i], no_proxy_vars) || strncmp(env->v[i], "NODE_USE_ENV_PROXY=", 19) == 0) {
-			free(env->v[i]);
-			continue;
-		}
-		env->v[keep++] = env->v[i];
-	}
-	env->n = keep;
-	if (env->v)
-		env->v[keep] = NULL;
 	_cleanup_free_ char *http = xasprintf("http://%s:%d", BRIDGE_HOST, BRIDGE_HTTP_PORT);
 	_cleanup_free_ char *socks = xasprintf("socks5h://%s:%d", BRIDGE_HOST, BRIDGE_SOCKS_PORT);
 	set_all(env, http_vars, http);

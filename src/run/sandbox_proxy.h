@@ -27,8 +27,12 @@ int sandbox_proxy_start(struct sandbox_proxy *sp, ab_error *err);
 /* Stops and frees (sp may be NULL or never started). */
 void sandbox_proxy_stop(struct sandbox_proxy *sp);
 
+/* Whether an environment entry (NAME=value) is one of the variables
+ * below: the caller's value would point somewhere the sandbox cannot reach
+ * (or around the proxy), so it is left out. */
+bool sandbox_proxy_sets(const char *entry);
 /* The variables the command's tools read to find the proxy, appended to
- * env (after removing any of the same names from it). */
+ * env. */
 void sandbox_proxy_environ(strv *env);
 
 #endif

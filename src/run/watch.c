@@ -22,7 +22,8 @@ char **watch_sandbox_environ(ab_net net)
 {
 	strv env = {0};
 	for (char **e = environ; e && *e; e++)
-		if (strncmp(*e, "AGENTBOX_SANDBOX=", 17) != 0 && strncmp(*e, "AGENTBOX_NETWORK=", 17) != 0)
+		if (strncmp(*e, "AGENTBOX_SANDBOX=", 17) != 0 && strncmp(*e, "AGENTBOX_NETWORK=", 17) != 0 &&
+		    !(net == AB_NET_PROXY && sandbox_proxy_sets(*e)))
 			strv_push(&env, *e);
 	strv_push(&env, "AGENTBOX_SANDBOX=1");
 	strv_push_owned(&env, xasprintf("AGENTBOX_NETWORK=%s", ab_net_name(net)));
