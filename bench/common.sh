@@ -46,9 +46,13 @@ bench_cc() {
 }
 
 # The CLI command every section times: workspace-write, no network, quiet.
-# bench_cli BACKEND fills the array ab_cmd.
+# bench_cli BACKEND [NETWORK-OPTIONS...] fills the array ab_cmd (network
+# options default to --net none).
 bench_cli() {
-	ab_cmd=("$ab" run -q --backend "$1" --policy workspace-write --net none -C "$ws" -- /bin/true)
+	local backend=$1
+	shift
+	[ $# -gt 0 ] || set -- --net none
+	ab_cmd=("$ab" run -q --backend "$backend" --policy workspace-write "$@" -C "$ws" -- /bin/true)
 }
 
 # stats FILE: "median p10 p90" of the numbers in FILE, one per line.

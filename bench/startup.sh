@@ -64,12 +64,8 @@ bench_cli bwrap
 ab_bwrap_cmd=("${ab_cmd[@]}")
 bench_cli builtin
 ab_builtin_cmd=("${ab_cmd[@]}")
-ab_proxy_cmd=()
-for a in "${ab_cmd[@]}"; do
-	[ "$a" = none ] && [ "${ab_proxy_cmd[-1]}" = --net ] && a=proxy
-	[ "$a" = -- ] && ab_proxy_cmd+=(--allow-domain example.com)
-	ab_proxy_cmd+=("$a")
-done
+bench_cli builtin --net proxy --allow-domain example.com
+ab_proxy_cmd=("${ab_cmd[@]}")
 
 names=(bare floor bwrap agentbox-bwrap agentbox-builtin agentbox-proxy)
 run_variant() {
