@@ -101,8 +101,13 @@ static bool wait_listeners(struct sandbox_proxy *sp)
 				events_warning(&sp->ev, "proxy_bridge", NULL, e.message);
 			return false;
 		}
-		if (proxy_adopt_listener(sp->proxy, fds[0], false, &e) < 0 ||
-		    proxy_adopt_listener(sp->proxy, fds[1], true, &e) < 0) {
+		/* the proxy owns each fd it is given, also when it refuses it */
+		if (proxy_adopt_listener(sp->proxy, fds[0], false, &e) < 0) {
+			close(fds[1]);
+			events_warning(&sp->ev, "proxy_bridge", NULL, e.message);
+			return false;
+		}
+		if (proxy_adopt_listener(sp->proxy, fds[1], true, &e) < 0) {
 			events_warning(&sp->ev, "proxy_bridge", NULL, e.message);
 			return false;
 		}
