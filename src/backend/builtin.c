@@ -247,7 +247,6 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 	struct inner_config ic = {
 		.net = plan->net,
 		.stderr_fd = -1,
-		.keep_fd = a->req->keep_fd,
 		.bridge_fd = a->req->bridge_fd,
 		.command_mask = a->req->child_mask,
 		.command = (char **)a->req->command,

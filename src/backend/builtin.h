@@ -33,7 +33,6 @@ struct builtin_request {
 	const bool *skip_op;   /* per plan op, or NULL */
 	char *const *command;
 	char **envp;           /* the command's environment */
-	int keep_fd;           /* held by the sandbox's PID 1 until it ends (placeholder janitor), or -1 */
 	int bridge_fd;         /* --net proxy: where the bridge's listeners go (net/bridge.h), or -1 */
 	const sigset_t *child_mask; /* the signal mask the command starts with */
 	bool legacy_mounts;    /* use the mount(2) fallback even where the new API exists */

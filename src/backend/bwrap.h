@@ -31,7 +31,9 @@ int bwrap_locate(const struct plan *plan, char **path_out, ab_error *err);
 /* Learns the options `path` supports by running `bwrap --help` and
  * `--version` once; the answer is cached in the state dir, keyed by the
  * binary's identity (device, inode, size, mtime, ctime). state_dir may be
- * NULL (no cache); `refresh` ignores the cache. */
+ * NULL (no cache); `refresh` ignores the cache. The options that isolate
+ * (--cap-drop, --unshare-ipc) are never taken from the cache: they are
+ * assumed, and a bwrap that rejects one is probed afresh. */
 int bwrap_probe(const char *path, const char *state_dir, bool refresh,
 		struct bwrap_info *info, ab_error *err);
 void bwrap_info_free(struct bwrap_info *info);
@@ -43,7 +45,6 @@ enum bwrap_fd_kind {
 	BFD_SELF,    /* agentbox's own binary, for the inner stage */
 	BFD_STDERR,  /* the caller's real stderr, restored by the inner stage */
 	BFD_STATUS,  /* write end of the --json-status-fd / --info-fd pipe */
-	BFD_SYNC,    /* --sync-fd: keeps the placeholder janitor waiting */
 	BFD_BRIDGE,  /* --net proxy: the inner stage sends the bridge's listeners here */
 };
 
@@ -64,7 +65,6 @@ struct bwrap_build_opts {
 	const bool *skip_op;      /* per plan op: true to leave it out, or NULL */
 	const char *self_path;    /* agentbox binary path, used without /proc */
 	bool status_fd;           /* ask bwrap to report the child's pid and exit */
-	bool sync_fd;             /* pass BFD_SYNC with --sync-fd */
 	bool stderr_fd;           /* route bwrap's own stderr apart from the command's */
 };
 

@@ -144,8 +144,8 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 			remount_root = true;
 			continue;
 		}
-		/* room for this op's fd plus the status, sync (and bridge) fds */
-		size_t after = plan->net == AB_NET_PROXY ? 3 : 2;
+		/* room for this op's fd plus the status (and bridge) fds */
+		size_t after = plan->net == AB_NET_PROXY ? 2 : 1;
 		if (cmd->n_fds + 1 + after > sizeof(cmd->fds) / sizeof(cmd->fds[0])) {
 			bwrap_cmd_free(cmd);
 			return ab_fail(err, E2BIG, "the policy needs more than %zu empty-file masks; simplify it",
@@ -193,10 +193,6 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		cmd->status_is_json = info->json_status_fd;
 		strv_push(a, info->json_status_fd ? "--json-status-fd" : "--info-fd");
 		push_fd_arg(cmd, add_fd(cmd, BFD_STATUS));
-	}
-	if (opts->sync_fd && info->sync_fd) {
-		strv_push(a, "--sync-fd");
-		push_fd_arg(cmd, add_fd(cmd, BFD_SYNC));
 	}
 	if (info->argv0) {
 		strv_push(a, "--argv0");

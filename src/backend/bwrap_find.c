@@ -213,6 +213,10 @@ static bool read_cache(const char *state_dir, const char *key, struct bwrap_info
 	if (sscanf(nl + 1, "%x %63s", &flags, version) < 1)
 		return false;
 	set_flags(info, flags);
+	/* What isolates is never taken from a file: assumed present, and a
+	 * bwrap that rejects them is probed afresh (SUPERVISE_RETRY_PROBE),
+	 * so a forged or stale cache cannot leave them out. */
+	info->cap_drop = info->unshare_ipc = true;
 	snprintf(info->version, sizeof(info->version), "%s", strcmp(version, "-") == 0 ? "" : version);
 	info->from_cache = true;
 	return true;

@@ -71,7 +71,6 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 {
 	a->net = AB_NET_NONE;
 	a->stderr_fd = -1;
-	a->keep_fd = -1;
 	a->landlock_fd = -1;
 	a->landlock_flags = 0;
 	a->bridge_fd = -1;
@@ -175,21 +174,16 @@ static void close_range_or_die(unsigned lo, unsigned hi)
 		close((int)fd);
 }
 
-/* Everything above 2 but the fds in keep[] (sorted, -1 = unused): PID 1
- * holds keep_fd, which the command must not inherit (close-on-exec); the
- * Landlock ruleset is closed once enforced. */
-static void close_inherited_fds(const int keep[2])
+/* Everything above 2 but the Landlock ruleset (closed once enforced), or
+ * everything above 2 when keep < 3. */
+static void close_inherited_fds(int keep)
 {
-	unsigned lo = 3U;
-	for (int i = 0; i < 2; i++) {
-		if (keep[i] < (int)lo)
-			continue;
-		close_range_or_die(lo, (unsigned)keep[i] - 1);
-		if (fcntl(keep[i], F_SETFD, FD_CLOEXEC) < 0)
-			die("cannot mark fd %d close-on-exec: %s", keep[i], strerror(errno));
-		lo = (unsigned)keep[i] + 1;
+	if (keep < 3) {
+		close_range_or_die(3U, ~0U);
+		return;
 	}
-	close_range_or_die(lo, ~0U);
+	close_range_or_die(3U, (unsigned)keep - 1);
+	close_range_or_die((unsigned)keep + 1, ~0U);
 }
 
 static void harden(const struct inner_config *a)
@@ -200,12 +194,7 @@ static void harden(const struct inner_config *a)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		die("cannot make the inner stage non-dumpable: %s", strerror(errno));
 
-	int keep[2] = {a->keep_fd, a->landlock_fd};
-	if (keep[0] > keep[1]) {
-		keep[0] = a->landlock_fd;
-		keep[1] = a->keep_fd;
-	}
-	close_inherited_fds(keep);
+	close_inherited_fds(a->landlock_fd);
 
 	/* A fresh, empty session keyring: the caller's (with whatever tokens
 	 * or credentials it holds) is inherited across bwrap, and kernel users

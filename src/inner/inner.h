@@ -30,7 +30,6 @@
 struct inner_config {
 	ab_net net;
 	int stderr_fd; /* restore stderr from this fd first, or -1 */
-	int keep_fd;   /* an fd PID 1 keeps open (not the command), or -1 */
 	const sigset_t *command_mask; /* the command's signal mask; NULL: the one we started with */
 	/* A Landlock ruleset to enforce after no_new_privs; <= 0 = none, so
 	 * that a zero-initialised config asks for none (a real one is >= 3). */

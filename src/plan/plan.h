@@ -24,7 +24,7 @@ enum node_source {
 	NODE_MINIMAL,   /* a platform default read root (:minimal) */
 	NODE_PROTECTED, /* a protected name under a writable root */
 	NODE_GITDIR,    /* the target of a .git pointer file, or its common dir */
-	NODE_STATE,     /* agentbox's own state directory (kept read-only) */
+	NODE_STATE,     /* agentbox's own state directories (hidden) */
 	NODE_SELF,      /* agentbox's own binary, kept visible for the inner stage */
 	NODE_KERNEL,    /* /sys: kernel knobs stay read-only even under full access */
 };
@@ -101,7 +101,7 @@ struct plan_context {
 	const char *cwd;       /* requested working directory (absolute) */
 	const char *home;      /* $HOME or NULL */
 	const char *tmpdir;    /* $TMPDIR or NULL */
-	const char *state_dir; /* agentbox's state dir (placeholder registry) or NULL */
+	const char *const *state_dirs; /* every candidate state dir, NULL-terminated, or NULL */
 	const char *self_exe;  /* canonical path of the agentbox binary or NULL */
 	bool no_proc;
 };

@@ -345,11 +345,17 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 		if (r < 0)
 			return r;
 	}
-	/* Our own state (the placeholder registry) must not be writable by the
-	 * sandboxed command, or it could make a later cleanup delete a file. */
-	if (ctx->state_dir && plan_access_at(plan, ctx->state_dir, -1) == AB_ACCESS_WRITE) {
-		r = plan_add_node(plan, ctx->state_dir, AB_ACCESS_READ, NODE_STATE,
-				  "agentbox state directory (kept read-only)", err);
+	/* agentbox's state directories (every candidate, not only this run's:
+	 * a later run may pick another) are hidden, so that the sandboxed
+	 * command can neither read nor forge what a later run finds there. */
+	for (size_t i = 0; ctx->state_dirs && ctx->state_dirs[i]; i++) {
+		const char *d = ctx->state_dirs[i];
+		int a = plan_access_at(plan, d, -1);
+		struct stat st;
+		if (a == AB_ACCESS_NONE || (a != AB_ACCESS_WRITE && lstat(d, &st) < 0))
+			continue;
+		r = plan_add_node(plan, d, AB_ACCESS_NONE, NODE_STATE,
+				  "agentbox state directory (hidden)", err);
 		if (r < 0)
 			return r;
 	}

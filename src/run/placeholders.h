@@ -1,29 +1,32 @@
 /* Host placeholders for masks over paths that do not exist yet.
  *
  * To stop a sandboxed command from creating a protected path inside a
- * writable root (/repo/.git missing, say), bubblewrap mounts an empty
+ * writable root (/repo/.git missing, say), the sandbox mounts an empty
  * read-only dir or file there, and a mount needs an existing mountpoint on
- * the host. So agentbox creates the placeholder before bwrap starts and
- * removes it afterwards.
+ * the host. So agentbox creates the placeholder before the sandbox starts
+ * and removes it once no sandbox needs it any more.
  *
- * Rules this module keeps:
- *  - a file that existed before agentbox looked is never removed;
- *  - nothing non-empty, replaced (different dev/ino) or reached through a
- *    symlink is ever removed;
- *  - concurrent runs share placeholders: removing a mountpoint that another
- *    run's mount namespace uses silently detaches that mount and lifts its
- *    protection, so a placeholder goes only when no live run uses it;
- *  - nothing is left behind even after kill -9 (a janitor process cleans up
- *    once the orphaned sandbox has ended; sweeps at start catch the rest).
+ * The lifetime is held by the kernel, not by records: every run that
+ * mounts over a placeholder holds a shared flock(2) on it until its sandbox
+ * is gone, and a run that ends removes the placeholder only if it gets the
+ * exclusive lock at once (so no sandbox, of any user, from any state
+ * directory, still needs it). Removing a mountpoint that another mount
+ * namespace uses would silently detach that mount and lift its protection,
+ * which is why nothing but the lock decides.
  *
- * Runs of the same user coordinate through a registry in
- * <state_dir>/placeholders/: one record file per (path, owner run), named
- * <fnv1a64(path) as 16 hex>.<pid>.<starttime>, holding
- *   created|borrowed <dev> <ino> <d|f>\n<path>\n[janitor <pid> <starttime>\n]
- * Every change happens under flock(<registry>/lock). An owner counts as alive
- * while its process (pid with the same /proc starttime, not a zombie) or its
- * janitor lives: the janitor stands in for a killed agentbox whose sandbox
- * still runs.
+ * What agentbox creates is recognisable without records: an empty
+ * directory or empty regular file with the sticky bit and no write or
+ * execute bits (mode 01444, less whatever the umask cleared before the
+ * chmod). Only such an entry, unchanged since we locked it, is ever
+ * removed; anything else at the path belongs to the user. A placeholder
+ * left by a kill -9 of agentbox is adopted and removed by the next run
+ * that needs the same path.
+ *
+ * Everyone who may read the placeholder can flock it, so a process that
+ * holds an exclusive lock on it for long makes runs that need it wait; the
+ * wait is bounded (placeholders_acquire fails naming the path after
+ * PLACEHOLDER_LOCK_WAIT_MS). agentbox's own runs hold the exclusive lock
+ * only for the few system calls of a removal.
  */
 #ifndef AB_RUN_PLACEHOLDERS_H
 #define AB_RUN_PLACEHOLDERS_H
@@ -32,7 +35,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
+#include <sys/stat.h>
+
+#define PLACEHOLDER_MODE 01444
+#define PLACEHOLDER_LOCK_WAIT_MS 2000
 
 struct placeholder_request {
 	const char *path; /* canonical absolute path, parent must exist */
@@ -41,14 +47,13 @@ struct placeholder_request {
 
 struct placeholder_set;
 
-/* Makes every requested path exist, creating what is missing and
- * registering it (or borrowing another live run's placeholder). The owner is
- * the calling process; one process must not hold two sets naming the same
- * path. A symlink in a parent path is an error: paths are canonical, so one
- * appearing means something is racing on the directory. On error nothing
- * stays created or registered. */
-int placeholders_acquire(const char *state_dir,
-			 const struct placeholder_request *req, size_t n,
+/* Makes every requested path exist, creating what is missing, and takes a
+ * shared lock on each that the caller holds until release. Call it before
+ * the sandbox mounts over the paths and release only after the sandbox has
+ * ended. A symlink in a parent path is an error: paths are canonical, so
+ * one appearing means something is racing on the directory. On error
+ * nothing stays created or locked. */
+int placeholders_acquire(const struct placeholder_request *req, size_t n,
 			 struct placeholder_set **out, ab_error *err);
 
 /* False when request i could not be created because the user cannot create
@@ -56,40 +61,11 @@ int placeholders_acquire(const char *state_dir,
  * sandboxed command, same uid and no capabilities, cannot create it either. */
 bool placeholders_usable(const struct placeholder_set *set, size_t i);
 
-/* Removes own registrations and the placeholders no live run still uses.
- * Frees the set, except that with a janitor still attached the set lives on
- * until placeholders_finish_janitor (which is called after release, so that
- * an agentbox killed during release still gets cleaned up). NULL is a no-op. */
+/* Drops the locks and removes each placeholder that no other run holds.
+ * NULL is a no-op. */
 void placeholders_release(struct placeholder_set *set);
 
-/* Cleans records of dead owners and the placeholders only they used. Called
- * at every start, so the empty case costs one opendir. */
-void placeholders_sweep(const char *state_dir);
-
-/* Starts a detached janitor (own session, stdio on /dev/null, no fd of the
- * caller but its two pipe read ends) that makes cleanup survive kill -9:
- *  - it reads a supervisor pipe whose write end stays in the set (CLOEXEC);
- *    'D' there means release already ran, and it exits quietly;
- *  - EOF there without 'D' means agentbox died: it then waits for EOF on the
- *    sandbox pipe, whose write end is returned in *sandbox_fd_out without
- *    CLOEXEC for bwrap's --sync-fd (bwrap holds it while the sandbox lives;
- *    close your copy right after spawning bwrap), then sweeps and exits.
- * Order: acquire, start_janitor, spawn bwrap, confirm_janitor, wait,
- * release, finish_janitor. */
-int placeholders_start_janitor(struct placeholder_set *set, int *sandbox_fd_out,
-			       ab_error *err);
-
-/* Waits for the janitor to report in and names it in our records, so that
- * another run's sweep counts it as alive while our sandbox may be. Split
- * from start_janitor so that the wait overlaps with the sandbox's setup;
- * the records name us meanwhile, which is as safe while we live. */
-int placeholders_confirm_janitor(struct placeholder_set *set, ab_error *err);
-
-/* Tells the janitor to exit and frees the set if release already ran. */
-void placeholders_finish_janitor(struct placeholder_set *set);
-
-/* The registry's record file name for `path` owned by (pid, start): the
- * format above. Exposed for tests that plant records. */
-char *placeholders_record_name(const char *path, pid_t pid, unsigned long long start);
+/* True when `st` looks like a placeholder agentbox made (see above). */
+bool placeholder_is_marked(const struct stat *st);
 
 #endif

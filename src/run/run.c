@@ -17,7 +17,6 @@
 #include "net/bridge.h"
 #include "plan/plan.h"
 #include "run/events.h"
-#include "run/placeholders.h"
 #include "run/state_dir.h"
 #include "run/supervisor.h"
 
@@ -31,7 +30,8 @@ void ab_run_options_init(ab_run_options *o)
 
 struct run_facts {
 	char *cwd;
-	char *state_dir;
+	char *state_dir;  /* for the bwrap probe cache, or NULL */
+	strv state_dirs;  /* every candidate, hidden in the sandbox */
 	char *self_exe;
 };
 
@@ -39,6 +39,7 @@ static void facts_free(struct run_facts *f)
 {
 	free(f->cwd);
 	free(f->state_dir);
+	strv_free(&f->state_dirs);
 	free(f->self_exe);
 }
 
@@ -66,11 +67,12 @@ static int gather(const ab_run_options *o, struct run_facts *f, const struct eve
 	}
 	ab_error serr;
 	if (state_dir_get(&f->state_dir, &serr) < 0) {
-		/* Runs that need no placeholders do not need it; those that
-		 * do fail later with this reason. */
+		/* Only the bwrap probe cache lives there: without it, bwrap is
+		 * probed on every run. */
 		events_warning(ev, "no_state_dir", NULL, serr.message);
 		f->state_dir = NULL;
 	}
+	state_dir_candidates(&f->state_dirs);
 	f->self_exe = realpath("/proc/self/exe", NULL);
 	return 0;
 }
@@ -82,7 +84,7 @@ static int resolve(const ab_policy *p, const ab_run_options *o, const struct run
 		.cwd = f->cwd,
 		.home = getenv("HOME"),
 		.tmpdir = getenv("TMPDIR"),
-		.state_dir = f->state_dir,
+		.state_dirs = (const char *const *)f->state_dirs.v,
 		.self_exe = f->self_exe,
 		.no_proc = o->no_proc,
 	};
@@ -487,8 +489,6 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 	int r = gather(o, &f, &ev, err);
 	if (r < 0)
 		return r;
-	if (f.state_dir)
-		placeholders_sweep(f.state_dir);
 
 	struct plan plan;
 	r = resolve(p, o, &f, &plan, err);

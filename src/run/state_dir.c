@@ -3,7 +3,9 @@
 #include "common/error.h"
 #include "common/util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,23 @@ static int refuse(ab_error *err, int code, const char *path, const char *why)
 		      "Remove it (agentbox recreates it), or set XDG_RUNTIME_DIR "
 		      "to a private directory you own.");
 	return code ? -code : -EINVAL;
+}
+
+/* Removes the plain files of a state dir that was writable by others. */
+static void drop_contents(int fd)
+{
+	int dfd = dup(fd);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			(void)unlinkat(fd, de->d_name, 0);
+	closedir(d);
 }
 
 int state_dir_get(char **path_out, ab_error *err)
@@ -84,13 +103,39 @@ int state_dir_get(char **path_out, ab_error *err)
 			 (unsigned)st.st_uid, (unsigned)euid);
 		return refuse(err, EPERM, path, why);
 	}
-	/* Undo a permissive umask only on a directory we made ourselves. */
-	if (created && (st.st_mode & 07777) != 0700 && fchmod(fd, 0700) == 0)
-		st.st_mode = (st.st_mode & ~07777u) | 0700;
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return refuse(err, EPERM, path, "is writable by group or others");
+	/* Undo a permissive umask on a directory we made; one of ours that
+	 * others could write to is made private and emptied of what they may
+	 * have planted (a cache only: losing it costs one probe). */
+	if ((st.st_mode & 07777) != 0700) {
+		if (fchmod(fd, 0700) < 0)
+			return refuse(err, errno, path, "cannot be made private (mode 0700)");
+		if (!created && (st.st_mode & (S_IWGRP | S_IWOTH)))
+			drop_contents(fd);
+	}
 
 	*path_out = path;
 	path = NULL;
 	return 0;
+}
+
+void state_dir_candidates(strv *out)
+{
+	unsigned uid = (unsigned)geteuid();
+	char *tmp = xasprintf("/tmp/agentbox-%u", uid);
+	/* EEXIST, or not ours: hidden all the same */
+	(void)mkdir(tmp, 0700);
+	strv_push_owned(out, tmp);
+	strv_push_owned(out, xasprintf("/run/user/%u/agentbox", uid));
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (xdg && path_is_absolute(xdg)) {
+		_cleanup_free_ char *base = path_normalize(xdg);
+		char *p = path_join(base, "agentbox");
+		bool dup = false;
+		for (size_t i = 0; i < out->n; i++)
+			dup = dup || strcmp(out->v[i], p) == 0;
+		if (dup)
+			free(p);
+		else
+			strv_push_owned(out, p);
+	}
 }

@@ -38,7 +38,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	struct blocks bl;
 	struct watch_state st = {0};
 	*failure = BUILTIN_FAIL_REFUSE;
-	int ret = blocks_prepare(req->plan, req->state_dir, true, &bl, err);
+	int ret = blocks_prepare(req->plan, &bl, err);
 	if (ret < 0)
 		return ret;
 	char **envp = watch_sandbox_environ(req->plan->net);
@@ -57,16 +57,15 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 		.skip_op = bl.skip,
 		.command = req->command,
 		.envp = envp,
-		.keep_fd = bl.sync_fd,
 		.bridge_fd = sandbox_proxy_child_fd(sp),
 		.child_mask = &old,
 		.legacy_mounts = legacy_mounts_forced(),
 	};
 	struct builtin_child child;
 	ret = builtin_spawn(&breq, &child, failure, err);
-	/* No janitor to stand in for us, or no proxy: stop before the command
-	 * runs (the sandbox waits for nothing from us, so kill it). */
-	if (ret == 0 && (blocks_sandbox_started(&bl, err) < 0 || sandbox_proxy_start(sp, err) < 0)) {
+	/* No proxy: stop before the command runs (the sandbox waits for
+	 * nothing from us, so kill it). */
+	if (ret == 0 && sandbox_proxy_start(sp, err) < 0) {
 		*failure = BUILTIN_FAIL_REFUSE;
 		abandon(&child);
 		ret = -EIO;

@@ -140,7 +140,6 @@ static _Noreturn void child_main(const struct child_args *a)
 	struct inner_config ic = {
 		.net = a->req->plan->net,
 		.stderr_fd = -1,
-		.keep_fd = -1,
 		.landlock_fd = a->ruleset_fd,
 		.landlock_flags = a->req->landlock->feat.restrict_flags,
 		.command_mask = a->mask,

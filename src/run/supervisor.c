@@ -27,7 +27,7 @@
  * each descriptor the command line names at its number, sends bwrap's own
  * stderr to the capture pipe, closes everything else. */
 struct child_fds {
-	int self, status_w, sync, bridge, err_w;
+	int self, status_w, bridge, err_w;
 };
 
 static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char **envp,
@@ -51,7 +51,6 @@ static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char
 		case BFD_SELF: s = f->self; break;
 		case BFD_STDERR: s = 2; break;
 		case BFD_STATUS: s = f->status_w; break;
-		case BFD_SYNC: s = f->sync; break;
 		case BFD_BRIDGE: s = f->bridge; break;
 		default: s = -1;
 		}
@@ -110,7 +109,7 @@ static void add_setup_hint(ab_error *err, const char *text)
 }
 
 static int run_once(const struct supervise_request *req, const struct bwrap_cmd *cmd,
-		    int sync_fd, struct watch_state *st, ab_error *err)
+		    struct watch_state *st, ab_error *err)
 {
 	int err_p[2] = {-1, -1}, status_p[2] = {-1, -1}, self_fd = -1, sfd = -1;
 	int ret = 0;
@@ -151,7 +150,7 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 	}
 	if (st->pid == 0) {
 		struct child_fds f = {
-			.self = self_fd, .status_w = status_p[1], .sync = sync_fd,
+			.self = self_fd, .status_w = status_p[1],
 			.bridge = sandbox_proxy_child_fd(sp), .err_w = err_p[1],
 		};
 		child_exec(cmd, req->bwrap->path, envp, &old, parent, &f);
@@ -232,7 +231,7 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 	int ret = dev_nodes_check_host(err);
 	if (ret < 0)
 		return ret;
-	ret = blocks_prepare(req->plan, req->state_dir, false, &bl, err);
+	ret = blocks_prepare(req->plan, &bl, err);
 	if (ret < 0)
 		return ret;
 	struct bwrap_build_opts bo = {
@@ -240,12 +239,11 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 		.skip_op = bl.skip,
 		.self_path = req->self_path,
 		.status_fd = true,
-		.sync_fd = bl.sync_fd >= 0,
 		.stderr_fd = true,
 	};
 	ret = bwrap_build(req->plan, req->bwrap, &bo, &cmd, err);
 	if (ret == 0)
-		ret = run_once(req, &cmd, bl.sync_fd, &st, err);
+		ret = run_once(req, &cmd, &st, err);
 	if (ret == 0)
 		ret = interpret(req, &st, exit_status, err);
 	blocks_finish(&bl);

@@ -25,7 +25,7 @@ struct landlock_prep;
 struct supervise_request {
 	const struct plan *plan;
 	const struct bwrap_info *bwrap;
-	const char *state_dir;   /* may be NULL: no placeholders possible */
+	const char *state_dir;   /* for the bwrap probe cache; may be NULL */
 	const char *self_path;
 	char *const *command;
 	const ab_run_options *opts;

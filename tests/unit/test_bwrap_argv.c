@@ -101,7 +101,6 @@ static const char *fd_kind_name(enum bwrap_fd_kind k)
 	case BFD_SELF: return "self";
 	case BFD_STDERR: return "stderr";
 	case BFD_STATUS: return "status";
-	case BFD_SYNC: return "sync";
 	case BFD_BRIDGE: return "bridge";
 	}
 	return "?";
@@ -507,15 +506,14 @@ static void test_argv0_goes_right_before_separator(void **state)
 	struct bwrap_info info = info_all();
 	struct bwrap_build_opts opts = opts_plain();
 	opts.status_fd = true;
-	opts.sync_fd = true;
 	struct bwrap_cmd bc;
 	build_ok(&plan, &info, &opts, &bc);
 	assert_cmd(&bc,
 		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
 		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
-		   " --chdir /work/p --cap-drop ALL --json-status-fd 4 --sync-fd 5"
+		   " --chdir /work/p --cap-drop ALL --json-status-fd 4"
 		   " --argv0 agentbox-inner -- /proc/self/fd/3 __inner --net none -- true",
-		   "3:self 4:status 5:sync");
+		   "3:self 4:status");
 	bwrap_cmd_free(&bc);
 
 	info.argv0 = false;
@@ -523,9 +521,9 @@ static void test_argv0_goes_right_before_separator(void **state)
 	assert_cmd(&bc,
 		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
 		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
-		   " --chdir /work/p --cap-drop ALL --json-status-fd 4 --sync-fd 5"
+		   " --chdir /work/p --cap-drop ALL --json-status-fd 4"
 		   " -- /proc/self/fd/3 __inner --net none -- true",
-		   "3:self 4:status 5:sync");
+		   "3:self 4:status");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);
 }
@@ -539,7 +537,6 @@ static void test_minimal_bwrap_gets_only_basic_flags(void **state)
 	struct bwrap_info info = info_none();
 	struct bwrap_build_opts opts = opts_plain();
 	opts.status_fd = true;
-	opts.sync_fd = true;
 	opts.stderr_fd = true;
 	struct bwrap_cmd bc;
 	build_ok(&plan, &info, &opts, &bc);
@@ -551,37 +548,6 @@ static void test_minimal_bwrap_gets_only_basic_flags(void **state)
 	assert_cmd(&bc, want, "3:self 4:stderr");
 	free(want);
 	free(proc);
-	bwrap_cmd_free(&bc);
-	plan_free(&plan);
-}
-
-static void test_sync_fd_only_when_supported_and_asked(void **state)
-{
-	(void)state;
-	struct plan plan;
-	hand_plan(&plan);
-	plan.mount_proc = false;
-	struct bwrap_info info = info_all();
-	info.argv0 = false;
-	info.as_pid_1 = false;
-	struct bwrap_build_opts opts = opts_plain();
-	opts.sync_fd = true;
-	struct bwrap_cmd bc;
-	build_ok(&plan, &info, &opts, &bc);
-	assert_cmd(&bc,
-		   "bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
-		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
-		   " --chdir /work/p --cap-drop ALL --sync-fd 4 -- /proc/self/fd/3 __inner --net none -- true",
-		   "3:self 4:sync");
-	bwrap_cmd_free(&bc);
-
-	info.sync_fd = false;
-	build_ok(&plan, &info, &opts, &bc);
-	assert_cmd(&bc,
-		   "bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
-		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
-		   " --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true",
-		   "3:self");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);
 }
@@ -631,7 +597,6 @@ static void test_one_fd_per_empty_file_numbered_in_order(void **state)
 	struct bwrap_build_opts opts = opts_plain();
 	opts.stderr_fd = true;
 	opts.status_fd = true;
-	opts.sync_fd = true;
 	struct bwrap_cmd bc;
 	build_ok(&plan, &info, &opts, &bc);
 	assert_cmd(&bc,
@@ -641,9 +606,9 @@ static void test_one_fd_per_empty_file_numbered_in_order(void **state)
 		   " --perms 0444 --ro-bind-data 7 /w/2"
 		   " --perms 0000 --ro-bind-data 8 /w/3"
 		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
-		   " --chdir /work/p --cap-drop ALL --json-status-fd 9 --sync-fd 10"
+		   " --chdir /work/p --cap-drop ALL --json-status-fd 9"
 		   " -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- true",
-		   "3:self 4:stderr 5:devnull 6:devnull 7:devnull 8:devnull 9:status 10:sync");
+		   "3:self 4:stderr 5:devnull 6:devnull 7:devnull 8:devnull 9:status");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);
 }
@@ -767,15 +732,15 @@ static void test_empty_command_is_an_error(void **state)
 	plan_free(&plan);
 }
 
-/* bwrap_cmd has room for 64 fds: self, stderr, status and sync leave 60
- * for empty files. One more must be refused, never written past the end. */
+/* bwrap_cmd has room for 64 fds: self, stderr and status leave 61 for
+ * empty files. One more must be refused, never written past the end. */
 static void test_too_many_empty_files_is_e2big(void **state)
 {
 	(void)state;
 	struct bwrap_info info = info_all();
 	struct bwrap_build_opts opts = opts_plain();
-	opts.stderr_fd = opts.status_fd = opts.sync_fd = true;
-	for (int count = 60; count <= 61; count++) {
+	opts.stderr_fd = opts.status_fd = true;
+	for (int count = 61; count <= 62; count++) {
 		struct plan plan;
 		hand_plan(&plan);
 		for (int i = 0; i < count; i++) {
@@ -786,20 +751,20 @@ static void test_too_many_empty_files_is_e2big(void **state)
 		struct bwrap_cmd bc;
 		ab_error err = {0};
 		int r = bwrap_build(&plan, &info, &opts, &bc, &err);
-		if (count == 60) {
+		if (count == 61) {
 			if (r < 0)
-				fail_msg("60 masks: %s", err.message);
+				fail_msg("61 masks: %s", err.message);
 			assert_int_equal(bc.n_fds, 64);
 			assert_int_equal(bc.fds[63].target, 66);
-			assert_int_equal(bc.fds[63].kind, BFD_SYNC);
-			assert_int_equal(bc.fds[62].kind, BFD_STATUS);
+			assert_int_equal(bc.fds[63].kind, BFD_STATUS);
+			assert_int_equal(bc.fds[62].kind, BFD_DEVNULL);
 			bwrap_cmd_free(&bc);
 		} else {
 			if (r == 0) {
 				size_t n = bc.n_fds;
 				bwrap_cmd_free(&bc);
 				plan_free(&plan);
-				fail_msg("61 masks were accepted with %zu fds in a 64-slot table", n);
+				fail_msg("62 masks were accepted with %zu fds in a 64-slot table", n);
 			}
 			assert_int_equal(r, -E2BIG);
 			assert_int_equal(err.code, E2BIG);
@@ -826,7 +791,6 @@ int main(void)
 		T_(test_status_falls_back_to_info_fd),
 		T_(test_argv0_goes_right_before_separator),
 		T_(test_minimal_bwrap_gets_only_basic_flags),
-		T_(test_sync_fd_only_when_supported_and_asked),
 		T_(test_skip_op_drops_exactly_that_op),
 		T_(test_one_fd_per_empty_file_numbered_in_order),
 		T_(test_root_writable_and_symlink_ops),

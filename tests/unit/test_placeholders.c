@@ -1,13 +1,12 @@
-/* Placeholders and the state dir, against real files and real processes:
- * creation and removal, never touching the user's files, sharing between
- * concurrent runs, refusing symlinks, dead owners, and the janitor that
- * cleans up after kill -9. */
+/* Placeholders and the state dir, against real files, real locks and real
+ * processes: creation and removal, never touching the user's files,
+ * sharing between concurrent runs (also of another user), refusing
+ * symlinks and FIFOs, leftovers of a killed run, and the bounded wait for
+ * a lock someone else holds. Forked children only make system calls and
+ * _exit: no cmocka machinery runs in them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <grp.h>
-#include <inttypes.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -33,20 +32,14 @@
 struct fx {
 	char *root;  /* 0755 temp dir */
 	char *state; /* root/state, 0700 */
-	char *ws;    /* root/ws, the "workspace" */
+	char *ws;    /* root/ws, the "workspace", writable by everyone */
 };
 
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *f)
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)st;
 	(void)f;
 	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
-static void rm_rf(const char *p)
-{
-	nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int setup(void **state)
@@ -60,6 +53,8 @@ static int setup(void **state)
 	fx->ws = path_join(fx->root, "ws");
 	assert_int_equal(mkdir(fx->state, 0700), 0);
 	assert_int_equal(mkdir(fx->ws, 0755), 0);
+	/* like /tmp: others may create here, and only owners remove */
+	assert_int_equal(chmod(fx->ws, 01777), 0);
 	*state = fx;
 	return 0;
 }
@@ -67,7 +62,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
-	rm_rf(fx->root);
+	nftw(fx->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx->root);
 	free(fx->state);
 	free(fx->ws);
@@ -81,41 +76,17 @@ static bool exists(const char *p)
 	return lstat(p, &st) == 0;
 }
 
-static bool is_dir(const char *p)
+static mode_t mode_of(const char *p)
 {
 	struct stat st;
-	return lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Record files in the registry (everything but the lock). */
-static int registry_count(const char *state)
-{
-	char *dir = path_join(state, "placeholders");
-	char *cmd = xasprintf("ls -A '%s' 2>/dev/null | grep -vx lock | wc -l",
-			      dir);
-	FILE *f = popen(cmd, "r");
-	int n = -1;
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%d", &n), 1);
-	pclose(f);
-	free(cmd);
-	free(dir);
-	return n;
-}
-
-static bool wait_gone(const char *p, int ms)
-{
-	for (int i = 0; i < ms / 10; i++) {
-		if (!exists(p))
-			return true;
-		usleep(10000);
-	}
-	return !exists(p);
+	assert_int_equal(lstat(p, &st), 0);
+	return st.st_mode;
 }
 
 static void write_byte(int fd, char c)
 {
-	assert_int_equal(write(fd, &c, 1), 1);
+	while (write(fd, &c, 1) < 0 && errno == EINTR)
+		;
 }
 
 static char read_byte(int fd)
@@ -127,23 +98,24 @@ static char read_byte(int fd)
 	return n == 1 ? c : 0;
 }
 
-static int acquire1(const char *state, const char *path, bool dir,
-		    struct placeholder_set **set, ab_error *err)
+static int acquire1(const char *path, bool dir, struct placeholder_set **set, ab_error *err)
 {
-	struct placeholder_request rq = { path, dir };
-	return placeholders_acquire(state, &rq, 1, set, err);
+	struct placeholder_request rq = {path, dir};
+	return placeholders_acquire(&rq, 1, set, err);
 }
 
-/* ---- a second run in its own process -------------------------------- */
+/* ---- another run in its own process ---------------------------------- */
 
 struct run {
 	pid_t pid;
 	int cmd, reply;
 };
 
-/* The child acquires `path`, replies 'U' (usable), 'N' (unusable) or 'E',
- * then obeys: 'R' release and reply 'r'; 'X' exit without releasing. */
-static struct run start_run(const char *state, const char *path, bool dir)
+/* The child (as `uid` unless it is -1) acquires `path` and replies 'U'
+ * (usable), 'N' (unusable) or 'E'; then 'R' releases and replies 'r', and
+ * anything else (or EOF) makes it _exit without releasing, as kill -9
+ * would. Only system calls and _exit in the child. */
+static struct run start_run(const char *path, bool dir, int uid)
 {
 	int to[2], from[2];
 	struct run r;
@@ -154,22 +126,23 @@ static struct run start_run(const char *state, const char *path, bool dir)
 	if (r.pid == 0) {
 		struct placeholder_set *set = NULL;
 		ab_error err;
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGABRT, SIG_DFL);
 		close(to[1]);
 		close(from[0]);
-		if (acquire1(state, path, dir, &set, &err) < 0) {
+		if (uid >= 0 && (setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
+				 setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0))
+			_exit(3);
+		if (acquire1(path, dir, &set, &err) < 0) {
 			write_byte(from[1], 'E');
 			_exit(1);
 		}
 		write_byte(from[1], placeholders_usable(set, 0) ? 'U' : 'N');
-		for (;;) {
-			char c = read_byte(to[0]);
-			if (c == 'R') {
-				placeholders_release(set);
-				write_byte(from[1], 'r');
-			} else {
-				_exit(0);
-			}
+		if (read_byte(to[0]) == 'R') {
+			placeholders_release(set);
+			write_byte(from[1], 'r');
 		}
+		_exit(0);
 	}
 	close(to[0]);
 	close(from[1]);
@@ -178,10 +151,12 @@ static struct run start_run(const char *state, const char *path, bool dir)
 	return r;
 }
 
-static void end_run(struct run *r)
+static void end_run(struct run *r, char how)
 {
 	int status;
-	write_byte(r->cmd, 'X');
+	write_byte(r->cmd, how);
+	if (how == 'R')
+		assert_int_equal(read_byte(r->reply), 'r');
 	close(r->cmd);
 	close(r->reply);
 	assert_int_equal(waitpid(r->pid, &status, 0), r->pid);
@@ -195,24 +170,24 @@ static void test_create_and_release_removes_placeholders(void **state)
 	struct fx *fx = *state;
 	char *d = path_join(fx->ws, ".git");
 	char *f = path_join(fx->ws, ".agentbox");
-	struct placeholder_request rq[] = { { d, true }, { f, false } };
+	struct placeholder_request rq[] = {{d, true}, {f, false}};
 	struct placeholder_set *set = NULL;
 	ab_error err;
-	struct stat st;
 
-	assert_int_equal(placeholders_acquire(fx->state, rq, 2, &set, &err), 0);
+	/* a restrictive umask must not keep other users' runs from opening
+	 * (and so locking) the placeholders */
+	mode_t old = umask(077);
+	int ret = placeholders_acquire(rq, 2, &set, &err);
+	umask(old);
+	assert_int_equal(ret, 0);
 	assert_true(placeholders_usable(set, 0));
 	assert_true(placeholders_usable(set, 1));
-	assert_true(is_dir(d));
-	assert_int_equal(lstat(f, &st), 0);
-	assert_true(S_ISREG(st.st_mode));
-	assert_int_equal(st.st_size, 0);
-	assert_int_equal(registry_count(fx->state), 2);
+	assert_int_equal(mode_of(d), S_IFDIR | PLACEHOLDER_MODE);
+	assert_int_equal(mode_of(f), S_IFREG | PLACEHOLDER_MODE);
 
 	placeholders_release(set);
 	assert_false(exists(d));
 	assert_false(exists(f));
-	assert_int_equal(registry_count(fx->state), 0);
 	free(d);
 	free(f);
 }
@@ -222,7 +197,8 @@ static void test_preexisting_empty_file_and_dir_are_never_removed(void **state)
 	struct fx *fx = *state;
 	char *d = path_join(fx->ws, ".git");
 	char *f = path_join(fx->ws, ".agentbox");
-	struct placeholder_request rq[] = { { d, true }, { f, false } };
+	char *ro = path_join(fx->ws, "ro");
+	struct placeholder_request rq[] = {{d, true}, {f, false}, {ro, true}};
 	struct placeholder_set *set = NULL;
 	ab_error err;
 
@@ -230,44 +206,65 @@ static void test_preexisting_empty_file_and_dir_are_never_removed(void **state)
 	int fd = open(f, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
 	close(fd);
+	/* read-only but without the sticky bit: still the user's */
+	assert_int_equal(mkdir(ro, 0555), 0);
 
-	assert_int_equal(placeholders_acquire(fx->state, rq, 2, &set, &err), 0);
-	assert_true(placeholders_usable(set, 0));
-	assert_true(placeholders_usable(set, 1));
-	assert_int_equal(registry_count(fx->state), 0);
+	assert_int_equal(placeholders_acquire(rq, 3, &set, &err), 0);
 	placeholders_release(set);
-	placeholders_sweep(fx->state);
-	assert_true(is_dir(d));
-	assert_true(exists(f));
+	assert_int_equal(mode_of(d), S_IFDIR | 0755);
+	assert_int_equal(mode_of(f), S_IFREG | 0644);
+	assert_int_equal(mode_of(ro), S_IFDIR | 0555);
 	free(d);
 	free(f);
+	free(ro);
 }
 
-static void test_borrowed_placeholder_stays_until_last_run_releases(void **state)
+/* The issue's scenario: a run that ends while another still has its
+ * sandbox mounted on the placeholder must leave it in place; the last one
+ * removes it. Also across users, who share /tmp. */
+static void shared_until_last(struct fx *fx, int other_uid)
 {
-	struct fx *fx = *state;
-	char *p = path_join(fx->ws, ".git");
-	struct placeholder_set *a = NULL;
+	char *d = path_join(fx->ws, ".git");
+	struct placeholder_set *set = NULL;
 	ab_error err;
 
-	assert_int_equal(acquire1(fx->state, p, true, &a, &err), 0);
-	assert_true(is_dir(p));
+	assert_int_equal(acquire1(d, true, &set, &err), 0);
+	struct run other = start_run(d, true, other_uid);
+	assert_int_equal(read_byte(other.reply), 'U');
 
-	struct run b = start_run(fx->state, p, true);
-	assert_int_equal(read_byte(b.reply), 'U');
-	assert_int_equal(registry_count(fx->state), 2);
+	placeholders_release(set); /* we end first */
+	assert_true(exists(d));
+	end_run(&other, 'R'); /* the last one */
+	if (other_uid < 0 || geteuid() == (uid_t)other_uid)
+		assert_false(exists(d));
+	else if (exists(d)) {
+		/* another user may not remove ours in a sticky directory:
+		 * our next run does */
+		assert_int_equal(acquire1(d, true, &set, &err), 0);
+		placeholders_release(set);
+		assert_false(exists(d));
+	}
 
-	placeholders_release(a);
-	assert_true(is_dir(p)); /* B still mounts over it */
-	placeholders_sweep(fx->state);
-	assert_true(is_dir(p));
+	/* the other way round: the other user's run made it */
+	other = start_run(d, true, other_uid);
+	assert_int_equal(read_byte(other.reply), 'U');
+	assert_int_equal(acquire1(d, true, &set, &err), 0);
+	end_run(&other, 'R');
+	assert_true(exists(d));
+	placeholders_release(set);
+	free(d);
+}
 
-	write_byte(b.cmd, 'R');
-	assert_int_equal(read_byte(b.reply), 'r');
-	assert_false(exists(p));
-	assert_int_equal(registry_count(fx->state), 0);
-	end_run(&b);
-	free(p);
+static void test_placeholder_stays_until_the_last_run_releases(void **state)
+{
+	shared_until_last(*state, -1);
+}
+
+static void test_placeholder_is_shared_with_another_user(void **state)
+{
+	if (geteuid() != 0)
+		skip(); /* needs to become uid 65534 */
+	shared_until_last(*state, NOBODY);
 }
 
 static void test_placeholder_that_got_content_is_kept(void **state)
@@ -276,23 +273,20 @@ static void test_placeholder_that_got_content_is_kept(void **state)
 	char *d = path_join(fx->ws, ".git");
 	char *f = path_join(fx->ws, ".agentbox");
 	char *inner = path_join(d, "HEAD");
-	struct placeholder_request rq[] = { { d, true }, { f, false } };
+	struct placeholder_request rq[] = {{d, true}, {f, false}};
 	struct placeholder_set *set = NULL;
 	ab_error err;
 
-	assert_int_equal(placeholders_acquire(fx->state, rq, 2, &set, &err), 0);
+	assert_int_equal(placeholders_acquire(rq, 2, &set, &err), 0);
+	/* the user (on the host) makes a repository and a file meanwhile */
+	assert_int_equal(chmod(d, 0755), 0);
 	int fd = open(inner, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
 	close(fd);
-	fd = open(f, O_WRONLY | O_APPEND | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "data", 4), 4);
-	close(fd);
-
+	assert_int_equal(chmod(f, 0644), 0);
 	placeholders_release(set);
 	assert_true(exists(inner));
 	assert_true(exists(f));
-	assert_int_equal(registry_count(fx->state), 0);
 	free(inner);
 	free(d);
 	free(f);
@@ -301,62 +295,92 @@ static void test_placeholder_that_got_content_is_kept(void **state)
 static void test_placeholder_replaced_by_other_inode_is_kept(void **state)
 {
 	struct fx *fx = *state;
-	char *p = path_join(fx->ws, ".git");
-	char *p2 = path_join(fx->ws, "other");
+	char *d = path_join(fx->ws, ".git");
 	struct placeholder_set *set = NULL;
 	ab_error err;
-	struct stat before, after;
 
-	assert_int_equal(acquire1(fx->state, p, true, &set, &err), 0);
-	assert_int_equal(lstat(p, &before), 0);
-	/* Made while the placeholder exists, so it cannot reuse its inode. */
-	assert_int_equal(mkdir(p2, 0755), 0);
-	assert_int_equal(rmdir(p), 0);
-	assert_int_equal(rename(p2, p), 0);
-	assert_int_equal(lstat(p, &after), 0);
-	assert_true(before.st_ino != after.st_ino);
-
+	assert_int_equal(acquire1(d, true, &set, &err), 0);
+	/* replaced by an entry that even looks like a placeholder */
+	assert_int_equal(rmdir(d), 0);
+	assert_int_equal(mkdir(d, 0), 0);
+	assert_int_equal(chmod(d, PLACEHOLDER_MODE), 0);
+	struct stat before;
+	assert_int_equal(lstat(d, &before), 0);
 	placeholders_release(set);
-	assert_true(is_dir(p));
-	assert_int_equal(registry_count(fx->state), 0);
-	free(p);
-	free(p2);
+	struct stat after;
+	assert_int_equal(lstat(d, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	free(d);
+}
+
+/* kill -9 between creating and releasing: the next run that needs the
+ * path adopts the leftover and removes it at its end. */
+static void test_leftover_of_a_killed_run_is_removed_by_the_next(void **state)
+{
+	struct fx *fx = *state;
+	char *d = path_join(fx->ws, ".git");
+	struct placeholder_set *set = NULL;
+	ab_error err;
+
+	struct run killed = start_run(d, true, -1);
+	assert_int_equal(read_byte(killed.reply), 'U');
+	end_run(&killed, 'X'); /* exits without releasing */
+	assert_true(exists(d));
+
+	assert_int_equal(acquire1(d, true, &set, &err), 0);
+	placeholders_release(set);
+	assert_false(exists(d));
+	free(d);
 }
 
 static void test_symlink_in_parent_is_an_error_and_creates_nothing(void **state)
 {
 	struct fx *fx = *state;
-	char *outside = path_join(fx->root, "outside");
-	char *link = path_join(fx->ws, "sub");
-	char *p = path_join(link, ".git");
-	char *escaped = path_join(outside, ".git");
+	char *real = path_join(fx->ws, "real");
+	char *link = path_join(fx->ws, "link");
+	char *via = path_join(link, ".git");
+	char *target = path_join(real, ".git");
 	struct placeholder_set *set = NULL;
-	ab_error err = { 0 };
+	ab_error err = {0};
 
-	assert_int_equal(mkdir(outside, 0755), 0);
-	assert_int_equal(symlink(outside, link), 0);
-	assert_int_equal(acquire1(fx->state, p, true, &set, &err), -ELOOP);
-	assert_null(set);
-	assert_false(exists(escaped));
-	assert_non_null(strstr(err.message, p));
+	assert_int_equal(mkdir(real, 0755), 0);
+	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(acquire1(via, true, &set, &err), -ELOOP);
 	assert_non_null(strstr(err.message, "symlink"));
-	assert_int_equal(registry_count(fx->state), 0);
-	free(outside);
+	assert_false(exists(target));
+	free(real);
 	free(link);
-	free(p);
-	free(escaped);
+	free(via);
+	free(target);
+}
+
+static void test_symlink_or_fifo_at_the_name_is_refused_without_hanging(void **state)
+{
+	struct fx *fx = *state;
+	char *d = path_join(fx->ws, ".git");
+	char *f = path_join(fx->ws, ".agentbox");
+	struct placeholder_set *set = NULL;
+	ab_error err = {0};
+
+	assert_int_equal(symlink(fx->state, d), 0);
+	assert_int_equal(acquire1(d, true, &set, &err), -EEXIST);
+	assert_non_null(strstr(err.message, d));
+	assert_int_equal(mkfifo(f, 0644), 0);
+	assert_int_equal(acquire1(f, false, &set, &err), -EEXIST);
+	assert_non_null(strstr(err.message, "another type"));
+	free(d);
+	free(f);
 }
 
 static void test_missing_parent_is_an_error(void **state)
 {
 	struct fx *fx = *state;
-	char *p = path_join(fx->ws, "nope/.git");
+	char *p = path_join(fx->ws, "gone/.git");
 	struct placeholder_set *set = NULL;
-	ab_error err = { 0 };
+	ab_error err = {0};
 
-	assert_int_equal(acquire1(fx->state, p, true, &set, &err), -ENOENT);
+	assert_int_equal(acquire1(p, true, &set, &err), -ENOENT);
 	assert_non_null(strstr(err.message, "does not exist"));
-	assert_false(exists(p));
 	free(p);
 }
 
@@ -364,15 +388,13 @@ static void test_failed_request_rolls_back_earlier_ones(void **state)
 {
 	struct fx *fx = *state;
 	char *ok = path_join(fx->ws, ".git");
-	char *bad = path_join(fx->ws, "nope/.git");
-	struct placeholder_request rq[] = { { ok, true }, { bad, true } };
+	char *bad = path_join(fx->ws, "gone/.git");
+	struct placeholder_request rq[] = {{ok, true}, {bad, true}};
 	struct placeholder_set *set = NULL;
-	ab_error err = { 0 };
+	ab_error err;
 
-	assert_int_equal(placeholders_acquire(fx->state, rq, 2, &set, &err),
-			 -ENOENT);
+	assert_true(placeholders_acquire(rq, 2, &set, &err) < 0);
 	assert_false(exists(ok));
-	assert_int_equal(registry_count(fx->state), 0);
 	free(ok);
 	free(bad);
 }
@@ -380,257 +402,100 @@ static void test_failed_request_rolls_back_earlier_ones(void **state)
 static void test_uncreatable_path_is_unusable_not_an_error(void **state)
 {
 	struct fx *fx = *state;
-	char *ro = path_join(fx->ws, "rootonly");
+	char *ro = path_join(fx->ws, "ro");
 	char *p = path_join(ro, ".git");
-	char *nstate = path_join(fx->root, "nobody-state");
-	int status;
+	struct placeholder_set *set = NULL;
+	ab_error err;
 
-	assert_int_equal(mkdir(ro, 0755), 0); /* root-owned */
-	assert_int_equal(mkdir(nstate, 0700), 0);
-	assert_int_equal(chown(nstate, NOBODY, NOBODY), 0);
-
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct placeholder_set *set = NULL;
-		ab_error err;
-		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-		    setresuid(NOBODY, NOBODY, NOBODY))
-			_exit(10);
-		if (acquire1(nstate, p, true, &set, &err) < 0)
-			_exit(11);
-		if (placeholders_usable(set, 0))
-			_exit(12);
+	assert_int_equal(mkdir(ro, 0555), 0);
+	if (geteuid() == 0) {
+		/* root creates anyway: the check is for users */
+		struct run r = start_run(p, true, NOBODY);
+		assert_int_equal(read_byte(r.reply), 'N');
+		end_run(&r, 'R');
+	} else {
+		assert_int_equal(acquire1(p, true, &set, &err), 0);
+		assert_false(placeholders_usable(set, 0));
 		placeholders_release(set);
-		_exit(0);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_false(exists(p));
-	assert_int_equal(registry_count(nstate), 0);
 	free(ro);
 	free(p);
-	free(nstate);
 }
 
-static void test_sweep_removes_placeholders_of_dead_owner(void **state)
+/* Someone holding the exclusive lock for long (any reader of the
+ * placeholder can) makes a run wait, but only for a bounded time, and the
+ * error names the path. */
+static void test_exclusive_lock_holder_makes_acquire_fail_in_bounded_time(void **state)
 {
 	struct fx *fx = *state;
-	char *p = path_join(fx->ws, ".agentbox");
-
-	struct run r = start_run(fx->state, p, false);
-	assert_int_equal(read_byte(r.reply), 'U');
-	end_run(&r); /* exits without release */
-	assert_true(exists(p));
-	assert_int_equal(registry_count(fx->state), 1);
-
-	placeholders_sweep(fx->state);
-	assert_false(exists(p));
-	assert_int_equal(registry_count(fx->state), 0);
-	free(p);
-}
-
-static void test_dead_owners_placeholder_is_taken_over(void **state)
-{
-	struct fx *fx = *state;
-	char *p = path_join(fx->ws, ".git");
+	char *d = path_join(fx->ws, ".git");
 	struct placeholder_set *set = NULL;
-	ab_error err;
+	ab_error err = {0};
 
-	struct run r = start_run(fx->state, p, true);
-	assert_int_equal(read_byte(r.reply), 'U');
-	end_run(&r);
-
-	assert_int_equal(acquire1(fx->state, p, true, &set, &err), 0);
-	assert_int_equal(registry_count(fx->state), 1); /* stale one dropped */
+	assert_int_equal(acquire1(d, true, &set, &err), 0);
 	placeholders_release(set);
-	assert_false(exists(p));
-	assert_int_equal(registry_count(fx->state), 0);
-	free(p);
+	assert_int_equal(mkdir(d, PLACEHOLDER_MODE), 0);
+	int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+
+	double t0 = monotonic_ms();
+	assert_int_equal(acquire1(d, true, &set, &err), -EBUSY);
+	double waited = monotonic_ms() - t0;
+	assert_true(waited >= PLACEHOLDER_LOCK_WAIT_MS - 50);
+	assert_true(waited < PLACEHOLDER_LOCK_WAIT_MS + 3000);
+	assert_non_null(strstr(err.message, d));
+	assert_non_null(strstr(err.message, "exclusive lock"));
+	assert_true(exists(d)); /* and nothing was removed */
+
+	/* released: the next run gets on */
+	close(fd);
+	assert_int_equal(acquire1(d, true, &set, &err), 0);
+	placeholders_release(set);
+	assert_false(exists(d));
+	free(d);
 }
 
-/* A live pid whose start time differs is a recycled pid, not the owner. */
-static void test_recycled_pid_does_not_keep_a_record_alive(void **state)
+/* Many processes acquiring and releasing the same path at once: none
+ * fails, and at the end nothing is left. */
+static void test_concurrent_acquire_and_release_never_fail(void **state)
 {
 	struct fx *fx = *state;
-	char *p = path_join(fx->ws, ".git");
-	char *reg = path_join(fx->state, "placeholders");
-	struct stat st;
+	char *d = path_join(fx->ws, ".git");
+	enum { PROCS = 8, ROUNDS = 300 };
+	pid_t pids[PROCS];
 
-	assert_int_equal(mkdir(p, 0755), 0);
-	assert_int_equal(lstat(p, &st), 0);
-	assert_int_equal(mkdir(reg, 0700), 0);
-	char *name = placeholders_record_name(p, getpid(), 1);
-	char *rec = path_join(reg, name);
-	free(name);
-	FILE *f = fopen(rec, "w");
-	assert_non_null(f);
-	fprintf(f, "created %llu %llu d\n%s\n", (unsigned long long)st.st_dev,
-		(unsigned long long)st.st_ino, p);
-	fclose(f);
-
-	placeholders_sweep(fx->state);
-	assert_false(exists(p));
-	assert_false(exists(rec));
-	free(rec);
-	free(reg);
-	free(p);
-}
-
-/* An agentbox is SIGKILLed while its sandbox (a process holding the sync
- * fd) lives on: the placeholder must outlive agentbox, survive other runs'
- * sweeps, and go once the sandbox ends. `holder` false: agentbox dies
- * before any sandbox was started. */
-static void kill_run_with_janitor(struct fx *fx, bool holder)
-{
-	char *p = path_join(fx->ws, ".git");
-	int ctl[2], hold[2];
-
-	assert_int_equal(pipe2(ctl, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(hold, O_CLOEXEC), 0);
-	pid_t agent = fork();
-	assert_true(agent >= 0);
-	if (agent == 0) {
-		struct placeholder_set *set = NULL;
-		ab_error err;
-		int sfd;
-		close(ctl[0]);
-		close(hold[1]);
-		if (acquire1(fx->state, p, true, &set, &err) < 0 ||
-		    placeholders_start_janitor(set, &sfd, &err) < 0 ||
-		    placeholders_confirm_janitor(set, &err) < 0)
-			_exit(1);
-		if (holder) {
-			pid_t h = fork();
-			if (h == 0) {
-				/* cat: inherits sfd, exits on EOF of hold. */
-				dup2(hold[0], 0);
-				int null = open("/dev/null", O_WRONLY);
-				dup2(null, 1);
-				execl("/bin/cat", "cat", (char *)NULL);
-				_exit(127);
+	for (int i = 0; i < PROCS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			signal(SIGSEGV, SIG_DFL);
+			signal(SIGABRT, SIG_DFL);
+			for (int k = 0; k < ROUNDS; k++) {
+				struct placeholder_set *set = NULL;
+				ab_error err;
+				struct stat st;
+				if (acquire1(d, true, &set, &err) < 0) {
+					dprintf(2, "round %d: %s\n", k, err.message);
+					_exit(1);
+				}
+				/* while held, it is there and ours */
+				if (lstat(d, &st) < 0 || !placeholder_is_marked(&st))
+					_exit(2);
+				placeholders_release(set);
 			}
+			_exit(0);
 		}
-		close(sfd);
-		close(hold[0]);
-		write_byte(ctl[1], 'R');
-		for (;;)
-			pause();
 	}
-	close(ctl[1]);
-	close(hold[0]);
-	assert_int_equal(read_byte(ctl[0]), 'R');
-	assert_true(is_dir(p));
-
-	assert_int_equal(kill(agent, SIGKILL), 0);
-	/* Not reaped yet: a zombie owner must count as dead. */
-	if (holder) {
-		usleep(300000);
-		assert_true(is_dir(p));
-		placeholders_sweep(fx->state); /* another run starting */
-		assert_true(is_dir(p));
-		close(hold[1]); /* the sandbox ends */
+	for (int i = 0; i < PROCS; i++) {
+		int status;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
 	}
-	assert_true(wait_gone(p, 5000));
-	assert_int_equal(registry_count(fx->state), 0);
-
-	int status;
-	assert_int_equal(waitpid(agent, &status, 0), agent);
-	assert_true(WIFSIGNALED(status));
-	if (!holder)
-		close(hold[1]);
-	close(ctl[0]);
-	free(p);
-}
-
-static void test_janitor_cleans_up_after_kill_once_sandbox_ends(void **state)
-{
-	kill_run_with_janitor(*state, true);
-}
-
-static void test_janitor_cleans_up_after_kill_without_sandbox(void **state)
-{
-	kill_run_with_janitor(*state, false);
-}
-
-/* The janitor closing its read end of the sandbox pipe shows as POLLERR
- * on our write end; waits up to 5 s for it. */
-static void assert_janitor_gone(int sfd)
-{
-	struct pollfd pfd = { .fd = sfd, .events = POLLOUT };
-	for (int i = 0; i < 500 && !(pfd.revents & POLLERR); i++) {
-		assert_true(poll(&pfd, 1, 10) >= 0);
-		if (!(pfd.revents & POLLERR))
-			usleep(10000);
-	}
-	assert_true(pfd.revents & POLLERR);
-}
-
-static void test_janitor_exits_after_finish_and_holds_no_caller_fds(void **state)
-{
-	struct fx *fx = *state;
-	char *p = path_join(fx->ws, ".git");
-	struct placeholder_set *set = NULL;
-	ab_error err;
-	int out[2], sfd = -1;
-	struct pollfd pfd;
-	char c;
-
-	/* Like a test harness reading agentbox's stdout pipe. */
-	assert_int_equal(pipe(out), 0);
-	assert_int_equal(acquire1(fx->state, p, true, &set, &err), 0);
-	assert_int_equal(placeholders_start_janitor(set, &sfd, &err), 0);
-	assert_int_equal(placeholders_confirm_janitor(set, &err), 0);
-	assert_true(sfd >= 0);
-	assert_int_equal(fcntl(sfd, F_GETFD) & FD_CLOEXEC, 0);
-	close(out[1]);
-	pfd = (struct pollfd){ .fd = out[0], .events = POLLIN };
-	assert_int_equal(poll(&pfd, 1, 5000), 1);
-	assert_int_equal(read(out[0], &c, 1), 0); /* EOF: nobody else has it */
-	close(out[0]);
-	/* The intermediate child is reaped; the janitor is not our child. */
-	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
-	assert_int_equal(errno, ECHILD);
-
-	placeholders_release(set);
-	assert_false(exists(p));
-	placeholders_finish_janitor(set);
-	assert_janitor_gone(sfd);
-	close(sfd);
-	free(p);
-}
-
-/* A run that fails between starting and confirming the janitor: finish
- * still reaps the janitor's parent and the janitor exits. */
-static void test_unconfirmed_janitor_is_reaped_and_exits(void **state)
-{
-	struct fx *fx = *state;
-	char *p = path_join(fx->ws, ".git");
-	struct placeholder_set *set = NULL;
-	ab_error err;
-	int sfd = -1;
-
-	assert_int_equal(acquire1(fx->state, p, true, &set, &err), 0);
-	assert_int_equal(placeholders_start_janitor(set, &sfd, &err), 0);
-	placeholders_release(set);
-	assert_false(exists(p));
-	placeholders_finish_janitor(set);
-	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
-	assert_int_equal(errno, ECHILD);
-	assert_janitor_gone(sfd);
-	close(sfd);
-	free(p);
-}
-
-static void test_sweep_of_empty_or_missing_registry_is_harmless(void **state)
-{
-	struct fx *fx = *state;
-	char *reg = path_join(fx->state, "placeholders");
-
-	placeholders_sweep(fx->state);
-	assert_false(exists(reg)); /* sweep creates nothing */
-	free(reg);
+	assert_false(exists(d));
+	free(d);
 }
 
 /* ---- state dir -------------------------------------------------------- */
@@ -714,19 +579,57 @@ static void test_state_dir_refuses_dir_of_another_user(void **state)
 	free(d);
 }
 
-static void test_state_dir_refuses_group_writable_dir(void **state)
+/* One of ours that others could write to: made private again, and what
+ * they may have planted there (a forged cache) is dropped, not obeyed. */
+static void test_state_dir_writable_by_others_is_made_private_and_emptied(void **state)
 {
 	struct fx *fx = *state;
 	char *d = path_join(fx->root, "agentbox");
+	char *cache = path_join(d, "bwrap-probe-v1");
 	char *got = NULL;
-	ab_error err = { 0 };
+	ab_error err = {0};
 
 	assert_int_equal(mkdir(d, 0700), 0);
-	assert_int_equal(chmod(d, 0770), 0);
+	assert_int_equal(chmod(d, 0777), 0);
+	int fd = open(cache, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
 	setenv("XDG_RUNTIME_DIR", fx->root, 1);
-	assert_int_equal(state_dir_get(&got, &err), -EPERM);
-	assert_non_null(strstr(err.message, "writable by group or others"));
+	assert_int_equal(state_dir_get(&got, &err), 0);
+	assert_string_equal(got, d);
+	assert_int_equal(mode_of(d), S_IFDIR | 0700);
+	assert_false(exists(cache));
+	free(got);
+	free(cache);
 	free(d);
+}
+
+static void test_state_dir_candidates_name_every_location(void **state)
+{
+	struct fx *fx = *state;
+	unsigned uid = (unsigned)geteuid();
+	char *tmp = xasprintf("/tmp/agentbox-%u", uid);
+	char *run = xasprintf("/run/user/%u/agentbox", uid);
+	char *xdg = path_join(fx->root, "agentbox");
+	strv c = {0};
+
+	setenv("XDG_RUNTIME_DIR", fx->root, 1);
+	state_dir_candidates(&c);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.v[0], tmp);
+	assert_string_equal(c.v[1], run);
+	assert_string_equal(c.v[2], xdg);
+	/* the one in /tmp exists afterwards, so hiding it needs no placeholder */
+	assert_true(exists(tmp));
+	strv_free(&c);
+
+	unsetenv("XDG_RUNTIME_DIR");
+	state_dir_candidates(&c);
+	assert_int_equal(c.n, 2);
+	strv_free(&c);
+	free(tmp);
+	free(run);
+	free(xdg);
 }
 
 static void test_state_dir_falls_back_to_tmp_without_usable_xdg(void **state)
@@ -740,7 +643,7 @@ static void test_state_dir_falls_back_to_tmp_without_usable_xdg(void **state)
 	setenv("XDG_RUNTIME_DIR", "relative/dir", 1);
 	assert_int_equal(state_dir_get(&got, &err), 0);
 	assert_string_equal(got, want);
-	assert_true(is_dir(got));
+	assert_true(S_ISDIR(mode_of(got)));
 	free(got);
 
 	/* A runtime dir owned by someone else is not ours to use. */
@@ -762,26 +665,24 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_create_and_release_removes_placeholders),
 		T(test_preexisting_empty_file_and_dir_are_never_removed),
-		T(test_borrowed_placeholder_stays_until_last_run_releases),
+		T(test_placeholder_stays_until_the_last_run_releases),
+		T(test_placeholder_is_shared_with_another_user),
 		T(test_placeholder_that_got_content_is_kept),
 		T(test_placeholder_replaced_by_other_inode_is_kept),
+		T(test_leftover_of_a_killed_run_is_removed_by_the_next),
 		T(test_symlink_in_parent_is_an_error_and_creates_nothing),
+		T(test_symlink_or_fifo_at_the_name_is_refused_without_hanging),
 		T(test_missing_parent_is_an_error),
 		T(test_failed_request_rolls_back_earlier_ones),
 		T(test_uncreatable_path_is_unusable_not_an_error),
-		T(test_sweep_removes_placeholders_of_dead_owner),
-		T(test_dead_owners_placeholder_is_taken_over),
-		T(test_recycled_pid_does_not_keep_a_record_alive),
-		T(test_janitor_cleans_up_after_kill_once_sandbox_ends),
-		T(test_janitor_cleans_up_after_kill_without_sandbox),
-		T(test_janitor_exits_after_finish_and_holds_no_caller_fds),
-		T(test_unconfirmed_janitor_is_reaped_and_exits),
-		T(test_sweep_of_empty_or_missing_registry_is_harmless),
+		T(test_exclusive_lock_holder_makes_acquire_fail_in_bounded_time),
+		T(test_concurrent_acquire_and_release_never_fail),
 		TX(test_state_dir_is_created_private_under_xdg_runtime_dir),
 		TX(test_state_dir_refuses_a_symlink),
 		TX(test_state_dir_refuses_dir_of_another_user),
-		TX(test_state_dir_refuses_group_writable_dir),
+		TX(test_state_dir_writable_by_others_is_made_private_and_emptied),
 		TX(test_state_dir_falls_back_to_tmp_without_usable_xdg),
+		TX(test_state_dir_candidates_name_every_location),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -962,27 +962,32 @@ static void test_equal_path_tie_via_cwd_none_beats_write(void **state)
 
 /* ---- context ---------------------------------------------------------- */
 
-static void test_state_dir_inside_writable_area_is_read_only(void **state)
+static void test_state_dirs_are_hidden_wherever_they_would_be_visible(void **state)
 {
 	(void)state;
 	mkdirs("w/.cache/agentbox");
-	mkfile("w/.cache/agentbox/registry", "x");
+	mkfile("w/.cache/agentbox/bwrap-probe-v1", "x");
+	mkdirs("state");
 	ab_policy *p = root_read_cwd_write();
 	struct plan_context ctx = ctx_at("w");
-	ctx.state_dir = P("w/.cache/agentbox");
+	/* an existing one in the writable area, an existing one outside it
+	 * (readable), a missing one in the writable area and a missing one
+	 * outside it */
+	const char *dirs[] = {P("w/.cache/agentbox"), P("state"), P("w/run/agentbox"),
+			      P("nowhere/agentbox"), NULL};
+	ctx.state_dirs = dirs;
 	struct plan plan;
 	resolve_ok(p, &ctx, &plan);
-	assert_node(&plan, P("w/.cache/agentbox"), AB_ACCESS_READ, NODE_STATE, true);
-	assert_ops(&plan, "root-read-only / | dev /dev | bind-writable T/w"
+	assert_node(&plan, P("w/.cache/agentbox"), AB_ACCESS_NONE, NODE_STATE, true);
+	assert_node(&plan, P("state"), AB_ACCESS_NONE, NODE_STATE, true);
+	assert_node(&plan, P("w/run/agentbox"), AB_ACCESS_NONE, NODE_STATE, false);
+	/* a missing one nobody can create needs nothing */
+	assert_null(node(&plan, P("nowhere/agentbox")));
+	assert_ops(&plan, "root-read-only / | dev /dev"
+		   " | mask-dir T/state 0000 | remount-read-only T/state | bind-writable T/w"
 		   " | block-create-dir T/w/.agentbox 0555 | block-create-dir T/w/.git 0555"
-		   " | bind-read-only T/w/.cache/agentbox");
-	plan_free(&plan);
-
-	/* outside every writable area it needs nothing */
-	mkdirs("state");
-	ctx.state_dir = P("state");
-	resolve_ok(p, &ctx, &plan);
-	assert_null(node(&plan, P("state")));
+		   " | mask-dir T/w/.cache/agentbox 0000 | remount-read-only T/w/.cache/agentbox"
+		   " | block-create-file T/w/run 0000");
 	plan_free(&plan);
 	ab_policy_free(p);
 }
@@ -1111,7 +1116,7 @@ int main(void)
 		T_(test_equal_path_tie_none_beats_write),
 		T_(test_equal_path_tie_via_cwd_write_beats_read),
 		T_(test_equal_path_tie_via_cwd_none_beats_write),
-		T_(test_state_dir_inside_writable_area_is_read_only),
+		T_(test_state_dirs_are_hidden_wherever_they_would_be_visible),
 		T_(test_tilde_expands_from_context_home),
 		T_(test_tmpdir_ignored_when_unset_or_relative),
 		T_(test_no_proc_and_self_exe_under_empty_root),
