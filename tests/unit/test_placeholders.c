@@ -28,6 +28,8 @@
 #include "run/placeholders.h"
 #include "run/state_dir.h"
 
+#include "probe_child.h"
+
 #define NOBODY 65534
 
 struct fx {
@@ -118,6 +120,12 @@ static void write_byte(int fd, char c)
 	assert_int_equal(write(fd, &c, 1), 1);
 }
 
+/* write_byte for probe children, which must not call cmocka. */
+static bool child_write_byte(int fd, char c)
+{
+	return write(fd, &c, 1) == 1;
+}
+
 static char read_byte(int fd)
 {
 	char c = 0;
@@ -141,36 +149,45 @@ struct run {
 	int cmd, reply;
 };
 
+struct run_args {
+	const char *state, *path;
+	bool dir;
+	int cmd, reply;    /* the child's ends */
+	int parent_ends[2]; /* closed in the child */
+};
+
 /* The child acquires `path`, replies 'U' (usable), 'N' (unusable) or 'E',
  * then obeys: 'R' release and reply 'r'; 'X' exit without releasing. */
+static int run_child(void *arg)
+{
+	const struct run_args *a = arg;
+	struct placeholder_set *set = NULL;
+	ab_error err;
+
+	close(a->parent_ends[0]);
+	close(a->parent_ends[1]);
+	if (acquire1(a->state, a->path, a->dir, &set, &err) < 0) {
+		child_write_byte(a->reply, 'E');
+		return 1;
+	}
+	if (!child_write_byte(a->reply, placeholders_usable(set, 0) ? 'U' : 'N'))
+		return 2;
+	while (read_byte(a->cmd) == 'R') {
+		placeholders_release(set);
+		if (!child_write_byte(a->reply, 'r'))
+			return 2;
+	}
+	return 0;
+}
+
 static struct run start_run(const char *state, const char *path, bool dir)
 {
 	int to[2], from[2];
 	struct run r;
 	assert_int_equal(pipe2(to, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(from, O_CLOEXEC), 0);
-	r.pid = fork();
-	assert_true(r.pid >= 0);
-	if (r.pid == 0) {
-		struct placeholder_set *set = NULL;
-		ab_error err;
-		close(to[1]);
-		close(from[0]);
-		if (acquire1(state, path, dir, &set, &err) < 0) {
-			write_byte(from[1], 'E');
-			_exit(1);
-		}
-		write_byte(from[1], placeholders_usable(set, 0) ? 'U' : 'N');
-		for (;;) {
-			char c = read_byte(to[0]);
-			if (c == 'R') {
-				placeholders_release(set);
-				write_byte(from[1], 'r');
-			} else {
-				_exit(0);
-			}
-		}
-	}
+	struct run_args a = { state, path, dir, to[0], from[1], { to[1], from[0] } };
+	r.pid = probe_child_start(run_child, &a);
 	close(to[0]);
 	close(from[1]);
 	r.cmd = to[1];
@@ -184,7 +201,7 @@ static void end_run(struct run *r)
 	write_byte(r->cmd, 'X');
 	close(r->cmd);
 	close(r->reply);
-	assert_int_equal(waitpid(r->pid, &status, 0), r->pid);
+	status = probe_child_wait(r->pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
@@ -377,6 +394,28 @@ static void test_failed_request_rolls_back_earlier_ones(void **state)
 	free(bad);
 }
 
+struct nobody_args {
+	const char *state, *path;
+};
+
+/* In a probe child: as nobody, acquiring `path` works but the placeholder
+ * is unusable (10..12 say which step went wrong). */
+static int acquire_as_nobody(void *arg)
+{
+	const struct nobody_args *a = arg;
+	struct placeholder_set *set = NULL;
+	ab_error err;
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY))
+		return 10;
+	if (acquire1(a->state, a->path, true, &set, &err) < 0)
+		return 11;
+	if (placeholders_usable(set, 0))
+		return 12;
+	placeholders_release(set);
+	return 0;
+}
+
 static void test_uncreatable_path_is_unusable_not_an_error(void **state)
 {
 	struct fx *fx = *state;
@@ -389,22 +428,8 @@ static void test_uncreatable_path_is_unusable_not_an_error(void **state)
 	assert_int_equal(mkdir(nstate, 0700), 0);
 	assert_int_equal(chown(nstate, NOBODY, NOBODY), 0);
 
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct placeholder_set *set = NULL;
-		ab_error err;
-		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-		    setresuid(NOBODY, NOBODY, NOBODY))
-			_exit(10);
-		if (acquire1(nstate, p, true, &set, &err) < 0)
-			_exit(11);
-		if (placeholders_usable(set, 0))
-			_exit(12);
-		placeholders_release(set);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	struct nobody_args na = { nstate, p };
+	status = probe_child_run(acquire_as_nobody, &na);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_false(exists(p));
@@ -478,6 +503,49 @@ static void test_recycled_pid_does_not_keep_a_record_alive(void **state)
 	free(p);
 }
 
+struct agent_args {
+	const char *state, *path;
+	bool holder;
+	int ctl, hold;      /* the child's ends */
+	int parent_ends[2]; /* closed in the child */
+};
+
+/* In a probe child: an agentbox run with a confirmed janitor and, with
+ * `holder`, a sandbox (cat) holding the sync fd until `hold` ends. Says
+ * 'R' on `ctl` when ready, then waits to be killed. */
+static int agent_child(void *arg)
+{
+	const struct agent_args *a = arg;
+	struct placeholder_set *set = NULL;
+	ab_error err;
+	int sfd;
+
+	close(a->parent_ends[0]);
+	close(a->parent_ends[1]);
+	if (acquire1(a->state, a->path, true, &set, &err) < 0 ||
+	    placeholders_start_janitor(set, &sfd, &err) < 0 ||
+	    placeholders_confirm_janitor(set, &err) < 0)
+		return 1;
+	if (a->holder) {
+		/* a child of a probe child: default handlers already */
+		pid_t h = fork();
+		if (h == 0) {
+			/* cat: inherits sfd, exits on EOF of hold. */
+			dup2(a->hold, 0);
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 1);
+			execl("/bin/cat", "cat", (char *)NULL);
+			_exit(127);
+		}
+	}
+	close(sfd);
+	close(a->hold);
+	if (!child_write_byte(a->ctl, 'R'))
+		return 2;
+	for (;;)
+		pause();
+}
+
 /* An agentbox is SIGKILLed while its sandbox (a process holding the sync
  * fd) lives on: the placeholder must outlive agentbox, survive other runs'
  * sweeps, and go once the sandbox ends. `holder` false: agentbox dies
@@ -489,35 +557,8 @@ static void kill_run_with_janitor(struct fx *fx, bool holder)
 
 	assert_int_equal(pipe2(ctl, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(hold, O_CLOEXEC), 0);
-	pid_t agent = fork();
-	assert_true(agent >= 0);
-	if (agent == 0) {
-		struct placeholder_set *set = NULL;
-		ab_error err;
-		int sfd;
-		close(ctl[0]);
-		close(hold[1]);
-		if (acquire1(fx->state, p, true, &set, &err) < 0 ||
-		    placeholders_start_janitor(set, &sfd, &err) < 0 ||
-		    placeholders_confirm_janitor(set, &err) < 0)
-			_exit(1);
-		if (holder) {
-			pid_t h = fork();
-			if (h == 0) {
-				/* cat: inherits sfd, exits on EOF of hold. */
-				dup2(hold[0], 0);
-				int null = open("/dev/null", O_WRONLY);
-				dup2(null, 1);
-				execl("/bin/cat", "cat", (char *)NULL);
-				_exit(127);
-			}
-		}
-		close(sfd);
-		close(hold[0]);
-		write_byte(ctl[1], 'R');
-		for (;;)
-			pause();
-	}
+	struct agent_args aa = { fx->state, p, holder, ctl[1], hold[0], { ctl[0], hold[1] } };
+	pid_t agent = probe_child_start(agent_child, &aa);
 	close(ctl[1]);
 	close(hold[0]);
 	assert_int_equal(read_byte(ctl[0]), 'R');
@@ -535,8 +576,7 @@ static void kill_run_with_janitor(struct fx *fx, bool holder)
 	assert_true(wait_gone(p, 5000));
 	assert_int_equal(registry_count(fx->state), 0);
 
-	int status;
-	assert_int_equal(waitpid(agent, &status, 0), agent);
+	int status = probe_child_wait(agent);
 	assert_true(WIFSIGNALED(status));
 	if (!holder)
 		close(hold[1]);
@@ -783,5 +823,5 @@ int main(void)
 		TX(test_state_dir_refuses_group_writable_dir),
 		TX(test_state_dir_falls_back_to_tmp_without_usable_xdg),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }
