@@ -1,14 +1,17 @@
-/* deny_userns [--landlock | --landlock-only] COMMAND [ARG...]: runs
+/* deny_userns [--landlock | --landlock-only | --no-ipv6] COMMAND [ARG...]: runs
  * COMMAND under a seccomp filter that refuses new user namespaces the way
  * a container runtime's default profile does (Docker's, without
  * CAP_SYS_ADMIN): unshare and clone with CLONE_NEWUSER fail with EPERM,
  * clone3 (whose flags a filter cannot read) with ENOSYS so that callers
  * fall back to clone. --landlock also makes the Landlock calls fail with
  * ENOSYS, as on a kernel built without Landlock; --landlock-only does only
- * that. */
+ * that. --no-ipv6 does only this: socket(AF_INET6, ...) fails with
+ * EAFNOSUPPORT, as on a kernel booted with ipv6.disable=1 or built without
+ * IPv6. */
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,9 +39,25 @@ static int deny_landlock(scmp_filter_ctx ctx)
 	return r;
 }
 
+/* Only IPv6 may differ from the host: the other ABIs this kernel runs
+ * (i386 and x32 on x86_64) stay allowed, where a bare libseccomp filter
+ * would kill them. Their socket calls are left alone. */
+static int deny_ipv6(scmp_filter_ctx ctx)
+{
+#if defined(__x86_64__)
+	int r = seccomp_arch_add(ctx, SCMP_ARCH_X86);
+	if (r == 0 || r == -EEXIST)
+		r = seccomp_arch_add(ctx, SCMP_ARCH_X32);
+	if (r < 0 && r != -EEXIST)
+		return r;
+#endif
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+				SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+}
+
 int main(int argc, char **argv)
 {
-	bool userns = true, landlock = false;
+	bool userns = true, landlock = false, ipv6 = true;
 	int first = 1;
 	if (argc > 1 && strcmp(argv[1], "--landlock") == 0) {
 		landlock = true;
@@ -47,9 +66,14 @@ int main(int argc, char **argv)
 		landlock = true;
 		userns = false;
 		first = 2;
+	} else if (argc > 1 && strcmp(argv[1], "--no-ipv6") == 0) {
+		ipv6 = false;
+		userns = false;
+		first = 2;
 	}
 	if (argc <= first) {
-		fprintf(stderr, "usage: deny_userns [--landlock | --landlock-only] COMMAND [ARG...]\n");
+		fprintf(stderr, "usage: deny_userns [--landlock | --landlock-only | --no-ipv6] "
+				"COMMAND [ARG...]\n");
 		return 2;
 	}
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -60,6 +84,8 @@ int main(int argc, char **argv)
 	int r = userns ? deny_userns(ctx) : 0;
 	if (r == 0 && landlock)
 		r = deny_landlock(ctx);
+	if (r == 0 && !ipv6)
+		r = deny_ipv6(ctx);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -333,6 +333,40 @@ proxy_ready() {
 	SP=$(sed -E 's/.*"socks_port":([0-9]+).*/\1/' "$CASE_DIR/$1.ready")
 }
 
+# deny_tool: the deny_userns helper (deny_userns.c) built next to the
+# probe, if it is there.
+deny_tool() {
+	local d
+	d=$(dirname "$PROBE")/deny_userns
+	[ -x "$d" ] && echo "$d"
+}
+
+# probe_expect NAME WANT: compares the probe's answer for NAME in $OUT (the
+# sandbox's) with WANT, naming the check after $PROBE_CTX; $BASELINE holds
+# the same probe's answers outside the sandbox. A call WANTed to work
+# ("ok") that fails outside the sandbox too is a feature this kernel lacks
+# (no IPv6, say): the check says "not available" instead of failing. A
+# WANTed errno is the filter's answer, given before the kernel looks at
+# the call, so it is checked whatever the kernel has.
+probe_expect() {
+	local name=$1 want=$2 got base note=""
+	got=$(sed -n "s/^$name //p" <<<"$OUT")
+	base=$(sed -n "s/^$name //p" <<<"$BASELINE")
+	if [ "$want" = ok ] && [ -n "$base" ] && [ "$base" != ok ]; then
+		skip "$PROBE_CTX: $name -> ok" \
+			"not available: the kernel refuses it outside the sandbox too ($base); inside: ${got:-<no line>}"
+		return 0
+	fi
+	if [ "$want" = EPERM ] && [ "$base" = EPERM ]; then
+		note=" (the kernel refuses it for this user without the filter too)"
+	fi
+	if [ "$got" = "$want" ]; then
+		ok "$PROBE_CTX: $name -> $want$note"
+	else
+		fail "$PROBE_CTX: $name -> $want" "got: ${got:-<no line>}; outside the sandbox: ${base:-?}"
+	fi
+}
+
 git_q() {
 	git -c user.name=agentbox-it -c user.email=it@agentbox.invalid \
 		-c init.defaultBranch=main -c advice.detachedHead=false "$@" \

@@ -14,11 +14,6 @@ matrix_pass() {
 	[ "$BACKEND" = builtin ] && [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" != 1 ]
 }
 
-deny_tool() {
-	local d=$(dirname "$PROBE")/deny_userns
-	[ -x "$d" ] && echo "$d"
-}
-
 # A git workspace with an existing subdirectory (Landlock narrows the
 # workspace's top level, not its existing subdirectories), an outside
 # directory, and a TCP listener on the host's loopback.

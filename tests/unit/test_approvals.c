@@ -20,6 +20,7 @@
 
 #include "common/util.h"
 #include "net/approval_int.h"
+#include "probe_child.h"
 
 static int parse(const char *line, uint64_t *id, enum approval_choice *c, const char **why)
 {
@@ -404,5 +405,5 @@ int main(void)
 		cmocka_unit_test(test_save_symlink),
 		cmocka_unit_test(test_save_refusals),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -14,6 +14,7 @@
 #include "backend/builtin.h"
 #include "backend/builtin_steps.h"
 #include "plan/plan.h"
+#include "probe_child.h"
 
 static struct plan_op op(enum plan_op_kind kind, const char *path)
 {
@@ -164,5 +165,5 @@ int main(void)
 		cmocka_unit_test(test_truncated_report_is_refused),
 		cmocka_unit_test(test_check_reports_this_host),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -18,6 +18,7 @@
 #include "plan/plan.h"
 #include "policy/policy.h"
 #include "tree_fixture.h"
+#include "probe_child.h"
 
 /* ---- plans ------------------------------------------------------------ */
 
@@ -800,5 +801,5 @@ int main(void)
 		T_(test_too_many_empty_files_is_e2big),
 	};
 #undef T_
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -13,6 +13,7 @@
 
 #include "net/addr_class.h"
 #include "net/domain.h"
+#include "probe_child.h"
 
 static struct domain_pattern parse_ok(const char *text, bool allow)
 {
@@ -347,5 +348,5 @@ int main(void)
 		cmocka_unit_test(test_global_ipv6_is_public),
 		cmocka_unit_test(test_non_ip_families_are_not_public),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

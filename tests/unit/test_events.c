@@ -19,6 +19,7 @@
 
 #include "common/util.h"
 #include "run/events.h"
+#include "probe_child.h"
 
 /* Only a hang fails this bound; it says nothing about speed. */
 #define HANG_SECONDS 60
@@ -326,5 +327,5 @@ int main(void)
 		cmocka_unit_test(test_closed_reader),
 		cmocka_unit_test(test_nothing_listens),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -14,6 +14,7 @@
 
 #include "cli/doctor.h"
 #include "host/host.h"
+#include "probe_child.h"
 
 #define assert_contains(hay, needle)                                                               \
 	do {                                                                                       \
@@ -369,5 +370,5 @@ int main(void)
 		cmocka_unit_test(test_landlock_and_seccomp),
 		cmocka_unit_test(test_auto_choice),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

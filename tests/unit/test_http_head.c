@@ -12,6 +12,7 @@
 #include "common/util.h"
 
 #include "net/http_head.h"
+#include "probe_child.h"
 
 static struct http_request req;
 
@@ -233,5 +234,5 @@ int main(void)
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_forward),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
+#include "probe_child.h"
 #include "tree_fixture.h"
 
 #define ALL_V7 LL_FS_ALL
@@ -265,6 +266,30 @@ static int try_open(const char *path, int flags)
 	return 0;
 }
 
+/* In a probe child (no cmocka calls): restricts itself with the ruleset
+ * and reports the first access that went the wrong way as 10..17. */
+static int restricted_child(void *arg)
+{
+	ab_error err;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || landlock_restrict(*(int *)arg, 0, &err) < 0)
+		return 10;
+	if (try_open(P("ws/src/new.c"), O_WRONLY | O_CREAT) != 0)
+		return 11;
+	if (try_open(P("ws/.git/HEAD"), O_WRONLY) != EACCES)
+		return 12;
+	if (try_open(P("ws/top.c"), O_WRONLY | O_CREAT) != EACCES)
+		return 13;
+	if (try_open(P("ws/.git/HEAD"), O_RDONLY) != 0)
+		return 14;
+	if (mkdir(P("ws/.agentbox"), 0755) == 0 || errno != EACCES)
+		return 15;
+	if (rename(P("ws/.git"), P("ws/src/g")) == 0 || errno != EACCES)
+		return 16;
+	if (try_open("/etc/hostname", O_RDONLY) != EACCES)
+		return 17; /* outside every rule: the plan's root is empty */
+	return 0;
+}
+
 static void kernel_enforces_the_rules(void **state)
 {
 	(void)state;
@@ -290,29 +315,7 @@ static void kernel_enforces_the_rules(void **state)
 		print_error("%s\n", err.message);
 	assert_true(fd >= 0);
 
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || landlock_restrict(fd, 0, &err) < 0)
-			_exit(10);
-		if (try_open(P("ws/src/new.c"), O_WRONLY | O_CREAT) != 0)
-			_exit(11);
-		if (try_open(P("ws/.git/HEAD"), O_WRONLY) != EACCES)
-			_exit(12);
-		if (try_open(P("ws/top.c"), O_WRONLY | O_CREAT) != EACCES)
-			_exit(13);
-		if (try_open(P("ws/.git/HEAD"), O_RDONLY) != 0)
-			_exit(14);
-		if (mkdir(P("ws/.agentbox"), 0755) == 0 || errno != EACCES)
-			_exit(15);
-		if (rename(P("ws/.git"), P("ws/src/g")) == 0 || errno != EACCES)
-			_exit(16);
-		if (try_open("/etc/hostname", O_RDONLY) != EACCES)
-			_exit(17); /* outside every rule: the plan's root is empty */
-		_exit(0);
-	}
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
+	int st = probe_child_run(restricted_child, &fd);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	close(fd);
@@ -334,5 +337,5 @@ int main(void)
 		cmocka_unit_test(abi_features_and_limits),
 		T_(kernel_enforces_the_rules),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

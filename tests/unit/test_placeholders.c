@@ -2,8 +2,8 @@
  * processes: creation and removal, never touching the user's files,
  * sharing between concurrent runs (also of another user), refusing
  * symlinks and FIFOs, leftovers of a killed run, and the bounded wait for
- * a lock someone else holds. Forked children only make system calls and
- * _exit: no cmocka machinery runs in them. */
+ * a lock someone else holds. Forked children are probe children
+ * (probe_child.h): no cmocka machinery runs in them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -26,6 +26,7 @@
 #include "common/util.h"
 #include "run/placeholders.h"
 #include "run/state_dir.h"
+#include "probe_child.h"
 
 #define NOBODY 65534
 
@@ -111,39 +112,45 @@ struct run {
 	int cmd, reply;
 };
 
+struct run_args {
+	const char *path;
+	bool dir;
+	int uid;
+	int cmd, reply; /* the child's ends */
+};
+
 /* The child (as `uid` unless it is -1) acquires `path` and replies 'U'
  * (usable), 'N' (unusable) or 'E'; then 'R' releases and replies 'r', and
- * anything else (or EOF) makes it _exit without releasing, as kill -9
- * would. Only system calls and _exit in the child. */
+ * anything else (or EOF) makes it exit without releasing, as kill -9
+ * would. A probe child: no cmocka in it. */
+static int run_child(void *arg)
+{
+	const struct run_args *a = arg;
+	struct placeholder_set *set = NULL;
+	ab_error err;
+	if (a->uid >= 0 && (setresgid((gid_t)a->uid, (gid_t)a->uid, (gid_t)a->uid) < 0 ||
+			    setresuid((uid_t)a->uid, (uid_t)a->uid, (uid_t)a->uid) < 0))
+		return 3;
+	if (acquire1(a->path, a->dir, &set, &err) < 0) {
+		write_byte(a->reply, 'E');
+		return 1;
+	}
+	write_byte(a->reply, placeholders_usable(set, 0) ? 'U' : 'N');
+	if (read_byte(a->cmd) == 'R') {
+		placeholders_release(set);
+		write_byte(a->reply, 'r');
+	}
+	return 0;
+}
+
 static struct run start_run(const char *path, bool dir, int uid)
 {
 	int to[2], from[2];
 	struct run r;
 	assert_int_equal(pipe2(to, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(from, O_CLOEXEC), 0);
-	r.pid = fork();
-	assert_true(r.pid >= 0);
-	if (r.pid == 0) {
-		struct placeholder_set *set = NULL;
-		ab_error err;
-		signal(SIGSEGV, SIG_DFL);
-		signal(SIGABRT, SIG_DFL);
-		close(to[1]);
-		close(from[0]);
-		if (uid >= 0 && (setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
-				 setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0))
-			_exit(3);
-		if (acquire1(path, dir, &set, &err) < 0) {
-			write_byte(from[1], 'E');
-			_exit(1);
-		}
-		write_byte(from[1], placeholders_usable(set, 0) ? 'U' : 'N');
-		if (read_byte(to[0]) == 'R') {
-			placeholders_release(set);
-			write_byte(from[1], 'r');
-		}
-		_exit(0);
-	}
+	struct run_args a = {path, dir, uid, to[0], from[1]};
+	r.pid = probe_child_start(run_child, &a);
 	close(to[0]);
 	close(from[1]);
 	r.cmd = to[1];
@@ -159,7 +166,7 @@ static void end_run(struct run *r, char how)
 		assert_int_equal(read_byte(r->reply), 'r');
 	close(r->cmd);
 	close(r->reply);
-	assert_int_equal(waitpid(r->pid, &status, 0), r->pid);
+	status = probe_child_wait(r->pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
@@ -459,38 +466,38 @@ static void test_exclusive_lock_holder_makes_acquire_fail_in_bounded_time(void *
 
 /* Many processes acquiring and releasing the same path at once: none
  * fails, and at the end nothing is left. */
+enum { LOOP_ROUNDS = 300 };
+
+static int loop_child(void *arg)
+{
+	const char *d = arg;
+	for (int k = 0; k < LOOP_ROUNDS; k++) {
+		struct placeholder_set *set = NULL;
+		ab_error err;
+		struct stat st;
+		if (acquire1(d, true, &set, &err) < 0) {
+			dprintf(2, "round %d: %s\n", k, err.message);
+			return 1;
+		}
+		/* while held, it is there and ours */
+		if (lstat(d, &st) < 0 || !placeholder_is_marked(&st))
+			return 2;
+		placeholders_release(set);
+	}
+	return 0;
+}
+
 static void test_concurrent_acquire_and_release_never_fail(void **state)
 {
 	struct fx *fx = *state;
 	char *d = path_join(fx->ws, ".git");
-	enum { PROCS = 8, ROUNDS = 300 };
+	enum { PROCS = 8 };
 	pid_t pids[PROCS];
 
+	for (int i = 0; i < PROCS; i++)
+		pids[i] = probe_child_start(loop_child, d);
 	for (int i = 0; i < PROCS; i++) {
-		pids[i] = fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0) {
-			signal(SIGSEGV, SIG_DFL);
-			signal(SIGABRT, SIG_DFL);
-			for (int k = 0; k < ROUNDS; k++) {
-				struct placeholder_set *set = NULL;
-				ab_error err;
-				struct stat st;
-				if (acquire1(d, true, &set, &err) < 0) {
-					dprintf(2, "round %d: %s\n", k, err.message);
-					_exit(1);
-				}
-				/* while held, it is there and ours */
-				if (lstat(d, &st) < 0 || !placeholder_is_marked(&st))
-					_exit(2);
-				placeholders_release(set);
-			}
-			_exit(0);
-		}
-	}
-	for (int i = 0; i < PROCS; i++) {
-		int status;
-		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		int status = probe_child_wait(pids[i]);
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
@@ -684,5 +691,5 @@ int main(void)
 		TX(test_state_dir_falls_back_to_tmp_without_usable_xdg),
 		TX(test_state_dir_candidates_name_every_location),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -19,6 +19,7 @@
 #include "net/domain.h"
 #include "net/net_policy.h"
 #include "policy/policy.h"
+#include "probe_child.h"
 
 static const struct policy_entry *find_entry(const ab_policy *p,
 					     enum policy_path_kind kind,
@@ -984,5 +985,5 @@ int main(void)
 		cmocka_unit_test(test_load_file_directory_is_rejected_with_hint),
 		cmocka_unit_test(test_load_file_empty_file_is_rejected),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -21,6 +21,7 @@
 #include "plan/plan.h"
 #include "policy/policy.h"
 #include "tree_fixture.h"
+#include "probe_child.h"
 
 /* The plan's operations on one line, "kind path [mode|-> target]" joined
  * by " | ". */
@@ -1124,5 +1125,5 @@ int main(void)
 		T_(test_missing_writable_root_merged_with_earlier_rule_keeps_other_nodes),
 	};
 #undef T_
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "net/socks5.h"
+#include "probe_child.h"
 
 static void test_greeting(void **state)
 {
@@ -122,5 +123,5 @@ int main(void)
 		cmocka_unit_test(test_request_refused),
 		cmocka_unit_test(test_reply),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/fdpass.h"
 #include "common/util.h"
+#include "probe_child.h"
 
 static void assert_normalizes(const char *in, const char *want)
 {
@@ -393,5 +394,5 @@ int main(void)
 		cmocka_unit_test(test_grow_array_keeps_contents),
 		cmocka_unit_test(test_error_helpers_fill_message_and_return_negative_errno),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }
