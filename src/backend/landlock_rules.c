@@ -151,33 +151,51 @@ static uint64_t rights_for(ab_access a, uint64_t handled)
 	}
 }
 
+/* What node i gets under Landlock. agentbox's state directories are hidden
+ * by the mount backends; Landlock can only hide a path by narrowing every
+ * readable directory above it (listing / would be refused), so here they
+ * keep their parent's access, capped to read-only so that they cannot be
+ * forged (a limit the posture states). */
+static ab_access landlock_access(const struct plan *plan, size_t i)
+{
+	const struct plan_node *d = &plan->nodes[i];
+	if (d->source != NODE_STATE)
+		return d->access;
+	int parent = plan_access_at(plan, d->path, (int)i);
+	return parent == AB_ACCESS_WRITE ? AB_ACCESS_READ : (ab_access)parent;
+}
+
 /* Where node d constrains rules above it, and how much they may give. */
 static const char *conflict_point(const struct plan_node *d)
 {
 	return d->exists || !d->first_missing ? d->path : d->first_missing;
 }
 
-static uint64_t node_cap(const struct plan_node *d, uint64_t handled)
+static uint64_t node_cap(const struct plan *plan, size_t i, uint64_t handled)
 {
+	const struct plan_node *d = &plan->nodes[i];
+	ab_access a = landlock_access(plan, i);
 	if (d->exists)
-		return rights_for(d->access, handled);
-	if (d->access == AB_ACCESS_WRITE)
+		return rights_for(a, handled);
+	if (a == AB_ACCESS_WRITE)
 		return handled;
 	return handled & ~LL_FS_MAKE_ALL;
 }
 
-static const char *node_reason(const struct plan_node *d)
+static const char *node_reason(const struct plan *plan, size_t i)
 {
-	if (d->access == AB_ACCESS_NONE)
+	const struct plan_node *d = &plan->nodes[i];
+	if (landlock_access(plan, i) == AB_ACCESS_NONE)
 		return d->exists ? "hidden" : "absent";
 	if (!d->exists)
 		return "uncreatable";
 	return "read-only";
 }
 
-static void note_narrowing(struct walk *w, const char *p, uint64_t lost, const struct plan_node *d)
+static void note_narrowing(struct walk *w, const char *p, uint64_t lost, size_t i)
 {
-	const char *why = node_reason(d);
+	const struct plan_node *d = &w->plan->nodes[i];
+	const char *why = node_reason(w->plan, i);
 	if (lost & LL_FS_READ_DIR)
 		landlock_add_narrowing(w->out, "no_list", p,
 				       "listing %s is refused (Landlock cannot otherwise keep %s %s)",
@@ -211,26 +229,29 @@ static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, int dep
 	}
 	uint64_t keep = r;
 	const struct plan_node *first = NULL;
+	size_t first_i = 0;
 	for (size_t i = 0; i < w->plan->n_nodes; i++) {
 		const struct plan_node *d = &w->plan->nodes[i];
 		const char *cp = conflict_point(d);
 		if (strcmp(cp, p) == 0 || !path_is_under(cp, p))
 			continue;
-		uint64_t cap = node_cap(d, w->handled);
+		uint64_t cap = node_cap(w->plan, i, w->handled);
 		if (!(r & ~cap))
 			continue;
 		keep &= cap;
 		/* name the nearest one in the narrowing: it is the reason a
 		 * reader can see from here */
-		if (!first || path_depth(cp) < path_depth(conflict_point(first)))
+		if (!first || path_depth(cp) < path_depth(conflict_point(first))) {
 			first = d;
+			first_i = i;
+		}
 	}
 	if (!first) {
 		landlock_rules_add(w->out, p, r, true);
 		return 0;
 	}
 	landlock_rules_add(w->out, p, keep, true);
-	note_narrowing(w, p, r & ~keep, first);
+	note_narrowing(w, p, r & ~keep, first_i);
 
 	struct ll_entry *ents;
 	size_t n;
@@ -245,7 +266,7 @@ static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, int dep
 		for (size_t i = 0; i < w->plan->n_nodes; i++) {
 			const struct plan_node *d = &w->plan->nodes[i];
 			const char *cp = conflict_point(d);
-			if (!path_is_under(cp, c) || !(r & ~node_cap(d, w->handled)))
+			if (!path_is_under(cp, c) || !(r & ~node_cap(w->plan, i, w->handled)))
 				continue;
 			leads = true;
 			is_point = is_point || strcmp(cp, c) == 0;
@@ -291,7 +312,7 @@ int landlock_rules_compute(const struct plan *plan, uint64_t handled, ll_lister 
 		const struct plan_node *n = &plan->nodes[i];
 		if (!n->exists)
 			continue;
-		int r = grant(&w, n->path, n->is_dir, rights_for(n->access, handled), 0);
+		int r = grant(&w, n->path, n->is_dir, rights_for(landlock_access(plan, i), handled), 0);
 		if (r < 0) {
 			landlock_rules_free(out);
 			return r;

@@ -158,6 +158,39 @@ static void missing_protected_name_is_not_creatable(void **state)
 	ab_policy_free(p);
 }
 
+/* agentbox's state dirs: hidden by the mount backends, but under Landlock
+ * hiding one below a readable directory would refuse listing it (and /),
+ * so they keep the parent's access, read-only at most. */
+static void state_dirs_are_read_only_not_hidden(void **state)
+{
+	(void)state;
+	mkdirs("r/agentbox-0");
+	mkdirs("w/agentbox-1");
+	mkdirs("w/src");
+	ab_policy *p = ab_policy_new();
+	rule(p, P("r"), AB_ACCESS_READ);
+	rule(p, P("w"), AB_ACCESS_WRITE);
+	const char *dirs[] = {P("r/agentbox-0"), P("w/agentbox-1"), NULL};
+	struct plan_context ctx = {.cwd = P("w"), .state_dirs = dirs};
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	struct ll_rules r;
+	compute(&plan, &r);
+
+	/* under a readable parent: nothing narrowed, still readable */
+	assert_null(narrowing(&r, "no_list", P("r")));
+	assert_int_equal(landlock_rules_access_at(&r, P("r/agentbox-0")), LL_FS_READ);
+	/* under a writable one: read-only, as any read-only node there */
+	assert_int_equal(rule_on(&r, P("w/agentbox-1")), LL_FS_READ);
+	assert_int_equal(rule_on(&r, P("w/src")), ALL_V7);
+	const struct ll_narrowing *n = narrowing(&r, "no_create", P("w"));
+	assert_non_null(n);
+	assert_null(narrowing(&r, "no_list", P("w")));
+	landlock_rules_free(&r);
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
 static void nested_reopen(void **state)
 {
 	(void)state;
@@ -333,6 +366,7 @@ int main(void)
 		T_(hidden_dir_under_readable_parent),
 		T_(missing_protected_name_is_not_creatable),
 		T_(nested_reopen),
+		T_(state_dirs_are_read_only_not_hidden),
 		T_(file_rules_carry_file_rights_only),
 		cmocka_unit_test(abi_features_and_limits),
 		T_(kernel_enforces_the_rules),
