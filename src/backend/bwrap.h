@@ -46,6 +46,7 @@ enum bwrap_fd_kind {
 	BFD_STDERR,  /* the caller's real stderr, restored by the inner stage */
 	BFD_STATUS,  /* write end of the --json-status-fd / --info-fd pipe */
 	BFD_BRIDGE,  /* --net proxy: the inner stage sends the bridge's listeners here */
+	BFD_LIFE,    /* read end of a pipe only agentbox writes: EOF means agentbox died */
 };
 
 struct bwrap_fd {
@@ -66,6 +67,7 @@ struct bwrap_build_opts {
 	const char *self_path;    /* agentbox binary path, used without /proc */
 	bool status_fd;           /* ask bwrap to report the child's pid and exit */
 	bool stderr_fd;           /* route bwrap's own stderr apart from the command's */
+	bool life_fd;             /* pass BFD_LIFE to the inner stage (--life-fd) */
 };
 
 int bwrap_build(const struct plan *plan, const struct bwrap_info *info,

@@ -144,8 +144,8 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 			remount_root = true;
 			continue;
 		}
-		/* room for this op's fd plus the status (and bridge) fds */
-		size_t after = plan->net == AB_NET_PROXY ? 2 : 1;
+		/* room for this op's fd plus the status, life (and bridge) fds */
+		size_t after = (plan->net == AB_NET_PROXY ? 2 : 1) + (opts->life_fd ? 1 : 0);
 		if (cmd->n_fds + 1 + after > sizeof(cmd->fds) / sizeof(cmd->fds[0])) {
 			bwrap_cmd_free(cmd);
 			return ab_fail(err, E2BIG, "the policy needs more than %zu empty-file masks; simplify it",
@@ -214,6 +214,10 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 	if (plan->net == AB_NET_PROXY) {
 		strv_push(a, "--bridge-fd");
 		push_fd_arg(cmd, add_fd(cmd, BFD_BRIDGE));
+	}
+	if (opts->life_fd) {
+		strv_push(a, "--life-fd");
+		push_fd_arg(cmd, add_fd(cmd, BFD_LIFE));
 	}
 	strv_push(a, "--");
 	for (size_t i = 0; opts->command[i]; i++)

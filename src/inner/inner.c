@@ -15,6 +15,7 @@
 #include <linux/keyctl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 	a->landlock_fd = -1;
 	a->landlock_flags = 0;
 	a->bridge_fd = -1;
+	a->life_fd = -1;
 	a->command_mask = NULL;
 	a->command = NULL;
 
@@ -102,6 +104,8 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 			a->stderr_fd = parse_fd(opt, argv[++i]);
 		} else if (strcmp(opt, "--bridge-fd") == 0) {
 			a->bridge_fd = parse_fd(opt, argv[++i]);
+		} else if (strcmp(opt, "--life-fd") == 0) {
+			a->life_fd = parse_fd(opt, argv[++i]);
 		} else {
 			usage_error("unknown option", opt);
 		}
@@ -174,16 +178,21 @@ static void close_range_or_die(unsigned lo, unsigned hi)
 		close((int)fd);
 }
 
-/* Everything above 2 but the Landlock ruleset (closed once enforced), or
- * everything above 2 when keep < 3. */
-static void close_inherited_fds(int keep)
+/* Everything above 2 but the fds in keep[] (ascending, < 3 = unused):
+ * the Landlock ruleset (closed once enforced) and the life pipe, which PID
+ * 1 keeps and the command must not inherit (close-on-exec). */
+static void close_inherited_fds(const int keep[2])
 {
-	if (keep < 3) {
-		close_range_or_die(3U, ~0U);
-		return;
+	unsigned lo = 3U;
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		close_range_or_die(lo, (unsigned)keep[i] - 1);
+		if (fcntl(keep[i], F_SETFD, FD_CLOEXEC) < 0)
+			die("cannot mark fd %d close-on-exec: %s", keep[i], strerror(errno));
+		lo = (unsigned)keep[i] + 1;
 	}
-	close_range_or_die(3U, (unsigned)keep - 1);
-	close_range_or_die((unsigned)keep + 1, ~0U);
+	close_range_or_die(lo, ~0U);
 }
 
 static void harden(const struct inner_config *a)
@@ -194,7 +203,12 @@ static void harden(const struct inner_config *a)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		die("cannot make the inner stage non-dumpable: %s", strerror(errno));
 
-	close_inherited_fds(a->landlock_fd);
+	int keep[2] = {a->landlock_fd, a->life_fd};
+	if (keep[0] > keep[1]) {
+		keep[0] = a->life_fd;
+		keep[1] = a->landlock_fd;
+	}
+	close_inherited_fds(keep);
 
 	/* A fresh, empty session keyring: the caller's (with whatever tokens
 	 * or credentials it holds) is inherited across bwrap, and kernel users
@@ -307,7 +321,27 @@ static int reap(pid_t child)
 	}
 }
 
-static _Noreturn void supervise(pid_t child, const sigset_t *set)
+/* True when the life pipe says agentbox is gone (EOF or an error). */
+static bool agentbox_gone(int life_fd)
+{
+	struct pollfd p = {.fd = life_fd, .events = POLLIN};
+	return life_fd > 0 && poll(&p, 1, 0) != 0;
+}
+
+/* SIGIO (blocked, so it queues for sigwaitinfo) arrives when the life
+ * pipe's last writer goes; checked once more after arming, in case that
+ * happened before. */
+static void watch_life(int life_fd, sigset_t *set)
+{
+	if (life_fd <= 0)
+		return;
+	sigaddset(set, SIGIO);
+	if (fcntl(life_fd, F_SETOWN, getpid()) < 0 ||
+	    fcntl(life_fd, F_SETFL, O_ASYNC | O_NONBLOCK) < 0)
+		die("cannot watch agentbox's life pipe (fd %d): %s", life_fd, strerror(errno));
+}
+
+static _Noreturn void supervise(pid_t child, const sigset_t *set, int life_fd)
 {
 	for (;;) {
 		siginfo_t si;
@@ -317,6 +351,12 @@ static _Noreturn void supervise(pid_t child, const sigset_t *set)
 				continue;
 			die("waiting for signals failed (sigwaitinfo): %s",
 			    strerror(errno));
+		}
+		if (sig == SIGIO) {
+			/* agentbox died: PID 1 leaving takes everything along */
+			if (agentbox_gone(life_fd))
+				_exit(AB_EXIT_FAILURE);
+			continue;
 		}
 		if (sig != SIGCHLD) {
 			forward(child, sig);
@@ -347,8 +387,11 @@ _Noreturn void inner_enter(const struct inner_config *c)
 
 	sigset_t set, old_mask;
 	forwarded_signals(&set);
+	watch_life(a.life_fd, &set);
 	if (sigprocmask(SIG_BLOCK, &set, &old_mask) != 0)
 		die("cannot block signals: %s", strerror(errno));
+	if (agentbox_gone(a.life_fd))
+		_exit(AB_EXIT_FAILURE);
 
 	/* An ignored SIGCHLD would make the kernel reap the command for us
 	 * and we could never learn its status. */
@@ -380,5 +423,5 @@ _Noreturn void inner_enter(const struct inner_config *c)
 		_exit(e == ENOENT || e == ENOTDIR ? AB_EXIT_NOT_FOUND :
 						   AB_EXIT_CANNOT_EXEC);
 	}
-	supervise(child, &set);
+	supervise(child, &set, a.life_fd);
 }

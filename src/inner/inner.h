@@ -38,6 +38,10 @@ struct inner_config {
 	/* With AB_NET_PROXY: the unix socket the bridge's listeners are sent
 	 * over; <= 0 = none (then AB_NET_PROXY is refused). */
 	int bridge_fd;
+	/* Read end of a pipe only agentbox writes, or <= 0: when it reports
+	 * EOF agentbox is gone and the sandbox ends (the bwrap backend, whose
+	 * own --die-with-parent leaves a window at start-up). */
+	int life_fd;
 	char **command;
 };
 

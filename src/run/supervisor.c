@@ -17,9 +17,9 @@
 
 #include "common/error.h"
 #include "common/util.h"
-#include "run/placeholders.h"
 #include "backend/devices.h"
 #include "run/blocks.h"
+#include "run/bwrap_keeper.h"
 #include "run/sandbox_proxy.h"
 #include "run/watch.h"
 
@@ -27,7 +27,7 @@
  * each descriptor the command line names at its number, sends bwrap's own
  * stderr to the capture pipe, closes everything else. */
 struct child_fds {
-	int self, status_w, bridge, err_w;
+	int self, status_w, bridge, life, err_w;
 };
 
 static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char **envp,
@@ -52,6 +52,7 @@ static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char
 		case BFD_STDERR: s = 2; break;
 		case BFD_STATUS: s = f->status_w; break;
 		case BFD_BRIDGE: s = f->bridge; break;
+		case BFD_LIFE: s = f->life; break;
 		default: s = -1;
 		}
 		if (s < 0)
@@ -111,10 +112,12 @@ static void add_setup_hint(ab_error *err, const char *text)
 static int run_once(const struct supervise_request *req, const struct bwrap_cmd *cmd,
 		    struct watch_state *st, ab_error *err)
 {
-	int err_p[2] = {-1, -1}, status_p[2] = {-1, -1}, self_fd = -1, sfd = -1;
+	int err_p[2] = {-1, -1}, status_p[2] = {-1, -1}, life_p[2] = {-1, -1};
+	int self_fd = -1, sfd = -1;
 	int ret = 0;
 	char **envp = watch_sandbox_environ(req->plan->net);
 	struct sandbox_proxy *sp = NULL;
+	struct bwrap_keeper keeper = {.pid = -1, .fd = -1};
 	bool want_status = false;
 	for (size_t i = 0; i < cmd->n_fds; i++)
 		want_status = want_status || cmd->fds[i].kind == BFD_STATUS;
@@ -126,7 +129,11 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		ret = ab_fail_errno(err, errno, "cannot open agentbox's own binary (/proc/self/exe) to start the inner stage");
 		goto out;
 	}
-	if (pipe2(err_p, O_CLOEXEC) < 0 || (want_status && pipe2(status_p, O_CLOEXEC) < 0)) {
+	/* The life pipe's write end stays with us alone: the inner stage
+	 * (PID 1 inside) sees EOF when we die, also in the moments before
+	 * bwrap's --die-with-parent is armed. */
+	if (pipe2(err_p, O_CLOEXEC) < 0 || (want_status && pipe2(status_p, O_CLOEXEC) < 0) ||
+	    pipe2(life_p, O_CLOEXEC) < 0) {
 		ret = ab_fail_errno(err, errno, "cannot create pipes for bubblewrap");
 		goto out;
 	}
@@ -151,24 +158,27 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 	if (st->pid == 0) {
 		struct child_fds f = {
 			.self = self_fd, .status_w = status_p[1],
-			.bridge = sandbox_proxy_child_fd(sp), .err_w = err_p[1],
+			.bridge = sandbox_proxy_child_fd(sp), .life = life_p[0], .err_w = err_p[1],
 		};
 		child_exec(cmd, req->bwrap->path, envp, &old, parent, &f);
 	}
 
 	close(err_p[1]);
 	err_p[1] = -1;
+	close(life_p[0]);
+	life_p[0] = -1;
 	if (status_p[1] >= 0) {
 		close(status_p[1]);
 		status_p[1] = -1;
 	}
-	if (sandbox_proxy_start(sp, err) < 0) {
+	if (bwrap_keeper_start(st->pid, &keeper, err) < 0 || sandbox_proxy_start(sp, err) < 0) {
 		/* bwrap waits for nothing from us: stop it before the command
-		 * finds itself without a way out */
+		 * runs unwatched or finds itself without a way out */
 		kill(st->pid, SIGKILL);
 		ret = -EIO;
 	}
 	watch_loop(st, sfd, err_p[0], status_p[0], req->opts->timeout_sec);
+	bwrap_keeper_stop(&keeper);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
 	sandbox_proxy_stop(sp);
@@ -179,6 +189,8 @@ out:
 			close(err_p[i]);
 		if (status_p[i] >= 0)
 			close(status_p[i]);
+		if (life_p[i] >= 0)
+			close(life_p[i]);
 	}
 	if (self_fd >= 0)
 		close(self_fd);
@@ -240,6 +252,7 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 		.self_path = req->self_path,
 		.status_fd = true,
 		.stderr_fd = true,
+		.life_fd = true,
 	};
 	ret = bwrap_build(req->plan, req->bwrap, &bo, &cmd, err);
 	if (ret == 0)

@@ -103,6 +103,7 @@ static const char *fd_kind_name(enum bwrap_fd_kind k)
 	case BFD_STDERR: return "stderr";
 	case BFD_STATUS: return "status";
 	case BFD_BRIDGE: return "bridge";
+	case BFD_LIFE: return "life";
 	}
 	return "?";
 }
