@@ -119,11 +119,21 @@ typedef struct ab_run_options {
 	const char *cwd;      /* sandbox working directory; NULL = current */
 	bool no_proc;         /* do not mount a fresh /proc */
 	double timeout_sec;   /* 0 = no timeout */
-	int events_fd;        /* -1 = none; JSON lines are written here */
+	/* -1 = none; JSON lines are written here. ab_run never waits more
+	 * than 100 ms in total per run for its reader: lines that do not fit
+	 * in time are dropped, and a last line
+	 * {"event":"events_dropped","count":N,...} says how many. The fd's
+	 * file status flags (O_NONBLOCK) are never changed, nor is the
+	 * process's SIGPIPE disposition: a reader that went away turns the
+	 * events off for the rest of the run (one warning on stderr) and
+	 * raises no SIGPIPE that reaches the caller. */
+	int events_fd;
 	ab_backend backend;
 	/* Optional, gets the same events. Calls never overlap; with
 	 * AB_NET_PROXY the proxy's `network` events arrive on a writer thread
-	 * of agentbox's while ab_run runs. */
+	 * of agentbox's while ab_run runs. A slow callback slows only that
+	 * thread, up to 4 MiB of queued events; beyond it events are dropped
+	 * and the callback's own last events_dropped line counts them. */
 	ab_event_fn on_event;
 	void *event_user;
 	bool quiet;           /* no warning lines on stderr */

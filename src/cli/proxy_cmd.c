@@ -190,7 +190,7 @@ int proxy_cmd_main(int argc, char **argv)
 	struct proxy *p = NULL;
 	struct approvals *ap = NULL;
 	struct approvals_config ac = {.fd = -1};
-	struct events ev = {.fd = -1, .quiet = true};
+	struct events ev = {.fd = -1};
 	int status = 1, sfd = -1;
 	proxy_config_defaults(&cfg);
 	cfg.rules = &rules;
@@ -213,7 +213,7 @@ int proxy_cmd_main(int argc, char **argv)
 		fprintf(stderr, "agentbox: warning: --approvals-save without --approvals-tty or --approvals-fd: nobody is asked, so nothing is saved\n");
 	}
 	/* A stalled events reader must not stall the proxy's loop. */
-	ev.fd = cfg.events_fd;
+	events_open(&ev, cfg.events_fd, NULL, NULL, false);
 	events_async_start(&ev);
 	cfg.events = &ev;
 	if (proxy_new(&p, &cfg, &err) < 0)
@@ -229,7 +229,7 @@ fail:
 	fprintf(stderr, "agentbox: %s\n", err.message);
 out:
 	proxy_free(p);
-	events_async_stop(&ev);
+	events_close(&ev);
 	approvals_free(ap);
 	if (sfd >= 0)
 		close(sfd);

@@ -159,7 +159,7 @@ int proxy_new(struct proxy **out, const struct proxy_config *cfg, ab_error *err)
 	raise_fd_limit();
 	struct proxy *p = xcalloc(1, sizeof(*p));
 	p->cfg = *cfg;
-	p->ev = cfg->events ? *cfg->events : (struct events){.fd = cfg->events_fd, .quiet = true};
+	p->ev = cfg->events ? *cfg->events : (struct events){.fd = -1, .quiet = true};
 	p->lhttp.fd = p->lsocks.fd = p->stop.fd = p->wres.fd = -1;
 	p->next_id = 1;
 	int r;

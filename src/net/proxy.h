@@ -49,7 +49,7 @@ struct proxy_config {
 	const char *http_listen;  /* ADDR:PORT, or NULL for no HTTP proxy */
 	const char *socks_listen; /* ADDR:PORT, or NULL for no SOCKS5 proxy */
 	bool listen_any;          /* allow non-loopback listen addresses */
-	int events_fd;            /* -1: no events (unless `events` is set) */
+	int events_fd;            /* -1, or --events-fd, which the caller opens as `events` */
 	const struct events *events; /* the run's events (agentbox run), or NULL */
 	unsigned header_timeout_ms, dns_timeout_ms, connect_timeout_ms;
 	unsigned max_conns;

@@ -2,14 +2,15 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "common/util.h"
+#include "run/event_sink.h"
 
 struct line {
 	struct line *next;
@@ -17,56 +18,55 @@ struct line {
 	char text[]; /* the JSON, then '\n' */
 };
 
+/* The writer thread and its queue. */
 struct events_async {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t thread;
 	struct line *head, *tail;
 	size_t queued;    /* bytes held by the queue, headers included */
-	uint64_t dropped; /* lines dropped since the last report */
+	uint64_t dropped; /* lines the queue had no room for */
 	bool stopping;
-	bool fd_dead;     /* the writer only: the fd refused a write */
-	int fd;
-	ab_event_fn fn;
-	void *user;
+	/* Readable once stop began: until then nobody waits for the writer,
+	 * so it may wait for the reader without limit; from then on its
+	 * waits come out of the run's budget. */
+	int wake_fd;
+	struct events_state *st;
 };
 
-/* Synchronous mode: one writer at a time, so that lines longer than
- * PIPE_BUF do not interleave and callbacks do not overlap. Recursive: a
- * callback that emits must not deadlock. */
-static pthread_mutex_t sync_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+struct events_state {
+	/* Synchronous emits hold it for the line and its callback, so that
+	 * lines do not interleave and callbacks do not overlap; recursive, so
+	 * that a callback that emits does not deadlock. Emitters also hold it
+	 * while they queue, so that stop sees every queued line. */
+	pthread_mutex_t lock;
+	struct event_sink sink; /* the writer thread's alone while async is set */
+	ab_event_fn fn;
+	void *user;
+	struct events_async *async;
+	uint64_t fn_missed; /* lines the callback never got (queue overflow) */
+};
+
+void events_open(struct events *ev, int fd, ab_event_fn fn, void *user, bool quiet)
+{
+	*ev = (struct events){.fd = fd, .fn = fn, .user = user, .quiet = quiet};
+	if (fd < 0 && !fn)
+		return;
+	struct events_state *st = xcalloc(1, sizeof(*st));
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&st->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	event_sink_init(&st->sink, fd, quiet);
+	st->fn = fn;
+	st->user = user;
+	ev->st = st;
+}
 
 void events_init(struct events *ev, const ab_run_options *o)
 {
-	ev->fd = o->events_fd;
-	ev->fn = o->on_event;
-	ev->user = o->event_user;
-	ev->quiet = o->quiet;
-	ev->async = NULL;
-}
-
-/* Returns 0, or -errno when the fd takes no more (a closed reader must
- * not stop the run: the caller just stops writing). */
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			/* an fd handed over non-blocking: wait rather than spin */
-			struct pollfd p = {.fd = fd, .events = POLLOUT};
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (w < 0)
-			return -errno;
-		if (w == 0)
-			return -EIO;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	events_open(ev, o->events_fd, o->on_event, o->event_user, o->quiet);
 }
 
 static struct line *line_new(const char *json)
@@ -85,63 +85,24 @@ static size_t line_size(const struct line *l)
 	return sizeof(*l) + l->len;
 }
 
-static bool try_enqueue_locked(struct events_async *a, struct line *l)
+/* The callback gets the JSON without the newline. */
+static void call_back(struct events_state *st, struct line *l)
 {
-	if (a->queued + line_size(l) > EVENTS_QUEUE_MAX)
-		return false;
-	if (a->tail)
-		a->tail->next = l;
-	else
-		a->head = l;
-	a->tail = l;
-	a->queued += line_size(l);
-	pthread_cond_signal(&a->cond);
-	return true;
-}
-
-static char *warning_json(const char *code, const char *path, const char *message)
-{
-	sbuf b = {0};
-	sbuf_add(&b, "{\"event\":\"warning\",");
-	sbuf_add_json_notice(&b, code, path, message);
-	sbuf_add(&b, "}");
-	return b.s;
-}
-
-/* Once there is room, the reader learns how many lines it missed, at the
- * place in the stream where they went missing. */
-static void report_dropped_locked(struct events_async *a)
-{
-	if (a->dropped == 0)
+	if (!st->fn)
 		return;
-	_cleanup_free_ char *msg = xasprintf(
-		"%" PRIu64 " events dropped: the events reader did not keep up and more than %u KiB were waiting",
-		a->dropped, EVENTS_QUEUE_MAX / 1024);
-	_cleanup_free_ char *json = warning_json("events_dropped", NULL, msg);
-	struct line *l = line_new(json);
-	if (try_enqueue_locked(a, l))
-		a->dropped = 0;
-	else
-		free(l);
-}
-
-/* Under the synchronous emitters' lock too: agentbox run's supervisor
- * emits on the same fd (and to the same callback) without a queue. */
-static void deliver(struct events_async *a, struct line *l)
-{
-	pthread_mutex_lock(&sync_lock);
-	if (a->fd >= 0 && !a->fd_dead && write_all(a->fd, l->text, l->len) < 0)
-		a->fd_dead = true;
-	if (a->fn) {
-		l->text[l->len - 1] = '\0';
-		a->fn(l->text, a->user);
-	}
-	pthread_mutex_unlock(&sync_lock);
+	l->text[l->len - 1] = '\0';
+	st->fn(l->text, st->user);
+	l->text[l->len - 1] = '\n';
 }
 
 static void *writer_main(void *arg)
 {
 	struct events_async *a = arg;
+	struct events_state *st = a->st;
+	/* Stopping, the budget spent and a line just dropped: the reader is
+	 * not there, so the rest of the queue is dropped without trying
+	 * (callbacks still run). */
+	bool give_up = false;
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		while (!a->head && !a->stopping)
@@ -153,9 +114,16 @@ static void *writer_main(void *arg)
 		if (!a->head)
 			a->tail = NULL;
 		a->queued -= line_size(l);
-		report_dropped_locked(a);
+		bool stopping = a->stopping;
 		pthread_mutex_unlock(&a->lock);
-		deliver(a, l);
+		if (give_up) {
+			event_sink_drop(&st->sink, 1);
+		} else if (event_sink_write(&st->sink, l->text, l->len, a->wake_fd, false) ==
+				   SINK_DROPPED &&
+			   stopping && !event_sink_may_wait(&st->sink)) {
+			give_up = true;
+		}
+		call_back(st, l);
 		free(l);
 		pthread_mutex_lock(&a->lock);
 	}
@@ -168,93 +136,181 @@ static void emit_async(struct events_async *a, const char *json)
 	/* allocated outside the lock: emitters wait only for list updates */
 	struct line *l = line_new(json);
 	pthread_mutex_lock(&a->lock);
-	report_dropped_locked(a);
-	if (!try_enqueue_locked(a, l)) {
+	if (a->queued + line_size(l) > EVENTS_QUEUE_MAX) {
 		a->dropped++;
 		free(l);
+	} else {
+		if (a->tail)
+			a->tail->next = l;
+		else
+			a->head = l;
+		a->tail = l;
+		a->queued += line_size(l);
+		pthread_cond_signal(&a->cond);
 	}
 	pthread_mutex_unlock(&a->lock);
 }
 
-void events_emit(const struct events *ev, const char *json)
+/* With st->lock held and no writer thread. */
+static void deliver_sync(struct events_state *st, struct line *l, bool closing)
 {
-	if (ev->async) {
-		emit_async(ev->async, json);
+	event_sink_write(&st->sink, l->text, l->len, -1, closing);
+	call_back(st, l);
+}
+
+static void emit(const struct events *ev, const char *json, bool closing)
+{
+	struct events_state *st = ev->st;
+	if (!st)
 		return;
-	}
-	if (!events_enabled(ev))
-		return;
-	pthread_mutex_lock(&sync_lock);
-	if (ev->fd >= 0) {
+	pthread_mutex_lock(&st->lock);
+	if (st->async) {
+		emit_async(st->async, json);
+	} else {
 		struct line *l = line_new(json);
-		write_all(ev->fd, l->text, l->len);
+		deliver_sync(st, l, closing);
 		free(l);
 	}
-	if (ev->fn)
-		ev->fn(json, ev->user);
-	pthread_mutex_unlock(&sync_lock);
+	pthread_mutex_unlock(&st->lock);
+}
+
+void events_emit(const struct events *ev, const char *json)
+{
+	emit(ev, json, false);
+}
+
+void events_emit_closing(const struct events *ev, const char *json)
+{
+	emit(ev, json, true);
+}
+
+static char *warning_json(const char *code, const char *path, const char *message)
+{
+	sbuf b = {0};
+	sbuf_add(&b, "{\"event\":\"warning\",");
+	sbuf_add_json_notice(&b, code, path, message);
+	sbuf_add(&b, "}");
+	return b.s;
 }
 
 void events_warning(const struct events *ev, const char *code, const char *path,
 		    const char *message)
 {
-	_cleanup_free_ char *json = warning_json(code, path, message);
-	events_emit(ev, json);
+	if (ev->st) {
+		_cleanup_free_ char *json = warning_json(code, path, message);
+		events_emit(ev, json);
+	}
 	if (!ev->quiet)
 		fprintf(stderr, "agentbox: warning: %s\n", message);
 }
 
 void events_async_start(struct events *ev)
 {
-	if (ev->async || !events_enabled(ev))
+	struct events_state *st = ev->st;
+	if (!st || st->async)
 		return;
 	struct events_async *a = xcalloc(1, sizeof(*a));
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
-	a->fd = ev->fd;
-	a->fn = ev->fn;
-	a->user = ev->user;
-	/* The writer takes no signals: the supervisor's SIGCHLD and SIGTERM
-	 * are for its own thread, and a SIGPIPE from a reader that went away
-	 * stays pending instead of killing the process (write says EPIPE). */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&a->thread, NULL, writer_main, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	a->st = st;
+	a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int r = a->wake_fd < 0 ? errno : 0;
+	if (r == 0) {
+		/* The writer takes no signals: the supervisor's SIGCHLD and
+		 * SIGTERM are for its own thread (and the sink takes back the
+		 * SIGPIPE of a reader that went away). */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		r = pthread_create(&a->thread, NULL, writer_main, a);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	if (r != 0) {
+		if (a->wake_fd >= 0)
+			close(a->wake_fd);
 		pthread_cond_destroy(&a->cond);
 		pthread_mutex_destroy(&a->lock);
 		free(a);
 		_cleanup_free_ char *msg = xasprintf(
-			"cannot start the events writer thread: %s; events are written synchronously, so a stalled events reader slows the run",
-			strerror(r));
+			"cannot start the events writer thread: %s; events are written synchronously, so a slow events reader slows the run (by at most %g ms)",
+			strerror(r), EVENT_SINK_BUDGET_MS);
 		events_warning(ev, "events_sync", NULL, msg);
 		return;
 	}
-	ev->async = a;
+	pthread_mutex_lock(&st->lock);
+	st->async = a;
+	pthread_mutex_unlock(&st->lock);
 }
 
 void events_async_stop(struct events *ev)
 {
-	struct events_async *a = ev->async;
-	if (!a)
+	struct events_state *st = ev->st;
+	if (!st || !st->async)
 		return;
+	struct events_async *a = st->async;
 	pthread_mutex_lock(&a->lock);
 	a->stopping = true;
 	pthread_cond_signal(&a->cond);
 	pthread_mutex_unlock(&a->lock);
+	/* ends a wait for the reader that had no limit */
+	uint64_t one = 1;
+	if (write(a->wake_fd, &one, sizeof(one)) != sizeof(one))
+		fprintf(stderr, "agentbox: cannot wake the events writer thread: %s\n", strerror(errno));
 	pthread_join(a->thread, NULL);
-	/* Lines a racing emitter queued after the writer left, and the count
-	 * of any dropped then, are written from here. */
-	report_dropped_locked(a);
+	pthread_mutex_lock(&st->lock);
+	st->async = NULL;
+	/* Lines a racing emitter queued after the writer left: emitters
+	 * queue with st->lock held, so there are no more after this. */
 	for (struct line *l = a->head; l; l = a->head) {
 		a->head = l->next;
-		deliver(a, l);
+		deliver_sync(st, l, false);
 		free(l);
 	}
+	event_sink_drop(&st->sink, a->dropped);
+	st->fn_missed += a->dropped;
+	pthread_mutex_unlock(&st->lock);
+	close(a->wake_fd);
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
-	ev->async = NULL;
+}
+
+static char *dropped_json(uint64_t n, const char *why)
+{
+	_cleanup_free_ char *msg = xasprintf("%" PRIu64 " events were not delivered: %s", n, why);
+	sbuf b = {0};
+	sbuf_addf(&b, "{\"event\":\"events_dropped\",\"count\":%" PRIu64 ",\"message\":", n);
+	sbuf_add_json_string(&b, msg);
+	sbuf_add(&b, "}");
+	return b.s;
+}
+
+void events_close(struct events *ev)
+{
+	struct events_state *st = ev->st;
+	if (!st)
+		return;
+	events_async_stop(ev);
+	pthread_mutex_lock(&st->lock);
+	if (st->sink.dropped > 0) {
+		_cleanup_free_ char *why = xasprintf(
+			"the events reader did not keep up (agentbox waits for it at most %g ms per run, and queues at most %u KiB of the proxy's events)",
+			EVENT_SINK_BUDGET_MS, EVENTS_QUEUE_MAX / 1024);
+		_cleanup_free_ char *json = dropped_json(st->sink.dropped, why);
+		struct line *l = line_new(json);
+		event_sink_write(&st->sink, l->text, l->len, -1, true);
+		free(l);
+	}
+	if (st->fn && st->fn_missed > 0) {
+		_cleanup_free_ char *why = xasprintf(
+			"more than %u KiB of the proxy's events were waiting for the callback",
+			EVENTS_QUEUE_MAX / 1024);
+		_cleanup_free_ char *json = dropped_json(st->fn_missed, why);
+		st->fn(json, st->user);
+	}
+	event_sink_close(&st->sink);
+	pthread_mutex_unlock(&st->lock);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+	ev->st = NULL;
 }

@@ -286,7 +286,7 @@ static void emit_exit(const struct events *ev, int status, bool timed_out, doubl
 	snprintf(buf, sizeof(buf),
 		 "{\"event\":\"exit\",\"status\":%d,\"signal\":%s,\"timed_out\":%s,\"duration_ms\":%.3f}",
 		 status, sig, timed_out ? "true" : "false", ms);
-	events_emit(ev, buf);
+	events_emit_closing(ev, buf);
 }
 
 static int setup_bwrap(const struct plan *plan, const char *state_dir, bool refresh,
@@ -474,12 +474,11 @@ static int try_landlock(struct choice *c, struct supervise_request *req, struct 
 	return r;
 }
 
-int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
-	   int *exit_status, ab_error *err)
+static int run_events(const ab_policy *p, const ab_run_options *o, char *const argv[],
+		      int *exit_status, struct events *evp, ab_error *err)
 {
 	double t0 = monotonic_ms();
-	struct events ev;
-	events_init(&ev, o);
+	struct events ev = *evp;
 	if (!argv || !argv[0])
 		return ab_fail(err, EINVAL, "no command given; usage: agentbox run [OPTIONS] -- COMMAND [ARG...]");
 	if (o->backend != AB_BACKEND_AUTO && o->backend != AB_BACKEND_BWRAP &&
@@ -525,6 +524,17 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 			  monotonic_ms() - t0);
 	plan_free(&plan);
 	facts_free(&f);
+	return r;
+}
+
+int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
+	   int *exit_status, ab_error *err)
+{
+	struct events ev;
+	events_init(&ev, o);
+	int r = run_events(p, o, argv, exit_status, &ev, err);
+	/* after the exit event: what the events reader missed, if anything */
+	events_close(&ev);
 	return r;
 }
 
@@ -641,13 +651,10 @@ static void explain_text(const struct plan *plan, const struct choice *c, bool u
 		plan->net == AB_NET_NONE ? ", net" : "");
 }
 
-int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], bool json,
-	       FILE *out, ab_error *err)
+static int explain_events(const ab_policy *p, const ab_run_options *o, char *const argv[],
+			  bool json, FILE *out, const struct events *evp, ab_error *err)
 {
-	struct events ev;
-	ab_run_options quiet = *o;
-	quiet.quiet = true;
-	events_init(&ev, &quiet);
+	struct events ev = *evp;
 	struct run_facts f;
 	int r = gather(o, &f, &ev, err);
 	if (r < 0)
@@ -683,4 +690,16 @@ int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], 
 	plan_free(&plan);
 	facts_free(&f);
 	return 0;
+}
+
+int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], bool json,
+	       FILE *out, ab_error *err)
+{
+	struct events ev;
+	ab_run_options quiet = *o;
+	quiet.quiet = true;
+	events_init(&ev, &quiet);
+	int r = explain_events(p, o, argv, json, out, &ev, err);
+	events_close(&ev);
+	return r;
 }

@@ -133,8 +133,7 @@ int sandbox_proxy_start(struct sandbox_proxy *sp, ab_error *err)
 	close(sp->child_sock);
 	sp->child_sock = -1;
 	/* The sandbox exists (no clone follows): now a writer thread may take
-	 * the events, so that a stalled reader cannot stall the proxy. The
-	 * proxy copies them, so it is made after. */
+	 * the events, so that a stalled reader cannot stall the proxy. */
 	events_async_start(&sp->ev);
 	int r = proxy_new(&sp->proxy, &sp->cfg, err);
 	if (r < 0)
