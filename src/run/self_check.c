@@ -28,10 +28,24 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/error.h"
+
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+
+static const char fix_install[] =
+	"fix: install agentbox outside the workspace and every writable root (e.g. `sudo make install`, "
+	"or copy it to /usr/local/bin) and run that copy, or pass --allow-writable-self "
+	"(ab_run_options.allow_writable_self) to run anyway";
+static const char fix_proc[] =
+	"fix: run agentbox with procfs mounted on /proc (it finds its own executable and the shared "
+	"objects it maps there), or pass --allow-writable-self "
+	"(ab_run_options.allow_writable_self) to run anyway";
 
 /* A path that is a mountpoint of its own inside cannot be renamed or
  * removed from its directory: rename(2) and unlink(2) of a mountpoint fail
@@ -100,6 +114,7 @@ static void set_risk(struct self_check *c, const struct plan *plan, bool allow,
 	c->verdict = SELF_REFUSED;
 	c->file = file ? xstrdup(file) : NULL;
 	c->reason = reason;
+	c->fix = fix_install;
 	/* Under a writable / the command can change every program on this
 	 * machine, bubblewrap included (bwrap_locate accepts it there too):
 	 * refusing agentbox alone would protect nothing. */
@@ -156,7 +171,8 @@ static int check_one(struct self_check *c, const struct plan *plan, const char *
 }
 
 void self_check_files(const struct plan *plan, const char *const *files, size_t n,
-		      const char *unknown_why, bool allow, struct self_check *out)
+		      const char *unknown_why, const char *unknown_fix, bool allow,
+		      struct self_check *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->verdict = SELF_NOT_WRITABLE;
@@ -165,18 +181,20 @@ void self_check_files(const struct plan *plan, const char *const *files, size_t 
 	for (size_t i = 0; i < n; i++)
 		if (check_one(out, plan, files[i], i == 0, allow))
 			return;
-	if (unknown_why)
+	if (unknown_why) {
 		set_risk(out, plan, allow, NULL,
-			 xasprintf("%s, so agentbox cannot check that the sandbox cannot replace it",
+			 xasprintf("%s, so agentbox cannot check that the sandbox cannot replace what it runs",
 				   unknown_why));
+		out->fix = unknown_fix ? unknown_fix : fix_install;
+	}
 }
 
 /* The files mapped executable in this process besides `exe`, from
  * /proc/self/maps ("ADDR PERMS OFFSET DEV INODE   PATH"). Returns NULL or
  * why they could not be read. */
-static char *mapped_objects(const char *exe, strv *files)
+static char *mapped_objects(int procfd, const char *exe, strv *files)
 {
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = openat(procfd, "self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return xasprintf("cannot read /proc/self/maps to find the shared objects agentbox runs: %s",
 				 strerror(errno));
@@ -229,22 +247,31 @@ void self_check_run(const struct plan *plan, const char *exe, bool allow, struct
 {
 	strv files = {0};
 	_cleanup_free_ char *why = NULL;
-	if (exe) {
+	const char *fix = fix_proc;
+	_cleanup_close_ int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct statfs sf;
+	if (procfd < 0) {
+		why = xasprintf("cannot open /proc to find agentbox's own executable: %s", strerror(errno));
+	} else if (fstatfs(procfd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) {
+		why = xstrdup("/proc is not a procfs mount, so it cannot say where agentbox's own executable is");
+	} else if (exe) {
 		strv_push(&files, exe);
-		why = mapped_objects(exe, &files);
+		why = mapped_objects(procfd, exe, &files);
 	} else {
 		char link[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", link, sizeof(link) - 1);
+		ssize_t n = readlinkat(procfd, "self/exe", link, sizeof(link) - 1);
 		if (n < 0) {
 			why = xasprintf("cannot find agentbox's own executable (/proc/self/exe: %s)",
 					strerror(errno));
 		} else {
+			/* Typically "PATH (deleted)": replaced since it started. */
 			link[n] = '\0';
 			why = xasprintf("cannot find agentbox's own executable (/proc/self/exe names \"%s\", which does not resolve)",
 					link);
+			fix = fix_install;
 		}
 	}
-	self_check_files(plan, (const char *const *)files.v, files.n, why, allow, out);
+	self_check_files(plan, (const char *const *)files.v, files.n, why, fix, allow, out);
 	strv_free(&files);
 }
 
@@ -259,17 +286,12 @@ void self_check_free(struct self_check *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static const char *const fix_text =
-	"fix: install agentbox outside the workspace and every writable root (e.g. `sudo make install`, "
-	"or copy it to /usr/local/bin) and run that copy, or pass --allow-writable-self "
-	"(ab_run_options.allow_writable_self) to run anyway";
-
 int self_check_refusal(const struct self_check *c, ab_error *err)
 {
 	return ab_fail(err, EPERM,
 		       "refusing to run: %s (a sandboxed command that replaces agentbox disarms every later "
 		       "run: they would run its replacement without a sandbox)\n%s",
-		       c->reason, fix_text);
+		       c->reason, c->fix);
 }
 
 char *self_check_warning(const struct self_check *c)
@@ -325,7 +347,7 @@ void self_check_print(const struct self_check *c, FILE *out)
 		return;
 	case SELF_REFUSED:
 		fprintf(out, "self: refused: %s\n  `agentbox run` would exit 125 without running anything\n  %s\n",
-			c->reason, fix_text);
+			c->reason, c->fix);
 		return;
 	case SELF_ACCEPTED:
 		fprintf(out, "self: writable, accepted (%s): %s\n", c->accepted_by, c->reason);

@@ -36,17 +36,22 @@ struct self_check {
 	char *writable_root; /* the plan node that makes `writable` writable, or NULL */
 	char *rule;         /* that node's reason, as explain prints it */
 	char *reason;       /* one line: what is at risk and why */
+	const char *fix;    /* one line starting "fix: " */
 	const char *accepted_by; /* SELF_ACCEPTED: "--allow-writable-self" or "full-access" */
 };
 
-/* Checks `files` (canonical paths, the executable first; n may be 0 when
- * the executable is unknown, `unknown_why` then says why). Pure apart
- * from stat(2)/statvfs(2) on the files. */
+/* Checks `files` (canonical paths, the executable first). When some of
+ * what agentbox runs could not be listed (n may then be 0), `unknown_why`
+ * says why and, if nothing else is at risk, is the reason to refuse, with
+ * `unknown_fix` (static text) as the fix. Pure apart from stat(2) and
+ * statvfs(2) on the files. */
 void self_check_files(const struct plan *plan, const char *const *files, size_t n,
-		      const char *unknown_why, bool allow, struct self_check *out);
+		      const char *unknown_why, const char *unknown_fix, bool allow,
+		      struct self_check *out);
 
 /* The same for this process: `exe` is realpath(/proc/self/exe) or NULL;
- * the shared objects come from /proc/self/maps. */
+ * the shared objects come from /proc/self/maps. Both are trusted only
+ * when /proc is procfs: a tmpfs there could name any file. */
 void self_check_run(const struct plan *plan, const char *exe, bool allow, struct self_check *out);
 
 void self_check_free(struct self_check *c);

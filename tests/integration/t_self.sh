@@ -153,3 +153,23 @@ case_self_second_hard_link_is_refused() {
 	abx "$SELF" run --policy workspace-write --read "$OUTSIDE/bin" -C "$OUTSIDE" -- true
 	expect_exit "with one name again it runs" 0
 }
+
+# A /proc that is not procfs could name any file as agentbox's executable
+# (here /bin/true, which no policy makes writable): the check does not
+# trust it and refuses, whatever the backend would have said.
+case_self_fake_proc_is_not_trusted() {
+	new_outside
+	self_copy agentbox
+	local xdg=$CASE_DIR/xdg ns=(unshare --mount --propagation private)
+	[ "$(id -u)" = 0 ] || ns=(unshare --user --map-root-user --mount)
+	mkdir -m 0700 "$xdg"
+	abx env XDG_RUNTIME_DIR="$xdg" "${ns[@]}" sh -c '
+		mount -t tmpfs tmpfs /proc && mkdir /proc/self && ln -s /bin/true /proc/self/exe &&
+		exec "$1" run --backend "$2" --policy workspace-write -C "$3" -- sh -c "echo ran >ran"' \
+		sh "$SELF" "$BACKEND" "$OUTSIDE"
+	expect_exit "a fake /proc: refused" 125
+	expect_stderr_contains "the message says /proc is not procfs" \
+		"/proc is not a procfs mount, so it cannot say where agentbox's own executable is"
+	expect_stderr_contains "the message gives the fix" "fix: run agentbox with procfs mounted on /proc"
+	expect_absent "nothing ran" "$OUTSIDE/ran"
+}

@@ -56,7 +56,7 @@ static void put(const char *rel)
 static void check(const struct plan *plan, const char *rel, bool allow, struct self_check *c)
 {
 	const char *files[] = {P(rel)};
-	self_check_files(plan, files, 1, NULL, allow, c);
+	self_check_files(plan, files, 1, NULL, NULL, allow, c);
 }
 
 static void assert_contains(const char *hay, const char *needle)
@@ -234,7 +234,7 @@ static void test_shared_object_in_writable_root_is_refused(void **state)
 	plan_ws(&plan, NULL, NULL);
 	const char *files[] = {P("bin/agentbox"), P("ws/lib/libx.so")};
 	struct self_check c;
-	self_check_files(&plan, files, 2, NULL, false, &c);
+	self_check_files(&plan, files, 2, NULL, NULL, false, &c);
 	assert_int_equal(c.verdict, SELF_REFUSED);
 	assert_string_equal(c.exe, P("bin/agentbox"));
 	assert_string_equal(c.file, P("ws/lib/libx.so"));
@@ -273,16 +273,21 @@ static void test_unknown_executable_fails_closed(void **state)
 	struct plan plan;
 	plan_ws(&plan, NULL, NULL);
 	struct self_check c;
-	self_check_files(&plan, NULL, 0, "cannot find agentbox's own executable (test)", false, &c);
+	self_check_files(&plan, NULL, 0, "cannot find agentbox's own executable (test)",
+			 "fix: (test)", false, &c);
 	assert_int_equal(c.verdict, SELF_REFUSED);
 	assert_null(c.exe);
 	assert_contains(c.reason, "(test)");
+	ab_error err;
+	self_check_refusal(&c, &err);
+	assert_contains(err.message, "\nfix: (test)");
 	sbuf b = {0};
 	self_check_append_json(&c, &b);
 	assert_contains(b.s, "\"path\":null");
 	sbuf_free(&b);
 	self_check_free(&c);
-	self_check_files(&plan, NULL, 0, "cannot find agentbox's own executable (test)", true, &c);
+	self_check_files(&plan, NULL, 0, "cannot find agentbox's own executable (test)",
+			 "fix: (test)", true, &c);
 	assert_int_equal(c.verdict, SELF_ACCEPTED);
 	self_check_free(&c);
 	plan_free(&plan);
