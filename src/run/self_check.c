@@ -156,7 +156,9 @@ static int check_one(struct self_check *c, const struct plan *plan, const char *
 	if (stat(file, &st) < 0) {
 		int e = errno;
 		set_risk(c, plan, allow, file,
-			 xasprintf("cannot inspect %s: %s", who, strerror(e)));
+			 xasprintf("cannot inspect %s (%s): %s", file,
+				   is_exe ? "agentbox's own executable" : "a shared object agentbox runs",
+				   strerror(e)));
 		return 1;
 	}
 	struct statvfs vfs;
