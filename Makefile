@@ -5,6 +5,8 @@
 #   make demo       build, then a short real demonstration (scripts/demo.sh)
 #   make test-asan  the same tests on an ASan+UBSan build in build-asan/
 #   make bench      startup cost: bare exec vs bwrap vs agentbox
+#   make install    meson install: agentbox to /usr/local/bin (PREFIX: meson's
+#                   prefix), out of reach of the sandboxes it builds
 #   make clean      remove the build directories
 #
 # Every target runs scripts/install-deps.sh first; on a complete machine
@@ -15,7 +17,7 @@ ASAN_BUILD ?= build-asan
 MESON      ?= meson
 NINJA      ?= ninja
 
-.PHONY: all build deps test demo test-asan bench clean
+.PHONY: all build deps test demo test-asan bench install clean
 
 all: build
 
@@ -57,6 +59,11 @@ test-asan: deps
 
 bench: build
 	bash bench/startup.sh $(BUILD)
+
+# agentbox refuses to run from a directory its sandbox may write (such as a
+# build directory inside the workspace); an installed copy is the usual fix.
+install: build
+	$(MESON) install -C $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) bench/out

@@ -24,6 +24,15 @@ bench_init() {
 	ws=$(mktemp -d "${TMPDIR:-/tmp}/agentbox-bench.XXXXXX")
 	trap 'rm -rf "$ws"' EXIT
 	git -C "$ws" init -q
+	# agentbox refuses to run from where its sandbox could write (the
+	# command could replace it for later runs). The build directory is out
+	# of workspace-write's reach unless the tree is under /tmp or $TMPDIR;
+	# timing a run that warns would not be the usual run, so say so and stop.
+	local self_json
+	self_json=$("$ab" explain --json --policy workspace-write -C "$ws" 2>/dev/null || true)
+	if grep -q '"self":{[^}]*"verdict":"refused"' <<<"$self_json"; then
+		bench_die "$ab lies where workspace-write lets the sandbox write (/tmp or \$TMPDIR), so agentbox refuses to run it; build in a directory outside those (or set TMPDIR elsewhere)"
+	fi
 }
 
 bench_die() {

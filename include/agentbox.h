@@ -145,6 +145,12 @@ typedef struct ab_run_options {
 	bool approvals_tty;   /* ask on agentbox's controlling terminal */
 	double approval_timeout_sec; /* 0 = the default (60 s); then deny */
 	const char *approvals_save; /* policy file "always" answers go to, or NULL */
+	/* Run even when the sandbox could write the program that calls ab_run
+	 * (/proc/self/exe), a directory on the way to it, or a shared object
+	 * it runs: a replaced copy would run later commands unsandboxed.
+	 * Without it such runs fail (EPERM, nothing ran); with it a warning
+	 * is emitted and the posture says so. */
+	bool allow_writable_self;
 } ab_run_options;
 
 void ab_run_options_init(ab_run_options *o);

@@ -39,7 +39,7 @@ indent() { sed 's/^/    /'; }
 # Runs `agentbox run --policy workspace-write -C $ws ... -- ARGS` and leaves
 # its status in $st, stdout in $out and stderr in $err.
 sandbox() {
-	"$ab" run --policy workspace-write -C "$ws" "$@" >"$tmp/out" 2>"$tmp/err"
+	"$ab" run "${self_flag[@]}" --policy workspace-write -C "$ws" "$@" >"$tmp/out" 2>"$tmp/err"
 	st=$?
 	out=$(cat "$tmp/out")
 	err=$(cat "$tmp/err")
@@ -86,8 +86,21 @@ echo "agentbox demo: $("$ab" --version 2>&1 | head -n 1)"
 echo "workspace: $ws (a fresh git repository)"
 echo "policy: --policy workspace-write (read everything, write the workspace and the temp dirs)"
 
+# agentbox refuses to run from a place its sandbox could write (the command
+# could replace it for later runs). build/ is normally out of reach of this
+# policy, which writes only the workspace, /tmp and $TMPDIR; a checkout under
+# /tmp or $TMPDIR is not, and then the demo says so and passes
+# --allow-writable-self rather than fail every step.
+self_flag=()
+self_json=$("$ab" explain --json --policy workspace-write -C "$ws" 2>/dev/null)
+if grep -q '"self":{[^}]*"verdict":"refused"' <<<"$self_json"; then
+	echo "note: $ab lies where this policy lets the sandbox write; the demo runs it with"
+	echo "      --allow-writable-self (an installed copy, 'make install', needs no flag)"
+	self_flag=(--allow-writable-self)
+fi
+
 section "posture (the start event from --events-fd 3)"
-"$ab" run --policy workspace-write -C "$ws" --events-fd 3 -- true \
+"$ab" run "${self_flag[@]}" --policy workspace-write -C "$ws" --events-fd 3 -- true \
 	3>"$tmp/events" 2>"$tmp/err"
 st=$?
 start=$(grep -m 1 '"event" *: *"start"' "$tmp/events")
@@ -137,6 +150,21 @@ if [ "$(cksum <"$ws/.git/config")" = "$before" ]; then
 else
 	fail ".git/config was modified on the host"
 fi
+
+section "agentbox itself"
+# A copy inside the workspace (think ./build/agentbox or node_modules/.bin):
+# the command could overwrite it, and the next run would not be sandboxed.
+cp "$ab" "$ws/agentbox-copy"
+"$ws/agentbox-copy" run --policy workspace-write -C "$ws" -- sh -c 'echo ran' >"$tmp/out" 2>"$tmp/err"
+st=$?
+if [ "$st" -eq 125 ] && grep -q "is writable inside the sandbox" "$tmp/err" && [ ! -s "$tmp/out" ]; then
+	pass "a copy of agentbox inside the workspace refuses to run (exit 125):"
+	head -n 1 "$tmp/err" | cut -c1-160 | indent
+else
+	fail "a copy of agentbox inside the workspace: expected exit 125 and a refusal, got $st:"
+	indent <"$tmp/err"
+fi
+rm -f "$ws/agentbox-copy"
 
 section "network (--net none is the default)"
 sandbox -- sh -c 'echo "$AGENTBOX_SANDBOX $AGENTBOX_NETWORK"'
@@ -208,7 +236,7 @@ else
 fi
 
 section "agentbox explain --policy workspace-write -- sh -c 'echo hi'"
-if (cd "$ws" && "$ab" explain --policy workspace-write -- sh -c 'echo hi') >"$tmp/out" 2>"$tmp/err"; then
+if (cd "$ws" && "$ab" explain "${self_flag[@]}" --policy workspace-write -- sh -c 'echo hi') >"$tmp/out" 2>"$tmp/err"; then
 	indent <"$tmp/out"
 	if grep -q "^backend: " "$tmp/out"; then
 		pass "explain printed the plan and the backend it would use ($(grep -m1 '^backend: ' "$tmp/out" | cut -c10-60))"
@@ -222,7 +250,7 @@ fi
 
 section "the same command on each backend: built-in engine and bubblewrap"
 for b in builtin bwrap; do
-	if (cd "$ws" && "$ab" run -q --backend "$b" --policy workspace-write -- sh -c 'touch /etc/agentbox-demo 2>/dev/null && echo wrote || echo read-only') >"$tmp/out" 2>"$tmp/err" &&
+	if (cd "$ws" && "$ab" run -q "${self_flag[@]}" --backend "$b" --policy workspace-write -- sh -c 'touch /etc/agentbox-demo 2>/dev/null && echo wrote || echo read-only') >"$tmp/out" 2>"$tmp/err" &&
 		grep -qx read-only "$tmp/out"; then
 		pass "--backend $b: /etc stays read-only"
 	else

@@ -60,6 +60,10 @@ void cli_usage(FILE *out)
 	      "                        plan (landlock), listing what it would refuse\n"
 	      "  --require FEATURE     fail unless the backend gives FEATURE (repeatable):\n"
 	      "                        userns exact-fs net-none pid-ns landlock seccomp\n"
+	      "  --allow-writable-self run even when the sandbox could replace agentbox's\n"
+	      "                        own executable (it lies in a writable root): a\n"
+	      "                        warning, and the posture says so; without it such\n"
+	      "                        a run is refused (exit 125)\n"
 	      "  -q, --quiet           no warning lines on stderr\n"
 	      "  --json                (explain) print JSON\n"
 	      "\n"
@@ -291,6 +295,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			cli->opts.require |= bit;
 		} else if (strcmp(name, "--exact") == 0) {
 			cli->opts.exact = true;
+		} else if (strcmp(name, "--allow-writable-self") == 0) {
+			cli->opts.allow_writable_self = true;
 		} else if (strcmp(name, "--timeout") == 0) {
 			int r = parse_number(name, v, &cli->opts.timeout_sec, err);
 			if (r < 0)

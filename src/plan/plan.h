@@ -121,6 +121,9 @@ void plan_free(struct plan *plan);
  * when nothing covers the path (invisible). `skip` is a node index to
  * ignore, or -1. */
 int plan_access_at(const struct plan *plan, const char *path, int skip);
+/* The node that decides plan_access_at (the rule to name when saying why
+ * a path is writable), or -1. */
+int plan_node_at(const struct plan *plan, const char *path, int skip);
 
 void plan_add_warning(struct plan *plan, const char *code, const char *path,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));

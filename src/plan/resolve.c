@@ -53,22 +53,28 @@ int plan_find_node(const struct plan *plan, const char *path)
 	return -1;
 }
 
-int plan_access_at(const struct plan *plan, const char *path, int skip)
+int plan_node_at(const struct plan *plan, const char *path, int skip)
 {
-	int best = 0;
+	int best = -1;
 	size_t best_depth = 0;
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		const struct plan_node *n = &plan->nodes[i];
 		if ((int)i == skip || !path_is_under(path, n->path))
 			continue;
 		size_t d = path_depth(n->path);
-		if (best == 0 || d > best_depth ||
-		    (d == best_depth && (int)n->access > best)) {
-			best = (int)n->access;
+		if (best < 0 || d > best_depth ||
+		    (d == best_depth && n->access > plan->nodes[best].access)) {
+			best = (int)i;
 			best_depth = d;
 		}
 	}
 	return best;
+}
+
+int plan_access_at(const struct plan *plan, const char *path, int skip)
+{
+	int i = plan_node_at(plan, path, skip);
+	return i < 0 ? 0 : (int)plan->nodes[i].access;
 }
 
 /* Reads at most a few entries: only whether the directory has any entry

@@ -17,6 +17,7 @@
 #include "net/bridge.h"
 #include "plan/plan.h"
 #include "run/events.h"
+#include "run/self_check.h"
 #include "run/state_dir.h"
 #include "run/supervisor.h"
 
@@ -207,7 +208,7 @@ static void append_proxy_posture(sbuf *b, const ab_run_options *o)
 }
 
 static void append_posture(sbuf *b, const struct plan *plan, const struct choice *c,
-			   const ab_run_options *o)
+			   const ab_run_options *o, const struct self_check *self)
 {
 	size_t protected_n = 0, hidden = 0, writable = 0;
 	for (size_t i = 0; i < plan->n_nodes; i++) {
@@ -223,6 +224,7 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct choice
 			  writable, hidden, protected_n, ab_net_name(plan->net),
 			  seccomp_mode_name(plan->net));
 		landlock_append_posture_json(b, &c->ll);
+		self_check_append_json(self, b);
 		sbuf_add(b, "}");
 		return;
 	}
@@ -239,11 +241,12 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct choice
 		  plan->mount_proc ? "true" : "false");
 	if (plan->net == AB_NET_PROXY)
 		append_proxy_posture(b, o);
+	self_check_append_json(self, b);
 	sbuf_add(b, "}");
 }
 
 static void emit_start(const struct events *ev, const ab_run_options *o, const struct plan *plan,
-		       const struct choice *c,
+		       const struct choice *c, const struct self_check *self,
 		       char *const argv[], const char *retry)
 {
 	sbuf b = {0};
@@ -258,7 +261,7 @@ static void emit_start(const struct events *ev, const ab_run_options *o, const s
 		sbuf_add_json_string(&b, c->bw.version);
 		sbuf_add(&b, "},");
 	}
-	append_posture(&b, plan, c, o);
+	append_posture(&b, plan, c, o, self);
 	sbuf_add(&b, ",\"cwd\":");
 	sbuf_add_json_string(&b, plan->cwd);
 	sbuf_add(&b, ",\"command\":[");
@@ -318,7 +321,7 @@ static int run_with(struct choice *c, struct supervise_request *req, struct plan
 	int r = 0;
 	*failure = BUILTIN_FAIL_REFUSE;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		emit_start(req->ev, req->opts, plan, c, req->command, retry);
+		emit_start(req->ev, req->opts, plan, c, req->self, req->command, retry);
 		req->bwrap = &c->bw;
 		if (c->backend == AB_BACKEND_LANDLOCK) {
 			req->landlock = &c->ll;
@@ -499,9 +502,25 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 	for (size_t i = 0; i < plan.n_warnings; i++)
 		events_warning(&ev, plan.warnings[i].code, plan.warnings[i].path, plan.warnings[i].message);
 
+	/* Before any backend: a sandbox that can replace agentbox would
+	 * disarm every later run, whichever backend builds this one. */
+	struct self_check self;
+	self_check_run(&plan, f.self_exe, o->allow_writable_self, &self);
+	if (self.verdict == SELF_REFUSED) {
+		r = self_check_refusal(&self, err);
+		self_check_free(&self);
+		plan_free(&plan);
+		facts_free(&f);
+		return r;
+	}
+	if (self.verdict == SELF_ACCEPTED) {
+		_cleanup_free_ char *msg = self_check_warning(&self);
+		events_warning(&ev, "writable_self", self.writable ? self.writable : self.file, msg);
+	}
+
 	struct supervise_request req = {
 		.plan = &plan, .state_dir = f.state_dir, .self_path = f.self_exe,
-		.command = argv, .opts = o, .ev = &ev,
+		.command = argv, .opts = o, .ev = &ev, .self = &self,
 	};
 	struct choice c = {0};
 	struct fallback fb = {.ev = &ev};
@@ -522,6 +541,7 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 	if (r == 0)
 		emit_exit(&ev, *exit_status, *exit_status == AB_EXIT_TIMEOUT && o->timeout_sec > 0,
 			  monotonic_ms() - t0);
+	self_check_free(&self);
 	plan_free(&plan);
 	facts_free(&f);
 	return r;
@@ -579,7 +599,7 @@ static void choose_for_explain(const ab_run_options *o, const struct plan *plan,
 }
 
 static void explain_json(const struct plan *plan, const ab_run_options *o, const struct choice *c,
-			 bool usable,
+			 const struct self_check *self, bool usable,
 			 const struct bwrap_cmd *cmd, const ab_error *berr, FILE *out)
 {
 	sbuf b = {0};
@@ -604,19 +624,24 @@ static void explain_json(const struct plan *plan, const ab_run_options *o, const
 		sbuf_add_json_string(&b, berr->message);
 	}
 	sbuf_add(&b, "}");
+	/* Also when no backend is usable, and also when run would refuse. */
+	self_check_append_json(self, &b);
 	if (usable) {
 		sbuf_add(&b, ",");
-		append_posture(&b, plan, c, o);
+		append_posture(&b, plan, c, o, self);
 	}
 	sbuf_add(&b, "}\n");
 	fputs(b.s, out);
 	sbuf_free(&b);
 }
 
-static void explain_text(const struct plan *plan, const struct choice *c, bool usable,
+static void explain_text(const struct plan *plan, const struct choice *c,
+			 const struct self_check *self, bool usable,
 			 const struct bwrap_cmd *cmd, const ab_error *berr, FILE *out)
 {
 	plan_print_table(plan, usable && c->backend == AB_BACKEND_LANDLOCK, out);
+	fputc('\n', out);
+	self_check_print(self, out);
 	const char *name = ab_backend_name(c->backend);
 	if (!usable) {
 		fprintf(out, "\nbackend: %s unavailable: %s\n(%s)\n", name, berr->message, c->reason);
@@ -673,6 +698,8 @@ static int explain_events(const ab_policy *p, const ab_run_options *o, char *con
 	ab_error berr = {0};
 	struct bwrap_cmd cmd = {0};
 	bool usable;
+	struct self_check self;
+	self_check_run(&plan, f.self_exe, o->allow_writable_self, &self);
 	choose_for_explain(o, &plan, f.state_dir, &c, &usable, &berr);
 	if (usable && c.backend == AB_BACKEND_BWRAP) {
 		struct bwrap_build_opts bo = {
@@ -682,9 +709,10 @@ static int explain_events(const ab_policy *p, const ab_run_options *o, char *con
 		usable = bwrap_build(&plan, &c.bw, &bo, &cmd, &berr) == 0;
 	}
 	if (json)
-		explain_json(&plan, o, &c, usable, &cmd, &berr, out);
+		explain_json(&plan, o, &c, &self, usable, &cmd, &berr, out);
 	else
-		explain_text(&plan, &c, usable, &cmd, &berr, out);
+		explain_text(&plan, &c, &self, usable, &cmd, &berr, out);
+	self_check_free(&self);
 	bwrap_cmd_free(&cmd);
 	choice_free(&c);
 	plan_free(&plan);

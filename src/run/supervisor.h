@@ -21,6 +21,7 @@ enum supervise_outcome {
 };
 
 struct landlock_prep;
+struct self_check;
 
 struct supervise_request {
 	const struct plan *plan;
@@ -31,6 +32,7 @@ struct supervise_request {
 	const ab_run_options *opts;
 	const struct events *ev;
 	struct landlock_prep *landlock; /* the Landlock backend's prepared rules */
+	const struct self_check *self;  /* agentbox's own binary vs the plan (posture) */
 };
 
 /* Returns a supervise_outcome (>= 0) or a negative errno with err set. */

@@ -7,7 +7,8 @@
 #   bash lib.sh --case FILE FUNCTION
 #
 # with these variables exported by run.sh:
-#   AGENTBOX, PROBE   absolute paths of the binaries under test
+#   AGENTBOX, PROBE   absolute paths of the binaries under test (under
+#                     /var/tmp, out of workspace-write's reach: see run.sh)
 #   PASS              "root" or "user" (the identity this pass runs as)
 #   PASS_DIR          a directory under /tmp owned by the pass user
 #   OUTSIDE_BASE      a directory under /var/tmp owned by the pass user: a

@@ -8,9 +8,10 @@
 # the built-in engine forced onto its mount(2) fallback) and identity: as
 # root and as an unprivileged user (uid/gid 65534 through setpriv), so six
 # passes. Cases learn the backend from $BACKEND (also exported as
-# AGENTBOX_BACKEND, which agentbox reads as its default backend).  The binaries and scripts are copied into a fresh 0755
-# directory under /tmp first, so uid 65534 can run them even when the build
-# directory is under /root.  The last line is "N passed, N failed" (plus
+# AGENTBOX_BACKEND, which agentbox reads as its default backend).  The scripts
+# are copied into a fresh 0755 directory under /tmp first and the binaries
+# into one under /var/tmp, so uid 65534 can run them even when the build
+# directory is under /root (see the install below for why not /tmp).  The last line is "N passed, N failed" (plus
 # ", N skipped" when something was skipped, always with a printed reason);
 # the exit status is 1 if anything failed.
 #
@@ -109,11 +110,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 chmod 0755 "$SUITE" "$OUTSIDE_ROOT"
-mkdir -m 0755 "$SUITE/bin"
-install -m 0755 "$AGENTBOX_SRC" "$SUITE/bin/agentbox"
-install -m 0755 "$PROBE_SRC" "$SUITE/bin/probe"
+# The binaries go under /var/tmp, not /tmp: workspace-write makes all of
+# /tmp writable inside the sandbox, and agentbox refuses to run from a
+# place its sandbox could write (t_self.sh). No case's rules make this
+# directory writable (the OUTSIDE dirs are pass-*/ siblings of it), so the
+# cases run the way an installed agentbox runs; only full-access (all of
+# / writable) reaches it, and is accepted with a warning there.
+BIN=$OUTSIDE_ROOT/bin
+mkdir -m 0755 "$BIN"
+install -m 0755 "$AGENTBOX_SRC" "$BIN/agentbox"
+install -m 0755 "$PROBE_SRC" "$BIN/probe"
 # The seccomp helper of t_doctor.sh (built next to probe).
-install -m 0755 "$(dirname "$PROBE_SRC")/deny_userns" "$SUITE/bin/deny_userns"
+install -m 0755 "$(dirname "$PROBE_SRC")/deny_userns" "$BIN/deny_userns"
 install -m 0644 "$SRC_DIR/run.sh" "$SRC_DIR/lib.sh" "$SRC_DIR"/t_*.sh "$SUITE/"
 
 # prepare_pass NAME UID: directories owned by the pass user.
@@ -130,7 +138,7 @@ start_pass() {
 	shift
 	"$@" env -i PATH="$SAFE_PATH" HOME="$pass_dir/home" \
 		TMPDIR="$pass_dir/tmp" LANG=C.UTF-8 TERM=dumb \
-		AGENTBOX="$SUITE/bin/agentbox" PROBE="$SUITE/bin/probe" \
+		AGENTBOX="$BIN/agentbox" PROBE="$BIN/probe" \
 		PASS="$name/$VARIANT" PASS_DIR="$pass_dir" \
 		BACKEND="$BACKEND" AGENTBOX_BACKEND="$BACKEND" \
 		AGENTBOX_TEST_LEGACY_MOUNT="$LEGACY_MOUNT" \

@@ -85,7 +85,7 @@ case_doctor_seccomp_denies_userns() {
 	local deny
 	if ! deny=$(deny_userns_path); then
 		skip "seccomp filter against user namespaces" \
-			"deny_userns is not installed next to the probe (run.sh copies it to \$SUITE/bin)"
+			"deny_userns is not installed next to the probe (run.sh copies it next to agentbox)"
 		return
 	fi
 	abx "$deny" "$AGENTBOX" doctor
