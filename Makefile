@@ -5,8 +5,11 @@
 #   make demo       build, then a short real demonstration (scripts/demo.sh)
 #   make test-asan  the same tests on an ASan+UBSan build in build-asan/
 #   make bench      startup cost: bare exec vs bwrap vs agentbox
-#   make install    meson install: agentbox to /usr/local/bin (PREFIX: meson's
-#                   prefix), out of reach of the sandboxes it builds
+#   make install    meson install: agentbox to $(PREFIX)/bin, out of reach of
+#                   the sandboxes it builds; libagentbox.so.0, libagentbox.a,
+#                   agentbox.h and agentbox.pc for programs that link the
+#                   library. PREFIX (default: meson's, /usr/local) and
+#                   DESTDIR (a staging root, as for packages) are honoured
 #   make clean      remove the build directories
 #
 # Every target runs scripts/install-deps.sh first; on a complete machine
@@ -62,8 +65,16 @@ bench: build
 
 # agentbox refuses to run from a directory its sandbox may write (such as a
 # build directory inside the workspace); an installed copy is the usual fix.
+# A PREFIX is written into the build's configuration (meson's prefix), so
+# agentbox.pc names it; DESTDIR only moves where the files land.
+PREFIX  ?=
+DESTDIR ?=
 install: build
-	$(MESON) install -C $(BUILD)
+	@if [ -n "$(PREFIX)" ]; then \
+		echo "$(MESON) configure -Dprefix=$(PREFIX) $(BUILD)"; \
+		$(MESON) configure -Dprefix="$(PREFIX)" $(BUILD) && $(NINJA) -C $(BUILD); \
+	fi
+	$(MESON) install -C $(BUILD) $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) bench/out

@@ -4,9 +4,54 @@
  *   policy (what the user asked for) -> plan (what the kernel must do)
  *   -> backend (who builds the sandbox) -> inner stage (last steps, exec).
  *
- * Every function that can fail returns 0 on success or a negative errno and
- * fills an ab_error with a message that says what failed, on which path, why
- * and what the user can do.
+ * Linking: `cc prog.c $(pkg-config --cflags --libs agentbox)` (shared), or
+ * `cc -static prog.c $(pkg-config --static --cflags --libs agentbox)`.
+ * examples/run_true.c is a complete program.
+ *
+ * Errors. Every function that can fail returns 0 on success or a negative
+ * errno and fills an ab_error with a message that says what failed, on
+ * which path, why and what the user can do. `err` is never NULL: the caller
+ * owns the ab_error (usually on its stack); it is only written to.
+ *
+ * Pointers. Unless a comment says otherwise, every pointer argument is
+ * borrowed for the duration of the call only: the library copies what it
+ * keeps (strings, argv, paths) and never frees, modifies or retains the
+ * caller's memory. Strings it returns (the *_name functions) are static
+ * and must not be freed. The one object the library allocates for the
+ * caller is the ab_policy (ab_policy_new / ab_policy_free).
+ *
+ * Threads. Functions may be called from several threads at once as long as
+ * no ab_policy is changed while another thread uses it: ab_run and
+ * ab_explain only read the policy, the options and argv, so several runs
+ * may share them. ab_run has no global state of its own; what it does to
+ * the process as a whole is listed at ab_run.
+ *
+ * Out of memory. The policy functions return -ENOMEM (ab_policy_new NULL)
+ * when an allocation fails, and leave the policy as it was before the
+ * call. ab_run and ab_explain do not: they allocate throughout a process
+ * tree that is half built (child processes, placeholders on disk, blocked
+ * signals) and cannot unwind it safely, so an allocation failure there ends
+ * the process: "agentbox: out of memory: ..." on stderr naming the size,
+ * then abort(). The sandboxed command, if already started, dies with it
+ * (its init is tied to the caller's life). Their memory use is bounded by
+ * the policy's size and a few MiB for the network proxy.
+ *
+ * The inner stage. The bubblewrap backend re-executes the calling program
+ * (/proc/self/exe) inside the sandbox as
+ *     PROGRAM __inner [OPTIONS] -- COMMAND [ARG...]
+ * (AB_INNER_ARG) and that process must run ab_inner_main, not the
+ * program's own main. With glibc libagentbox does this by itself: an ELF
+ * constructor in the library sees argv[1] == AB_INNER_ARG and calls
+ * ab_inner_main before main() (and before the program's own constructors
+ * when it links the shared library). A program built with another C
+ * library must do it as the first thing in main():
+ *     if (argc > 1 && strcmp(argv[1], AB_INNER_ARG) == 0)
+ *             return ab_inner_main(argc - 1, argv + 1);
+ * In either case a program that links libagentbox cannot use "__inner" as
+ * its own first argument. The program's binary and the shared objects it
+ * loads (libagentbox.so among them) must be readable inside the sandbox
+ * the bubblewrap backend builds; a policy without :root should read
+ * :minimal and the directory the program is installed in.
  */
 #ifndef AGENTBOX_H
 #define AGENTBOX_H
@@ -19,7 +64,19 @@
 extern "C" {
 #endif
 
+/* Every function of this header, and nothing else, is exported by
+ * libagentbox (the library is built with -fvisibility=hidden; see
+ * meson.build for how the static archive hides the rest as well). */
+#if defined(__GNUC__) || defined(__clang__)
+#define AB_EXPORT __attribute__((visibility("default")))
+#else
+#define AB_EXPORT
+#endif
+
 #define AB_VERSION "0.1.0"
+
+/* The first argument that makes a program the inner stage (see above). */
+#define AB_INNER_ARG "__inner"
 
 /* Exit codes of the CLI besides the command's own status. */
 #define AB_EXIT_TIMEOUT 124  /* --timeout expired; the sandbox was killed */
@@ -67,55 +124,85 @@ typedef enum ab_backend {
 #define AB_REQUIRE_LANDLOCK (1U << 4) /* Landlock enforces the filesystem */
 #define AB_REQUIRE_SECCOMP  (1U << 5) /* the seccomp filter is installed */
 
-const char *ab_access_name(ab_access a);
-const char *ab_net_name(ab_net n);
-const char *ab_backend_name(ab_backend b);
-/* "auto", "bwrap", "builtin" or "landlock"; returns -EINVAL for anything else. */
-int ab_backend_parse(const char *name, ab_backend *out);
+/* Static strings; never NULL ("?" or the default for unknown values). */
+AB_EXPORT const char *ab_access_name(ab_access a);
+AB_EXPORT const char *ab_net_name(ab_net n);
+AB_EXPORT const char *ab_backend_name(ab_backend b);
+/* "auto", "bwrap", "builtin" or "landlock"; returns -EINVAL for anything
+ * else (then *out is unchanged). Takes no ab_error. */
+AB_EXPORT int ab_backend_parse(const char *name, ab_backend *out);
 /* A feature name for --require ("userns", "exact-fs", "net-none", "pid-ns",
  * "landlock", "seccomp") -> its AB_REQUIRE_ bit; -EINVAL if unknown. */
-int ab_require_parse(const char *name, unsigned *bit);
-/* The valid feature names, comma separated, for messages. */
-const char *ab_require_names(void);
+AB_EXPORT int ab_require_parse(const char *name, unsigned *bit);
+/* The valid feature names, comma separated, for messages (static). */
+AB_EXPORT const char *ab_require_names(void);
 
 /* ---- policy ---------------------------------------------------------- */
 
+/* Opaque. Owned by whoever called ab_policy_new, freed with
+ * ab_policy_free; the library keeps no reference to it after a call
+ * returns. Not locked: change it from one thread at a time, and not while
+ * an ab_run or ab_explain that uses it runs. */
 typedef struct ab_policy ab_policy;
 
-ab_policy *ab_policy_new(void);
-void ab_policy_free(ab_policy *p);
+/* An empty policy (nothing readable, network none, .git and .agentbox
+ * protected), or NULL when out of memory. */
+AB_EXPORT ab_policy *ab_policy_new(void);
+/* Frees p and everything in it; NULL is allowed. */
+AB_EXPORT void ab_policy_free(ab_policy *p);
+
+/* The functions below change p only when they succeed: on any error
+ * (-EINVAL for bad input, -ENOMEM, the errno of a failed read) p is as
+ * it was before the call. Every string is copied. */
 
 /* "read-only", "workspace-write" or "full-access". Adds entries; later
  * entries for the same path replace earlier ones. */
-int ab_policy_apply_preset(ab_policy *p, const char *name, ab_error *err);
+AB_EXPORT int ab_policy_apply_preset(ab_policy *p, const char *name, ab_error *err);
 
 /* Loads a JSON policy file (docs/policy.md) on top of what is there. */
-int ab_policy_load_file(ab_policy *p, const char *path, ab_error *err);
-/* Same, from a string; `source` names it in error messages. */
-int ab_policy_load_json(ab_policy *p, const char *text, const char *source,
-			ab_error *err);
+AB_EXPORT int ab_policy_load_file(ab_policy *p, const char *path, ab_error *err);
+/* Same, from a NUL-terminated string; `source` names it in error messages
+ * and in the rules' origins (copied). */
+AB_EXPORT int ab_policy_load_json(ab_policy *p, const char *text, const char *source,
+				  ab_error *err);
 
 /* `path` is absolute, or a special token (:root :minimal :cwd :tmpdir
  * :slash_tmp ~ ~/sub). `origin` says where the rule came from ("--write",
- * "policy.json:3:12") and is shown by `agentbox explain`. */
-int ab_policy_add_path(ab_policy *p, const char *path, ab_access access,
-		       const char *origin, ab_error *err);
+ * "policy.json:3:12") and is shown by `agentbox explain`; NULL = "". */
+AB_EXPORT int ab_policy_add_path(ab_policy *p, const char *path, ab_access access,
+				 const char *origin, ab_error *err);
 /* Adds a protected name (a single path component such as ".git"). */
-int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err);
-void ab_policy_set_network(ab_policy *p, ab_net net);
-ab_net ab_policy_network(const ab_policy *p);
+AB_EXPORT int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err);
+AB_EXPORT void ab_policy_set_network(ab_policy *p, ab_net net);
+AB_EXPORT ab_net ab_policy_network(const ab_policy *p);
 /* Adds a destination pattern for the proxy (--allow-domain, --deny-domain;
  * syntax in docs/policy.md): example.com, *.example.com, **.example.com,
  * * (allow only), IP literals, each with an optional :PORT or :LO-HI.
  * Deny wins over allow. Invalid patterns are errors quoting the text. */
-int ab_policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err);
+AB_EXPORT int ab_policy_add_domain(ab_policy *p, const char *pattern, bool allow,
+				   ab_error *err);
 
 /* ---- running ---------------------------------------------------------- */
 
-/* Receives each event as one JSON object without the newline. */
+/* Receives each event as one JSON object without the newline. `json` is
+ * the library's, valid only during the call. */
 typedef void (*ab_event_fn)(const char *json, void *user);
 
+/* Options of one run. Initialise with ab_run_options_init, then set what
+ * you need. New versions of this header only append fields: a program
+ * built against an older (smaller) ab_run_options keeps working with a
+ * newer library, which gives the fields it does not know their defaults.
+ * A larger size than the library knows (a program built against a newer
+ * header) is refused with -EINVAL and a message, as is a size of 0 (the
+ * options were not initialised).
+ *
+ * Every pointer here is borrowed: the caller owns the strings, the fds
+ * and event_user, and they must stay valid until ab_run returns; the
+ * library closes none of the fds. */
 typedef struct ab_run_options {
+	/* sizeof(ab_run_options) as the caller was compiled; set by
+	 * ab_run_options_init, never by hand */
+	size_t size;
 	const char *cwd;      /* sandbox working directory; NULL = current */
 	bool no_proc;         /* do not mount a fresh /proc */
 	double timeout_sec;   /* 0 = no timeout */
@@ -153,24 +240,54 @@ typedef struct ab_run_options {
 	bool allow_writable_self;
 } ab_run_options;
 
-void ab_run_options_init(ab_run_options *o);
+/* Sets every field to its default (events_fd and approvals_fd -1, backend
+ * AUTO, the rest 0) and `size` to the size the caller was compiled with.
+ * Writes only those `size` bytes. */
+AB_EXPORT void ab_run_options_init_size(ab_run_options *o, size_t size);
+#define ab_run_options_init(o) ab_run_options_init_size((o), sizeof(*(o)))
 
-/* Runs argv under the policy. Returns 0 and stores the command's exit
+/* Runs argv (argv[0] the program, searched in the sandbox's PATH; NULL
+ * terminated) under the policy. Returns 0 and stores the command's exit
  * status (128+N when killed by signal N, AB_EXIT_TIMEOUT on timeout,
  * 126/127 when it cannot be executed) or a negative errno when the sandbox
- * could not be set up (nothing ran). While it runs, SIGHUP, SIGINT,
- * SIGQUIT, SIGTERM and SIGCHLD are blocked in the calling thread and
- * forwarded to the command. */
-int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
-	   int *exit_status, ab_error *err);
+ * could not be set up (nothing ran). It returns only when the sandbox is
+ * gone: every process in it has ended.
+ *
+ * The command gets the caller's stdin, stdout and stderr and the caller's
+ * environment (plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK).
+ *
+ * Effects on the calling process, for programs with threads:
+ *  - SIGHUP, SIGINT, SIGQUIT, SIGTERM and SIGCHLD are blocked in the
+ *    calling thread while it runs, read from a signalfd and forwarded to
+ *    the command. A signal sent to the process as a whole reaches the
+ *    command only if it is not taken by another thread first: block these
+ *    signals in the program's other threads, and expect a process-wide ^C
+ *    to reach one of several concurrent runs, not each of them.
+ *  - SIGCHLD must not be ignored (SIG_IGN) in the process: the kernel
+ *    would then reap the sandbox before ab_run can learn its status.
+ *  - Children are waited for by pid, never with wait(-1); the program's
+ *    own children are left alone.
+ *  - With AB_NET_PROXY the soft RLIMIT_NOFILE of the process is raised to
+ *    its hard limit, and the proxy runs in threads of ab_run's own.
+ *  - The built-in backend creates the sandbox with clone(2), which, unlike
+ *    fork(), does not take glibc's malloc and stdio locks first. Calls from
+ *    two threads are safe (each thread allocates from its own arena), but
+ *    a program thread that holds stdio's stderr lock at that instant
+ *    could stall the sandbox's setup until the timeout.
+ * Any number of threads may call ab_run at the same time, with the same
+ * or different policies, working directories and backends. */
+AB_EXPORT int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
+		     int *exit_status, ab_error *err);
 
-/* Prints the resolved plan and the backend command line. */
-int ab_explain(const ab_policy *p, const ab_run_options *o,
-	       char *const argv[], bool json, FILE *out, ab_error *err);
+/* Prints the resolved plan and the backend command line to `out` (the
+ * caller's; written, not closed). argv may be NULL. */
+AB_EXPORT int ab_explain(const ab_policy *p, const ab_run_options *o,
+			 char *const argv[], bool json, FILE *out, ab_error *err);
 
-/* Entry point of the inner stage (agentbox re-executed inside the
- * sandbox). Never returns. */
-int ab_inner_main(int argc, char **argv);
+/* Entry point of the inner stage (see "The inner stage" at the top):
+ * argv[0] is AB_INNER_ARG. Never returns; the process exits with the
+ * command's status, or AB_EXIT_FAILURE with "agentbox: ..." on stderr. */
+AB_EXPORT int ab_inner_main(int argc, char **argv);
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,7 @@
 
 #include "common/caps.h"
 #include "common/fdpass.h"
+#include "common/safe_clone.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "inner/inner.h"
@@ -307,7 +308,7 @@ int builtin_spawn(const struct builtin_request *req, struct builtin_child *out,
 	};
 	/* Like fork, but straight into the new namespaces: the child is PID 1
 	 * of its PID namespace, with no intermediate process. */
-	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(AB_NET_FULL) | SIGCHLD, NULL, NULL, NULL, 0);
+	pid_t pid = safe_clone(clone_flags(AB_NET_FULL)); /* raw clone, safe with threads */
 	if (pid == 0) {
 		close(rep[0]);
 		close(life[1]);
@@ -361,7 +362,7 @@ int builtin_check(ab_net net, ab_error *err)
 	}
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
-	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(net) | SIGCHLD, NULL, NULL, NULL, 0);
+	pid_t pid = safe_clone(clone_flags(net));
 	if (pid == 0) {
 		ab_error e = {0};
 		close(rep[0]);

@@ -68,9 +68,7 @@ void landlock_add_narrowing(struct ll_rules *r, const char *code, const char *pa
 		   sizeof(*r->narrowings));
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	r->narrowings[r->n_narrowings++] = (struct ll_narrowing){
 		.code = code, .path = path ? xstrdup(path) : NULL, .message = msg,

@@ -1,15 +1,45 @@
 #include "common/util.h"
 
+#include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-static void die_oom(void)
+/* The innermost oom_guarded() of this thread, or NULL. */
+static _Thread_local jmp_buf *oom_trap;
+
+int oom_guarded(int (*fn)(void *ctx), void *ctx)
 {
-	static const char msg[] = "agentbox: out of memory\n";
-	(void)!write(2, msg, sizeof(msg) - 1);
+	jmp_buf here;
+	jmp_buf *volatile outer = oom_trap;
+	if (setjmp(here)) {
+		oom_trap = outer;
+		return -ENOMEM;
+	}
+	oom_trap = &here;
+	int r = fn(ctx);
+	oom_trap = outer;
+	return r;
+}
+
+/* Reached only outside oom_guarded() (see util.h): the caller is in the
+ * middle of building a sandbox (children, placeholders, blocked signals)
+ * that cannot be unwound from here, so the process ends, saying why.
+ * No allocation: snprintf of integers into a stack buffer only. */
+static _Noreturn void die_oom(size_t n)
+{
+	if (oom_trap)
+		longjmp(*oom_trap, 1);
+	char msg[256];
+	int len = snprintf(msg, sizeof(msg),
+			   "agentbox: out of memory: cannot allocate %zu bytes; agentbox cannot undo a half-built sandbox safely, so this process ends (abort)\n"
+			   "fix: give the process more memory (ulimit -v, the container's or cgroup's memory limit)\n",
+			   n);
+	if (len > 0)
+		(void)!write(2, msg, (size_t)len < sizeof(msg) ? (size_t)len : sizeof(msg) - 1);
 	abort();
 }
 
@@ -17,7 +47,7 @@ void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (!p)
-		die_oom();
+		die_oom(n);
 	return p;
 }
 
@@ -25,7 +55,7 @@ void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
-		die_oom();
+		die_oom(size && n > SIZE_MAX / size ? SIZE_MAX : n * size);
 	return p;
 }
 
@@ -33,7 +63,7 @@ void *xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
-		die_oom();
+		die_oom(n);
 	return p;
 }
 
@@ -41,7 +71,7 @@ char *xstrdup(const char *s)
 {
 	char *d = strdup(s);
 	if (!d)
-		die_oom();
+		die_oom(strlen(s) + 1);
 	return d;
 }
 
@@ -49,19 +79,32 @@ char *xstrndup(const char *s, size_t n)
 {
 	char *d = strndup(s, n);
 	if (!d)
-		die_oom();
+		die_oom(strnlen(s, n) + 1);
 	return d;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *out = NULL;
+	va_list copy;
+	va_copy(copy, ap);
+	int r = vasprintf(&out, fmt, ap);
+	if (r < 0) {
+		/* how much was wanted, for the message */
+		int want = vsnprintf(NULL, 0, fmt, copy);
+		va_end(copy);
+		die_oom(want >= 0 ? (size_t)want + 1 : 0);
+	}
+	va_end(copy);
+	return out;
 }
 
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *out = NULL;
 	va_start(ap, fmt);
-	int r = vasprintf(&out, fmt, ap);
+	char *out = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		die_oom();
 	return out;
 }
 
@@ -73,7 +116,7 @@ void grow_array(void **arr, size_t *cap, size_t need, size_t size)
 	while (ncap < need)
 		ncap *= 2;
 	if (ncap > SIZE_MAX / size)
-		die_oom();
+		die_oom(SIZE_MAX);
 	*arr = xrealloc(*arr, ncap * size);
 	*cap = ncap;
 }
@@ -120,7 +163,7 @@ void sbuf_addf(sbuf *b, const char *fmt, ...)
 	int r = vasprintf(&tmp, fmt, ap);
 	va_end(ap);
 	if (r < 0)
-		die_oom();
+		die_oom(0);
 	sbuf_addn(b, tmp, (size_t)r);
 	free(tmp);
 }

@@ -1,5 +1,11 @@
-/* Small pure helpers: allocation that aborts on OOM, growable arrays,
- * string building, and the cleanup attributes used across the tree. */
+/* Small pure helpers: allocation that never returns NULL, growable arrays,
+ * string building, and the cleanup attributes used across the tree.
+ *
+ * Allocation failure. The x* functions (and everything built on them:
+ * grow_array, strv, sbuf, path_*) never return NULL. Inside oom_guarded()
+ * a failure unwinds to it, which returns -ENOMEM; anywhere else the
+ * process ends with a message naming the size (agentbox.h says where and
+ * why). */
 #ifndef AB_COMMON_UTIL_H
 #define AB_COMMON_UTIL_H
 
@@ -8,12 +14,23 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <stdarg.h>
+
+/* Runs fn(ctx) and returns what it returns, or -ENOMEM when an x*
+ * allocation in it (in this thread) failed. fn must be pure computation
+ * on memory: the unwinding (longjmp) skips its cleanups, so it must hold
+ * no fd, lock or process while it may allocate, and must leave every data
+ * structure it shares consistent at each allocation (then the worst case
+ * is a leak of what the failed call had allocated). Guards nest. */
+int oom_guarded(int (*fn)(void *ctx), void *ctx);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Grows *arr (of *cap elements of `size` bytes) to hold at least `need`. */
 void grow_array(void **arr, size_t *cap, size_t need, size_t size);

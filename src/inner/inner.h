@@ -21,8 +21,6 @@
 #ifndef AB_INNER_INNER_H
 #define AB_INNER_INNER_H
 
-#define AB_INNER_ARG "__inner"
-
 #include <signal.h>
 
 #include "agentbox.h"

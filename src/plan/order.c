@@ -32,12 +32,13 @@ static bool has_op(const struct plan *plan, enum plan_op_kind kind, const char *
 	return false;
 }
 
-static const struct plan *sort_plan;
-
-static int cmp_nodes(const void *a, const void *b)
+/* qsort_r's comparison, with the plan as its argument: no global, so runs
+ * in several threads can order their plans at the same time. */
+static int cmp_nodes(const void *a, const void *b, void *arg)
 {
-	const struct plan_node *x = &sort_plan->nodes[*(const size_t *)a];
-	const struct plan_node *y = &sort_plan->nodes[*(const size_t *)b];
+	const struct plan *plan = arg;
+	const struct plan_node *x = &plan->nodes[*(const size_t *)a];
+	const struct plan_node *y = &plan->nodes[*(const size_t *)b];
 	size_t dx = path_depth(x->path), dy = path_depth(y->path);
 	if (dx != dy)
 		return dx < dy ? -1 : 1;
@@ -177,9 +178,7 @@ int plan_order_ops(struct plan *plan, ab_error *err)
 	size_t *order = xcalloc(plan->n_nodes, sizeof(size_t));
 	for (size_t i = 0; i < plan->n_nodes; i++)
 		order[i] = i;
-	sort_plan = plan;
-	qsort(order, plan->n_nodes, sizeof(size_t), cmp_nodes);
-	sort_plan = NULL;
+	qsort_r(order, plan->n_nodes, sizeof(size_t), cmp_nodes, plan);
 	for (size_t i = 0; i < plan->n_nodes; i++)
 		order_node(plan, order[i]);
 	free(order);

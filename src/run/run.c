@@ -17,17 +17,11 @@
 #include "net/bridge.h"
 #include "plan/plan.h"
 #include "run/events.h"
+#include "run/run_gate.h"
+#include "run/run_options.h"
 #include "run/self_check.h"
 #include "run/state_dir.h"
 #include "run/supervisor.h"
-
-void ab_run_options_init(ab_run_options *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->events_fd = -1;
-	o->approvals_fd = -1;
-	o->backend = AB_BACKEND_AUTO;
-}
 
 struct run_facts {
 	char *cwd;
@@ -550,9 +544,15 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 	   int *exit_status, ab_error *err)
 {
+	ab_run_options full; /* this library's size: see run_options.c */
+	if (run_options_accept(o, &full, err) < 0)
+		return -EINVAL;
+	o = &full;
 	struct events ev;
 	events_init(&ev, o);
+	run_gate_enter();
 	int r = run_events(p, o, argv, exit_status, &ev, err);
+	run_gate_leave();
 	/* after the exit event: what the events reader missed, if anything */
 	events_close(&ev);
 	return r;
@@ -723,11 +723,17 @@ static int explain_events(const ab_policy *p, const ab_run_options *o, char *con
 int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], bool json,
 	       FILE *out, ab_error *err)
 {
+	ab_run_options full; /* this library's size: see run_options.c */
+	if (run_options_accept(o, &full, err) < 0)
+		return -EINVAL;
+	o = &full;
 	struct events ev;
 	ab_run_options quiet = *o;
 	quiet.quiet = true;
 	events_init(&ev, &quiet);
+	run_gate_enter();
 	int r = explain_events(p, o, argv, json, out, &ev, err);
+	run_gate_leave();
 	events_close(&ev);
 	return r;
 }

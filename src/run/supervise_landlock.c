@@ -27,6 +27,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "inner/inner.h"
+#include "run/run_gate.h"
 #include "run/watch.h"
 
 extern char **environ;
@@ -195,6 +196,7 @@ int supervise_landlock(const struct supervise_request *req, int *exit_status, ab
 		close(rfd);
 		return ab_fail_errno(err, errno, "cannot create the setup report pipe");
 	}
+	run_gate_alone_begin(); /* the reaping below takes every new child */
 	int old_reaper = 0;
 	prctl(PR_GET_CHILD_SUBREAPER, &old_reaper, 0, 0, 0);
 	pid_t *before;
@@ -205,6 +207,7 @@ int supervise_landlock(const struct supervise_request *req, int *exit_status, ab
 		close(rep[0]);
 		close(rep[1]);
 		free(before);
+		run_gate_alone_end();
 		return r;
 	}
 	char **envp = command_environ(req);
@@ -251,6 +254,7 @@ int supervise_landlock(const struct supervise_request *req, int *exit_status, ab
 	*exit_status = watch_exit_status(&st);
 out:
 	prctl(PR_SET_CHILD_SUBREAPER, old_reaper, 0, 0, 0);
+	run_gate_alone_end();
 	close(rfd);
 	if (rep[0] >= 0)
 		close(rep[0]);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,6 +91,25 @@ static long json_int_after(const char *text, const char *key)
 	return p ? strtol(p + 1, NULL, 10) : -1;
 }
 
+/* The end of our child is learnt from a pidfd, not from SIGCHLD: in a
+ * program with threads, SIGCHLD is process-directed, so the kernel may give
+ * it to a thread that does not block it (which drops it) or to another
+ * run's signalfd, and two children that end together raise it only once.
+ * Without pidfds (Linux < 5.3) the loop looks at the child at least every
+ * CHILD_POLL_MS instead. */
+#define CHILD_POLL_MS 50
+
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double timeout)
 {
 	bool err_open = err_r >= 0, status_open = status_r >= 0;
@@ -98,21 +118,25 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		fcntl(err_r, F_SETFL, O_NONBLOCK);
 	if (status_r >= 0)
 		fcntl(status_r, F_SETFL, O_NONBLOCK);
+	int pidfd = open_pidfd(st->pid);
 	while (!st->exited) {
-		struct pollfd p[3] = {
+		struct pollfd p[4] = {
 			{.fd = sfd, .events = POLLIN},
 			{.fd = err_open ? err_r : -1, .events = POLLIN},
 			{.fd = status_open ? status_r : -1, .events = POLLIN},
+			{.fd = pidfd, .events = POLLIN},
 		};
 		int wait_ms = -1;
 		if (deadline > 0 && !st->timed_out) {
 			double left = deadline - monotonic_ms() / 1e3;
 			wait_ms = left <= 0 ? 0 : (int)ceil(left * 1000);
 		}
-		int r = poll(p, 3, wait_ms);
+		if (pidfd < 0 && (wait_ms < 0 || wait_ms > CHILD_POLL_MS))
+			wait_ms = CHILD_POLL_MS;
+		int r = poll(p, 4, wait_ms);
 		if (r < 0 && errno != EINTR)
 			break;
-		if (r == 0 && deadline > 0 && !st->timed_out && monotonic_ms() / 1e3 >= deadline) {
+		if (deadline > 0 && !st->timed_out && monotonic_ms() / 1e3 >= deadline) {
 			/* Killing the sandbox's PID 1 ends its whole PID namespace,
 			 * so no descendant survives, detached or not. */
 			st->timed_out = true;
@@ -146,7 +170,18 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		pid_t w = waitpid(st->pid, &st->wait_status, WNOHANG);
 		if (w == st->pid)
 			st->exited = true;
+		if (w < 0 && errno == ECHILD) {
+			/* Someone else reaped it (a wait(-1), or SIGCHLD set to
+			 * SIG_IGN, in the program around us): the sandbox is
+			 * gone, and its status with it. */
+			fprintf(stderr, "agentbox: the sandbox's process %d was reaped by someone else (a wait for any child, or SIGCHLD ignored, in this program); its exit status is lost\n",
+				(int)st->pid);
+			st->wait_status = AB_EXIT_FAILURE << 8;
+			st->exited = true;
+		}
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	/* The backend is gone; take what is already in the pipes without
 	 * waiting for writers that may linger for a moment. */
 	if (err_r >= 0)
