@@ -330,6 +330,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 	cli->opts.cwd = NULL;
 
 	cli->policy = ab_policy_new();
+	if (!cli->policy)
+		return ab_fail(err, ENOMEM, "out of memory creating the policy");
 	int r = 0;
 	if (preset || !file)
 		r = ab_policy_apply_preset(cli->policy, preset ? preset : "read-only", err);

@@ -1,5 +1,7 @@
 #include "common/util.h"
 
+#include "common/error.h"
+
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,16 +10,19 @@
 #include <string.h>
 #include <time.h>
 
-/* The innermost oom_guarded() of this thread, or NULL. */
+/* The innermost oom_guarded() of this thread, or NULL, and the size that
+ * could not be allocated. */
 static _Thread_local jmp_buf *oom_trap;
+static _Thread_local size_t oom_size;
 
-int oom_guarded(int (*fn)(void *ctx), void *ctx)
+int oom_guarded(int (*fn)(void *ctx), void *ctx, ab_error *err, const char *what)
 {
 	jmp_buf here;
 	jmp_buf *volatile outer = oom_trap;
 	if (setjmp(here)) {
 		oom_trap = outer;
-		return -ENOMEM;
+		return ab_fail(err, ENOMEM, "%s: out of memory (an allocation of %zu bytes failed); nothing was changed",
+			       what, oom_size);
 	}
 	oom_trap = &here;
 	int r = fn(ctx);
@@ -31,8 +36,10 @@ int oom_guarded(int (*fn)(void *ctx), void *ctx)
  * No allocation: snprintf of integers into a stack buffer only. */
 static _Noreturn void die_oom(size_t n)
 {
-	if (oom_trap)
+	if (oom_trap) {
+		oom_size = n;
 		longjmp(*oom_trap, 1);
+	}
 	char msg[256];
 	int len = snprintf(msg, sizeof(msg),
 			   "agentbox: out of memory: cannot allocate %zu bytes; agentbox cannot undo a half-built sandbox safely, so this process ends (abort)\n"

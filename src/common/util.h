@@ -16,13 +16,15 @@
 
 #include <stdarg.h>
 
-/* Runs fn(ctx) and returns what it returns, or -ENOMEM when an x*
- * allocation in it (in this thread) failed. fn must be pure computation
- * on memory: the unwinding (longjmp) skips its cleanups, so it must hold
- * no fd, lock or process while it may allocate, and must leave every data
- * structure it shares consistent at each allocation (then the worst case
- * is a leak of what the failed call had allocated). Guards nest. */
-int oom_guarded(int (*fn)(void *ctx), void *ctx);
+/* Runs fn(ctx) and returns what it returns, or -ENOMEM with a message in
+ * err naming `what` when an x* allocation in it (in this thread) failed.
+ * fn must be pure computation on memory: the unwinding (longjmp) skips its
+ * cleanups, so it must hold no fd, lock or process while it may allocate,
+ * and must leave every data structure it shares consistent at each
+ * allocation (then the worst case is a leak of what the failed call had
+ * allocated). Guards nest. */
+struct ab_error;
+int oom_guarded(int (*fn)(void *ctx), void *ctx, struct ab_error *err, const char *what);
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

@@ -10,6 +10,8 @@
 int net_policy_load_file(const char *path, struct domain_rules *rules, ab_error *err)
 {
 	ab_policy *p = ab_policy_new();
+	if (!p)
+		return ab_fail(err, ENOMEM, "%s: out of memory creating a policy", path);
 	int r = ab_policy_load_file(p, path, err);
 	if (r == 0 && p->net_set && p->net != AB_NET_PROXY)
 		r = ab_fail(err, EINVAL,

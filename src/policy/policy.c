@@ -68,13 +68,95 @@ bool policy_parse_access(const char *word, ab_access *out)
 	return true;
 }
 
-ab_policy *ab_policy_new(void)
+/* Out of memory in the functions of agentbox.h's policy API.
+ *
+ * Building a policy is computation on memory only (no fd, lock or
+ * process), so each public function runs its work under oom_guarded()
+ * (common/util.h): an allocation that fails unwinds to it and the function
+ * returns -ENOMEM. For p to stay as it was, the functions that add one
+ * thing allocate everything first and change p last; the ones that add
+ * many (a preset, a policy file) work on a copy of p and swap it in only
+ * when done. What the failed call had allocated is leaked. The raw
+ * versions (policy.h) are for callers already inside a guard. */
+
+static ab_policy *policy_alloc(ab_policy **out)
 {
 	ab_policy *p = xcalloc(1, sizeof(*p));
 	p->net = AB_NET_NONE;
+	*out = p; /* from here on the caller can free it, however far we get */
 	for (size_t i = 0; policy_default_protect[i]; i++)
-		ab_policy_add_protect(p, policy_default_protect[i], NULL);
+		policy_add_protect(p, policy_default_protect[i], NULL);
 	return p;
+}
+
+ab_policy *policy_new(void)
+{
+	ab_policy *p;
+	return policy_alloc(&p);
+}
+
+static int new_body(void *ctx)
+{
+	policy_alloc(ctx);
+	return 0;
+}
+
+ab_policy *ab_policy_new(void)
+{
+	ab_policy *p = NULL;
+	ab_error err;
+	if (oom_guarded(new_body, &p, &err, "ab_policy_new") < 0) {
+		ab_policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* A deep copy of src into *out (set as soon as it exists). */
+static void policy_copy(const ab_policy *src, ab_policy **out)
+{
+	ab_policy *c = policy_alloc(out);
+	for (size_t i = 0; i < src->n_entries; i++) {
+		const struct policy_entry *e = &src->entries[i];
+		policy_add_entry(c, e->kind, e->path, e->access, e->origin);
+	}
+	for (size_t i = 0; i < src->n_protect; i++)
+		policy_add_protect(c, src->protect[i], NULL);
+	/* the patterns passed the same parser once: no error here */
+	for (size_t i = 0; i < src->domains.n_allow; i++)
+		domain_rules_add(&c->domains, src->domains.allow[i].text, true, NULL);
+	for (size_t i = 0; i < src->domains.n_deny; i++)
+		domain_rules_add(&c->domains, src->domains.deny[i].text, false, NULL);
+	c->net = src->net;
+	c->net_set = src->net_set;
+}
+
+struct txn {
+	ab_policy *p, *copy;
+	int (*op)(ab_policy *p, void *arg, ab_error *err);
+	void *arg;
+	ab_error *err;
+};
+
+static int txn_body(void *ctx)
+{
+	struct txn *t = ctx;
+	policy_copy(t->p, &t->copy);
+	return t->op(t->copy, t->arg, t->err);
+}
+
+int policy_transaction(ab_policy *p, int (*op)(ab_policy *p, void *arg, ab_error *err),
+		       void *arg, const char *what, ab_error *err)
+{
+	struct txn t = {.p = p, .op = op, .arg = arg, .err = err};
+	int r = oom_guarded(txn_body, &t, err, what);
+	if (r == 0) {
+		ab_policy old = *p;
+		*p = *t.copy;
+		*t.copy = old;
+	}
+	ab_policy_free(t.copy);
+	return r;
 }
 
 void ab_policy_free(ab_policy *p)
@@ -150,28 +232,32 @@ int policy_parse_path(const char *text, enum policy_path_kind *kind,
 int policy_add_entry(ab_policy *p, enum policy_path_kind kind,
 		     const char *path, ab_access access, const char *origin)
 {
+	/* every allocation before the first change (see the top) */
+	char *new_origin = xstrdup(origin ? origin : "");
 	for (size_t i = 0; i < p->n_entries; i++) {
 		struct policy_entry *e = &p->entries[i];
 		if (e->kind == kind && strcmp(e->path, path) == 0) {
 			e->access = access;
 			free(e->origin);
-			e->origin = xstrdup(origin ? origin : "");
+			e->origin = new_origin;
 			return 0;
 		}
 	}
+	char *new_path = xstrdup(path);
 	grow_array((void **)&p->entries, &p->cap_entries, p->n_entries + 1,
 		   sizeof(*p->entries));
-	p->entries[p->n_entries++] = (struct policy_entry){
+	p->entries[p->n_entries] = (struct policy_entry){
 		.kind = kind,
-		.path = xstrdup(path),
+		.path = new_path,
 		.access = access,
-		.origin = xstrdup(origin ? origin : ""),
+		.origin = new_origin,
 	};
+	p->n_entries++;
 	return 0;
 }
 
-int ab_policy_add_path(ab_policy *p, const char *path, ab_access access,
-		       const char *origin, ab_error *err)
+int policy_add_path(ab_policy *p, const char *path, ab_access access,
+		    const char *origin, ab_error *err)
 {
 	enum policy_path_kind kind;
 	char *sub = NULL;
@@ -187,7 +273,7 @@ int ab_policy_add_path(ab_policy *p, const char *path, ab_access access,
 	return 0;
 }
 
-int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err)
+int policy_add_protect(ab_policy *p, const char *name, ab_error *err)
 {
 	if (!name || !*name || strchr(name, '/') || strcmp(name, ".") == 0 ||
 	    strcmp(name, "..") == 0)
@@ -197,9 +283,11 @@ int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err)
 	for (size_t i = 0; i < p->n_protect; i++)
 		if (strcmp(p->protect[i], name) == 0)
 			return 0;
+	char *copy = xstrdup(name);
 	grow_array((void **)&p->protect, &p->cap_protect, p->n_protect + 1,
 		   sizeof(*p->protect));
-	p->protect[p->n_protect++] = xstrdup(name);
+	p->protect[p->n_protect] = copy;
+	p->n_protect++;
 	return 0;
 }
 
@@ -209,7 +297,7 @@ void ab_policy_set_network(ab_policy *p, ab_net net)
 	p->net_set = true;
 }
 
-int ab_policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err)
+int policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err)
 {
 	int r = domain_rules_add(&p->domains, pattern, allow, err);
 	/* Rules mean the proxy unless a mode was chosen (the CLI and policy
@@ -217,6 +305,52 @@ int ab_policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error
 	if (r == 0 && !p->net_set)
 		p->net = AB_NET_PROXY;
 	return r;
+}
+
+/* The guarded public versions: one call's arguments. */
+struct add_args {
+	ab_policy *p;
+	const char *text, *origin;
+	ab_access access;
+	bool allow;
+	ab_error *err;
+};
+
+static int add_path_body(void *ctx)
+{
+	struct add_args *a = ctx;
+	return policy_add_path(a->p, a->text, a->access, a->origin, a->err);
+}
+
+int ab_policy_add_path(ab_policy *p, const char *path, ab_access access,
+		       const char *origin, ab_error *err)
+{
+	struct add_args a = {.p = p, .text = path, .origin = origin, .access = access, .err = err};
+	return oom_guarded(add_path_body, &a, err, "ab_policy_add_path");
+}
+
+static int add_protect_body(void *ctx)
+{
+	struct add_args *a = ctx;
+	return policy_add_protect(a->p, a->text, a->err);
+}
+
+int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err)
+{
+	struct add_args a = {.p = p, .text = name, .err = err};
+	return oom_guarded(add_protect_body, &a, err, "ab_policy_add_protect");
+}
+
+static int add_domain_body(void *ctx)
+{
+	struct add_args *a = ctx;
+	return policy_add_domain(a->p, a->text, a->allow, a->err);
+}
+
+int ab_policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err)
+{
+	struct add_args a = {.p = p, .text = pattern, .allow = allow, .err = err};
+	return oom_guarded(add_domain_body, &a, err, "ab_policy_add_domain");
 }
 
 ab_net ab_policy_network(const ab_policy *p)

@@ -48,6 +48,24 @@ int policy_parse_path(const char *text, enum policy_path_kind *kind,
 int policy_add_entry(ab_policy *p, enum policy_path_kind kind,
 		     const char *path, ab_access access, const char *origin);
 
+/* The raw versions of ab_policy_apply_preset, _add_path, _add_protect and
+ * _add_domain: the same checks and errors, but an allocation failure
+ * unwinds to the caller's oom_guarded() (or ends the process outside one).
+ * For code that is already inside a guard, such as the policy loader. */
+ab_policy *policy_new(void);
+int policy_apply_preset(ab_policy *p, const char *name, ab_error *err);
+int policy_add_path(ab_policy *p, const char *path, ab_access access,
+		    const char *origin, ab_error *err);
+int policy_add_protect(ab_policy *p, const char *name, ab_error *err);
+int policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err);
+
+/* Runs op on a copy of p under oom_guarded() and puts the copy in p's
+ * place only when op returns 0: p ends up either as op left the copy or
+ * untouched (also when memory ran out: -ENOMEM, err says so). `what`
+ * names the operation in that message. */
+int policy_transaction(ab_policy *p, int (*op)(ab_policy *p, void *arg, ab_error *err),
+		       void *arg, const char *what, ab_error *err);
+
 /* "read" / "write" / "none" -> access; returns false when unknown. */
 bool policy_parse_access(const char *word, ab_access *out);
 

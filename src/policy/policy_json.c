@@ -395,7 +395,7 @@ static int load_preset(struct loader *ld, json_t *root)
 		return fail_at(ld, at, 1, false,
 			       "\"preset\" must be a string, found %s", json_kind(v));
 	ab_error sub;
-	if (ab_policy_apply_preset(ld->stage, json_string_value(v), &sub) == 0)
+	if (policy_apply_preset(ld->stage, json_string_value(v), &sub) == 0)
 		return 0;
 	_cleanup_free_ char *q = quoted(json_string_value(v));
 	return fail_at(ld, at, 1, false,
@@ -461,7 +461,7 @@ static int load_fs_entry(struct loader *ld, const char *key, json_t *v,
 
 	_cleanup_free_ char *origin =
 		xasprintf("%s:%d:%d", ld->source, lc->line, lc->col);
-	if (ab_policy_add_path(ld->stage, key, access, origin, &why) < 0)
+	if (policy_add_path(ld->stage, key, access, origin, &why) < 0)
 		return fail_at(ld, at, 2, true, "%s", why.message);
 	return 0;
 }
@@ -518,7 +518,7 @@ static int load_protect(struct loader *ld, json_t *root)
 				       "\"protect\" entries must be strings, found %s",
 				       json_kind(v));
 		ab_error why;
-		if (ab_policy_add_protect(ld->stage, json_string_value(v), &why) < 0) {
+		if (policy_add_protect(ld->stage, json_string_value(v), &why) < 0) {
 			_cleanup_free_ char *q = quoted(json_string_value(v));
 			return fail_at(ld, at, 2, false,
 				       "protected name %s must be a single path component such as \".git\" (no \"/\", not \".\" or \"..\")",
@@ -550,7 +550,7 @@ static int load_domain_list(struct loader *ld, json_t *net, const char *key, boo
 				       "\"network\".\"%s\" entries must be strings (domain patterns), found %s",
 				       key, json_kind(v));
 		ab_error why;
-		if (ab_policy_add_domain(ld->stage, json_string_value(v), allow, &why) < 0)
+		if (policy_add_domain(ld->stage, json_string_value(v), allow, &why) < 0)
 			return fail_at(ld, at, 3, false, "\"network\".\"%s\"[%zu]: %s", key, i,
 				       why.message);
 	}
@@ -691,12 +691,12 @@ static void merge_stage(ab_policy *p, const ab_policy *stage, bool set_net)
 		policy_add_entry(p, e->kind, e->path, e->access, e->origin);
 	}
 	for (size_t i = 0; i < stage->n_protect; i++)
-		ab_policy_add_protect(p, stage->protect[i], NULL);
+		policy_add_protect(p, stage->protect[i], NULL);
 	const struct domain_rules *d = &stage->domains;
 	for (size_t i = 0; i < d->n_allow; i++)
-		ab_policy_add_domain(p, d->allow[i].text, true, NULL);
+		policy_add_domain(p, d->allow[i].text, true, NULL);
 	for (size_t i = 0; i < d->n_deny; i++)
-		ab_policy_add_domain(p, d->deny[i].text, false, NULL);
+		policy_add_domain(p, d->deny[i].text, false, NULL);
 	if (set_net)
 		ab_policy_set_network(p, stage->net);
 }
@@ -723,13 +723,18 @@ static int load_text(ab_policy *p, const char *text, size_t len,
 	if (!root) {
 		if (json_error_code(&je) == json_error_duplicate_key)
 			return fail_duplicate_key(&ld, &je);
+		/* jansson reports some allocation failures (a member it could
+		 * not add) with no code and no text at all */
+		if (json_error_code(&je) == json_error_out_of_memory || !je.text[0])
+			return ab_fail(err, ENOMEM, "%s: out of memory while parsing the policy (%zu bytes of JSON)",
+				       ld.source, len);
 		if (je.line < 1)
 			return ab_fail(err, EINVAL, "%s: invalid JSON: %s", ld.source, je.text);
 		return ab_fail(err, EINVAL, "%s:%d:%d: invalid JSON: %s", ld.source,
 			       je.line, je.column > 0 ? je.column : 1, je.text);
 	}
 
-	ld.stage = ab_policy_new();
+	ld.stage = policy_new();
 	int r = load_root(&ld, root);
 	if (r == 0)
 		merge_stage(p, ld.stage, ld.set_net);
@@ -738,13 +743,25 @@ static int load_text(ab_policy *p, const char *text, size_t len,
 	return r;
 }
 
+struct load_args {
+	const char *text, *source;
+	size_t len;
+};
+
+static int load_op(ab_policy *p, void *arg, ab_error *err)
+{
+	const struct load_args *a = arg;
+	return load_text(p, a->text, a->len, a->source, err);
+}
+
 int ab_policy_load_json(ab_policy *p, const char *text, const char *source,
 			ab_error *err)
 {
 	if (!text)
 		return ab_fail(err, EINVAL, "%s: no policy text given",
 			       source ? source : "<policy>");
-	return load_text(p, text, strlen(text), source, err);
+	struct load_args a = {.text = text, .source = source, .len = strlen(text)};
+	return policy_transaction(p, load_op, &a, "loading a policy", err);
 }
 
 static void hint_for_open_error(ab_error *err, int code, const char *path)
@@ -803,7 +820,24 @@ int policy_read_file(const char *path, sbuf *out, ab_error *err)
 				       "policy file %s is larger than %d bytes; is it really a policy file?",
 				       path, POLICY_FILE_MAX);
 		}
-		sbuf_addn(out, chunk, (size_t)n);
+		/* plain realloc: this runs with the file open, outside any
+		 * oom_guarded() (see policy.c) */
+		if (out->len + (size_t)n + 1 > out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : sizeof(chunk) + 1;
+			while (cap < out->len + (size_t)n + 1)
+				cap *= 2;
+			char *s = realloc(out->s, cap);
+			if (!s) {
+				sbuf_free(out);
+				return ab_fail(err, ENOMEM, "cannot read policy file %s: out of memory (%zu bytes)",
+					       path, cap);
+			}
+			out->s = s;
+			out->cap = cap;
+		}
+		memcpy(out->s + out->len, chunk, (size_t)n);
+		out->len += (size_t)n;
+		out->s[out->len] = '\0';
 	}
 	return 0;
 }
@@ -814,7 +848,8 @@ int ab_policy_load_file(ab_policy *p, const char *path, ab_error *err)
 	int r = policy_read_file(path, &buf, err);
 	if (r < 0)
 		return r;
-	r = load_text(p, buf.s ? buf.s : "", buf.len, path, err);
+	struct load_args a = {.text = buf.s ? buf.s : "", .source = path, .len = buf.len};
+	r = policy_transaction(p, load_op, &a, "loading a policy file", err);
 	sbuf_free(&buf);
 	return r;
 }

@@ -4,9 +4,10 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/util.h"
 #include "policy/policy.h"
 
-int ab_policy_apply_preset(ab_policy *p, const char *name, ab_error *err)
+int policy_apply_preset(ab_policy *p, const char *name, ab_error *err)
 {
 	char origin[64];
 	snprintf(origin, sizeof(origin), "preset %s", name ? name : "");
@@ -31,4 +32,15 @@ int ab_policy_apply_preset(ab_policy *p, const char *name, ab_error *err)
 	return ab_fail(err, EINVAL,
 		       "unknown policy preset '%s' (use read-only, workspace-write or full-access)",
 		       name ? name : "");
+}
+
+static int preset_op(ab_policy *p, void *arg, ab_error *err)
+{
+	return policy_apply_preset(p, arg, err);
+}
+
+/* Up to four entries: all of them or, out of memory, none. */
+int ab_policy_apply_preset(ab_policy *p, const char *name, ab_error *err)
+{
+	return policy_transaction(p, preset_op, (void *)name, "ab_policy_apply_preset", err);
 }

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -922,6 +924,140 @@ static void test_load_file_empty_file_is_rejected(void **state)
 	ab_policy_free(p);
 }
 
+/* ---- out of memory --------------------------------------------------- */
+
+/* In a probe child: caps the address space a few MiB above what the
+ * process uses now, so that the next large allocation fails for real. */
+static bool cap_address_space(size_t headroom)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f)
+		return false;
+	char line[256];
+	unsigned long kb = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	if (!kb)
+		return false;
+	struct rlimit rl = {.rlim_cur = kb * 1024 + headroom, .rlim_max = RLIM_INFINITY};
+	return setrlimit(RLIMIT_AS, &rl) == 0;
+}
+
+static void uncap_address_space(void)
+{
+	struct rlimit rl = {.rlim_cur = RLIM_INFINITY, .rlim_max = RLIM_INFINITY};
+	setrlimit(RLIMIT_AS, &rl);
+}
+
+/* Exit codes of the probes below. */
+enum { OOM_OK = 0, OOM_NO_CAP = 2, OOM_NOT_ENOMEM = 3, OOM_NO_MESSAGE = 4, OOM_CHANGED = 5,
+       OOM_SETUP = 6, OOM_UNUSABLE = 7 };
+
+/* ab_policy_add_path with a path larger than the memory left: -ENOMEM
+ * and the policy as it was, instead of the process ending (it used to
+ * abort in xmalloc). */
+static int probe_add_path_oom(void *arg)
+{
+	(void)arg;
+	ab_error err = {0};
+	ab_policy *p = ab_policy_new();
+	if (!p || ab_policy_apply_preset(p, "workspace-write", &err) < 0)
+		return OOM_SETUP;
+	size_t n_before = p->n_entries;
+	size_t len = 64u << 20;
+	char *huge = malloc(len + 1);
+	if (!huge)
+		return OOM_SETUP;
+	memset(huge, 'a', len);
+	huge[0] = '/';
+	huge[len] = '\0';
+	if (!cap_address_space(8u << 20))
+		return OOM_NO_CAP;
+	int r = ab_policy_add_path(p, huge, AB_ACCESS_WRITE, "--write", &err);
+	uncap_address_space();
+	if (r != -ENOMEM || err.code != ENOMEM) {
+		dprintf(2, "ab_policy_add_path returned %d: %s\n", r, err.message);
+		return OOM_NOT_ENOMEM;
+	}
+	if (!strstr(err.message, "out of memory") || !strstr(err.message, "ab_policy_add_path"))
+		return OOM_NO_MESSAGE;
+	if (p->n_entries != n_before || !find_entry(p, PP_CWD, ""))
+		return OOM_CHANGED;
+	/* and the policy still works afterwards */
+	if (ab_policy_add_path(p, "/srv", AB_ACCESS_READ, "--read", &err) < 0 ||
+	    p->n_entries != n_before + 1)
+		return OOM_UNUSABLE;
+	ab_policy_free(p);
+	free(huge);
+	return OOM_OK;
+}
+
+/* A policy file too large for the memory left: -ENOMEM, and not one of
+ * its rules in the policy (they are loaded into a copy that is dropped). */
+static int probe_load_json_oom(void *arg)
+{
+	(void)arg;
+	ab_error err = {0};
+	ab_policy *p = ab_policy_new();
+	if (!p || ab_policy_apply_preset(p, "read-only", &err) < 0)
+		return OOM_SETUP;
+	size_t n_before = p->n_entries;
+	sbuf json = {0};
+	sbuf_add(&json, "{\"version\": 1, \"filesystem\": {");
+	for (int i = 0; i < 40000; i++)
+		sbuf_addf(&json, "%s\"/srv/data/some/rather/long/path/number/%d\": \"write\"",
+			  i ? ", " : "", i);
+	sbuf_add(&json, "}}");
+	if (!cap_address_space(2u << 20))
+		return OOM_NO_CAP;
+	int r = ab_policy_load_json(p, json.s, "big.json", &err);
+	uncap_address_space();
+	if (r != -ENOMEM || err.code != ENOMEM) {
+		dprintf(2, "ab_policy_load_json returned %d: %s\n", r, err.message);
+		return OOM_NOT_ENOMEM;
+	}
+	if (!strstr(err.message, "out of memory"))
+		return OOM_NO_MESSAGE;
+	if (p->n_entries != n_before || find_entry(p, PP_ABSOLUTE, "/srv/data/some/rather/long/path/number/0"))
+		return OOM_CHANGED;
+	ab_policy_free(p);
+	sbuf_free(&json);
+	return OOM_OK;
+}
+
+static void expect_oom_probe(probe_child_fn fn, const char *what)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	(void)fn;
+	print_message("%s: skipped: ASan reserves more address space than RLIMIT_AS lets through\n", what);
+	skip();
+#else
+	int st = probe_child_run(fn, NULL);
+	if (WIFSIGNALED(st))
+		fail_msg("%s: the process was killed by signal %d (%s) instead of getting -ENOMEM",
+			 what, WTERMSIG(st), strsignal(WTERMSIG(st)));
+	if (WEXITSTATUS(st) == OOM_NO_CAP) {
+		print_message("%s: skipped: cannot lower RLIMIT_AS here\n", what);
+		skip();
+	}
+	assert_int_equal(WEXITSTATUS(st), OOM_OK);
+#endif
+}
+
+static void test_add_path_out_of_memory_is_enomem(void **state)
+{
+	(void)state;
+	expect_oom_probe(probe_add_path_oom, "ab_policy_add_path");
+}
+
+static void test_load_json_out_of_memory_is_enomem(void **state)
+{
+	(void)state;
+	expect_oom_probe(probe_load_json_oom, "ab_policy_load_json");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -984,6 +1120,8 @@ int main(void)
 		cmocka_unit_test(test_load_file_missing_names_path_errno_and_hint),
 		cmocka_unit_test(test_load_file_directory_is_rejected_with_hint),
 		cmocka_unit_test(test_load_file_empty_file_is_rejected),
+		cmocka_unit_test(test_add_path_out_of_memory_is_enomem),
+		cmocka_unit_test(test_load_json_out_of_memory_is_enomem),
 	};
 	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }
