@@ -719,13 +719,17 @@ static int load_text(ab_policy *p, const char *text, size_t len,
 			       ld.source);
 
 	json_error_t je;
+	errno = 0;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	int load_errno = errno;
 	if (!root) {
 		if (json_error_code(&je) == json_error_duplicate_key)
 			return fail_duplicate_key(&ld, &je);
-		/* jansson reports some allocation failures (a member it could
-		 * not add) with no code and no text at all */
-		if (json_error_code(&je) == json_error_out_of_memory || !je.text[0])
+		/* jansson reports most allocation failures as something else
+		 * (no text at all for a member it could not add, "invalid
+		 * token" for a string it could not grow); only the errno that
+		 * the failed malloc left tells */
+		if (json_error_code(&je) == json_error_out_of_memory || load_errno == ENOMEM)
 			return ab_fail(err, ENOMEM, "%s: out of memory while parsing the policy (%zu bytes of JSON)",
 				       ld.source, len);
 		if (je.line < 1)
