@@ -23,8 +23,9 @@
  * Threads. Functions may be called from several threads at once as long as
  * no ab_policy is changed while another thread uses it: ab_run and
  * ab_explain only read the policy, the options and argv, so several runs
- * may share them. ab_run has no global state of its own; what it does to
- * the process as a whole is listed at ab_run.
+ * may share them. The library's only global state is the lock that keeps
+ * Landlock runs apart from the others; what a run does to the process as
+ * a whole is listed at ab_run.
  *
  * Out of memory. The policy functions return -ENOMEM (ab_policy_new NULL)
  * when an allocation fails, and leave the policy as it was before the
@@ -263,19 +264,26 @@ AB_EXPORT void ab_run_options_init_size(ab_run_options *o, size_t size);
  *    command only if it is not taken by another thread first: block these
  *    signals in the program's other threads, and expect a process-wide ^C
  *    to reach one of several concurrent runs, not each of them.
- *  - SIGCHLD must not be ignored (SIG_IGN) in the process: the kernel
- *    would then reap the sandbox before ab_run can learn its status.
- *  - Children are waited for by pid, never with wait(-1); the program's
- *    own children are left alone.
+ *  - The end of the sandbox is learnt from a pidfd and waitpid on its pid,
+ *    never from SIGCHLD nor wait(-1). SIGCHLD must not be ignored
+ *    (SIG_IGN) and no other code may wait for any child: the kernel or
+ *    that code would reap the sandbox, and the run then ends with
+ *    AB_EXIT_FAILURE and a message that its status is lost.
+ *  - The Landlock backend has no PID namespace to end what the command
+ *    leaves behind, so the process is a child subreaper while such a run
+ *    lasts and, when the command ends, every child of the process that
+ *    appeared during the run is killed and reaped. Such a run therefore
+ *    waits until it is the only ab_run/ab_explain in the process, and the
+ *    others wait for it; children the program starts itself meanwhile
+ *    are not protected. The other backends run side by side.
  *  - With AB_NET_PROXY the soft RLIMIT_NOFILE of the process is raised to
  *    its hard limit, and the proxy runs in threads of ab_run's own.
- *  - The built-in backend creates the sandbox with clone(2), which, unlike
- *    fork(), does not take glibc's malloc and stdio locks first. Calls from
- *    two threads are safe (each thread allocates from its own arena), but
- *    a program thread that holds stdio's stderr lock at that instant
- *    could stall the sandbox's setup until the timeout.
+ *  - In a process that has (had) threads, the built-in backend creates the
+ *    sandbox through a short-lived helper forked with fork(), so that no
+ *    malloc, stdio or fork lock another thread holds is copied into it.
  * Any number of threads may call ab_run at the same time, with the same
- * or different policies, working directories and backends. */
+ * or different policies, working directories and backends. Do not call
+ * ab_run or ab_explain from an on_event callback. */
 AB_EXPORT int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 		     int *exit_status, ab_error *err);
 
