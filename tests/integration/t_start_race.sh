@@ -39,27 +39,30 @@ planted() {
 
 # ---------------------------------------------------------------- held start
 
-# held_run ALT: one agentbox start in which .git and ALT trade places after
-# planning and before the sandbox is built, and trade back once the command
-# runs, which then writes into .git.
+# held_run SWAPPED ALT ACTION AGENTBOX-ARGS...: one agentbox start in which
+# SWAPPED and ALT trade places after planning and before the sandbox is
+# built, and trade back once the command runs; the command then runs the
+# shell snippet ACTION in $WS.
 #
 # How the start is held: --events-fd is a pipe that is already full, so
 # agentbox waits in write(2) on its first event, which comes after the plan
 # is resolved and before any backend starts. Sets RC, OUT, ERR, STARTED
 # (yes/no), HELD (yes/no).
 held_run() {
-	local alt=$1 fifo=$CASE_DIR/ev.fifo started=$CASE_DIR/started go=$CASE_DIR/go pid i
+	local swapped=$1 alt=$2 action=$3 fifo=$CASE_DIR/ev.fifo started=$CASE_DIR/started
+	local go=$CASE_DIR/go pid i
+	shift 3
 	rm -f "$fifo" "$started" "$go"
 	mkfifo "$fifo"
 	exec 7<>"$fifo"
 	head -c 65536 /dev/zero >&7
-	LAST_CMD="agentbox run --policy workspace-write --events-fd 3 -C $WS -- sh -c 'touch .git/planted' (held after planning)"
-	"$AGENTBOX" run --policy workspace-write --events-fd 3 -C "$WS" -- sh -c '
+	LAST_CMD="agentbox run $* --events-fd 3 -C $WS -- sh -c '$action' (held after planning)"
+	"$AGENTBOX" run "$@" --events-fd 3 -C "$WS" -- sh -c '
 		: >"$1"
 		i=0
 		while [ ! -e "$2" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
-		touch .git/planted 2>/dev/null && echo planted
-		exit 0' sh "$started" "$go" \
+		eval "$3"
+		exit 0' sh "$started" "$go" "$action" \
 		3>&7 </dev/null >"$CASE_DIR/.out" 2>"$CASE_DIR/.err" &
 	pid=$!
 	HELD=no
@@ -72,7 +75,7 @@ held_run() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.02
 	done
-	exchange "$WS/.git" "$alt"
+	exchange "$swapped" "$alt"
 	head -c 65536 <&7 >/dev/null
 	# until the command runs, or agentbox has refused
 	for ((i = 0; i < 500; i++)); do
@@ -80,7 +83,7 @@ held_run() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.02
 	done
-	exchange "$WS/.git" "$alt"
+	exchange "$swapped" "$alt"
 	: >"$go"
 	wait "$pid"
 	RC=$?
@@ -88,6 +91,20 @@ held_run() {
 	STARTED=$([ -e "$started" ] && echo yes || echo no)
 	OUT=$(cat "$CASE_DIR/.out")
 	ERR=$(cat "$CASE_DIR/.err")
+}
+
+# expect_held_refusal LABEL PATH: the held start was refused before the
+# command existed, with a message naming PATH.
+expect_held_refusal() {
+	local label=$1 path=$2
+	expect "$label: agentbox was held between planning and mounting (waiting on its events pipe)" \
+		'[ "$HELD" = yes ]'
+	expect_exit "$label: refused with 125" 125
+	expect_stderr_matches "$label: the message starts with agentbox: and names $path" \
+		"^agentbox: .*$path"
+	expect_stderr_matches "$label: the message says what was found there" \
+		"not what agentbox planned|no longer the file agentbox resolved|symbolic link"
+	expect "$label: the command never started" '[ "$STARTED" = no ] && [ -z "$OUT" ]'
 }
 
 # Deterministic: whatever the backend finds at .git when it builds the
@@ -111,19 +128,50 @@ case_start_race_git_swapped_between_planning_and_mounts() {
 		else
 			label=".git swapped for another directory"
 		fi
-		held_run "$alt"
-		expect "$label: agentbox was held between planning and mounting (waiting on its events pipe)" \
-			'[ "$HELD" = yes ]'
-		expect_exit "$label: refused with 125" 125
-		expect_stderr_matches "$label: the message starts with agentbox: and names $WS/.git" \
-			"^agentbox: .*$WS/\\.git"
-		expect_stderr_matches "$label: the message says what was found there" \
-			"not what agentbox planned|no longer the file agentbox resolved|symbolic link"
-		expect "$label: the command never started" '[ "$STARTED" = no ] && [ -z "$OUT" ]'
+		held_run "$WS/.git" "$alt" 'touch .git/planted 2>/dev/null && echo planted' \
+			--policy workspace-write
+		expect_held_refusal "$label" "$WS/\\.git"
 		expect "$label: nothing was planted in the real git directory" \
 			'[ -z "$(planted "$(real_git "$alt")")" ] && [ -f "$WS/.git/HEAD" ]'
 		expect "$label: the swaps left the workspace as it was" \
 			'[ -L "$WS/.git-link" ] && [ -f "$WS/.git-twin/f" ] && [ -z "$(planted "$WS/decoy")$(planted "$WS/.git-twin")" ]'
+	done
+}
+
+# A hidden directory swapped the same way. With a symlink every backend
+# refuses. With another directory the built-in engine refuses at mount
+# time; bwrap mounts its tmpfs on whatever directory is at the path then,
+# and what a tmpfs covers cannot be seen from inside the sandbox, so no
+# check there can tell the planned directory from another one (README:
+# "the paths as the plan saw them").
+case_start_race_hidden_dir_swapped_between_planning_and_mounts() {
+	if ! can_exchange; then
+		skip "hidden dir swaps between planning and mounting" "renameat2(RENAME_EXCHANGE) is not available here"
+		return
+	fi
+	new_ws
+	mkdir "$WS/secrets" "$WS/decoy" "$WS/twin"
+	echo secret-5f1e >"$WS/secrets/s"
+	echo twin >"$WS/twin/t"
+	ln -s decoy "$WS/secrets-link"
+	local alt label
+	for alt in "$WS/secrets-link" "$WS/twin"; do
+		if [ -L "$alt" ]; then
+			label="--deny of a dir swapped for a symlink to a directory"
+		else
+			label="--deny of a dir swapped for another directory"
+			if [ "$BACKEND" = bwrap ]; then
+				skip "$label" "bwrap mounts the tmpfs by path, and what a tmpfs covers cannot be checked from inside (README)"
+				continue
+			fi
+		fi
+		held_run "$WS/secrets" "$alt" 'cat secrets/s 2>/dev/null; echo w 2>/dev/null >secrets/w' \
+			--policy workspace-write --deny "$WS/secrets"
+		expect_held_refusal "$label" "$WS/secrets"
+		expect "$label: the secret stayed hidden" '[[ "$OUT" != *secret-5f1e* ]]'
+		expect_absent "$label: nothing was written into the hidden directory" "$WS/secrets/w"
+		expect "$label: the swaps left the workspace as it was" \
+			'[ -L "$WS/secrets-link" ] && [ -f "$WS/secrets/s" ] && [ -f "$WS/twin/t" ]'
 	done
 }
 
