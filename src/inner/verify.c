@@ -124,7 +124,8 @@ bool mount_expect_met(const struct mount_expect *e, const struct mount_seen *s,
 	if (s->open_err == ENOENT)
 		return say(why, len, "it does not exist");
 	if (s->open_err)
-		return say(why, len, "cannot open it without following links: %s", strerror(s->open_err));
+		return say(why, len, "cannot open and inspect it without following links: %s",
+			   strerror(s->open_err));
 	switch (e->kind) {
 	case MX_BIND_RO:
 	case MX_BIND_RW:
@@ -149,8 +150,8 @@ static void observe(const struct mountfd *m, int rootfd, const char *path, struc
 	}
 	struct statx stx;
 	struct stat st;
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MODE | STATX_INO | STATX_SIZE,
-		  &stx) == 0) {
+	unsigned mask = STATX_TYPE | STATX_MODE | STATX_INO | STATX_SIZE;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, mask, &stx) == 0) {
 		s->mode = stx.stx_mode;
 		s->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
 		s->ino = stx.stx_ino;

@@ -21,7 +21,8 @@
 
 /* What a lookup of a path found inside the sandbox. */
 struct mount_seen {
-	int open_err;           /* errno of the lookup (ELOOP: a link on the way); 0: found */
+	int open_err;           /* errno of the lookup (ELOOP: a link on the way) or of
+				   looking at what it found; 0: found */
 	mode_t mode;            /* S_IFMT bits and permissions */
 	unsigned long long dev, ino, size;
 	unsigned rdev_major, rdev_minor;
