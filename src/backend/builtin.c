@@ -35,6 +35,8 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "inner/inner.h"
+#include "inner/verify.h"
+#include "plan/expect.h"
 
 extern char **environ;
 
@@ -204,6 +206,14 @@ struct init_args {
 	gid_t gid;
 };
 
+static int verify_root(const struct plan *plan, const bool *skip_op, ab_error *err)
+{
+	struct mount_expect *ex = xcalloc(plan->n_ops + 1, sizeof(*ex));
+	int r = mount_verify_all(ex, plan_mount_expects(plan, skip_op, ex), err);
+	free(ex);
+	return r;
+}
+
 /* The sandbox init, right after clone: PID 1 of the new PID namespace. */
 static _Noreturn void sandbox_init(const struct init_args *a)
 {
@@ -232,6 +242,12 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 	close(a->procfd);
 	if (builtin_build_root(plan, a->req->skip_op, a->req->legacy_mounts, &failure, &err) < 0)
 		report_and_exit(a->report_fd, failure, &err);
+	/* The same post-start check as the bwrap backend's inner stage: each
+	 * mount holds what the plan resolved. Every mount above was made by
+	 * fd on a checked file, so this is the guarantee stated once more,
+	 * for every namespace backend alike. */
+	if (verify_root(plan, a->req->skip_op, &err) < 0)
+		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
 	if (nh.pid > 0 && netns_join(&nh, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
 	/* Its own session: the command cannot push input into the caller's

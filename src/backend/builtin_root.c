@@ -43,6 +43,7 @@
 #define NEWROOT "newroot"
 
 struct root_builder {
+	const struct plan *plan;
 	struct mountfd m;
 	int oldroot;      /* the host's tree */
 	int newroot;      /* the sandbox's tree (topmost mount) */
@@ -168,10 +169,24 @@ static int open_target(struct root_builder *b, const char *path, bool want_dir, 
 	return cur;
 }
 
-/* Opens the host side and the sandbox side of `path`; the two must be the
- * same file unless the sandbox side was just created on our own tmpfs. */
-static int open_pair(struct root_builder *b, const char *path, int *src_out, int *dst_out,
-		     bool *is_dir, ab_error *err)
+/* The file resolution found at op's path, or NULL when it knows none (a
+ * block over a path that did not exist). */
+static const struct plan_node *planned(const struct root_builder *b, const struct plan_op *op)
+{
+	if (op->node < 0)
+		return NULL;
+	const struct plan_node *n = &b->plan->nodes[op->node];
+	return n->exists && strcmp(n->path, op->path) == 0 ? n : NULL;
+}
+
+/* Opens the host side and the sandbox side of `path`; the host side must
+ * be the file the plan resolved (`want`, when known), and the two must be
+ * the same file unless the sandbox side was just created on our own
+ * tmpfs. Without the first check, a directory swapped for another one
+ * between planning and here would get the mount, and the planned one,
+ * back in place a moment later, none. */
+static int open_pair(struct root_builder *b, const char *path, const struct plan_node *want,
+		     int *src_out, int *dst_out, bool *is_dir, ab_error *err)
 {
 	*src_out = *dst_out = -1;
 	int src = open_beneath(&b->m, b->oldroot, rel(path), O_PATH);
@@ -181,6 +196,15 @@ static int open_pair(struct root_builder *b, const char *path, int *src_out, int
 	if (fstat(src, &s) < 0) {
 		close(src);
 		return ab_fail_errno(err, errno, "cannot stat %s", path);
+	}
+	if (want && (s.st_dev != want->dev || s.st_ino != want->ino)) {
+		close(src);
+		*b->failure = BUILTIN_FAIL_REFUSE;
+		return ab_fail(err, EXDEV,
+			       "%s is no longer the file agentbox resolved (device %u:%u inode %llu now, device %u:%u inode %llu when the policy was resolved); refusing to mount on it\n"
+			       "cause: something renamed or replaced it during startup; run again once it is stable",
+			       path, major(s.st_dev), minor(s.st_dev), (unsigned long long)s.st_ino,
+			       major(want->dev), minor(want->dev), (unsigned long long)want->ino);
 	}
 	*is_dir = S_ISDIR(s.st_mode);
 	int dst = open_target(b, path, *is_dir, err);
@@ -214,11 +238,12 @@ static int open_pair(struct root_builder *b, const char *path, int *src_out, int
 	return 0;
 }
 
-static int op_bind(struct root_builder *b, const char *path, bool readonly, ab_error *err)
+static int op_bind(struct root_builder *b, const struct plan_op *op, bool readonly, ab_error *err)
 {
+	const char *path = op->path;
 	int src, dst;
 	bool dir;
-	int r = open_pair(b, path, &src, &dst, &dir, err);
+	int r = open_pair(b, path, planned(b, op), &src, &dst, &dir, err);
 	if (r < 0)
 		return r;
 	r = mountfd_bind(&b->m, src, dst, true, readonly, path, err);
@@ -229,12 +254,13 @@ static int op_bind(struct root_builder *b, const char *path, bool readonly, ab_e
 
 /* The sandbox side of a path to cover (a mask or a block): the same file
  * as on the host (open_pair), and still of the kind the plan expects. */
-static int open_cover_target(struct root_builder *b, const char *path, bool want_dir,
+static int open_cover_target(struct root_builder *b, const struct plan_op *op, bool want_dir,
 			     ab_error *err)
 {
+	const char *path = op->path;
 	int src, dst;
 	bool dir;
-	int r = open_pair(b, path, &src, &dst, &dir, err);
+	int r = open_pair(b, path, planned(b, op), &src, &dst, &dir, err);
 	if (r < 0)
 		return r;
 	close(src);
@@ -246,10 +272,12 @@ static int open_cover_target(struct root_builder *b, const char *path, bool want
 	return ab_fail(err, EISDIR, "cannot hide %s with a file: it is now a directory", path);
 }
 
-static int op_tmpfs_over(struct root_builder *b, const char *path, unsigned mode, bool readonly,
+static int op_tmpfs_over(struct root_builder *b, const struct plan_op *op, bool readonly,
 			 ab_error *err)
 {
-	int dst = open_cover_target(b, path, true, err);
+	const char *path = op->path;
+	unsigned mode = op->mode;
+	int dst = open_cover_target(b, op, true, err);
 	if (dst < 0)
 		return dst;
 	int mnt = -1;
@@ -288,14 +316,16 @@ static int op_remount_mask(struct root_builder *b, const char *path, ab_error *e
 
 /* An empty read-only file with `mode` over an existing file: a file on the
  * scratch root (detached with it later, but kept alive by the bind). */
-static int op_empty_file(struct root_builder *b, const char *path, unsigned mode, ab_error *err)
+static int op_empty_file(struct root_builder *b, const struct plan_op *op, ab_error *err)
 {
+	const char *path = op->path;
+	unsigned mode = op->mode;
 	char name[32];
 	snprintf(name, sizeof(name), "/empty-%04o", mode);
 	_cleanup_close_ int empty = open(name, O_CREAT | O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (empty < 0 || fchmod(empty, mode) < 0)
 		return ab_fail_errno(err, errno, "cannot create an empty file to hide %s", path);
-	int dst = open_cover_target(b, path, false, err);
+	int dst = open_cover_target(b, op, false, err);
 	if (dst < 0)
 		return dst;
 	int r = mountfd_bind(&b->m, empty, dst, false, true, path, err);
@@ -423,13 +453,13 @@ static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *er
 	case OP_DEV:
 		return op_dev(b, err);
 	case OP_BIND_RO:
-		return op_bind(b, op->path, true, err);
+		return op_bind(b, op, true, err);
 	case OP_BIND_RW:
-		return op_bind(b, op->path, false, err);
+		return op_bind(b, op, false, err);
 	case OP_MASK_DIR:
-		return op_tmpfs_over(b, op->path, op->mode, false, err);
+		return op_tmpfs_over(b, op, false, err);
 	case OP_BLOCK_DIR:
-		return op_tmpfs_over(b, op->path, op->mode, true, err);
+		return op_tmpfs_over(b, op, true, err);
 	case OP_MKDIR:
 		return op_mkpoint(b, op->path, true, err);
 	case OP_MKFILE:
@@ -438,7 +468,7 @@ static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *er
 		return op_remount_mask(b, op->path, err);
 	case OP_MASK_FILE:
 	case OP_BLOCK_FILE:
-		return op_empty_file(b, op->path, op->mode, err);
+		return op_empty_file(b, op, err);
 	case OP_SYMLINK:
 		return op_symlink(b, op->path, op->target, err);
 	}
@@ -525,7 +555,7 @@ static int run_step(struct root_builder *b, const struct plan *plan, const struc
 int builtin_build_root(const struct plan *plan, const bool *skip_op, bool legacy,
 		       enum builtin_failure *failure, ab_error *err)
 {
-	struct root_builder b = {.oldroot = -1, .newroot = -1, .failure = failure};
+	struct root_builder b = {.plan = plan, .oldroot = -1, .newroot = -1, .failure = failure};
 	*failure = BUILTIN_FAIL_REFUSE;
 	mountfd_init(&b.m, "/" OLDROOT "/proc", legacy);
 	struct step *steps = xcalloc(plan->n_ops + 4, sizeof(*steps));

@@ -5,10 +5,12 @@
 #include "backend/bwrap.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "inner/inner.h"
+#include "plan/expect.h"
 
 static int add_fd(struct bwrap_cmd *cmd, enum bwrap_fd_kind kind)
 {
@@ -112,6 +114,20 @@ static int push_op(struct bwrap_cmd *cmd, const struct bwrap_info *info,
 		break;
 	}
 	return 0;
+}
+
+/* bwrap resolves every path again, following links, while it builds the
+ * tree; the inner stage checks afterwards that each mount holds what the
+ * plan resolved (plan/expect.h), before the command exists. */
+static void push_expects(struct bwrap_cmd *cmd, const struct plan *plan, const bool *skip_op)
+{
+	struct mount_expect *ex = xcalloc(plan->n_ops + 1, sizeof(*ex));
+	size_t n = plan_mount_expects(plan, skip_op, ex);
+	for (size_t i = 0; i < n; i++) {
+		strv_push(&cmd->argv, "--expect");
+		strv_push_owned(&cmd->argv, mount_expect_format(&ex[i]));
+	}
+	free(ex);
 }
 
 int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
@@ -219,6 +235,7 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		strv_push(a, "--life-fd");
 		push_fd_arg(cmd, add_fd(cmd, BFD_LIFE));
 	}
+	push_expects(cmd, plan, opts->skip_op);
 	strv_push(a, "--");
 	for (size_t i = 0; opts->command[i]; i++)
 		strv_push(a, opts->command[i]);

@@ -36,6 +36,11 @@ struct plan_node {
 	char *why;        /* human reason: "--write", "policy.json:4:7", ... */
 	bool exists;
 	bool is_dir;
+	/* When it exists: its device and inode as resolution found them.
+	 * A backend mounts on the path and must find this very file there,
+	 * or something swapped it since (plan/expect.h). */
+	dev_t dev;
+	ino_t ino;
 	bool empty;       /* a protected name that exists and is an empty dir or
 			     empty regular file (not computed for other nodes) */
 	bool protected_name; /* its name is protected under a writable parent */

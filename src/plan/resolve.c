@@ -162,6 +162,8 @@ static int add_canonical_node(struct plan *plan, struct canonical *cp, ab_access
 	n->why = xstrdup(why);
 	n->exists = c.exists;
 	n->is_dir = c.is_dir;
+	n->dev = c.dev;
+	n->ino = c.ino;
 	n->first_missing = c.first_missing;
 	c.first_missing = NULL;
 	note_emptiness(n);

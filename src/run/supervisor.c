@@ -216,8 +216,12 @@ static int interpret(const struct supervise_request *req, struct watch_state *st
 		if (strstr(text, "Unknown option") && req->bwrap->from_cache)
 			return SUPERVISE_RETRY_PROBE;
 		if (strncmp(text, "agentbox:", 9) == 0) {
-			/* the inner stage refused before the command ran */
-			_cleanup_free_ char *msg = xstrndup(text, strcspn(text, "\n"));
+			/* the inner stage refused before the command ran; its
+			 * cause and fix lines come along */
+			size_t n = strlen(text);
+			while (n > 0 && text[n - 1] == '\n')
+				n--;
+			_cleanup_free_ char *msg = xstrndup(text, n);
 			return ab_fail(err, EPERM, "%s", msg + 10);
 		}
 		_cleanup_free_ char *msg = bwrap_message(text);

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
 #include "backend/bwrap.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "plan/expect.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
 #include "tree_fixture.h"
@@ -82,6 +84,21 @@ static struct bwrap_build_opts opts_plain(void)
 	return (struct bwrap_build_opts){.command = cmd_true};
 }
 
+/* An --expect spec with the host's identity of its path written "=", so
+ * that expected argvs need not know device and inode numbers; any other
+ * numbers are printed as they are (and fail the comparison). */
+static void add_expect(sbuf *b, const char *spec)
+{
+	struct mount_expect e;
+	assert_int_equal(mount_expect_parse(spec, &e), 0);
+	struct stat st;
+	if (e.have_id && lstat(e.path, &st) == 0 && st.st_dev == e.dev && st.st_ino == e.ino)
+		sbuf_addf(b, "%c:=:", (char)e.kind);
+	else
+		sbuf_addn(b, spec, (size_t)(e.path - spec));
+	tree_add_path(b, e.path);
+}
+
 static char *render_argv(const struct bwrap_cmd *cmd)
 {
 	sbuf b = {0};
@@ -89,7 +106,10 @@ static char *render_argv(const struct bwrap_cmd *cmd)
 	for (size_t i = 0; i < cmd->argv.n; i++) {
 		if (i)
 			sbuf_add(&b, " ");
-		tree_add_path(&b, cmd->argv.v[i]);
+		if (i > 0 && strcmp(cmd->argv.v[i - 1], "--expect") == 0)
+			add_expect(&b, cmd->argv.v[i]);
+		else
+			tree_add_path(&b, cmd->argv.v[i]);
 	}
 	assert_null(cmd->argv.v[cmd->argv.n]);
 	return b.s;
@@ -280,7 +300,9 @@ static void test_no_proc_with_empty_root_runs_inner_stage_by_path(void **state)
 		   " --perms 0555 --tmpfs T/w/.agentbox --remount-ro T/w/.agentbox"
 		   " --perms 0555 --tmpfs T/w/.git --remount-ro T/w/.git"
 		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net --remount-ro /"
-		   " --chdir T/w --cap-drop ALL -- T/bin/agentbox __inner --net none -- true",
+		   " --chdir T/w --cap-drop ALL -- T/bin/agentbox __inner --net none"
+		   " --expect w:=:T/w --expect r:=:T/bin/agentbox"
+		   " --expect d:-:-:T/w/.agentbox --expect d:-:-:T/w/.git -- true",
 		   "3:self");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);
@@ -308,7 +330,8 @@ static void test_empty_root_is_remounted_read_only_after_proc(void **state)
 		"bwrap --new-session --die-with-parent --as-pid-1 --tmpfs / --dev /dev"
 		" --ro-bind T/w T/w"
 		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s --remount-ro /"
-		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none --expect r:=:T/w -- true",
+		proc);
 	assert_cmd(&bc, want, "3:self");
 	free(want);
 	free(proc);
@@ -351,7 +374,11 @@ static void test_nested_reopen_argv_from_resolved_plan(void **state)
 		" --perms 0555 --tmpfs T/w/a/b/.agentbox --remount-ro T/w/a/b/.agentbox"
 		" --perms 0555 --tmpfs T/w/a/b/.git --remount-ro T/w/a/b/.git"
 		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
-		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- true",
+		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none --stderr-fd 4"
+		" --expect w:=:T/w --expect d:-:-:T/w/.agentbox --expect d:-:-:T/w/.git"
+		" --expect d:=:T/w/a --expect f:=:T/w/secret.env --expect w:=:T/w/a/b"
+		" --expect f:-:-:T/w/docs --expect d:-:-:T/w/a/b/.agentbox --expect d:-:-:T/w/a/b/.git"
+		" -- true",
 		proc);
 	assert_cmd(&bc, want, "3:self 4:stderr 5:devnull 6:devnull");
 	free(want);
@@ -360,7 +387,12 @@ static void test_nested_reopen_argv_from_resolved_plan(void **state)
 	plan_free(&plan);
 }
 
-/* A hand plan with one of each mask. */
+/* A hand plan with one of each mask, and what the inner stage must find
+ * (a hand plan knows no device and inode numbers). */
+#define MASKS_EXPECT \
+	" --expect w:-:-:/w --expect d:-:-:/s --expect f:-:-:/f --expect d:-:-:/w/.git" \
+	" --expect f:-:-:/w/x"
+
 static void masks_plan(struct plan *plan)
 {
 	hand_plan(plan);
@@ -390,7 +422,8 @@ static void test_masks_with_perms_and_ro_bind_data(void **state)
 		" --perms 0555 --tmpfs /w/.git --remount-ro /w/.git"
 		" --perms 0444 --ro-bind-data 5 /w/x"
 		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
-		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none" MASKS_EXPECT
+		" -- true", proc);
 	assert_cmd(&bc, want, "3:self 4:devnull 5:devnull");
 	free(want);
 	free(proc);
@@ -417,7 +450,8 @@ static void test_without_perms_masks_stay_but_modes_go(void **state)
 		" --tmpfs /w/.git --remount-ro /w/.git"
 		" --ro-bind-data 5 /w/x"
 		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
-		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none" MASKS_EXPECT
+		" -- true", proc);
 	assert_cmd(&bc, want, "3:self 4:devnull 5:devnull");
 	free(want);
 	free(proc);
@@ -446,7 +480,8 @@ static void test_without_ro_bind_data_files_are_dev_null(void **state)
 		" --perms 0555 --tmpfs /w/.git --remount-ro /w/.git"
 		" --ro-bind /dev/null /w/x"
 		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
-		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none" MASKS_EXPECT
+		" -- true", proc);
 	assert_cmd(&bc, want, "3:self");
 	free(want);
 	free(proc);
@@ -597,7 +632,8 @@ static void test_skip_op_drops_exactly_that_op(void **state)
 		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev --bind /a /a"
 		   " --perms 0000 --ro-bind-data 4 /a/c --ro-bind /a/d /a/d"
 		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
-		   " --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true",
+		   " --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none"
+		   " --expect w:-:-:/a --expect f:-:-:/a/c --expect r:-:-:/a/d -- true",
 		   "3:self 4:devnull");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);
@@ -631,7 +667,9 @@ static void test_one_fd_per_empty_file_numbered_in_order(void **state)
 		   " --perms 0000 --ro-bind-data 8 /w/3"
 		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		   " --chdir /work/p --cap-drop ALL --json-status-fd 9"
-		   " -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- true",
+		   " -- /proc/self/fd/3 __inner --net none --stderr-fd 4"
+		   " --expect w:-:-:/w --expect f:-:-:/w/1 --expect d:-:-:/w/d --expect f:-:-:/w/2"
+		   " --expect f:-:-:/w/3 -- true",
 		   "3:self 4:stderr 5:devnull 6:devnull 7:devnull 8:devnull 9:status");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);
@@ -660,7 +698,7 @@ static void test_root_writable_and_symlink_ops(void **state)
 		   "bwrap --new-session --die-with-parent --as-pid-1 --tmpfs / --dev /dev"
 		   " --ro-bind /usr /usr --symlink usr/bin /bin"
 		   " --unshare-user --unshare-pid --unshare-ipc --remount-ro /"
-		   " --chdir / --cap-drop ALL -- /opt/agentbox __inner --net full -- true",
+		   " --chdir / --cap-drop ALL -- /opt/agentbox __inner --net full --expect r:-:-:/usr -- true",
 		   "3:self");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);
