@@ -115,7 +115,7 @@ static int open_target(struct root_builder *b, const char *path, bool want_dir, 
 		bool last = p[n] == '\0';
 		struct stat parent, st;
 		bool parent_own = fstat(cur, &parent) == 0 && is_own(b, parent.st_dev);
-		int fd = open_beneath(&b->m, cur, name, O_PATH);
+		int fd = open_beneath(b->m.openat2, cur, name, O_PATH);
 		if (fd < 0 && fd != -ENOENT) {
 			close(cur);
 			return refuse_path(b, -fd, err, "cannot open inside the sandbox:", path);
@@ -141,7 +141,7 @@ static int open_target(struct root_builder *b, const char *path, bool want_dir, 
 				close(cur);
 				return ab_fail_errno(err, errno, "cannot create the mountpoint %s", path);
 			}
-			fd = open_beneath(&b->m, cur, name, O_PATH);
+			fd = open_beneath(b->m.openat2, cur, name, O_PATH);
 			if (fd < 0) {
 				close(cur);
 				return refuse_path(b, -fd, err, "cannot open inside the sandbox:", path);
@@ -189,7 +189,7 @@ static int open_pair(struct root_builder *b, const char *path, const struct plan
 		     int *src_out, int *dst_out, bool *is_dir, ab_error *err)
 {
 	*src_out = *dst_out = -1;
-	int src = open_beneath(&b->m, b->oldroot, rel(path), O_PATH);
+	int src = open_beneath(b->m.openat2, b->oldroot, rel(path), O_PATH);
 	if (src < 0)
 		return refuse_path(b, -src, err, "cannot open on the host:", path);
 	struct stat s, d;
@@ -361,7 +361,7 @@ static int bind_device(struct root_builder *b, int devdir, const struct dev_node
 	char hostpath[64], where[64];
 	snprintf(hostpath, sizeof(hostpath), "dev/%s", d->name);
 	snprintf(where, sizeof(where), "/dev/%s", d->name);
-	_cleanup_close_ int src = open_beneath(&b->m, b->oldroot, hostpath, O_PATH);
+	_cleanup_close_ int src = open_beneath(b->m.openat2, b->oldroot, hostpath, O_PATH);
 	struct stat st;
 	if (src < 0 || fstat(src, &st) < 0)
 		return refuse_path(b, src < 0 ? -src : errno, err, "cannot open the host's", where);
@@ -372,7 +372,7 @@ static int bind_device(struct root_builder *b, int devdir, const struct dev_node
 	int fd = openat(devdir, d->name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
 	if (fd >= 0)
 		close(fd);
-	_cleanup_close_ int dst = open_beneath(&b->m, devdir, d->name, O_PATH);
+	_cleanup_close_ int dst = open_beneath(b->m.openat2, devdir, d->name, O_PATH);
 	if (dst < 0)
 		return ab_fail_errno(err, -dst, "cannot create %s", where);
 	return mountfd_bind(&b->m, src, dst, false, false, where, err);
@@ -405,8 +405,8 @@ static int op_dev(struct root_builder *b, ab_error *err)
 			return ab_fail_errno(err, errno, "cannot create /dev/%s", links[i][0]);
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0)
 		return ab_fail_errno(err, errno, "cannot create /dev/pts or /dev/shm");
-	_cleanup_close_ int pts = open_beneath(&b->m, dev, "pts", O_PATH);
-	_cleanup_close_ int shm = open_beneath(&b->m, dev, "shm", O_PATH);
+	_cleanup_close_ int pts = open_beneath(b->m.openat2, dev, "pts", O_PATH);
+	_cleanup_close_ int shm = open_beneath(b->m.openat2, dev, "shm", O_PATH);
 	if (pts < 0 || shm < 0)
 		return ab_fail(err, EIO, "cannot open /dev/pts or /dev/shm");
 	/* a private devpts: the command's terminals, not the host's */
@@ -431,7 +431,7 @@ static int op_proc(struct root_builder *b, ab_error *err)
 	/* The new /proc's own knobs, each bound read-only onto itself. */
 	for (size_t i = 0; plan_proc_readonly[i]; i++) {
 		const char *p = plan_proc_readonly[i];
-		_cleanup_close_ int fd = open_beneath(&b->m, b->newroot, rel(p), O_PATH);
+		_cleanup_close_ int fd = open_beneath(b->m.openat2, b->newroot, rel(p), O_PATH);
 		if (fd == -ENOENT)
 			continue;
 		if (fd < 0)

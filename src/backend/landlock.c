@@ -19,7 +19,6 @@
 #ifndef SYS_landlock_create_ruleset
 #define SYS_landlock_create_ruleset 444
 #define SYS_landlock_add_rule 445
-#define SYS_landlock_restrict_self 446
 #endif
 
 #define LL_CREATE_RULESET_VERSION (1U << 0)
@@ -164,11 +163,4 @@ int landlock_build_ruleset(const struct ll_rules *rules, const struct ll_feature
 		}
 	}
 	return rfd;
-}
-
-int landlock_restrict(int ruleset_fd, uint32_t flags, ab_error *err)
-{
-	if (syscall(SYS_landlock_restrict_self, ruleset_fd, flags) < 0)
-		return ab_fail_errno(err, errno, "landlock: cannot enforce the ruleset (landlock_restrict_self)");
-	return 0;
 }

@@ -137,7 +137,6 @@ void landlock_note_abi_limits(const struct ll_features *f, const struct plan *pl
 int landlock_build_ruleset(const struct ll_rules *rules, const struct ll_features *f,
 			   ab_error *err);
 
-/* landlock_restrict_self; no_new_privs must already be set. */
-int landlock_restrict(int ruleset_fd, uint32_t flags, ab_error *err);
+/* The inner stage enforces the ruleset: inner/landlock_enforce.h. */
 
 #endif

@@ -86,72 +86,7 @@ void mountfd_init(struct mountfd *m, const char *procfs, bool force_legacy)
 	/* A call that can only fail: ENOSYS says the kernel lacks it. */
 	errno = 0;
 	m->new_api = syscall(SYS_mount_setattr, -1, "", 0, NULL, 0) < 0 && errno != ENOSYS;
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
-	m->openat2 = fd >= 0 || errno != ENOSYS;
-	if (fd >= 0)
-		close(fd);
-}
-
-/* Kernels before 5.6: one component at a time, refusing symlinks. */
-static int walk_beneath(int dirfd, const char *rel, int flags)
-{
-	int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-	if (cur < 0)
-		return -errno;
-	const char *p = rel;
-	while (*p) {
-		size_t n = strcspn(p, "/");
-		char name[256];
-		if (n == 0) {
-			p++;
-			continue;
-		}
-		if (n >= sizeof(name) || (n == 2 && p[0] == '.' && p[1] == '.')) {
-			close(cur);
-			return n >= sizeof(name) ? -ENAMETOOLONG : -EXDEV;
-		}
-		memcpy(name, p, n);
-		name[n] = '\0';
-		bool last = p[n] == '\0';
-		int f = last ? (flags | O_NOFOLLOW | O_CLOEXEC) : (O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		int next = openat(cur, name, f);
-		int e = errno;
-		close(cur);
-		if (next < 0)
-			return -e;
-		struct stat st;
-		if (fstat(next, &st) < 0 || S_ISLNK(st.st_mode) ||
-		    (!last && !S_ISDIR(st.st_mode))) {
-			bool link = S_ISLNK(st.st_mode);
-			close(next);
-			return link ? -ELOOP : -ENOTDIR;
-		}
-		cur = next;
-		p += n;
-	}
-	return cur;
-}
-
-int open_beneath(const struct mountfd *m, int dirfd, const char *rel, int flags)
-{
-	while (*rel == '/')
-		rel++;
-	if (*rel == '\0') {
-		int fd = openat(dirfd, ".", flags | O_CLOEXEC);
-		return fd < 0 ? -errno : fd;
-	}
-	if (!m->openat2)
-		return walk_beneath(dirfd, rel, flags);
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd;
-	do
-		fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
-	while (fd < 0 && errno == EAGAIN);
-	return fd < 0 ? -errno : fd;
+	m->openat2 = open_beneath_probe_openat2();
 }
 
 static char *magic(const struct mountfd *m, int fd)
@@ -312,7 +247,7 @@ static int legacy_new_mount(const struct mountfd *m, int target_fd, const char *
 	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return ab_fail_errno(err, errno, "cannot open /");
-	int top = open_beneath(m, root, path, O_PATH);
+	int top = open_beneath(m->openat2, root, path, O_PATH);
 	if (top < 0)
 		return ab_fail_errno(err, -top, "cannot reopen %s after mounting it", where);
 	int under = mnt_id_of(m, target_fd), id = mnt_id_of(m, top);
@@ -361,7 +296,7 @@ static int legacy_remount_tree(const struct mountfd *m, int top_fd, bool recursi
 			continue;
 		if (mountinfo_covered(&mi, e))
 			continue;
-		int fd = root < 0 ? -EBADF : open_beneath(m, root, e->point, O_PATH);
+		int fd = root < 0 ? -EBADF : open_beneath(m->openat2, root, e->point, O_PATH);
 		if (fd >= 0 && mnt_id_of(m, fd) == e->id) {
 			ret = legacy_remount_fd(m, fd, e->point, err);
 		} else if (fd != -ENOENT && fd != -EACCES) {

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "agentbox.h"
+#include "common/open_beneath.h"
 
 struct mountfd {
 	bool new_api;       /* open_tree/move_mount/fsopen/mount_setattr */
@@ -30,12 +31,8 @@ struct mountfd {
  * force_legacy turns both features off, for tests. */
 void mountfd_init(struct mountfd *m, const char *procfs, bool force_legacy);
 
-/* Opens `rel` (relative, no "..") under dirfd without following any
- * symbolic link, magic link or crossing above dirfd. Returns the fd or
- * -errno (ELOOP when a component is a symlink). `flags` are O_* flags
- * (O_PATH, O_DIRECTORY, ...); O_NOFOLLOW and O_CLOEXEC are implied. An
- * empty `rel` reopens dirfd itself. */
-int open_beneath(const struct mountfd *m, int dirfd, const char *rel, int flags);
+/* Targets are opened with open_beneath (common/open_beneath.h), passing
+ * m->openat2. */
 
 /* Binds what src_fd names onto target_fd, recursively (with every mount
  * below it) when `recursive`, read-only (all of it) when `readonly`. The

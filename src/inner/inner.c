@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "agentbox.h"
-#include "backend/landlock.h"
+#include "inner/landlock_enforce.h"
 #include "inner/seccomp.h"
 #include "inner/verify.h"
 #include "net/bridge.h"

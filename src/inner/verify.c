@@ -139,11 +139,11 @@ bool mount_expect_met(const struct mount_expect *e, const struct mount_seen *s,
 
 /* Everything through the one descriptor: a second lookup of the path
  * could meet something else. */
-static void observe(const struct mountfd *m, int rootfd, const char *path, struct mount_seen *s)
+static void observe(bool openat2, int rootfd, const char *path, struct mount_seen *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->mount_root = -1;
-	int fd = open_beneath(m, rootfd, path, O_PATH);
+	int fd = open_beneath(openat2, rootfd, path, O_PATH);
 	if (fd < 0) {
 		s->open_err = -fd;
 		return;
@@ -186,7 +186,7 @@ int mount_verify(const struct mount_verifier *v, const struct mount_expect *e, a
 {
 	struct mount_seen s;
 	char why[512];
-	observe(&v->m, v->rootfd, e->path, &s);
+	observe(v->openat2, v->rootfd, e->path, &s);
 	if (mount_expect_met(e, &s, why, sizeof(why)))
 		return 0;
 	int r = ab_fail(err, EXDEV, "%s %s is not what agentbox planned: %s; the command was not started",
@@ -198,7 +198,7 @@ int mount_verify(const struct mount_verifier *v, const struct mount_expect *e, a
 
 int mount_verifier_open(struct mount_verifier *v, ab_error *err)
 {
-	mountfd_init(&v->m, "/proc", false);
+	v->openat2 = open_beneath_probe_openat2();
 	v->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (v->rootfd < 0)
 		return ab_fail_errno(err, errno, "cannot open the sandbox's root to check its mounts");

@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 #include "agentbox.h"
-#include "backend/mountfd.h"
+#include "common/open_beneath.h"
 #include "plan/expect.h"
 
 /* What a lookup of a path found inside the sandbox. */
@@ -39,7 +39,7 @@ bool mount_expect_met(const struct mount_expect *e, const struct mount_seen *s,
 /* Where the lookups start: the sandbox's root, and how this kernel opens
  * without following links. */
 struct mount_verifier {
-	struct mountfd m;
+	bool openat2;
 	int rootfd;
 };
 

@@ -100,6 +100,13 @@ struct plan {
 	bool root_writable;
 };
 
+/* Under --net proxy, the command's only way out: the proxy's listeners
+ * inside the sandbox's own network namespace (net/bridge.h says how they
+ * get there). Fixed, so that tools configured by hand can rely on them. */
+#define PLAN_PROXY_HOST "127.0.0.1"
+#define PLAN_PROXY_HTTP_PORT 3128
+#define PLAN_PROXY_SOCKS_PORT 1080
+
 /* Facts about this run that resolution needs, gathered by the caller so
  * that resolution itself stays testable. */
 struct plan_context {

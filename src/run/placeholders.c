@@ -2,15 +2,14 @@
 #include "run/placeholders.h"
 
 #include "common/error.h"
+#include "common/open_beneath.h"
 #include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,52 +34,22 @@ bool placeholder_is_marked(const struct stat *st)
 	return (st->st_mode & 07333) == S_ISVTX;
 }
 
-/* Component walk for kernels before openat2 (5.6). */
-static int open_dir_nofollow_walk(const char *dir)
-{
-	_cleanup_free_ char *copy = xstrdup(dir);
-	char *save = NULL;
-	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0) {
-			int e = errno;
-			struct stat st;
-			/* O_PATH|O_NOFOLLOW reports a symlink as ENOTDIR. */
-			if (e == ENOTDIR && fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISLNK(st.st_mode))
-				e = ELOOP;
-			close(fd);
-			return -e;
-		}
-		close(fd);
-		fd = next;
-	}
-	return fd;
-}
-
 /* Opens the parent of `path` refusing any symlink on the way: the parent
  * is in a writable area, so this is where a race could redirect us. */
 static int open_parent(const char *path)
 {
 	_cleanup_free_ char *parent = path_parent(path);
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_NO_SYMLINKS,
-	};
-
-	for (int tries = 0;; tries++) {
-		long fd = syscall(SYS_openat2, AT_FDCWD, parent, &how, sizeof(how));
-		if (fd >= 0)
-			return (int)fd;
-		if (errno == EAGAIN && tries < 16)
-			continue;
-		if (errno == ENOSYS)
-			return open_dir_nofollow_walk(parent);
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
 		return -errno;
-	}
+	int fd = open_beneath(true, root, parent, O_PATH | O_DIRECTORY);
+	if (fd == -ENOSYS) /* before openat2 (5.6) */
+		fd = open_beneath(false, root, parent, O_PATH | O_DIRECTORY);
+	/* O_NOFOLLOW|O_DIRECTORY says ENOTDIR for a symlink at the end */
+	struct stat st;
+	if (fd == -ENOTDIR && lstat(parent, &st) == 0 && S_ISLNK(st.st_mode))
+		fd = -ELOOP;
+	return fd;
 }
 
 static int fail_parent(ab_error *err, int code, const char *path)

@@ -16,7 +16,7 @@
 #include "common/util.h"
 #include "net/bridge.h"
 #include "plan/plan.h"
-#include "run/events.h"
+#include "common/events.h"
 #include "run/self_check.h"
 #include "run/state_dir.h"
 #include "run/supervisor.h"

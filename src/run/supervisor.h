@@ -12,7 +12,7 @@
 #include "backend/landlock.h"
 #include "backend/bwrap.h"
 #include "plan/plan.h"
-#include "run/events.h"
+#include "common/events.h"
 
 enum supervise_outcome {
 	SUPERVISE_DONE,          /* the command ran; *exit_status is set */

@@ -21,6 +21,7 @@
 #include "backend/landlock.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "inner/landlock_enforce.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
 #include "probe_child.h"

@@ -1,4 +1,4 @@
-#include "net/domain.h"
+#include "policy/domain.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -1,7 +1,7 @@
 /* Events: one JSON object per line on --events-fd, the same text to a
  * library callback, and warnings as one short line on stderr.
  *
- * The fd is written through a bounded writer (run/event_sink.h): agentbox
+ * The fd is written through a bounded writer (common/event_sink.h): agentbox
  * never waits more than EVENT_SINK_BUDGET_MS per run for its reader,
  * never dies of SIGPIPE, and lines that did not fit are dropped, counted
  * and reported by a last `events_dropped` line (events_close).
@@ -14,8 +14,8 @@
  * mode belongs to the run: every copy of a struct events shares it. In
  * both modes events_emit may be called from several threads: lines never
  * interleave, and callbacks never overlap. */
-#ifndef AB_RUN_EVENTS_H
-#define AB_RUN_EVENTS_H
+#ifndef AB_COMMON_EVENTS_H
+#define AB_COMMON_EVENTS_H
 
 #include <stdbool.h>
 #include "agentbox.h"

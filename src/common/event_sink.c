@@ -1,4 +1,4 @@
-#include "run/event_sink.h"
+#include "common/event_sink.h"
 
 #include <errno.h>
 #include <fcntl.h>

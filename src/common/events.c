@@ -1,4 +1,4 @@
-#include "run/events.h"
+#include "common/events.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "run/event_sink.h"
+#include "common/event_sink.h"
 
 struct line {
 	struct line *next;

@@ -10,8 +10,8 @@
  *   192.0.2.7, [2001:db8::1]   an IP literal (IPv6 in brackets)
  * each optionally followed by :PORT or :LO-HI. Without a port the rule
  * covers every port. Deny wins over allow. */
-#ifndef AB_NET_DOMAIN_H
-#define AB_NET_DOMAIN_H
+#ifndef AB_POLICY_DOMAIN_H
+#define AB_POLICY_DOMAIN_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -46,8 +46,8 @@
  *   changed.
  *
  * Not thread-safe: one thread at a time (events.c serialises). */
-#ifndef AB_RUN_EVENT_SINK_H
-#define AB_RUN_EVENT_SINK_H
+#ifndef AB_COMMON_EVENT_SINK_H
+#define AB_COMMON_EVENT_SINK_H
 
 #include <stdbool.h>
 #include <stddef.h>
