@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "agentbox.h"
-#include "backend/builtin.h"
+#include "backend/builtin/builtin.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "host/host.h"

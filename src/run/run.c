@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "agentbox.h"
-#include "backend/builtin.h"
-#include "backend/bwrap.h"
-#include "backend/landlock.h"
+#include "backend/builtin/builtin.h"
+#include "backend/bwrap/bwrap.h"
+#include "backend/landlock/landlock.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "net/bridge.h"
@@ -19,7 +19,7 @@
 #include "common/events.h"
 #include "run/self_check.h"
 #include "run/state_dir.h"
-#include "run/supervisor.h"
+#include "supervisor/supervisor.h"
 
 void ab_run_options_init(ab_run_options *o)
 {

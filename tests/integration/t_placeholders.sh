@@ -1,5 +1,5 @@
 # Placeholders for missing protected names, whose lifetime a flock holds
-# (src/run/placeholders.h): shared by every run of every user and state
+# (src/supervisor/placeholders.h): shared by every run of every user and state
 # directory, never removed under a sandbox that still uses them, left by
 # kill -9 only until the next run that needs them, and agentbox's state
 # directories hidden from the sandbox.

@@ -1,4 +1,4 @@
-/* The built-in engine's pure decisions (src/backend/builtin_steps.c) and
+/* The built-in engine's pure decisions (src/backend/builtin/builtin_steps.c) and
  * its setup report. The mounts themselves are tested against the kernel
  * by the integration suite (every case runs on the built-in backend). */
 #include <setjmp.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "backend/builtin.h"
-#include "backend/builtin_steps.h"
+#include "backend/builtin/builtin.h"
+#include "backend/builtin/builtin_steps.h"
 #include "plan/plan.h"
 #include "probe_child.h"
 

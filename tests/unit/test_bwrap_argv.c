@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "backend/bwrap.h"
+#include "backend/bwrap/bwrap.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/expect.h"

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "backend/landlock.h"
+#include "backend/landlock/landlock.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "inner/landlock_enforce.h"

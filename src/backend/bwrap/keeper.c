@@ -1,4 +1,4 @@
-#include "run/bwrap_keeper.h"
+#include "backend/bwrap/keeper.h"
 
 #include <errno.h>
 #include <fcntl.h>

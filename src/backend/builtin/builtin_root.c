@@ -16,7 +16,7 @@
  * Mountpoints that do not exist are created only on tmpfs mounts made here
  * (the empty root, masks, /dev): a run never creates anything on the host;
  * missing protected names are the caller's host placeholders. */
-#include "backend/builtin.h"
+#include "backend/builtin/builtin.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,9 +29,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "backend/builtin_steps.h"
+#include "backend/builtin/builtin_steps.h"
 #include "backend/devices.h"
-#include "backend/mountfd.h"
+#include "backend/builtin/mountfd.h"
 #include "common/error.h"
 #include "common/util.h"
 

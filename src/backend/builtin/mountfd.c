@@ -1,4 +1,4 @@
-#include "backend/mountfd.h"
+#include "backend/builtin/mountfd.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * <linux/landlock.h>, which on the build host may be older than the
  * running kernel; the kernel accepts any size up to its own and checks the
  * unknown tail is zero, so the larger layout works on every ABI. */
-#include "backend/landlock.h"
+#include "backend/landlock/landlock.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,7 +10,7 @@
  * A missing node (a protected name that does not exist, a hidden path not
  * created yet) conflicts only with the right to create it: the directory
  * that would hold its first missing component must not get MAKE_*. */
-#include "backend/landlock.h"
+#include "backend/landlock/landlock.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* Host placeholders whose lifetime a flock holds; see placeholders.h. */
-#include "run/placeholders.h"
+#include "supervisor/placeholders.h"
 
 #include "common/error.h"
 #include "common/open_beneath.h"

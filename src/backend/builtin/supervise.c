@@ -1,7 +1,7 @@
 /* The supervisor for the built-in engine: the same duties as for bwrap
  * (placeholders, signals, timeout, telling setup failures apart from the
  * command's status) around one cloned sandbox init. */
-#include "run/supervisor.h"
+#include "supervisor/supervisor.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,12 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend/builtin.h"
+#include "backend/builtin/builtin.h"
 #include "common/error.h"
 #include "common/util.h"
-#include "run/blocks.h"
-#include "run/sandbox_proxy.h"
-#include "run/watch.h"
+#include "supervisor/blocks.h"
+#include "supervisor/sandbox_proxy.h"
+#include "supervisor/watch.h"
 
 static bool legacy_mounts_forced(void)
 {

@@ -1,4 +1,4 @@
-#include "run/watch.h"
+#include "supervisor/watch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "run/sandbox_proxy.h"
+#include "supervisor/sandbox_proxy.h"
 
 extern char **environ;
 

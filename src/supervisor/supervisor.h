@@ -4,13 +4,13 @@
  * descriptors its command line names, forwards signals, enforces the
  * timeout, tells bwrap's own errors apart from the command's output, and
  * removes the placeholders afterwards. */
-#ifndef AB_RUN_SUPERVISOR_H
-#define AB_RUN_SUPERVISOR_H
+#ifndef AB_SUPERVISOR_SUPERVISOR_H
+#define AB_SUPERVISOR_SUPERVISOR_H
 
 #include "agentbox.h"
-#include "backend/builtin.h"
-#include "backend/landlock.h"
-#include "backend/bwrap.h"
+#include "backend/builtin/builtin.h"
+#include "backend/landlock/landlock.h"
+#include "backend/bwrap/bwrap.h"
 #include "plan/plan.h"
 #include "common/events.h"
 

@@ -8,12 +8,12 @@
  * on it); the sandbox inherits sandbox_proxy_child_fd; sandbox_proxy_start
  * once it runs; sandbox_proxy_stop when the command has ended, which closes
  * every connection (their `network` end events carry the byte counts). */
-#ifndef AB_RUN_SANDBOX_PROXY_H
-#define AB_RUN_SANDBOX_PROXY_H
+#ifndef AB_SUPERVISOR_SANDBOX_PROXY_H
+#define AB_SUPERVISOR_SANDBOX_PROXY_H
 
 #include "agentbox.h"
 #include "common/util.h"
-#include "run/supervisor.h"
+#include "supervisor/supervisor.h"
 
 struct sandbox_proxy;
 

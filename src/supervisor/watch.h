@@ -2,8 +2,8 @@
  * the command's environment, blocking the forwarded signals into a
  * signalfd, and the poll loop that relays signals, collects the backend's
  * own messages and enforces the deadline. */
-#ifndef AB_RUN_WATCH_H
-#define AB_RUN_WATCH_H
+#ifndef AB_SUPERVISOR_WATCH_H
+#define AB_SUPERVISOR_WATCH_H
 
 #include <signal.h>
 #include <stdbool.h>

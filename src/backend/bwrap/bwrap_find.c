@@ -3,7 +3,7 @@
  * agentbox's state dir, keyed by the binary's identity: an upgrade or a
  * replaced file changes the key. A wrong cache entry cannot widen what the
  * sandbox allows: an option bwrap lacks makes it fail and we re-probe. */
-#include "backend/bwrap.h"
+#include "backend/bwrap/bwrap.h"
 
 #include <errno.h>
 #include <fcntl.h>

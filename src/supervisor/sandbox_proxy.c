@@ -1,4 +1,4 @@
-#include "run/sandbox_proxy.h"
+#include "supervisor/sandbox_proxy.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -8,7 +8,7 @@
  * /proc/PID/exe of something it may write (the runc CVE-2019-5736 class);
  * the init is also non-dumpable, which closes /proc/1/exe, /proc/1/fd and
  * /proc/1/mem to the command. It saves an exec and a dynamic link as well. */
-#include "backend/builtin.h"
+#include "backend/builtin/builtin.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
  * subreaper while the run lasts: every orphan of the command is
  * re-parented to it, and after the command ends it kills and reaps them
  * all. */
-#include "run/supervisor.h"
+#include "supervisor/supervisor.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -27,7 +27,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "inner/inner.h"
-#include "run/watch.h"
+#include "supervisor/watch.h"
 
 extern char **environ;
 

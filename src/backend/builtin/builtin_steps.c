@@ -1,4 +1,4 @@
-#include "backend/builtin_steps.h"
+#include "backend/builtin/builtin_steps.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "run/supervisor.h"
+#include "supervisor/supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,10 +18,10 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "backend/devices.h"
-#include "run/blocks.h"
-#include "run/bwrap_keeper.h"
-#include "run/sandbox_proxy.h"
-#include "run/watch.h"
+#include "supervisor/blocks.h"
+#include "backend/bwrap/keeper.h"
+#include "supervisor/sandbox_proxy.h"
+#include "supervisor/watch.h"
 
 /* In the child, between fork and exec: only async-signal-safe calls. Puts
  * each descriptor the command line names at its number, sends bwrap's own

@@ -7,8 +7,8 @@
  * pipe itself: inner.h, life_fd.) The keeper waits on a pipe only
  * agentbox writes: EOF without the "done" byte means agentbox died, and it
  * kills bwrap's process group. */
-#ifndef AB_RUN_BWRAP_KEEPER_H
-#define AB_RUN_BWRAP_KEEPER_H
+#ifndef AB_BACKEND_BWRAP_KEEPER_H
+#define AB_BACKEND_BWRAP_KEEPER_H
 
 #include <sys/types.h>
 

@@ -1,4 +1,4 @@
-#include "run/blocks.h"
+#include "supervisor/blocks.h"
 
 #include <stdlib.h>
 

@@ -28,8 +28,8 @@
  * PLACEHOLDER_LOCK_WAIT_MS). agentbox's own runs hold the exclusive lock
  * only for the few system calls of a removal.
  */
-#ifndef AB_RUN_PLACEHOLDERS_H
-#define AB_RUN_PLACEHOLDERS_H
+#ifndef AB_SUPERVISOR_PLACEHOLDERS_H
+#define AB_SUPERVISOR_PLACEHOLDERS_H
 
 #include "agentbox.h"
 

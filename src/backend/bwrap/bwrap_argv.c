@@ -2,7 +2,7 @@
  * options bwrap supports and the command; it opens nothing. The file
  * descriptors it names are numbered from 3 in order of first use and put
  * in place by the supervisor right before exec. */
-#include "backend/bwrap.h"
+#include "backend/bwrap/bwrap.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,14 +1,14 @@
 /* The host placeholders a plan's creation blocks need (see placeholders.h),
  * acquired before a backend starts and released after its sandbox has
  * ended. Shared by the backends that mount on host paths. */
-#ifndef AB_RUN_BLOCKS_H
-#define AB_RUN_BLOCKS_H
+#ifndef AB_SUPERVISOR_BLOCKS_H
+#define AB_SUPERVISOR_BLOCKS_H
 
 #include <stdbool.h>
 
 #include "agentbox.h"
 #include "plan/plan.h"
-#include "run/placeholders.h"
+#include "supervisor/placeholders.h"
 
 struct blocks {
 	struct placeholder_set *set; /* NULL when the plan blocks nothing */

@@ -12,8 +12,8 @@
  *
  * These run inside the sandbox's fresh user and mount namespaces, before
  * the command exists. */
-#ifndef AB_BACKEND_MOUNTFD_H
-#define AB_BACKEND_MOUNTFD_H
+#ifndef AB_BACKEND_BUILTIN_MOUNTFD_H
+#define AB_BACKEND_BUILTIN_MOUNTFD_H
 
 #include <stdbool.h>
 #include <sys/types.h>
