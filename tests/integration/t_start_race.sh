@@ -44,39 +44,42 @@ planted() {
 # built, and trade back once the command runs; the command then runs the
 # shell snippet ACTION in $WS.
 #
-# How the start is held: --events-fd is a pipe that is already full, so
-# agentbox waits in write(2) on its first event, which comes after the plan
-# is resolved and before any backend starts. Sets RC, OUT, ERR, STARTED
-# (yes/no), HELD (yes/no).
+# How the start is held: $WS/.agentbox is a placeholder (mode 01444) on
+# which this script holds an exclusive flock, so agentbox, after resolving
+# the plan, waits for its shared lock (placeholders.h: up to 2 s) before
+# any mount is made. Sets RC, OUT, ERR, STARTED (yes/no), HELD (yes/no).
 held_run() {
-	local swapped=$1 alt=$2 action=$3 fifo=$CASE_DIR/ev.fifo started=$CASE_DIR/started
+	local swapped=$1 alt=$2 action=$3 started=$CASE_DIR/started
 	local go=$CASE_DIR/go pid i
 	shift 3
-	rm -f "$fifo" "$started" "$go"
-	mkfifo "$fifo"
-	exec 7<>"$fifo"
-	head -c 65536 /dev/zero >&7
-	LAST_CMD="agentbox run $* --events-fd 3 -C $WS -- sh -c '$action' (held after planning)"
-	"$AGENTBOX" run "$@" --events-fd 3 -C "$WS" -- sh -c '
+	rm -rf "$started" "$go" "$WS/.agentbox"
+	mkdir "$WS/.agentbox"
+	chmod 01444 "$WS/.agentbox"
+	# The lock belongs to the open file of fd 8, which only this shell
+	# keeps (agentbox is started without it): closing it releases it.
+	exec 8<"$WS/.agentbox"
+	flock -x 8
+	LAST_CMD="agentbox run $* -C $WS -- sh -c '$action' (held after planning)"
+	"$AGENTBOX" run "$@" -C "$WS" -- sh -c '
 		: >"$1"
 		i=0
 		while [ ! -e "$2" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
 		eval "$3"
 		exit 0' sh "$started" "$go" "$action" \
-		3>&7 </dev/null >"$CASE_DIR/.out" 2>"$CASE_DIR/.err" &
+		</dev/null >"$CASE_DIR/.out" 2>"$CASE_DIR/.err" 8<&- &
 	pid=$!
 	HELD=no
-	for ((i = 0; i < 200; i++)); do
-		# pipe_write, anon_pipe_write (6.x): blocked on the full pipe
-		if [[ "$(cat "/proc/$pid/wchan" 2>/dev/null)" == *pipe_write ]]; then
+	for ((i = 0; i < 100; i++)); do
+		# waiting between tries for the lock (placeholders.c)
+		if [[ "$(cat "/proc/$pid/wchan" 2>/dev/null)" == *nanosleep* ]] && [ ! -e "$started" ]; then
 			HELD=yes
 			break
 		fi
 		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.02
+		sleep 0.01
 	done
 	exchange "$swapped" "$alt"
-	head -c 65536 <&7 >/dev/null
+	exec 8<&-
 	# until the command runs, or agentbox has refused
 	for ((i = 0; i < 500; i++)); do
 		[ -e "$started" ] && break
@@ -87,7 +90,6 @@ held_run() {
 	: >"$go"
 	wait "$pid"
 	RC=$?
-	exec 7>&-
 	STARTED=$([ -e "$started" ] && echo yes || echo no)
 	OUT=$(cat "$CASE_DIR/.out")
 	ERR=$(cat "$CASE_DIR/.err")
@@ -97,7 +99,7 @@ held_run() {
 # command existed, with a message naming PATH.
 expect_held_refusal() {
 	local label=$1 path=$2
-	expect "$label: agentbox was held between planning and mounting (waiting on its events pipe)" \
+	expect "$label: agentbox was held between planning and mounting (waiting for a placeholder's lock)" \
 		'[ "$HELD" = yes ]'
 	expect_exit "$label: refused with 125" 125
 	expect_stderr_matches "$label: the message starts with agentbox: and names $path" \

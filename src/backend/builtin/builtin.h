@@ -64,4 +64,12 @@ int builtin_build_root(const struct plan *plan, const bool *skip_op, bool legacy
  * the reason in err. */
 int builtin_check(ab_net net, ab_error *err);
 
+struct supervise_request;
+
+/* The same with the built-in engine . On failure,
+ * *failure says whether another backend may be tried
+ * (BUILTIN_FAIL_HOST: this host refused the namespaces). */
+int supervise_builtin(const struct supervise_request *req, int *exit_status,
+		      enum builtin_failure *failure, ab_error *err);
+
 #endif

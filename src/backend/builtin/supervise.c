@@ -1,7 +1,7 @@
 /* The supervisor for the built-in engine: the same duties as for bwrap
  * (placeholders, signals, timeout, telling setup failures apart from the
  * command's status) around one cloned sandbox init. */
-#include "supervisor/supervisor.h"
+#include "backend/builtin/builtin.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend/builtin/builtin.h"
 #include "common/error.h"
+#include "supervisor/supervisor.h"
 #include "common/util.h"
 #include "supervisor/blocks.h"
 #include "supervisor/sandbox_proxy.h"

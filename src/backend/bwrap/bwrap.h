@@ -74,4 +74,10 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		const struct bwrap_build_opts *opts, struct bwrap_cmd *out, ab_error *err);
 void bwrap_cmd_free(struct bwrap_cmd *cmd);
 
+struct supervise_request;
+
+/* Runs the command through bwrap (req->bwrap). Returns a
+ * supervise_outcome (>= 0) or a negative errno with err set. */
+int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_error *err);
+
 #endif

@@ -1,4 +1,4 @@
-#include "supervisor/supervisor.h"
+#include "backend/bwrap/bwrap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "supervisor/supervisor.h"
 #include "common/util.h"
 #include "backend/devices.h"
 #include "supervisor/blocks.h"

@@ -139,4 +139,36 @@ int landlock_build_ruleset(const struct ll_rules *rules, const struct ll_feature
 
 /* The inner stage enforces the ruleset: inner/landlock_enforce.h. */
 
+struct supervise_request;
+
+/* Everything the Landlock backend decides before anything runs, so that
+ * the posture can be announced and refused (--exact, --require) first. */
+struct landlock_prep {
+	struct ll_features feat;
+	struct ll_rules rules;
+	strv gaps;       /* what this ABI cannot refuse that the plan would */
+	strv limits;     /* what Landlock never does that the mount backends do */
+	char *tmpdir;    /* fresh per-run TMPDIR (removed after the run), or NULL */
+	bool tmpdir_created; /* false for explain: tmpdir is only the pattern */
+	bool prepared;
+};
+
+/* Queries the ABI and computes the rules; fails with the precise reason
+ * when the kernel has no Landlock. With `exact`, refuses a plan Landlock
+ * can only narrow, listing what would be refused. Creates the per-run
+ * TMPDIR (only names it unless for_run) when the plan's writable temporary directory loses its MAKE
+ * rights to a protected name in it. */
+int landlock_prepare(const struct plan *plan, bool exact, bool for_run, struct landlock_prep *lp,
+		     ab_error *err);
+void landlock_prep_free(struct landlock_prep *lp);
+/* True when the filesystem is enforced exactly as the plan says. */
+bool landlock_prep_exact(const struct landlock_prep *lp);
+/* The posture's Landlock parts, as JSON members (no braces, leading
+ * comma) and as text lines. */
+void landlock_append_posture_json(sbuf *b, const struct landlock_prep *lp);
+void landlock_print_posture(const struct landlock_prep *lp, FILE *out);
+
+/* Runs the command under the prepared rules, without namespaces. */
+int supervise_landlock(const struct supervise_request *req, int *exit_status, ab_error *err);
+
 #endif

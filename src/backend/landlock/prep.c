@@ -7,7 +7,7 @@
  * fresh directory under it instead, writable in full and named in
  * $TMPDIR; it is inside an area the policy makes writable, so it grants
  * nothing the policy does not, and it is removed after the run. */
-#include "supervisor/supervisor.h"
+#include "backend/landlock/landlock.h"
 
 #include <errno.h>
 #include <fcntl.h>

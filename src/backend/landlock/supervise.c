@@ -9,7 +9,7 @@
  * subreaper while the run lasts: every orphan of the command is
  * re-parented to it, and after the command ends it kills and reaps them
  * all. */
-#include "supervisor/supervisor.h"
+#include "backend/landlock/landlock.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -25,6 +25,7 @@
 
 #include "common/caps.h"
 #include "common/error.h"
+#include "supervisor/supervisor.h"
 #include "common/util.h"
 #include "inner/inner.h"
 #include "supervisor/watch.h"
