@@ -38,6 +38,8 @@ static bool op_expect_kind(enum plan_op_kind kind, enum mount_expect_kind *out)
 	case OP_MKFILE:
 	case OP_REMOUNT_RO: /* the mask it finishes must be read-only */
 	case OP_SYMLINK:
+	case OP_PROC:       /* a fresh procfs: nothing of the host's to swap */
+	case OP_PROC_KNOB:
 		return false;
 	}
 	return false;

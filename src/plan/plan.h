@@ -68,6 +68,9 @@ enum plan_op_kind {
 	OP_BLOCK_FILE,    /* same with an empty read-only file */
 	OP_SYMLINK,       /* recreate a host symlink (path -> target) in an
 			     empty root, so /lib64 -> usr/lib64 still works */
+	OP_PROC,          /* a fresh procfs at `path` (/proc), after every bind */
+	OP_PROC_KNOB,     /* bind `path` (a part of the fresh /proc) read-only
+			     onto itself, when this kernel has it */
 };
 
 struct plan_op {
@@ -146,6 +149,10 @@ int plan_add_node(struct plan *plan, const char *path, ab_access access,
 int plan_find_node(const struct plan *plan, const char *path);
 int protected_add_nodes(struct plan *plan, const ab_policy *policy, ab_error *err);
 int plan_order_ops(struct plan *plan, ab_error *err);
+
+/* A run without a fresh /proc (the host refused one): drops the /proc
+ * operations and clears mount_proc. */
+void plan_drop_proc(struct plan *plan);
 
 const char *plan_op_name(enum plan_op_kind kind);
 const char *plan_node_source_name(enum node_source s);

@@ -23,6 +23,8 @@ const char *plan_op_name(enum plan_op_kind kind)
 	case OP_BLOCK_DIR: return "block-create-dir";
 	case OP_BLOCK_FILE: return "block-create-file";
 	case OP_SYMLINK: return "symlink";
+	case OP_PROC: return "proc";
+	case OP_PROC_KNOB: return "proc-knob-read-only";
 	}
 	return "?";
 }

@@ -239,7 +239,7 @@ static void warn_proc_retry(const struct events *ev, struct plan *plan)
 		       plan->root_readable
 			       ? "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without one, so the command sees the outer /proc read-only"
 			       : "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without /proc");
-	plan->mount_proc = false;
+	plan_drop_proc(plan);
 }
 
 /* One backend, with its retries. A retry changes the posture (no /proc)

@@ -56,6 +56,15 @@ static void hand_plan(struct plan *plan)
 	op(plan, OP_DEV, "/dev", 0);
 }
 
+/* What plan_order_ops puts last for a plan that mounts /proc: hand-made
+ * plans add it after their own ops, as resolution would. */
+static void add_proc_ops(struct plan *plan)
+{
+	op(plan, OP_PROC, "/proc", 0);
+	for (size_t i = 0; plan_proc_readonly[i]; i++)
+		op(plan, OP_PROC_KNOB, plan_proc_readonly[i], 0);
+}
+
 /* ---- bwrap ------------------------------------------------------------ */
 
 static struct bwrap_info info_all(void)
@@ -197,7 +206,7 @@ static void test_read_only_network_none_full_argv(void **state)
 	char *proc = proc_ro();
 	char *want = xasprintf(
 		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		" --chdir T/w --cap-drop ALL --json-status-fd 5 --argv0 agentbox-inner"
 		" -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- make -j2", proc);
 	assert_cmd(&bc, want, "3:self 4:stderr 5:status");
@@ -221,7 +230,7 @@ static void test_network_full_keeps_host_network(void **state)
 	char *proc = proc_ro();
 	char *want = xasprintf(
 		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
-		" --unshare-user --unshare-pid --unshare-ipc --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc"
 		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net full -- true", proc);
 	assert_cmd(&bc, want, "3:self");
 	free(want);
@@ -245,7 +254,7 @@ static void test_network_proxy_unshares_and_passes_the_bridge(void **state)
 	char *proc = proc_ro();
 	char *want = xasprintf(
 		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net proxy --bridge-fd 4 -- true",
 		proc);
 	assert_cmd(&bc, want, "3:self 4:bridge");
@@ -299,7 +308,7 @@ static void test_no_proc_with_empty_root_runs_inner_stage_by_path(void **state)
 		   " --bind T/w T/w --ro-bind T/bin/agentbox T/bin/agentbox"
 		   " --perms 0555 --tmpfs T/w/.agentbox --remount-ro T/w/.agentbox"
 		   " --perms 0555 --tmpfs T/w/.git --remount-ro T/w/.git"
-		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net --remount-ro /"
+		   " --remount-ro / --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		   " --chdir T/w --cap-drop ALL -- T/bin/agentbox __inner --net none"
 		   " --expect w:=:T/w --expect r:=:T/bin/agentbox"
 		   " --expect d:-:-:T/w/.agentbox --expect d:-:-:T/w/.git -- true",
@@ -329,7 +338,7 @@ static void test_empty_root_is_remounted_read_only_after_proc(void **state)
 	char *want = xasprintf(
 		"bwrap --new-session --die-with-parent --as-pid-1 --tmpfs / --dev /dev"
 		" --ro-bind T/w T/w"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s --remount-ro /"
+		" --proc /proc%s --remount-ro / --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none --expect r:=:T/w -- true",
 		proc);
 	assert_cmd(&bc, want, "3:self");
@@ -373,7 +382,7 @@ static void test_nested_reopen_argv_from_resolved_plan(void **state)
 		" --perms 0444 --ro-bind-data 6 T/w/docs"
 		" --perms 0555 --tmpfs T/w/a/b/.agentbox --remount-ro T/w/a/b/.agentbox"
 		" --perms 0555 --tmpfs T/w/a/b/.git --remount-ro T/w/a/b/.git"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none --stderr-fd 4"
 		" --expect w:=:T/w --expect d:-:-:T/w/.agentbox --expect d:-:-:T/w/.git"
 		" --expect d:=:T/w/a --expect f:=:T/w/secret.env --expect w:=:T/w/a/b"
@@ -413,6 +422,7 @@ static void test_masks_with_perms_and_ro_bind_data(void **state)
 	info.argv0 = false;
 	struct bwrap_build_opts opts = opts_plain();
 	struct bwrap_cmd bc;
+	add_proc_ops(&plan);
 	build_ok(&plan, &info, &opts, &bc);
 	char *proc = proc_ro();
 	char *want = xasprintf(
@@ -421,7 +431,7 @@ static void test_masks_with_perms_and_ro_bind_data(void **state)
 		" --perms 0000 --ro-bind-data 4 /f"
 		" --perms 0555 --tmpfs /w/.git --remount-ro /w/.git"
 		" --perms 0444 --ro-bind-data 5 /w/x"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none" MASKS_EXPECT
 		" -- true", proc);
 	assert_cmd(&bc, want, "3:self 4:devnull 5:devnull");
@@ -441,6 +451,7 @@ static void test_without_perms_masks_stay_but_modes_go(void **state)
 	info.perms = false;
 	struct bwrap_build_opts opts = opts_plain();
 	struct bwrap_cmd bc;
+	add_proc_ops(&plan);
 	build_ok(&plan, &info, &opts, &bc);
 	char *proc = proc_ro();
 	char *want = xasprintf(
@@ -449,7 +460,7 @@ static void test_without_perms_masks_stay_but_modes_go(void **state)
 		" --ro-bind-data 4 /f"
 		" --tmpfs /w/.git --remount-ro /w/.git"
 		" --ro-bind-data 5 /w/x"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none" MASKS_EXPECT
 		" -- true", proc);
 	assert_cmd(&bc, want, "3:self 4:devnull 5:devnull");
@@ -471,6 +482,7 @@ static void test_without_ro_bind_data_files_are_dev_null(void **state)
 	info.ro_bind_data = false;
 	struct bwrap_build_opts opts = opts_plain();
 	struct bwrap_cmd bc;
+	add_proc_ops(&plan);
 	build_ok(&plan, &info, &opts, &bc);
 	char *proc = proc_ro();
 	char *want = xasprintf(
@@ -479,7 +491,7 @@ static void test_without_ro_bind_data_files_are_dev_null(void **state)
 		" --ro-bind /dev/null /f"
 		" --perms 0555 --tmpfs /w/.git --remount-ro /w/.git"
 		" --ro-bind /dev/null /w/x"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none" MASKS_EXPECT
 		" -- true", proc);
 	assert_cmd(&bc, want, "3:self");
@@ -598,11 +610,12 @@ static void test_minimal_bwrap_gets_only_basic_flags(void **state)
 	opts.status_fd = true;
 	opts.stderr_fd = true;
 	struct bwrap_cmd bc;
+	add_proc_ops(&plan);
 	build_ok(&plan, &info, &opts, &bc);
 	char *proc = proc_ro();
 	char *want = xasprintf(
 		"bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
-		" --unshare-user --unshare-pid --unshare-net --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-net"
 		" --chdir /work/p -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- true", proc);
 	assert_cmd(&bc, want, "3:self 4:stderr");
 	free(want);
@@ -697,7 +710,7 @@ static void test_root_writable_and_symlink_ops(void **state)
 	assert_cmd(&bc,
 		   "bwrap --new-session --die-with-parent --as-pid-1 --tmpfs / --dev /dev"
 		   " --ro-bind /usr /usr --symlink usr/bin /bin"
-		   " --unshare-user --unshare-pid --unshare-ipc --remount-ro /"
+		   " --remount-ro / --unshare-user --unshare-pid --unshare-ipc"
 		   " --chdir / --cap-drop ALL -- /opt/agentbox __inner --net full --expect r:-:-:/usr -- true",
 		   "3:self");
 	bwrap_cmd_free(&bc);

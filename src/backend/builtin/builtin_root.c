@@ -417,30 +417,28 @@ static int op_dev(struct root_builder *b, ab_error *err)
 	return r;
 }
 
-static int op_proc(struct root_builder *b, ab_error *err)
+static int op_proc(struct root_builder *b, const char *path, ab_error *err)
 {
-	_cleanup_close_ int target = open_target(b, "/proc", true, err);
+	_cleanup_close_ int target = open_target(b, path, true, err);
 	if (target < 0)
 		return target;
-	int r = mountfd_fs(&b->m, target, "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC, "/proc",
+	int r = mountfd_fs(&b->m, target, "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC, path,
 			   NULL, err);
-	if (r < 0) {
+	if (r < 0)
 		*b->failure = BUILTIN_FAIL_PROC;
-		return r;
-	}
-	/* The new /proc's own knobs, each bound read-only onto itself. */
-	for (size_t i = 0; plan_proc_readonly[i]; i++) {
-		const char *p = plan_proc_readonly[i];
-		_cleanup_close_ int fd = open_beneath(b->m.openat2, b->newroot, rel(p), O_PATH);
-		if (fd == -ENOENT)
-			continue;
-		if (fd < 0)
-			return ab_fail_errno(err, -fd, "cannot open %s", p);
-		r = mountfd_bind(&b->m, fd, fd, false, true, p, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return r;
+}
+
+/* A knob of the new /proc, bound read-only onto itself; one this kernel
+ * lacks needs nothing. */
+static int op_proc_knob(struct root_builder *b, const char *path, ab_error *err)
+{
+	_cleanup_close_ int fd = open_beneath(b->m.openat2, b->newroot, rel(path), O_PATH);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return ab_fail_errno(err, -fd, "cannot open %s", path);
+	return mountfd_bind(&b->m, fd, fd, false, true, path, err);
 }
 
 static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *err)
@@ -465,12 +463,19 @@ static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *er
 	case OP_MKFILE:
 		return op_mkpoint(b, op->path, false, err);
 	case OP_REMOUNT_RO:
+		/* the empty root, last of all; otherwise a mask made above */
+		if (strcmp(op->path, "/") == 0)
+			return mountfd_remount_ro(&b->m, b->newroot, "/", err);
 		return op_remount_mask(b, op->path, err);
 	case OP_MASK_FILE:
 	case OP_BLOCK_FILE:
 		return op_empty_file(b, op, err);
 	case OP_SYMLINK:
 		return op_symlink(b, op->path, op->target, err);
+	case OP_PROC:
+		return op_proc(b, op->path, err);
+	case OP_PROC_KNOB:
+		return op_proc_knob(b, op->path, err);
 	}
 	return ab_fail(err, EINVAL, "unknown plan operation %d", (int)op->kind);
 }
@@ -542,10 +547,6 @@ static int run_step(struct root_builder *b, const struct plan *plan, const struc
 		return build_base(b, plan, err);
 	case STEP_OP:
 		return run_op(b, &plan->ops[st->op], err);
-	case STEP_PROC:
-		return op_proc(b, err);
-	case STEP_ROOT_RO:
-		return mountfd_remount_ro(&b->m, b->newroot, "/", err);
 	case STEP_PIVOT:
 		return enter_root(b, err);
 	}
@@ -558,7 +559,7 @@ int builtin_build_root(const struct plan *plan, const bool *skip_op, bool legacy
 	struct root_builder b = {.plan = plan, .oldroot = -1, .newroot = -1, .failure = failure};
 	*failure = BUILTIN_FAIL_REFUSE;
 	mountfd_init(&b.m, "/" OLDROOT "/proc", legacy);
-	struct step *steps = xcalloc(plan->n_ops + 4, sizeof(*steps));
+	struct step *steps = xcalloc(plan->n_ops + 2, sizeof(*steps));
 	size_t n = builtin_steps(plan, skip_op, steps);
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < n; i++)

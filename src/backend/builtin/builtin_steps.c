@@ -11,24 +11,13 @@ static bool is_root_op(const struct plan_op *op)
 size_t builtin_steps(const struct plan *plan, const bool *skip_op, struct step *out)
 {
 	size_t n = 0;
-	bool root_ro = false;
 	out[n++] = (struct step){STEP_ROOT, 0};
 	for (size_t i = 0; i < plan->n_ops; i++) {
 		const struct plan_op *op = &plan->ops[i];
 		if (is_root_op(op) || (skip_op && skip_op[i]))
 			continue;
-		/* the empty root stays writable until /proc has its
-		 * mountpoint; it turns read-only just before the pivot */
-		if (op->kind == OP_REMOUNT_RO && strcmp(op->path, "/") == 0) {
-			root_ro = true;
-			continue;
-		}
 		out[n++] = (struct step){STEP_OP, i};
 	}
-	if (plan->mount_proc)
-		out[n++] = (struct step){STEP_PROC, 0};
-	if (root_ro)
-		out[n++] = (struct step){STEP_ROOT_RO, 0};
 	out[n++] = (struct step){STEP_PIVOT, 0};
 	return n;
 }

@@ -13,9 +13,8 @@
 
 enum step_kind {
 	STEP_ROOT,      /* the sandbox's / : a bind of the host's, or an empty tmpfs */
-	STEP_OP,        /* plan->ops[op] */
-	STEP_PROC,      /* a fresh /proc and its read-only knobs */
-	STEP_ROOT_RO,   /* an empty root turns read-only, after /proc's mountpoint exists */
+	STEP_OP,        /* plan->ops[op], in the plan's order (/proc and the
+			   empty root's final remount included) */
 	STEP_PIVOT,     /* pivot_root into it and detach the host's tree */
 };
 
@@ -24,9 +23,9 @@ struct step {
 	size_t op; /* STEP_OP only */
 };
 
-/* Fills `out` (room for plan->n_ops + 4) and returns the number of steps.
- * The root ops become STEP_ROOT, the final remount of an empty root moves
- * after /proc, skipped ops are left out. */
+/* Fills `out` (room for plan->n_ops + 2) and returns the number of steps.
+ * The root ops become STEP_ROOT, skipped ops are left out; the rest keep
+ * the plan's order. */
 size_t builtin_steps(const struct plan *plan, const bool *skip_op, struct step *out);
 
 /* What to do with one component on the way to a target inside the new

@@ -100,6 +100,19 @@ static int push_op(struct bwrap_cmd *cmd, const struct bwrap_info *info,
 	case OP_BLOCK_FILE:
 		push_empty_file(cmd, info, op->path, op->mode);
 		break;
+	case OP_PROC:
+		strv_push(a, "--proc");
+		strv_push(a, op->path);
+		break;
+	case OP_PROC_KNOB:
+		/* bwrap itself covers these only when they look writable to
+		 * it, which misses root's case (see plan_proc_readonly). The
+		 * host's copy is bound: sysctls act on the caller's
+		 * namespaces either way, and the bind is read-only. */
+		strv_push(a, "--ro-bind-try");
+		strv_push(a, op->path);
+		strv_push(a, op->path);
+		break;
 	case OP_SYMLINK:
 		strv_push(a, "--symlink");
 		strv_push(a, op->target);
@@ -150,16 +163,9 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 	if (info->as_pid_1)
 		strv_push(a, "--as-pid-1");
 
-	bool remount_root = false;
 	for (size_t i = 0; i < plan->n_ops; i++) {
 		if (opts->skip_op && opts->skip_op[i])
 			continue;
-		/* An empty root turns read-only last, after bwrap has made the
-		 * /proc mountpoint in it. */
-		if (plan->ops[i].kind == OP_REMOUNT_RO && strcmp(plan->ops[i].path, "/") == 0) {
-			remount_root = true;
-			continue;
-		}
 		/* room for this op's fd plus the status, life (and bridge) fds */
 		size_t after = (plan->net == AB_NET_PROXY ? 2 : 1) + (opts->life_fd ? 1 : 0);
 		if (cmd->n_fds + 1 + after > sizeof(cmd->fds) / sizeof(cmd->fds[0])) {
@@ -182,23 +188,6 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		strv_push(a, "--unshare-ipc");
 	if (plan->net != AB_NET_FULL)
 		strv_push(a, "--unshare-net");
-	if (plan->mount_proc) {
-		strv_push(a, "--proc");
-		strv_push(a, "/proc");
-		/* bwrap itself covers these only when they look writable to
-		 * it, which misses root's case (see plan_proc_readonly). The
-		 * host's copies are bound: sysctls act on the caller's
-		 * namespaces either way, and the binds are read-only. */
-		for (size_t i = 0; plan_proc_readonly[i]; i++) {
-			strv_push(a, "--ro-bind-try");
-			strv_push(a, plan_proc_readonly[i]);
-			strv_push(a, plan_proc_readonly[i]);
-		}
-	}
-	if (remount_root) {
-		strv_push(a, "--remount-ro");
-		strv_push(a, "/");
-	}
 	strv_push(a, "--chdir");
 	strv_push(a, plan->cwd);
 	if (info->cap_drop) {
