@@ -161,6 +161,8 @@ const char *plan_node_source_name(enum node_source s);
 /* host_proc: the backend has no PID namespace (Landlock), so the command
  * sees the host's /proc whatever the plan says. */
 void plan_print_table(const struct plan *plan, bool host_proc, FILE *out);
+/* The operations a namespace backend performs, numbered, in order. */
+void plan_print_ops(const struct plan *plan, const bool *skip_op, FILE *out);
 void plan_append_json(const struct plan *plan, struct sbuf *b);
 
 #endif

@@ -127,6 +127,23 @@ void plan_print_table(const struct plan *plan, bool host_proc, FILE *out)
 		fprintf(out, "warning: %s\n", plan->warnings[i].message);
 }
 
+void plan_print_ops(const struct plan *plan, const bool *skip_op, FILE *out)
+{
+	fprintf(out, "\noperations, in order:\n");
+	for (size_t i = 0, k = 0; i < plan->n_ops; i++) {
+		const struct plan_op *op = &plan->ops[i];
+		if (skip_op && skip_op[i])
+			continue;
+		fprintf(out, "  %2zu. %-20s %s", ++k, plan_op_name(op->kind), op->path);
+		if (op->kind == OP_SYMLINK)
+			fprintf(out, " -> %s", op->target);
+		else if (op->kind == OP_MASK_DIR || op->kind == OP_MASK_FILE || op->kind == OP_BLOCK_DIR ||
+			 op->kind == OP_BLOCK_FILE)
+			fprintf(out, " (mode %04o)", op->mode);
+		fputc('\n', out);
+	}
+}
+
 void plan_append_json(const struct plan *plan, sbuf *b)
 {
 	sbuf_add(b, "\"cwd\":");

@@ -43,6 +43,7 @@ static int explain_text(const struct plan *plan, const struct backend_choice *c,
 	(void)command;
 	(void)self_exe;
 	(void)err;
+	plan_print_ops(plan, NULL, out);
 	fprintf(out, "\nbackend: builtin (%s)\nthe built-in engine performs the operations above itself, in order\n",
 		c->reason);
 	backend_print_namespace_posture(plan, out);

@@ -84,6 +84,7 @@ static int explain_text(const struct plan *plan, const struct backend_choice *c,
 			sbuf_add(&b, " ");
 		sbuf_add_shell_word(&b, cmd.argv.v[i]);
 	}
+	plan_print_ops(plan, NULL, out);
 	fprintf(out, "\nbackend: bwrap %s (%s) (%s)\ncommand line (fds 3.. are set up by agentbox):\n%s\n",
 		c->bw.version, c->bw.path, c->reason, b.s);
 	sbuf_free(&b);
