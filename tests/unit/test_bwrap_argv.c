@@ -351,19 +351,8 @@ static void test_empty_root_is_remounted_read_only_after_proc(void **state)
 static void test_nested_reopen_argv_from_resolved_plan(void **state)
 {
 	(void)state;
-	mkdirs("w/a/b");
-	mkfile("w/secret.env", "k");
-	ab_policy *p = ab_policy_new();
-	rule(p, ":root", AB_ACCESS_READ);
-	rule(p, ":cwd", AB_ACCESS_WRITE);
-	rule(p, P("w/a"), AB_ACCESS_NONE);
-	rule(p, P("w/a/b"), AB_ACCESS_WRITE);
-	rule(p, P("w/secret.env"), AB_ACCESS_NONE);
-	rule(p, P("w/docs/missing"), AB_ACCESS_READ);
-	struct plan_context ctx = {.cwd = P("w")};
 	struct plan plan;
-	resolve_ok(p, &ctx, &plan);
-	ab_policy_free(p);
+	nested_reopen_plan(&plan);
 	struct bwrap_info info = info_all();
 	info.argv0 = false;
 	struct bwrap_build_opts opts = opts_plain();
