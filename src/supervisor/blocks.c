@@ -8,6 +8,7 @@ int blocks_prepare(const struct plan *plan, struct blocks *bl, ab_error *err)
 {
 	*bl = (struct blocks){0};
 	bl->skip = xcalloc(plan->n_ops + 1, sizeof(bool));
+	bl->held = xcalloc(plan->n_ops + 1, sizeof(*bl->held));
 	struct placeholder_request *preq = xcalloc(plan->n_ops + 1, sizeof(*preq));
 	size_t *pidx = xcalloc(plan->n_ops + 1, sizeof(size_t));
 	size_t np = 0;
@@ -20,8 +21,10 @@ int blocks_prepare(const struct plan *plan, struct blocks *bl, ab_error *err)
 	}
 	if (np > 0)
 		ret = placeholders_acquire(preq, np, &bl->set, err);
-	for (size_t k = 0; ret == 0 && k < np; k++)
+	for (size_t k = 0; ret == 0 && k < np; k++) {
 		bl->skip[pidx[k]] = !placeholders_usable(bl->set, k);
+		bl->held[pidx[k]] = placeholders_ident(bl->set, k);
+	}
 	free(preq);
 	free(pidx);
 	if (ret < 0)
@@ -35,4 +38,6 @@ void blocks_finish(struct blocks *bl)
 	bl->set = NULL;
 	free(bl->skip);
 	bl->skip = NULL;
+	free(bl->held);
+	bl->held = NULL;
 }

@@ -13,6 +13,7 @@
 struct blocks {
 	struct placeholder_set *set; /* NULL when the plan blocks nothing */
 	bool *skip;                  /* per plan op: a block the user cannot create either */
+	struct placeholder_ident *held; /* per plan op: the placeholder a block must cover */
 };
 
 /* Creates or shares the placeholders and locks them for this run. */

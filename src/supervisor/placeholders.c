@@ -270,6 +270,15 @@ int placeholders_acquire(const struct placeholder_request *req, size_t n,
 	return 0;
 }
 
+struct placeholder_ident placeholders_ident(const struct placeholder_set *set, size_t i)
+{
+	struct placeholder_ident id = {0};
+	struct stat st;
+	if (set && i < set->n && set->e[i].fd >= 0 && fstat(set->e[i].fd, &st) == 0)
+		id = (struct placeholder_ident){true, st.st_dev, st.st_ino};
+	return id;
+}
+
 bool placeholders_usable(const struct placeholder_set *set, size_t i)
 {
 	return set && i < set->n && set->e[i].usable;

@@ -61,6 +61,17 @@ int placeholders_acquire(const struct placeholder_request *req, size_t n,
  * sandboxed command, same uid and no capabilities, cannot create it either. */
 bool placeholders_usable(const struct placeholder_set *set, size_t i);
 
+/* The placeholder this run holds for request i (the inode its lock is
+ * on): the sandbox must mount over exactly that one, since the lock is
+ * what keeps it there. held is false when nothing is held (unusable, or
+ * a path that is not ours to hold). */
+struct placeholder_ident {
+	bool held;
+	dev_t dev;
+	ino_t ino;
+};
+struct placeholder_ident placeholders_ident(const struct placeholder_set *set, size_t i);
+
 /* Drops the locks and removes each placeholder that no other run holds.
  * NULL is a no-op. */
 void placeholders_release(struct placeholder_set *set);

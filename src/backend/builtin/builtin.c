@@ -240,7 +240,8 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 	if (plan->net != AB_NET_FULL && netns_start(a->procfd, &nh, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
 	close(a->procfd);
-	if (builtin_build_root(plan, a->req->skip_op, a->req->legacy_mounts, &failure, &err) < 0)
+	if (builtin_build_root(plan, a->req->skip_op, a->req->held, a->req->legacy_mounts, &failure,
+			       &err) < 0)
 		report_and_exit(a->report_fd, failure, &err);
 	/* The same post-start check as the bwrap backend's inner stage: each
 	 * mount holds what the plan resolved. Every mount above was made by

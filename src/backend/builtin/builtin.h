@@ -19,6 +19,7 @@
 
 #include "agentbox.h"
 #include "plan/plan.h"
+#include "supervisor/placeholders.h"
 
 /* Why setup failed, which decides what the caller does next. */
 enum builtin_failure {
@@ -31,6 +32,9 @@ enum builtin_failure {
 struct builtin_request {
 	const struct plan *plan;
 	const bool *skip_op;   /* per plan op, or NULL */
+	/* per plan op, or NULL: for a block, the placeholder whose lock this
+	 * run holds, which the mount must cover */
+	const struct placeholder_ident *held;
 	char *const *command;
 	char **envp;           /* the command's environment */
 	int bridge_fd;         /* --net proxy: where the bridge's listeners go (net/bridge.h), or -1 */
@@ -56,7 +60,8 @@ int builtin_decode_report(const char *buf, size_t len, enum builtin_failure *fai
 
 /* Runs inside the sandbox init: builds the filesystem and pivots into it.
  * Returns 0, or -errno with err and *failure set. */
-int builtin_build_root(const struct plan *plan, const bool *skip_op, bool legacy,
+int builtin_build_root(const struct plan *plan, const bool *skip_op,
+		       const struct placeholder_ident *held, bool legacy,
 		       enum builtin_failure *failure, ab_error *err);
 
 /* Checks that this host lets the engine start (for `explain`): a throwaway

@@ -44,6 +44,7 @@
 
 struct root_builder {
 	const struct plan *plan;
+	const struct placeholder_ident *held; /* per op, or NULL */
 	struct mountfd m;
 	int oldroot;      /* the host's tree */
 	int newroot;      /* the sandbox's tree (topmost mount) */
@@ -171,12 +172,27 @@ static int open_target(struct root_builder *b, const char *path, bool want_dir, 
 
 /* The file resolution found at op's path, or NULL when it knows none (a
  * block over a path that did not exist). */
-static const struct plan_node *planned(const struct root_builder *b, const struct plan_op *op)
+/* The file a mount must land on, when known: for a block, the
+ * placeholder whose lock this run holds (another run may have replaced
+ * the one the plan saw, and the lock is what keeps ours there); otherwise
+ * the file the plan resolved. */
+struct want {
+	bool known;
+	dev_t dev;
+	ino_t ino;
+};
+
+static struct want planned(const struct root_builder *b, const struct plan_op *op)
 {
+	size_t i = (size_t)(op - b->plan->ops);
+	if ((op->kind == OP_BLOCK_DIR || op->kind == OP_BLOCK_FILE) && b->held && b->held[i].held)
+		return (struct want){true, b->held[i].dev, b->held[i].ino};
 	if (op->node < 0)
-		return NULL;
+		return (struct want){0};
 	const struct plan_node *n = &b->plan->nodes[op->node];
-	return n->exists && strcmp(n->path, op->path) == 0 ? n : NULL;
+	if (!n->exists || strcmp(n->path, op->path) != 0)
+		return (struct want){0};
+	return (struct want){true, n->dev, n->ino};
 }
 
 /* Opens the host side and the sandbox side of `path`; the host side must
@@ -185,7 +201,7 @@ static const struct plan_node *planned(const struct root_builder *b, const struc
  * tmpfs. Without the first check, a directory swapped for another one
  * between planning and here would get the mount, and the planned one,
  * back in place a moment later, none. */
-static int open_pair(struct root_builder *b, const char *path, const struct plan_node *want,
+static int open_pair(struct root_builder *b, const char *path, struct want want,
 		     int *src_out, int *dst_out, bool *is_dir, ab_error *err)
 {
 	*src_out = *dst_out = -1;
@@ -197,14 +213,14 @@ static int open_pair(struct root_builder *b, const char *path, const struct plan
 		close(src);
 		return ab_fail_errno(err, errno, "cannot stat %s", path);
 	}
-	if (want && (s.st_dev != want->dev || s.st_ino != want->ino)) {
+	if (want.known && (s.st_dev != want.dev || s.st_ino != want.ino)) {
 		close(src);
 		*b->failure = BUILTIN_FAIL_REFUSE;
 		return ab_fail(err, EXDEV,
 			       "%s is no longer the file agentbox resolved (device %u:%u inode %llu now, device %u:%u inode %llu when the policy was resolved); refusing to mount on it\n"
 			       "cause: something renamed or replaced it during startup; run again once it is stable",
 			       path, major(s.st_dev), minor(s.st_dev), (unsigned long long)s.st_ino,
-			       major(want->dev), minor(want->dev), (unsigned long long)want->ino);
+			       major(want.dev), minor(want.dev), (unsigned long long)want.ino);
 	}
 	*is_dir = S_ISDIR(s.st_mode);
 	int dst = open_target(b, path, *is_dir, err);
@@ -553,10 +569,12 @@ static int run_step(struct root_builder *b, const struct plan *plan, const struc
 	return ab_fail(err, EINVAL, "unknown step %d", (int)st->kind);
 }
 
-int builtin_build_root(const struct plan *plan, const bool *skip_op, bool legacy,
+int builtin_build_root(const struct plan *plan, const bool *skip_op,
+		       const struct placeholder_ident *held, bool legacy,
 		       enum builtin_failure *failure, ab_error *err)
 {
-	struct root_builder b = {.plan = plan, .oldroot = -1, .newroot = -1, .failure = failure};
+	struct root_builder b = {.plan = plan, .held = held, .oldroot = -1, .newroot = -1,
+				 .failure = failure};
 	*failure = BUILTIN_FAIL_REFUSE;
 	mountfd_init(&b.m, "/" OLDROOT "/proc", legacy);
 	struct step *steps = xcalloc(plan->n_ops + 2, sizeof(*steps));

@@ -55,6 +55,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	struct builtin_request breq = {
 		.plan = req->plan,
 		.skip_op = bl.skip,
+		.held = bl.held,
 		.command = req->command,
 		.envp = envp,
 		.bridge_fd = sandbox_proxy_child_fd(sp),
