@@ -100,8 +100,8 @@ static bool dir_is_empty(const char *path)
 			off += de->d_reclen;
 		}
 	}
-	if (n < 0)
-		empty = false;
+	if (n < 0) /* getdents of a directory removed since: ENOENT */
+		empty = errno == ENOENT;
 	close(fd);
 	return empty;
 }

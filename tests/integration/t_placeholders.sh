@@ -244,3 +244,31 @@ case_placeholder_recycled_between_planning_and_mounting() {
 	expect_stdout_lacks "and .agentbox was still covered" made
 	expect_absent "the new placeholder is removed afterwards" "$WS/.agentbox"
 }
+
+# A placeholder that another run removes while this one is planning (it
+# was there for lstat, gone for the emptiness check, or gone between open
+# and getdents) is a path to block, never a directory to bind read-only:
+# a bind would hold the old inode's identity, and the start would be
+# refused. 300 plans against a placeholder that comes and goes.
+case_placeholder_vanishing_while_planning_is_blocked() {
+	placeholders_pass || return 0
+	new_ws
+	local i binds=0 churn
+	(
+		for ((i = 0; i < 100000; i++)); do
+			mkdir -m 01444 "$WS/.agentbox" 2>/dev/null
+			rmdir "$WS/.agentbox" 2>/dev/null
+			[ -e "$CASE_DIR/stop" ] && break
+		done
+	) &
+	churn=$!
+	for ((i = 0; i < 300; i++)); do
+		"$AGENTBOX" explain --json --policy workspace-write -C "$WS" 2>/dev/null |
+			grep -q "\"op\":\"bind-read-only\",\"path\":\"$WS/.agentbox\"" && binds=$((binds + 1))
+	done
+	: >"$CASE_DIR/stop"
+	wait "$churn"
+	rmdir "$WS/.agentbox" 2>/dev/null
+	LAST_CMD="300 x agentbox explain --json --policy workspace-write -C \$WS (while .agentbox comes and goes)"
+	expect "no plan binds the vanishing placeholder read-only ($binds of 300 did)" '[ "$binds" = 0 ]'
+}
