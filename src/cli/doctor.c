@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "agentbox.h"
-#include "backend/builtin.h"
+#include "backend/backend.h"
+#include "backend/builtin/builtin.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "host/host.h"
@@ -47,25 +48,22 @@ static void report_free(struct report *r)
 	free(r->items);
 }
 
-/* Must match the order of ab_run in src/run/run.c for --backend auto:
- * the built-in engine, then bwrap when the host refuses the engine's
- * namespaces, then Landlock (which needs a kernel that has it; without
- * it, the run fails closed). */
-enum doctor_backend doctor_auto_choice(bool builtin_ok, bool bwrap_ok, int landlock_abi)
+const struct backend *doctor_auto_choice(bool builtin_ok, bool bwrap_ok, int landlock_abi)
 {
-	if (builtin_ok)
-		return DOCTOR_BACKEND_BUILTIN;
-	if (bwrap_ok)
-		return DOCTOR_BACKEND_BWRAP;
-	if (landlock_abi > 0)
-		return DOCTOR_BACKEND_LANDLOCK;
-	return DOCTOR_BACKEND_NONE;
+	for (size_t i = 0; backend_auto_order[i]; i++) {
+		const struct backend *b = backend_auto_order[i];
+		bool ok = b->id == AB_BACKEND_BUILTIN ? builtin_ok
+			  : b->id == AB_BACKEND_BWRAP ? bwrap_ok
+						      : landlock_abi > 0;
+		if (ok)
+			return b;
+	}
+	return NULL;
 }
 
-static const char *backend_name(enum doctor_backend b)
+static const char *backend_name(const struct backend *b)
 {
-	static const char *const names[] = {"builtin", "bwrap", "landlock", "none"};
-	return names[b];
+	return b ? b->name : "none";
 }
 
 /* Everything the probes found. */
@@ -320,24 +318,24 @@ static void add_bwrap(struct report *r, const struct probes *p)
 	add(r, "bwrap", ST_WARN, xasprintf("%s; a trial sandbox failed: %s", desc, b->run_error), xstrdup(fix));
 }
 
-static char *posture(enum doctor_backend b, const struct probes *p)
+static char *posture(const struct backend *b, const struct probes *p)
 {
 	const char *proc = p->proc.step == HOST_STEP_OK ? "a fresh /proc" : "the outer /proc read-only (no fresh one here)";
-	switch (b) {
-	case DOCTOR_BACKEND_BUILTIN:
+	switch (b ? b->id : AB_BACKEND_AUTO) {
+	case AB_BACKEND_BUILTIN:
 		return xasprintf("full: user, mount, pid, ipc, uts and (with --net none or proxy) net namespaces; "
 				 "seccomp filter; no_new_privs; no capabilities; %s", proc);
-	case DOCTOR_BACKEND_BWRAP:
+	case AB_BACKEND_BWRAP:
 		return xasprintf("full: user, mount, pid%s and (with --net none or proxy) net namespaces through bwrap %s; "
 				 "seccomp filter; no_new_privs; no capabilities; %s",
 				 p->bwrap.info.unshare_ipc ? ", ipc" : "", p->bwrap.info.version, proc);
-	case DOCTOR_BACKEND_LANDLOCK:
+	case AB_BACKEND_LANDLOCK:
 		return xasprintf("weaker: no namespaces; filesystem rules by Landlock ABI %d; seccomp filter; "
 				 "no_new_privs; other processes and the host /proc stay visible; --net proxy refused "
 				 "(it needs a network namespace)%s",
 				 p->landlock.abi,
 				 p->landlock.abi < 6 ? "; abstract unix sockets outside are not refused (ABI 6)" : "");
-	case DOCTOR_BACKEND_NONE:
+	case AB_BACKEND_AUTO:
 		break;
 	}
 	return xstrdup("none: no backend can run here, so `agentbox run` fails closed");
@@ -419,15 +417,15 @@ int doctor_main(char **args)
 
 	/* Every backend loads the seccomp filter; without it none may run. */
 	bool seccomp_ok = p.seccomp.load_err == 0;
-	enum doctor_backend b = seccomp_ok ? doctor_auto_choice(p.builtin_r == 0, p.bwrap.ran, p.landlock.abi)
-					   : DOCTOR_BACKEND_NONE;
-	bool full = b == DOCTOR_BACKEND_BUILTIN || b == DOCTOR_BACKEND_BWRAP;
-	int status = full ? DOCTOR_EXIT_FULL : b == DOCTOR_BACKEND_LANDLOCK ? DOCTOR_EXIT_WEAK : DOCTOR_EXIT_NONE;
+	const struct backend *b =
+		seccomp_ok ? doctor_auto_choice(p.builtin_r == 0, p.bwrap.ran, p.landlock.abi) : NULL;
+	bool weak = b == &backend_landlock, full = b && !weak;
+	int status = full ? DOCTOR_EXIT_FULL : weak ? DOCTOR_EXIT_WEAK : DOCTOR_EXIT_NONE;
 	_cleanup_free_ char *post = posture(b, &p);
-	add(&r, "auto backend", full ? ST_OK : b == DOCTOR_BACKEND_LANDLOCK ? ST_WARN : ST_FAIL,
+	add(&r, "auto backend", full ? ST_OK : weak ? ST_WARN : ST_FAIL,
 	    xasprintf("%s", backend_name(b)),
 	    full ? NULL
-		 : xstrdup(b == DOCTOR_BACKEND_LANDLOCK
+		 : xstrdup(weak
 				   ? "fix the user namespaces item to get namespaces back (or accept the weaker posture)"
 				   : "fix the user namespaces item, or enable Landlock, so that some backend can run"));
 	if (json)

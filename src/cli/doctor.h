@@ -10,15 +10,12 @@
 #define DOCTOR_EXIT_WEAK 1 /* only Landlock: no namespaces */
 #define DOCTOR_EXIT_NONE 2 /* no sandbox can run; `agentbox run` fails closed */
 
-enum doctor_backend {
-	DOCTOR_BACKEND_BUILTIN,
-	DOCTOR_BACKEND_BWRAP,
-	DOCTOR_BACKEND_LANDLOCK,
-	DOCTOR_BACKEND_NONE,
-};
+struct backend;
 
-/* What `--backend auto` would pick given the probes' results. */
-enum doctor_backend doctor_auto_choice(bool builtin_ok, bool bwrap_ok, int landlock_abi);
+/* What `--backend auto` would pick given the probes' results: the first
+ * of backend_auto_order (backend/backend.h) that this host can run, or
+ * NULL when none can. */
+const struct backend *doctor_auto_choice(bool builtin_ok, bool bwrap_ok, int landlock_abi);
 
 /* args: what follows `doctor` on the command line (NULL-terminated).
  * Returns the exit status. */

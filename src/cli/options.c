@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
-#include "net/domain.h"
+#include "policy/domain.h"
 #include "policy/policy.h"
 
 void cli_usage(FILE *out)

@@ -13,11 +13,11 @@
 
 #include "common/error.h"
 #include "common/util.h"
-#include "net/domain.h"
+#include "policy/domain.h"
 #include "net/approvals.h"
 #include "net/net_policy.h"
 #include "net/proxy.h"
-#include "run/events.h"
+#include "common/events.h"
 
 static void usage(FILE *out)
 {

@@ -183,7 +183,7 @@ int host_wsl_version(const char *osrelease);
 
 /* ---- system bubblewrap (host_bwrap.c) --------------------------------- */
 
-#include "backend/bwrap.h"
+#include "backend/bwrap/bwrap.h"
 
 struct host_bwrap {
 	bool found;

@@ -28,12 +28,14 @@
 #include <unistd.h>
 
 #include "agentbox.h"
-#include "backend/landlock.h"
+#include "inner/landlock_enforce.h"
 #include "inner/seccomp.h"
+#include "inner/verify.h"
 #include "net/bridge.h"
 
 #define INNER_USAGE \
-	"usage: agentbox __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N] -- COMMAND [ARG...]"
+	"usage: agentbox __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N]\n" \
+	"                        [--expect KIND:DEV:INO:PATH]... -- COMMAND [ARG...]"
 
 
 static _Noreturn void die(const char *fmt, ...)
@@ -106,6 +108,10 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 			a->bridge_fd = parse_fd(opt, argv[++i]);
 		} else if (strcmp(opt, "--life-fd") == 0) {
 			a->life_fd = parse_fd(opt, argv[++i]);
+		} else if (strcmp(opt, "--expect") == 0) {
+			struct mount_expect e;
+			if (mount_expect_parse(argv[++i], &e) < 0)
+				usage_error("--expect needs KIND:DEV:INO:PATH, got", argv[i]);
 		} else {
 			usage_error("unknown option", opt);
 		}
@@ -368,11 +374,34 @@ static _Noreturn void supervise(pid_t child, const sigset_t *set, int life_fd)
 	}
 }
 
+/* The backend built the tree by path (bwrap): check each --expect before
+ * anything else, while stderr still goes to the backend's capture pipe,
+ * so that a refusal reaches agentbox as a setup failure. parse_args has
+ * checked the syntax; every option takes one value. */
+static void verify_mounts(int argc, char **argv)
+{
+	struct mount_verifier v = {.rootfd = -1};
+	ab_error err;
+	bool opened = false;
+	for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i += 2) {
+		struct mount_expect e;
+		if (strcmp(argv[i], "--expect") != 0 || mount_expect_parse(argv[i + 1], &e) < 0)
+			continue;
+		if (!opened && mount_verifier_open(&v, &err) < 0)
+			die("%s", err.message);
+		opened = true;
+		if (mount_verify(&v, &e, &err) < 0)
+			die("%s", err.message);
+	}
+	mount_verifier_close(&v);
+}
+
 int ab_inner_main(int argc, char **argv)
 {
 	struct inner_config a;
 
 	parse_args(argc, argv, &a);
+	verify_mounts(argc, argv);
 	inner_enter(&a);
 }
 

@@ -4,9 +4,11 @@
  *
  * Invocation (built by the backend, never by users):
  *   <agentbox> __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N]
- *                      -- COMMAND [ARG...]
+ *                      [--expect KIND:DEV:INO:PATH]... -- COMMAND [ARG...]
  *
- * Steps, in this order: refuse to continue if any capability is left;
+ * Steps, in this order: check that every --expect path holds what the plan
+ * resolved (inner/verify.h; the built-in engine runs the same check itself
+ * after its pivot); refuse to continue if any capability is left;
  * restore the caller's stderr from --stderr-fd; with --net proxy, hand the
  * proxy bridge's listeners to agentbox over --bridge-fd (net/bridge.h);
  * make itself non-dumpable;

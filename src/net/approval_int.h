@@ -11,7 +11,7 @@
 
 #include "common/util.h"
 #include "net/approvals.h"
-#include "net/domain.h"
+#include "policy/domain.h"
 
 /* Longest line a channel accepts; a longer one is dropped. */
 #define APPROVAL_LINE_MAX 65536

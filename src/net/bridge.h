@@ -20,16 +20,18 @@
  *     the host can connect to them (a host loopback port would be open to
  *     every local user), and the command cannot open another way out,
  *     since its namespace has only loopback.
- * The ports are fixed: in a namespace of its own nothing else holds them,
- * and tools configured by hand can rely on them. */
+ * The ports are fixed (plan.h): in a namespace of its own nothing else
+ * holds them, and tools configured by hand can rely on them. */
 #ifndef AB_NET_BRIDGE_H
 #define AB_NET_BRIDGE_H
 
 #include "agentbox.h"
+#include "plan/plan.h"
 
-#define BRIDGE_HOST "127.0.0.1"
-#define BRIDGE_HTTP_PORT 3128
-#define BRIDGE_SOCKS_PORT 1080
+/* The plan says where the listeners are (plan.h, PLAN_PROXY_*). */
+#define BRIDGE_HOST PLAN_PROXY_HOST
+#define BRIDGE_HTTP_PORT PLAN_PROXY_HTTP_PORT
+#define BRIDGE_SOCKS_PORT PLAN_PROXY_SOCKS_PORT
 
 /* In the sandbox, in its network namespace: binds and listens on both
  * ports, sends the two sockets over `sock` and closes them. Allocates

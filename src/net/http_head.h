@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "net/domain.h"
+#include "policy/domain.h"
 
 /* Limits. 64 KiB of head is what common servers accept (nginx's
  * large_client_header_buffers is 4 x 8 KiB, Apache's LimitRequestFieldSize

@@ -7,7 +7,7 @@
 #define AB_NET_NET_POLICY_H
 
 #include "agentbox.h"
-#include "net/domain.h"
+#include "policy/domain.h"
 
 /* Appends the file's allow and deny patterns to *rules. A bad file, or one
  * whose network mode is none or full, leaves *rules unchanged. */

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 
 #include "agentbox.h"
-#include "net/domain.h"
+#include "policy/domain.h"
 
 struct proxy;
 struct events;

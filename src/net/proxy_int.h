@@ -11,7 +11,7 @@
 #include "net/relay.h"
 #include "net/resolver.h"
 #include "net/socks5.h"
-#include "run/events.h"
+#include "common/events.h"
 
 enum watch_kind {
 	W_LISTEN_HTTP, W_LISTEN_SOCKS, W_STOP, W_RESOLVER, W_CLIENT, W_UPSTREAM,

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 #include "agentbox.h"
-#include "net/domain.h"
+#include "policy/domain.h"
 
 struct resolve_job {
 	char host[DOMAIN_HOST_MAX];

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "net/domain.h"
+#include "policy/domain.h"
 
 #define SOCKS5_VERSION 5
 #define SOCKS5_NO_AUTH 0x00

@@ -107,10 +107,22 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 	free(pending);
 	out->path = resolved;
 	if (!missing) {
-		struct stat st;
+		struct stat st, lst;
 		if (stat(resolved, &st) == 0) {
 			out->exists = true;
 			out->is_dir = S_ISDIR(st.st_mode);
+			/* lstat: should the last component have turned into a link
+			 * since the walk, the identity is the link's, which no
+			 * backend will find there later (they refuse links), so
+			 * the run is refused instead of guarding the link's
+			 * target. */
+			if (lstat(resolved, &lst) == 0) {
+				out->dev = lst.st_dev;
+				out->ino = lst.st_ino;
+			} else {
+				out->dev = st.st_dev;
+				out->ino = st.st_ino;
+			}
 		} else {
 			out->first_missing = xstrdup(resolved);
 		}

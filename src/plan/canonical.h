@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include "agentbox.h"
 
 struct crossed_link {
@@ -18,6 +19,10 @@ struct canonical {
 	char *path;     /* canonical path; a missing tail is appended lexically */
 	bool exists;
 	bool is_dir;
+	/* When it exists: the device and inode found at `path` itself (not
+	 * following a link), the identity every backend must find there. */
+	dev_t dev;
+	ino_t ino;
 	char *first_missing; /* shallowest missing component, or NULL */
 	struct crossed_link *links;
 	size_t n_links;

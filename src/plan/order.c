@@ -199,9 +199,32 @@ int plan_order_ops(struct plan *plan, ab_error *err)
 			plan->ops[plan->n_ops - 1].target = xstrdup(n->link_targets[l]);
 		}
 	}
+	/* The fresh /proc comes after every bind (nothing mounted later may
+	 * cover it), with its knobs read-only (plan_proc_readonly). */
+	if (plan->mount_proc) {
+		add_op(plan, OP_PROC, "/proc", 0, -1);
+		for (size_t i = 0; plan_proc_readonly[i]; i++)
+			add_op(plan, OP_PROC_KNOB, plan_proc_readonly[i], 0, -1);
+	}
 	/* An empty root is a scratch tmpfs: make it read-only too, so that
-	 * only the writable rules are writable. */
+	 * only the writable rules are writable. Last: the mountpoints above
+	 * are made in it. */
 	if (!plan->root_readable)
 		add_op(plan, OP_REMOUNT_RO, "/", 0, -1);
 	return 0;
+}
+
+void plan_drop_proc(struct plan *plan)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < plan->n_ops; i++) {
+		if (plan->ops[i].kind == OP_PROC || plan->ops[i].kind == OP_PROC_KNOB) {
+			free(plan->ops[i].path);
+			free(plan->ops[i].target);
+			continue;
+		}
+		plan->ops[k++] = plan->ops[i];
+	}
+	plan->n_ops = k;
+	plan->mount_proc = false;
 }

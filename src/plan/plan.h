@@ -36,6 +36,11 @@ struct plan_node {
 	char *why;        /* human reason: "--write", "policy.json:4:7", ... */
 	bool exists;
 	bool is_dir;
+	/* When it exists: its device and inode as resolution found them.
+	 * A backend mounts on the path and must find this very file there,
+	 * or something swapped it since (plan/expect.h). */
+	dev_t dev;
+	ino_t ino;
 	bool empty;       /* a protected name that exists and is an empty dir or
 			     empty regular file (not computed for other nodes) */
 	bool protected_name; /* its name is protected under a writable parent */
@@ -63,6 +68,9 @@ enum plan_op_kind {
 	OP_BLOCK_FILE,    /* same with an empty read-only file */
 	OP_SYMLINK,       /* recreate a host symlink (path -> target) in an
 			     empty root, so /lib64 -> usr/lib64 still works */
+	OP_PROC,          /* a fresh procfs at `path` (/proc), after every bind */
+	OP_PROC_KNOB,     /* bind `path` (a part of the fresh /proc) read-only
+			     onto itself, when this kernel has it */
 };
 
 struct plan_op {
@@ -94,6 +102,13 @@ struct plan {
 	bool root_readable;  /* / is bound (read or write) */
 	bool root_writable;
 };
+
+/* Under --net proxy, the command's only way out: the proxy's listeners
+ * inside the sandbox's own network namespace (net/bridge.h says how they
+ * get there). Fixed, so that tools configured by hand can rely on them. */
+#define PLAN_PROXY_HOST "127.0.0.1"
+#define PLAN_PROXY_HTTP_PORT 3128
+#define PLAN_PROXY_SOCKS_PORT 1080
 
 /* Facts about this run that resolution needs, gathered by the caller so
  * that resolution itself stays testable. */
@@ -135,6 +150,10 @@ int plan_find_node(const struct plan *plan, const char *path);
 int protected_add_nodes(struct plan *plan, const ab_policy *policy, ab_error *err);
 int plan_order_ops(struct plan *plan, ab_error *err);
 
+/* A run without a fresh /proc (the host refused one): drops the /proc
+ * operations and clears mount_proc. */
+void plan_drop_proc(struct plan *plan);
+
 const char *plan_op_name(enum plan_op_kind kind);
 const char *plan_node_source_name(enum node_source s);
 
@@ -142,6 +161,8 @@ const char *plan_node_source_name(enum node_source s);
 /* host_proc: the backend has no PID namespace (Landlock), so the command
  * sees the host's /proc whatever the plan says. */
 void plan_print_table(const struct plan *plan, bool host_proc, FILE *out);
+/* The operations a namespace backend performs, numbered, in order. */
+void plan_print_ops(const struct plan *plan, const bool *skip_op, FILE *out);
 void plan_append_json(const struct plan *plan, struct sbuf *b);
 
 #endif

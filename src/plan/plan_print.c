@@ -4,8 +4,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "net/bridge.h"
-#include "net/domain.h"
+#include "policy/domain.h"
 
 const char *plan_op_name(enum plan_op_kind kind)
 {
@@ -24,6 +23,8 @@ const char *plan_op_name(enum plan_op_kind kind)
 	case OP_BLOCK_DIR: return "block-create-dir";
 	case OP_BLOCK_FILE: return "block-create-file";
 	case OP_SYMLINK: return "symlink";
+	case OP_PROC: return "proc";
+	case OP_PROC_KNOB: return "proc-knob-read-only";
 	}
 	return "?";
 }
@@ -88,8 +89,8 @@ static void print_patterns(const char *what, const struct domain_pattern *p, siz
 
 static void print_proxy_rules(const struct plan *plan, FILE *out)
 {
-	fprintf(out, "  only way out: the policy proxy, HTTP on %s:%d, SOCKS5 on %s:%d\n", BRIDGE_HOST,
-		BRIDGE_HTTP_PORT, BRIDGE_HOST, BRIDGE_SOCKS_PORT);
+	fprintf(out, "  only way out: the policy proxy, HTTP on %s:%d, SOCKS5 on %s:%d\n", PLAN_PROXY_HOST,
+		PLAN_PROXY_HTTP_PORT, PLAN_PROXY_HOST, PLAN_PROXY_SOCKS_PORT);
 	const struct domain_rules *r = plan->domains;
 	print_patterns("allow", r ? r->allow : NULL, r ? r->n_allow : 0, out);
 	print_patterns("deny", r ? r->deny : NULL, r ? r->n_deny : 0, out);
@@ -126,6 +127,23 @@ void plan_print_table(const struct plan *plan, bool host_proc, FILE *out)
 		fprintf(out, "warning: %s\n", plan->warnings[i].message);
 }
 
+void plan_print_ops(const struct plan *plan, const bool *skip_op, FILE *out)
+{
+	fprintf(out, "\noperations, in order:\n");
+	for (size_t i = 0, k = 0; i < plan->n_ops; i++) {
+		const struct plan_op *op = &plan->ops[i];
+		if (skip_op && skip_op[i])
+			continue;
+		fprintf(out, "  %2zu. %-20s %s", ++k, plan_op_name(op->kind), op->path);
+		if (op->kind == OP_SYMLINK)
+			fprintf(out, " -> %s", op->target);
+		else if (op->kind == OP_MASK_DIR || op->kind == OP_MASK_FILE || op->kind == OP_BLOCK_DIR ||
+			 op->kind == OP_BLOCK_FILE)
+			fprintf(out, " (mode %04o)", op->mode);
+		fputc('\n', out);
+	}
+}
+
 void plan_append_json(const struct plan *plan, sbuf *b)
 {
 	sbuf_add(b, "\"cwd\":");
@@ -134,8 +152,8 @@ void plan_append_json(const struct plan *plan, sbuf *b)
 		  ab_net_name(plan->net), plan->mount_proc ? "true" : "false",
 		  plan->root_writable ? "write" : plan->root_readable ? "read" : "empty");
 	if (plan->net == AB_NET_PROXY && plan->domains) {
-		sbuf_addf(b, "\"proxy\":{\"http\":\"%s:%d\",\"socks5\":\"%s:%d\",", BRIDGE_HOST,
-			  BRIDGE_HTTP_PORT, BRIDGE_HOST, BRIDGE_SOCKS_PORT);
+		sbuf_addf(b, "\"proxy\":{\"http\":\"%s:%d\",\"socks5\":\"%s:%d\",", PLAN_PROXY_HOST,
+			  PLAN_PROXY_HTTP_PORT, PLAN_PROXY_HOST, PLAN_PROXY_SOCKS_PORT);
 		append_patterns(b, "allow", plan->domains->allow, plan->domains->n_allow);
 		sbuf_add(b, ",");
 		append_patterns(b, "deny", plan->domains->deny, plan->domains->n_deny);

@@ -78,12 +78,15 @@ int plan_access_at(const struct plan *plan, const char *path, int skip)
 }
 
 /* Reads at most a few entries: only whether the directory has any entry
- * besides . and .. matters, and directories such as /tmp can be large. */
+ * besides . and .. matters, and directories such as /tmp can be large.
+ * A directory that is gone by now counts as empty: it was a placeholder
+ * another run has just removed, and blocking the path (which makes a
+ * placeholder again) is what both need. */
 static bool dir_is_empty(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return errno == ENOENT;
 	_Alignas(8) char buf[1024];
 	bool empty = true;
 	long n;
@@ -97,8 +100,8 @@ static bool dir_is_empty(const char *path)
 			off += de->d_reclen;
 		}
 	}
-	if (n < 0)
-		empty = false;
+	if (n < 0) /* getdents of a directory removed since: ENOENT */
+		empty = errno == ENOENT;
 	close(fd);
 	return empty;
 }
@@ -112,7 +115,9 @@ static void note_emptiness(struct plan_node *n)
 		return;
 	if (n->is_dir)
 		n->empty = dir_is_empty(n->path);
-	else if (lstat(n->path, &st) == 0 && S_ISREG(st.st_mode))
+	else if (lstat(n->path, &st) < 0)
+		n->empty = errno == ENOENT; /* gone since: as above */
+	else if (S_ISREG(st.st_mode))
 		n->empty = st.st_size == 0;
 }
 
@@ -162,6 +167,8 @@ static int add_canonical_node(struct plan *plan, struct canonical *cp, ab_access
 	n->why = xstrdup(why);
 	n->exists = c.exists;
 	n->is_dir = c.is_dir;
+	n->dev = c.dev;
+	n->ino = c.ino;
 	n->first_missing = c.first_missing;
 	c.first_missing = NULL;
 	note_emptiness(n);

@@ -4,7 +4,7 @@
 #define AB_POLICY_POLICY_H
 
 #include "agentbox.h"
-#include "net/domain.h"
+#include "policy/domain.h"
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -9,19 +9,17 @@
 #include <unistd.h>
 
 #include "agentbox.h"
-#include "backend/builtin.h"
-#include "backend/bwrap.h"
-#include "backend/landlock.h"
+#include "backend/backend.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "net/bridge.h"
 #include "plan/plan.h"
-#include "run/events.h"
+#include "common/events.h"
 #include "run/run_gate.h"
 #include "run/run_options.h"
 #include "run/self_check.h"
 #include "run/state_dir.h"
-#include "run/supervisor.h"
+#include "supervisor/supervisor.h"
 
 struct run_facts {
 	char *cwd;
@@ -86,23 +84,6 @@ static int resolve(const ab_policy *p, const ab_run_options *o, const struct run
 	return plan_resolve(p, &ctx, plan, err);
 }
 
-/* Which backend builds this run and why; bw is set for bwrap, ll for
- * Landlock. */
-struct choice {
-	ab_backend backend;
-	char *reason;
-	struct bwrap_info bw;
-	struct landlock_prep ll;
-};
-
-static void choice_free(struct choice *c)
-{
-	free(c->reason);
-	c->reason = NULL;
-	bwrap_info_free(&c->bw);
-	landlock_prep_free(&c->ll);
-}
-
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -128,26 +109,6 @@ const char *ab_require_names(void)
 	return "userns, exact-fs, net-none, pid-ns, landlock, seccomp";
 }
 
-/* What a backend gives this plan, as AB_REQUIRE_ bits. Landlock isolates
- * the network only where it can also refuse abstract unix sockets
- * outside (ABI 6): the seccomp filter refuses every other family. */
-static unsigned gives(const struct plan *plan, const struct choice *c)
-{
-	unsigned g = AB_REQUIRE_SECCOMP;
-	if (c->backend != AB_BACKEND_LANDLOCK) {
-		g |= AB_REQUIRE_USERNS | AB_REQUIRE_EXACT_FS | AB_REQUIRE_PID_NS;
-		if (plan->net == AB_NET_NONE)
-			g |= AB_REQUIRE_NET_NONE;
-		return g;
-	}
-	g |= AB_REQUIRE_LANDLOCK;
-	if (landlock_prep_exact(&c->ll))
-		g |= AB_REQUIRE_EXACT_FS;
-	if (plan->net == AB_NET_NONE && (c->ll.feat.scoped & LL_SCOPE_ABSTRACT_UNIX))
-		g |= AB_REQUIRE_NET_NONE;
-	return g;
-}
-
 static void add_names(sbuf *b, unsigned bits)
 {
 	bool first = true;
@@ -162,17 +123,17 @@ static void add_names(sbuf *b, unsigned bits)
 }
 
 /* 0 when the backend in c gives every required feature. */
-static int check_require(const ab_run_options *o, const struct plan *plan, const struct choice *c,
-			 ab_error *err)
+static int check_require(const ab_run_options *o, const struct plan *plan,
+			 const struct backend_choice *c, ab_error *err)
 {
-	unsigned g = gives(plan, c), missing = o->require & ~g;
+	unsigned g = c->b->gives(plan, c), missing = o->require & ~g;
 	if (!missing)
 		return 0;
 	sbuf m = {0}, h = {0};
 	add_names(&m, missing);
 	add_names(&h, g);
 	int r = ab_fail(err, EPERM, "--require %s: not met by the %s backend, which gives: %s", m.s,
-			ab_backend_name(c->backend), h.s);
+			c->b->name, h.s);
 	if (missing & AB_REQUIRE_NET_NONE && plan->net != AB_NET_NONE)
 		ab_error_hint(err, "the policy itself asks for --net full");
 	sbuf_free(&m);
@@ -201,7 +162,9 @@ static void append_proxy_posture(sbuf *b, const ab_run_options *o)
 		  strcmp(channel, "none") == 0 ? "deny" : "ask");
 }
 
-static void append_posture(sbuf *b, const struct plan *plan, const struct choice *c,
+/* What holds for this run: the parts every backend shares, then the
+ * backend's own (namespaces, Landlock), the proxy and agentbox's binary. */
+static void append_posture(sbuf *b, const struct plan *plan, const struct backend_choice *c,
 			   const ab_run_options *o, const struct self_check *self)
 {
 	size_t protected_n = 0, hidden = 0, writable = 0;
@@ -210,29 +173,12 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct choice
 		hidden += plan->nodes[i].access == AB_ACCESS_NONE;
 		writable += plan->nodes[i].access == AB_ACCESS_WRITE && plan->nodes[i].exists;
 	}
-	if (c->backend == AB_BACKEND_LANDLOCK) {
-		sbuf_addf(b, "\"posture\":{\"filesystem\":\"%s\",\"writable_roots\":%zu,\"hidden_paths\":%zu,"
-			     "\"protected_paths\":%zu,\"network\":\"%s\",\"seccomp\":\"%s\",\"no_new_privs\":true,"
-			     "\"namespaces\":[],\"proc\":\"host\",\"new_session\":true,\"capabilities\":\"none\"",
-			  plan->root_writable ? "full-write" : plan->root_readable ? "read-only-root" : "restricted-read",
-			  writable, hidden, protected_n, ab_net_name(plan->net),
-			  seccomp_mode_name(plan->net));
-		landlock_append_posture_json(b, &c->ll);
-		self_check_append_json(self, b);
-		sbuf_add(b, "}");
-		return;
-	}
-	bool builtin = c->backend == AB_BACKEND_BUILTIN;
-	sbuf_addf(b, "\"posture\":{\"filesystem\":\"%s\",\"filesystem_exact\":true,\"writable_roots\":%zu,\"hidden_paths\":%zu,"
+	sbuf_addf(b, "\"posture\":{\"filesystem\":\"%s\",\"writable_roots\":%zu,\"hidden_paths\":%zu,"
 		     "\"protected_paths\":%zu,\"network\":\"%s\",\"seccomp\":\"%s\",\"no_new_privs\":true,"
-		     "\"namespaces\":[\"user\",\"mount\",\"pid\"%s%s%s],\"proc\":%s,\"new_session\":true,"
-		     "\"capabilities\":\"none\"",
+		     "\"new_session\":true,\"capabilities\":\"none\"",
 		  plan->root_writable ? "full-write" : plan->root_readable ? "read-only-root" : "restricted-read",
-		  writable, hidden, protected_n, ab_net_name(plan->net),
-		  seccomp_mode_name(plan->net),
-		  builtin || c->bw.unshare_ipc ? ",\"ipc\"" : "", builtin ? ",\"uts\"" : "",
-		  plan->net != AB_NET_FULL ? ",\"net\"" : "",
-		  plan->mount_proc ? "true" : "false");
+		  writable, hidden, protected_n, ab_net_name(plan->net), seccomp_mode_name(plan->net));
+	c->b->append_posture(b, plan, c);
 	if (plan->net == AB_NET_PROXY)
 		append_proxy_posture(b, o);
 	self_check_append_json(self, b);
@@ -240,21 +186,15 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct choice
 }
 
 static void emit_start(const struct events *ev, const ab_run_options *o, const struct plan *plan,
-		       const struct choice *c, const struct self_check *self,
+		       const struct backend_choice *c, const struct self_check *self,
 		       char *const argv[], const char *retry)
 {
 	sbuf b = {0};
-	sbuf_addf(&b, "{\"event\":\"start\",\"backend\":\"%s\",\"backend_reason\":",
-		  ab_backend_name(c->backend));
+	sbuf_addf(&b, "{\"event\":\"start\",\"backend\":\"%s\",\"backend_reason\":", c->b->name);
 	sbuf_add_json_string(&b, c->reason);
 	sbuf_add(&b, ",");
-	if (c->backend == AB_BACKEND_BWRAP) {
-		sbuf_add(&b, "\"bwrap\":{\"path\":");
-		sbuf_add_json_string(&b, c->bw.path);
-		sbuf_add(&b, ",\"version\":");
-		sbuf_add_json_string(&b, c->bw.version);
-		sbuf_add(&b, "},");
-	}
+	if (c->b->append_start)
+		c->b->append_start(&b, c);
 	append_posture(&b, plan, c, o, self);
 	sbuf_add(&b, ",\"cwd\":");
 	sbuf_add_json_string(&b, plan->cwd);
@@ -286,15 +226,6 @@ static void emit_exit(const struct events *ev, int status, bool timed_out, doubl
 	events_emit_closing(ev, buf);
 }
 
-static int setup_bwrap(const struct plan *plan, const char *state_dir, bool refresh,
-		       struct bwrap_info *bw, ab_error *err)
-{
-	_cleanup_free_ char *path = NULL;
-	int r = bwrap_locate(plan, &path, err);
-	if (r < 0)
-		return r;
-	return bwrap_probe(path, state_dir, refresh, bw, err);
-}
 
 static void warn_proc_retry(const struct events *ev, struct plan *plan)
 {
@@ -302,36 +233,32 @@ static void warn_proc_retry(const struct events *ev, struct plan *plan)
 		       plan->root_readable
 			       ? "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without one, so the command sees the outer /proc read-only"
 			       : "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without /proc");
-	plan->mount_proc = false;
+	plan_drop_proc(plan);
 }
 
 /* One backend, with its retries. A retry changes the posture (no /proc)
- * or only the probe; each attempt announces what it builds, so the last
- * start event is the posture in effect. */
-static int run_with(struct choice *c, struct supervise_request *req, struct plan *plan,
-		    int *exit_status, enum builtin_failure *failure, ab_error *err)
+ * or what was learned about the backend (a fresh probe); each attempt
+ * announces what it builds, so the last start event is the posture in
+ * effect. */
+static int run_with(struct backend_choice *c, const struct backend_ctx *ctx,
+		    struct supervise_request *req, struct plan *plan, int *exit_status,
+		    bool *host_refused, ab_error *err)
 {
 	const char *retry = NULL;
 	int r = 0;
-	*failure = BUILTIN_FAIL_REFUSE;
+	*host_refused = false;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		emit_start(req->ev, req->opts, plan, c, req->self, req->command, retry);
-		req->bwrap = &c->bw;
-		if (c->backend == AB_BACKEND_LANDLOCK) {
-			req->landlock = &c->ll;
-			r = supervise_landlock(req, exit_status, err);
-		} else if (c->backend == AB_BACKEND_BUILTIN)
-			r = supervise_builtin(req, exit_status, failure, err);
-		else
-			r = supervise_bwrap(req, exit_status, err);
+		r = c->b->supervise(req, c, exit_status, host_refused, err);
 		if (r == SUPERVISE_RETRY_NO_PROC) {
 			warn_proc_retry(req->ev, plan);
 			retry = "no-proc";
 			continue;
 		}
 		if (r == SUPERVISE_RETRY_PROBE) {
-			bwrap_info_free(&c->bw);
-			r = setup_bwrap(plan, req->state_dir, true, &c->bw, err);
+			struct backend_ctx fresh = *ctx;
+			fresh.refresh = true;
+			r = c->b->prepare(c, plan, &fresh, err);
 			if (r < 0)
 				return r;
 			retry = "probe";
@@ -341,7 +268,7 @@ static int run_with(struct choice *c, struct supervise_request *req, struct plan
 	}
 	if (r > 0)
 		r = ab_fail(err, EIO, "the %s backend kept failing in a way agentbox could not recover from",
-			    ab_backend_name(c->backend));
+			    c->b->name);
 	return r;
 }
 
@@ -350,124 +277,97 @@ static char *first_line(const char *text)
 	return xstrndup(text, strcspn(text, "\n"));
 }
 
-/* Why auto uses bwrap: the first line of the built-in engine's error. */
-static char *fallback_reason(const char *builtin_error)
-{
-	_cleanup_free_ char *line = first_line(builtin_error);
-	return xasprintf("auto: the built-in engine cannot run here (%s)", line);
-}
-
-/* bwrap stopped before the command because this host refuses the
- * namespaces it needs (not because the plan is wrong): auto may go on. */
-static bool bwrap_host_refused(const char *msg)
-{
-	static const char *const signs[] = {
-		"No permissions to create new namespace", "setting up uid map: Permission denied",
-		"Creating new namespace failed", "RTM_NEWADDR", "unprivileged user namespaces",
-		"loopback: Failed", NULL,
-	};
-	for (size_t i = 0; signs[i]; i++)
-		if (strstr(msg, signs[i]))
-			return true;
-	return false;
-}
-
-/* auto's way down the chain: each step records why the previous one could
- * not run, as a warning event and in the next start event's reason. */
+/* auto's way down backend_auto_order: each step records why the previous
+ * one could not run, as a warning event (for a run) and in the next
+ * choice's reason. */
 struct fallback {
-	const struct events *ev;
+	const struct events *ev; /* NULL: no warnings (explain) */
 	sbuf chain;
 };
 
-static void fall_back(struct fallback *fb, const char *from, const char *to, const char *why)
+static void fall_back(struct fallback *fb, const struct backend *from, const struct backend *to,
+		      const char *why)
 {
 	_cleanup_free_ char *line = first_line(why);
-	_cleanup_free_ char *msg = xasprintf("the %s backend cannot run here (%s); falling back to %s",
-					     from, line, to);
-	events_warning(fb->ev, "backend_fallback", NULL, msg);
-	sbuf_addf(&fb->chain, "%s%s: %s", fb->chain.len ? "; " : "", from, line);
-}
-
-static char *chain_reason(struct fallback *fb, const char *what)
-{
-	return xasprintf("auto: %s (%s)", what, fb->chain.s);
-}
-
-/* Whether auto may try `b` at all: a backend that cannot give what
- * --require demands is skipped, and says so. */
-static bool auto_may_try(const ab_run_options *o, const struct plan *plan, ab_backend b,
-			 struct fallback *fb, const char *next)
-{
-	struct choice probe = {.backend = b};
-	probe.ll.feat.scoped = LL_SCOPE_ABSTRACT_UNIX; /* decided later, from the ABI */
-	if (b == AB_BACKEND_LANDLOCK)
-		return true;
-	ab_error e;
-	if (check_require(o, plan, &probe, &e) == 0)
-		return true;
-	fall_back(fb, ab_backend_name(b), next, e.message);
-	return false;
-}
-
-static int try_builtin(struct choice *c, struct supervise_request *req, struct plan *plan,
-		       int *exit_status, bool *next, struct fallback *fb, ab_error *err)
-{
-	const ab_run_options *o = req->opts;
-	enum builtin_failure failure = BUILTIN_FAIL_REFUSE;
-	c->backend = AB_BACKEND_BUILTIN;
-	c->reason = xstrdup(o->backend == AB_BACKEND_BUILTIN ? "requested" : "auto: built-in engine first");
-	int r = check_require(o, plan, c, err);
-	if (r == 0)
-		r = run_with(c, req, plan, exit_status, &failure, err);
-	choice_free(c);
-	/* Only a host that refuses the namespaces falls back; a plan the
-	 * engine refused (a symlink race, a fake /dev/null) would be just as
-	 * unsafe with bwrap. */
-	*next = r < 0 && o->backend == AB_BACKEND_AUTO && failure == BUILTIN_FAIL_HOST;
-	if (*next)
-		fall_back(fb, "builtin", "bubblewrap", err->message);
-	return r;
-}
-
-static int try_bwrap(struct choice *c, struct supervise_request *req, struct plan *plan,
-		     int *exit_status, bool *next, struct fallback *fb, ab_error *err)
-{
-	const ab_run_options *o = req->opts;
-	enum builtin_failure failure;
-	bool is_auto = o->backend == AB_BACKEND_AUTO;
-	c->backend = AB_BACKEND_BWRAP;
-	c->reason = is_auto ? chain_reason(fb, "bubblewrap") : xstrdup("requested");
-	int r = check_require(o, plan, c, err);
-	bool started = false;
-	if (r == 0)
-		r = setup_bwrap(plan, req->state_dir, false, &c->bw, err);
-	if (r == 0) {
-		started = true;
-		r = run_with(c, req, plan, exit_status, &failure, err);
+	if (fb->ev && to) {
+		_cleanup_free_ char *msg = xasprintf("the %s backend cannot run here (%s); falling back to %s",
+						     from->name, line, to->name);
+		events_warning(fb->ev, "backend_fallback", NULL, msg);
 	}
-	choice_free(c);
-	/* A bwrap that is missing, or that the host stops before the command
-	 * starts, is the host's failure; anything else fails closed. */
-	*next = r < 0 && is_auto && (!started || bwrap_host_refused(err->message));
-	if (*next)
-		fall_back(fb, "bwrap", "landlock", err->message);
-	return r;
+	sbuf_addf(&fb->chain, "%s%s: %s", fb->chain.len ? "; " : "", from->name, line);
 }
 
-static int try_landlock(struct choice *c, struct supervise_request *req, struct plan *plan,
-			int *exit_status, struct fallback *fb, ab_error *err)
+static char *choice_reason(const ab_run_options *o, const struct fallback *fb, const struct backend *b)
+{
+	if (o->backend != AB_BACKEND_AUTO)
+		return xstrdup("requested");
+	if (!fb->chain.len)
+		return xasprintf("auto: %s first", b->what);
+	return xasprintf("auto: %s (%s)", b->what, fb->chain.s);
+}
+
+/* The backends this run may use: the one asked for, or auto's order. */
+static size_t candidates(const ab_run_options *o, const struct backend **out)
+{
+	const struct backend *b = backend_by_id(o->backend);
+	if (b) {
+		out[0] = b;
+		return 1;
+	}
+	size_t n = 0;
+	for (; backend_auto_order[n]; n++)
+		out[n] = backend_auto_order[n];
+	return n;
+}
+
+/* auto skips a backend that cannot give what --require demands before
+ * trying it (Landlock can only tell once its ABI is known). */
+static bool require_skips(const ab_run_options *o, const struct plan *plan, const struct backend *b,
+			  ab_error *err)
+{
+	if (b->id == AB_BACKEND_LANDLOCK)
+		return false;
+	struct backend_choice probe = {.b = b};
+	return check_require(o, plan, &probe, err) < 0;
+}
+
+/* Tries the candidates in order. Only a failure of the host (a backend
+ * that is missing or that the host stops before the command) lets auto go
+ * on to the next one; anything else fails closed. */
+static int run_backends(struct supervise_request *req, struct plan *plan, const struct backend_ctx *ctx,
+			int *exit_status, ab_error *err)
 {
 	const ab_run_options *o = req->opts;
-	enum builtin_failure failure;
-	c->backend = AB_BACKEND_LANDLOCK;
-	c->reason = o->backend == AB_BACKEND_AUTO ? chain_reason(fb, "Landlock, no namespaces")
-						  : xstrdup("requested");
-	int r = landlock_prepare(plan, o->exact, true, &c->ll, err);
-	if (r == 0)
-		r = check_require(o, plan, c, err);
-	if (r == 0)
-		r = run_with(c, req, plan, exit_status, &failure, err);
-	choice_free(c);
+	const struct backend *cand[8];
+	size_t n = candidates(o, cand);
+	bool is_auto = o->backend == AB_BACKEND_AUTO;
+	struct fallback fb = {.ev = req->ev};
+	int r = -EAGAIN;
+	size_t i = 0;
+	for (; i < n; i++) {
+		const struct backend *next = i + 1 < n ? cand[i + 1] : NULL;
+		if (is_auto && require_skips(o, plan, cand[i], err)) {
+			fall_back(&fb, cand[i], next, err->message);
+			r = -EPERM;
+			continue;
+		}
+		struct backend_choice c = {.b = cand[i], .reason = choice_reason(o, &fb, cand[i])};
+		bool host_refused = true; /* a backend that cannot get ready is the host's failure */
+		r = cand[i]->prepare(&c, plan, ctx, err);
+		if (r == 0) {
+			r = check_require(o, plan, &c, err);
+			host_refused = false;
+		}
+		if (r == 0)
+			r = run_with(&c, ctx, req, plan, exit_status, &host_refused, err);
+		backend_choice_free(&c);
+		if (r >= 0 || !is_auto || !host_refused || !next)
+			break;
+		fall_back(&fb, cand[i], next, err->message);
+	}
+	if (r < 0 && is_auto && i + 1 >= n && fb.chain.len)
+		ab_error_hint(err, "no backend could run; before %s: %s", cand[n - 1]->name, fb.chain.s);
+	sbuf_free(&fb.chain);
 	return r;
 }
 
@@ -478,8 +378,7 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 	struct events ev = *evp;
 	if (!argv || !argv[0])
 		return ab_fail(err, EINVAL, "no command given; usage: agentbox run [OPTIONS] -- COMMAND [ARG...]");
-	if (o->backend != AB_BACKEND_AUTO && o->backend != AB_BACKEND_BWRAP &&
-	    o->backend != AB_BACKEND_BUILTIN && o->backend != AB_BACKEND_LANDLOCK)
+	if (o->backend != AB_BACKEND_AUTO && !backend_by_id(o->backend))
 		return ab_fail(err, EINVAL, "unknown backend %d", (int)o->backend);
 	struct run_facts f;
 	int r = gather(o, &f, &ev, err);
@@ -516,22 +415,8 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 		.plan = &plan, .state_dir = f.state_dir, .self_path = f.self_exe,
 		.command = argv, .opts = o, .ev = &ev, .self = &self,
 	};
-	struct choice c = {0};
-	struct fallback fb = {.ev = &ev};
-	bool is_auto = o->backend == AB_BACKEND_AUTO, next = is_auto;
-	r = -EAGAIN;
-	if (o->backend == AB_BACKEND_BUILTIN ||
-	    (is_auto && auto_may_try(o, &plan, AB_BACKEND_BUILTIN, &fb, "bubblewrap")))
-		r = try_builtin(&c, &req, &plan, exit_status, &next, &fb, err);
-	if (o->backend == AB_BACKEND_BWRAP ||
-	    (next && auto_may_try(o, &plan, AB_BACKEND_BWRAP, &fb, "landlock")))
-		r = try_bwrap(&c, &req, &plan, exit_status, &next, &fb, err);
-	if (o->backend == AB_BACKEND_LANDLOCK || next) {
-		r = try_landlock(&c, &req, &plan, exit_status, &fb, err);
-		if (r < 0 && is_auto)
-			ab_error_hint(err, "no backend could run; before Landlock: %s", fb.chain.s);
-	}
-	sbuf_free(&fb.chain);
+	struct backend_ctx ctx = {.state_dir = f.state_dir, .exact = o->exact, .for_run = true};
+	r = run_backends(&req, &plan, &ctx, exit_status, err);
 	if (r == 0)
 		emit_exit(&ev, *exit_status, *exit_status == AB_EXIT_TIMEOUT && o->timeout_sec > 0,
 			  monotonic_ms() - t0);
@@ -558,67 +443,42 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 	return r;
 }
 
-/* For explain: what `run` would pick, decided the same way but with a
- * throwaway namespace check instead of the real run (so a bwrap that the
- * host would stop is not detected here). */
-static void choose_for_explain(const ab_run_options *o, const struct plan *plan,
-			       const char *state_dir, struct choice *c, bool *usable,
-			       ab_error *berr)
+/* For explain: what `run` would pick, walking the same candidates, each
+ * prepared without running (so a bwrap that the host would stop is not
+ * detected here). On return c names the choice, usable or not; when none
+ * is usable, the last one with the reason. */
+static bool choose_for_explain(const ab_run_options *o, const struct plan *plan,
+			       const struct backend_ctx *ctx, struct backend_choice *c, ab_error *berr)
 {
-	*usable = false;
-	ab_error cerr = {0};
-	if (o->backend == AB_BACKEND_BUILTIN) {
-		c->backend = AB_BACKEND_BUILTIN;
-		c->reason = xstrdup("requested");
-		*usable = true;
-		return;
+	const struct backend *cand[8];
+	size_t n = candidates(o, cand);
+	struct fallback fb = {0};
+	bool usable = false;
+	for (size_t i = 0; i < n; i++) {
+		backend_choice_free(c);
+		*c = (struct backend_choice){.b = cand[i], .reason = choice_reason(o, &fb, cand[i])};
+		usable = cand[i]->prepare(c, plan, ctx, berr) == 0;
+		if (usable || i + 1 == n)
+			break;
+		fall_back(&fb, cand[i], cand[i + 1], berr->message);
 	}
-	if (o->backend == AB_BACKEND_AUTO) {
-		if (builtin_check(plan->net, &cerr) == 0) {
-			c->backend = AB_BACKEND_BUILTIN;
-			c->reason = xstrdup("auto: this host lets agentbox create the namespaces it needs");
-			*usable = true;
-			return;
-		}
-	}
-	if (o->backend != AB_BACKEND_LANDLOCK) {
-		c->backend = AB_BACKEND_BWRAP;
-		c->reason = o->backend == AB_BACKEND_AUTO ? fallback_reason(cerr.message) : xstrdup("requested");
-		*usable = setup_bwrap(plan, state_dir, false, &c->bw, berr) == 0;
-		if (*usable || o->backend == AB_BACKEND_BWRAP)
-			return;
-		_cleanup_free_ char *b1 = first_line(cerr.message), *b2 = first_line(berr->message);
-		free(c->reason);
-		bwrap_info_free(&c->bw);
-		c->reason = xasprintf("auto: Landlock, no namespaces (builtin: %s; bwrap: %s)", b1, b2);
-	} else {
-		c->reason = xstrdup("requested");
-	}
-	c->backend = AB_BACKEND_LANDLOCK;
-	*usable = landlock_prepare(plan, false, false, &c->ll, berr) == 0;
+	sbuf_free(&fb.chain);
+	return usable;
 }
 
-static void explain_json(const struct plan *plan, const ab_run_options *o, const struct choice *c,
-			 const struct self_check *self, bool usable,
-			 const struct bwrap_cmd *cmd, const ab_error *berr, FILE *out)
+static void explain_json(const struct plan *plan, const ab_run_options *o, const struct backend_choice *c,
+			 const struct self_check *self, char *const *command, const char *self_exe,
+			 bool usable, ab_error *berr, FILE *out)
 {
-	sbuf b = {0};
+	sbuf b = {0}, extra = {0};
+	if (usable && c->b->explain_json)
+		usable = c->b->explain_json(&extra, plan, c, command, self_exe, berr) == 0;
 	sbuf_add(&b, "{");
 	plan_append_json(plan, &b);
-	sbuf_addf(&b, ",\"backend\":{\"name\":\"%s\",\"reason\":", ab_backend_name(c->backend));
+	sbuf_addf(&b, ",\"backend\":{\"name\":\"%s\",\"reason\":", c->b->name);
 	sbuf_add_json_string(&b, c->reason);
-	if (c->backend == AB_BACKEND_BWRAP && usable) {
-		sbuf_add(&b, ",\"path\":");
-		sbuf_add_json_string(&b, c->bw.path);
-		sbuf_add(&b, ",\"version\":");
-		sbuf_add_json_string(&b, c->bw.version);
-		sbuf_add(&b, ",\"argv\":[");
-		for (size_t i = 0; i < cmd->argv.n; i++) {
-			if (i)
-				sbuf_add(&b, ",");
-			sbuf_add_json_string(&b, cmd->argv.v[i]);
-		}
-		sbuf_add(&b, "]");
+	if (usable && extra.s) {
+		sbuf_add(&b, extra.s);
 	} else if (!usable) {
 		sbuf_add(&b, ",\"error\":");
 		sbuf_add_json_string(&b, berr->message);
@@ -633,47 +493,29 @@ static void explain_json(const struct plan *plan, const ab_run_options *o, const
 	sbuf_add(&b, "}\n");
 	fputs(b.s, out);
 	sbuf_free(&b);
+	sbuf_free(&extra);
 }
 
-static void explain_text(const struct plan *plan, const struct choice *c,
-			 const struct self_check *self, bool usable,
-			 const struct bwrap_cmd *cmd, const ab_error *berr, FILE *out)
+static void explain_text(const struct plan *plan, const struct backend_choice *c,
+			 const struct self_check *self, char *const *command, const char *self_exe,
+			 bool usable, ab_error *berr, FILE *out)
 {
-	plan_print_table(plan, usable && c->backend == AB_BACKEND_LANDLOCK, out);
+	/* the backend's lines first, so that a failure shows as unavailable */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = usable ? open_memstream(&text, &len) : NULL;
+	if (mem) {
+		usable = c->b->explain_text(plan, c, command, self_exe, mem, berr) == 0;
+		fclose(mem);
+	}
+	plan_print_table(plan, usable && c->b->id == AB_BACKEND_LANDLOCK, out);
 	fputc('\n', out);
 	self_check_print(self, out);
-	const char *name = ab_backend_name(c->backend);
-	if (!usable) {
-		fprintf(out, "\nbackend: %s unavailable: %s\n(%s)\n", name, berr->message, c->reason);
-		return;
-	}
-	switch (c->backend) {
-	case AB_BACKEND_BWRAP: {
-		sbuf b = {0};
-		for (size_t i = 0; i < cmd->argv.n; i++) {
-			if (i)
-				sbuf_add(&b, " ");
-			sbuf_add_shell_word(&b, cmd->argv.v[i]);
-		}
-		fprintf(out, "\nbackend: bwrap %s (%s) (%s)\ncommand line (fds 3.. are set up by agentbox):\n%s\n",
-			c->bw.version, c->bw.path, c->reason, b.s);
-		sbuf_free(&b);
-		break;
-	}
-	case AB_BACKEND_LANDLOCK:
-		fprintf(out, "\nbackend: landlock (%s)\n"
-			     "no namespaces: the operations above are not mounted; Landlock rules enforce them\n",
-			c->reason);
-		landlock_print_posture(&c->ll, out);
-		return;
-	default:
-		fprintf(out, "\nbackend: builtin (%s)\n"
-			     "the built-in engine performs the operations above itself, in order\n",
-			c->reason);
-		break;
-	}
-	fprintf(out, "filesystem: exact (namespaces: user, mount, pid%s)\n",
-		plan->net == AB_NET_NONE ? ", net" : "");
+	if (usable)
+		fputs(text ? text : "", out);
+	else
+		fprintf(out, "\nbackend: %s unavailable: %s\n(%s)\n", c->b->name, berr->message, c->reason);
+	free(text);
 }
 
 static int explain_events(const ab_policy *p, const ab_run_options *o, char *const argv[],
@@ -694,27 +536,18 @@ static int explain_events(const ab_policy *p, const ab_run_options *o, char *con
 	static char placeholder_cmd[] = "COMMAND";
 	static char *const default_cmd[] = {placeholder_cmd, NULL};
 	char *const *command = argv && argv[0] ? argv : default_cmd;
-	struct choice c = {0};
+	struct backend_choice c = {0};
 	ab_error berr = {0};
-	struct bwrap_cmd cmd = {0};
-	bool usable;
 	struct self_check self;
 	self_check_run(&plan, f.self_exe, o->allow_writable_self, &self);
-	choose_for_explain(o, &plan, f.state_dir, &c, &usable, &berr);
-	if (usable && c.backend == AB_BACKEND_BWRAP) {
-		struct bwrap_build_opts bo = {
-			.command = command, .self_path = f.self_exe,
-			.status_fd = true, .stderr_fd = true,
-		};
-		usable = bwrap_build(&plan, &c.bw, &bo, &cmd, &berr) == 0;
-	}
+	struct backend_ctx ctx = {.state_dir = f.state_dir};
+	bool usable = choose_for_explain(o, &plan, &ctx, &c, &berr);
 	if (json)
-		explain_json(&plan, o, &c, &self, usable, &cmd, &berr, out);
+		explain_json(&plan, o, &c, &self, command, f.self_exe, usable, &berr, out);
 	else
-		explain_text(&plan, &c, &self, usable, &cmd, &berr, out);
+		explain_text(&plan, &c, &self, command, f.self_exe, usable, &berr, out);
 	self_check_free(&self);
-	bwrap_cmd_free(&cmd);
-	choice_free(&c);
+	backend_choice_free(&c);
 	plan_free(&plan);
 	facts_free(&f);
 	return 0;

@@ -368,6 +368,20 @@ probe_expect() {
 	fi
 }
 
+# The renameat2(2) syscall number, for an atomic RENAME_EXCHANGE from perl
+# (syscall(NR, AT_FDCWD, A, AT_FDCWD, B, 2)); 0 where unknown.
+renameat2_nr() {
+	case $(uname -m) in
+	x86_64) echo 316 ;;
+	aarch64 | riscv64 | loongarch64) echo 276 ;;
+	i?86) echo 353 ;;
+	armv*) echo 382 ;;
+	ppc64* | ppc) echo 357 ;;
+	s390x) echo 347 ;;
+	*) echo 0 ;;
+	esac
+}
+
 git_q() {
 	git -c user.name=agentbox-it -c user.email=it@agentbox.invalid \
 		-c init.defaultBranch=main -c advice.detachedHead=false "$@" \

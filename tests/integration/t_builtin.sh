@@ -25,20 +25,6 @@ in_private_ns() {
 	fi
 }
 
-# The renameat2(2) syscall number, for an atomic RENAME_EXCHANGE from perl;
-# 0 where unknown (the swapper then falls back to three plain renames).
-renameat2_nr() {
-	case $(uname -m) in
-	x86_64) echo 316 ;;
-	aarch64 | riscv64 | loongarch64) echo 276 ;;
-	i?86) echo 353 ;;
-	armv*) echo 382 ;;
-	ppc64* | ppc) echo 357 ;;
-	s390x) echo 347 ;;
-	*) echo 0 ;;
-	esac
-}
-
 # start_swapper A B: exchanges A and B in a tight loop in the background
 # until stop_swapper. With renameat2(RENAME_EXCHANGE) each swap is atomic, so
 # A always exists and is, at any instant, either of the two. The swapper's

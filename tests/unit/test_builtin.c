@@ -1,4 +1,4 @@
-/* The built-in engine's pure decisions (src/backend/builtin_steps.c) and
+/* The built-in engine's pure decisions (src/backend/builtin/builtin_steps.c) and
  * its setup report. The mounts themselves are tested against the kernel
  * by the integration suite (every case runs on the built-in backend). */
 #include <setjmp.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "backend/builtin.h"
-#include "backend/builtin_steps.h"
+#include "backend/builtin/builtin.h"
+#include "backend/builtin/builtin_steps.h"
 #include "plan/plan.h"
 #include "probe_child.h"
 
@@ -21,25 +21,26 @@ static struct plan_op op(enum plan_op_kind kind, const char *path)
 	return (struct plan_op){.kind = kind, .path = (char *)path, .node = -1};
 }
 
-static void test_empty_root_turns_read_only_after_proc_and_before_pivot(void **state)
+/* /proc and the empty root's final remount are plan operations now
+ * (plan_order_ops puts them last): the steps keep the plan's order. */
+static void test_steps_keep_the_plan_order_proc_and_root_remount_included(void **state)
 {
 	(void)state;
 	struct plan_op ops[] = {
 		op(OP_ROOT_TMPFS, "/"), op(OP_DEV, "/dev"), op(OP_BIND_RO, "/usr"),
-		op(OP_SYMLINK, "/lib64"), op(OP_REMOUNT_RO, "/"),
+		op(OP_SYMLINK, "/lib64"), op(OP_PROC, "/proc"), op(OP_PROC_KNOB, "/proc/sys"),
+		op(OP_REMOUNT_RO, "/"),
 	};
-	struct plan plan = {.ops = ops, .n_ops = 5, .mount_proc = true};
+	struct plan plan = {.ops = ops, .n_ops = 7, .mount_proc = true};
 	struct step steps[9];
 	size_t n = builtin_steps(&plan, NULL, steps);
-	assert_int_equal(n, 7);
+	assert_int_equal(n, 8);
 	assert_int_equal(steps[0].kind, STEP_ROOT);
-	assert_int_equal(steps[1].kind, STEP_OP);
-	assert_int_equal(steps[1].op, 1); /* /dev */
-	assert_int_equal(steps[2].op, 2); /* /usr */
-	assert_int_equal(steps[3].op, 3); /* the symlink */
-	assert_int_equal(steps[4].kind, STEP_PROC);
-	assert_int_equal(steps[5].kind, STEP_ROOT_RO);
-	assert_int_equal(steps[6].kind, STEP_PIVOT);
+	for (size_t i = 1; i < 7; i++) {
+		assert_int_equal(steps[i].kind, STEP_OP);
+		assert_int_equal(steps[i].op, i);
+	}
+	assert_int_equal(steps[7].kind, STEP_PIVOT);
 }
 
 static void test_bound_root_keeps_plan_order_and_skips(void **state)
@@ -155,7 +156,7 @@ static void test_check_reports_this_host(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty_root_turns_read_only_after_proc_and_before_pivot),
+		cmocka_unit_test(test_steps_keep_the_plan_order_proc_and_root_remount_included),
 		cmocka_unit_test(test_bound_root_keeps_plan_order_and_skips),
 		cmocka_unit_test(test_missing_components_are_created_only_on_own_tmpfs),
 		cmocka_unit_test(test_symlinks_are_refused_at_every_component),

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
-#include "backend/bwrap.h"
+#include "backend/bwrap/bwrap.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "plan/expect.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
 #include "tree_fixture.h"
@@ -54,6 +56,15 @@ static void hand_plan(struct plan *plan)
 	op(plan, OP_DEV, "/dev", 0);
 }
 
+/* What plan_order_ops puts last for a plan that mounts /proc: hand-made
+ * plans add it after their own ops, as resolution would. */
+static void add_proc_ops(struct plan *plan)
+{
+	op(plan, OP_PROC, "/proc", 0);
+	for (size_t i = 0; plan_proc_readonly[i]; i++)
+		op(plan, OP_PROC_KNOB, plan_proc_readonly[i], 0);
+}
+
 /* ---- bwrap ------------------------------------------------------------ */
 
 static struct bwrap_info info_all(void)
@@ -82,6 +93,21 @@ static struct bwrap_build_opts opts_plain(void)
 	return (struct bwrap_build_opts){.command = cmd_true};
 }
 
+/* An --expect spec with the host's identity of its path written "=", so
+ * that expected argvs need not know device and inode numbers; any other
+ * numbers are printed as they are (and fail the comparison). */
+static void add_expect(sbuf *b, const char *spec)
+{
+	struct mount_expect e;
+	assert_int_equal(mount_expect_parse(spec, &e), 0);
+	struct stat st;
+	if (e.have_id && lstat(e.path, &st) == 0 && st.st_dev == e.dev && st.st_ino == e.ino)
+		sbuf_addf(b, "%c:=:", (char)e.kind);
+	else
+		sbuf_addn(b, spec, (size_t)(e.path - spec));
+	tree_add_path(b, e.path);
+}
+
 static char *render_argv(const struct bwrap_cmd *cmd)
 {
 	sbuf b = {0};
@@ -89,7 +115,10 @@ static char *render_argv(const struct bwrap_cmd *cmd)
 	for (size_t i = 0; i < cmd->argv.n; i++) {
 		if (i)
 			sbuf_add(&b, " ");
-		tree_add_path(&b, cmd->argv.v[i]);
+		if (i > 0 && strcmp(cmd->argv.v[i - 1], "--expect") == 0)
+			add_expect(&b, cmd->argv.v[i]);
+		else
+			tree_add_path(&b, cmd->argv.v[i]);
 	}
 	assert_null(cmd->argv.v[cmd->argv.n]);
 	return b.s;
@@ -177,7 +206,7 @@ static void test_read_only_network_none_full_argv(void **state)
 	char *proc = proc_ro();
 	char *want = xasprintf(
 		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		" --chdir T/w --cap-drop ALL --json-status-fd 5 --argv0 agentbox-inner"
 		" -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- make -j2", proc);
 	assert_cmd(&bc, want, "3:self 4:stderr 5:status");
@@ -201,7 +230,7 @@ static void test_network_full_keeps_host_network(void **state)
 	char *proc = proc_ro();
 	char *want = xasprintf(
 		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
-		" --unshare-user --unshare-pid --unshare-ipc --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc"
 		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net full -- true", proc);
 	assert_cmd(&bc, want, "3:self");
 	free(want);
@@ -225,7 +254,7 @@ static void test_network_proxy_unshares_and_passes_the_bridge(void **state)
 	char *proc = proc_ro();
 	char *want = xasprintf(
 		"bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net proxy --bridge-fd 4 -- true",
 		proc);
 	assert_cmd(&bc, want, "3:self 4:bridge");
@@ -279,8 +308,10 @@ static void test_no_proc_with_empty_root_runs_inner_stage_by_path(void **state)
 		   " --bind T/w T/w --ro-bind T/bin/agentbox T/bin/agentbox"
 		   " --perms 0555 --tmpfs T/w/.agentbox --remount-ro T/w/.agentbox"
 		   " --perms 0555 --tmpfs T/w/.git --remount-ro T/w/.git"
-		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net --remount-ro /"
-		   " --chdir T/w --cap-drop ALL -- T/bin/agentbox __inner --net none -- true",
+		   " --remount-ro / --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir T/w --cap-drop ALL -- T/bin/agentbox __inner --net none"
+		   " --expect w:=:T/w --expect r:=:T/bin/agentbox"
+		   " --expect d:-:-:T/w/.agentbox --expect d:-:-:T/w/.git -- true",
 		   "3:self");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);
@@ -307,8 +338,9 @@ static void test_empty_root_is_remounted_read_only_after_proc(void **state)
 	char *want = xasprintf(
 		"bwrap --new-session --die-with-parent --as-pid-1 --tmpfs / --dev /dev"
 		" --ro-bind T/w T/w"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s --remount-ro /"
-		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+		" --proc /proc%s --remount-ro / --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none --expect r:=:T/w -- true",
+		proc);
 	assert_cmd(&bc, want, "3:self");
 	free(want);
 	free(proc);
@@ -319,19 +351,8 @@ static void test_empty_root_is_remounted_read_only_after_proc(void **state)
 static void test_nested_reopen_argv_from_resolved_plan(void **state)
 {
 	(void)state;
-	mkdirs("w/a/b");
-	mkfile("w/secret.env", "k");
-	ab_policy *p = ab_policy_new();
-	rule(p, ":root", AB_ACCESS_READ);
-	rule(p, ":cwd", AB_ACCESS_WRITE);
-	rule(p, P("w/a"), AB_ACCESS_NONE);
-	rule(p, P("w/a/b"), AB_ACCESS_WRITE);
-	rule(p, P("w/secret.env"), AB_ACCESS_NONE);
-	rule(p, P("w/docs/missing"), AB_ACCESS_READ);
-	struct plan_context ctx = {.cwd = P("w")};
 	struct plan plan;
-	resolve_ok(p, &ctx, &plan);
-	ab_policy_free(p);
+	nested_reopen_plan(&plan);
 	struct bwrap_info info = info_all();
 	info.argv0 = false;
 	struct bwrap_build_opts opts = opts_plain();
@@ -350,8 +371,12 @@ static void test_nested_reopen_argv_from_resolved_plan(void **state)
 		" --perms 0444 --ro-bind-data 6 T/w/docs"
 		" --perms 0555 --tmpfs T/w/a/b/.agentbox --remount-ro T/w/a/b/.agentbox"
 		" --perms 0555 --tmpfs T/w/a/b/.git --remount-ro T/w/a/b/.git"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
-		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- true",
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		" --chdir T/w --cap-drop ALL -- /proc/self/fd/3 __inner --net none --stderr-fd 4"
+		" --expect w:=:T/w --expect d:-:-:T/w/.agentbox --expect d:-:-:T/w/.git"
+		" --expect d:=:T/w/a --expect f:=:T/w/secret.env --expect w:=:T/w/a/b"
+		" --expect f:-:-:T/w/docs --expect d:-:-:T/w/a/b/.agentbox --expect d:-:-:T/w/a/b/.git"
+		" -- true",
 		proc);
 	assert_cmd(&bc, want, "3:self 4:stderr 5:devnull 6:devnull");
 	free(want);
@@ -360,7 +385,12 @@ static void test_nested_reopen_argv_from_resolved_plan(void **state)
 	plan_free(&plan);
 }
 
-/* A hand plan with one of each mask. */
+/* A hand plan with one of each mask, and what the inner stage must find
+ * (a hand plan knows no device and inode numbers). */
+#define MASKS_EXPECT \
+	" --expect w:-:-:/w --expect d:-:-:/s --expect f:-:-:/f --expect d:-:-:/w/.git" \
+	" --expect f:-:-:/w/x"
+
 static void masks_plan(struct plan *plan)
 {
 	hand_plan(plan);
@@ -381,6 +411,7 @@ static void test_masks_with_perms_and_ro_bind_data(void **state)
 	info.argv0 = false;
 	struct bwrap_build_opts opts = opts_plain();
 	struct bwrap_cmd bc;
+	add_proc_ops(&plan);
 	build_ok(&plan, &info, &opts, &bc);
 	char *proc = proc_ro();
 	char *want = xasprintf(
@@ -389,8 +420,9 @@ static void test_masks_with_perms_and_ro_bind_data(void **state)
 		" --perms 0000 --ro-bind-data 4 /f"
 		" --perms 0555 --tmpfs /w/.git --remount-ro /w/.git"
 		" --perms 0444 --ro-bind-data 5 /w/x"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
-		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none" MASKS_EXPECT
+		" -- true", proc);
 	assert_cmd(&bc, want, "3:self 4:devnull 5:devnull");
 	free(want);
 	free(proc);
@@ -408,6 +440,7 @@ static void test_without_perms_masks_stay_but_modes_go(void **state)
 	info.perms = false;
 	struct bwrap_build_opts opts = opts_plain();
 	struct bwrap_cmd bc;
+	add_proc_ops(&plan);
 	build_ok(&plan, &info, &opts, &bc);
 	char *proc = proc_ro();
 	char *want = xasprintf(
@@ -416,8 +449,9 @@ static void test_without_perms_masks_stay_but_modes_go(void **state)
 		" --ro-bind-data 4 /f"
 		" --tmpfs /w/.git --remount-ro /w/.git"
 		" --ro-bind-data 5 /w/x"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
-		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none" MASKS_EXPECT
+		" -- true", proc);
 	assert_cmd(&bc, want, "3:self 4:devnull 5:devnull");
 	free(want);
 	free(proc);
@@ -437,6 +471,7 @@ static void test_without_ro_bind_data_files_are_dev_null(void **state)
 	info.ro_bind_data = false;
 	struct bwrap_build_opts opts = opts_plain();
 	struct bwrap_cmd bc;
+	add_proc_ops(&plan);
 	build_ok(&plan, &info, &opts, &bc);
 	char *proc = proc_ro();
 	char *want = xasprintf(
@@ -445,8 +480,9 @@ static void test_without_ro_bind_data_files_are_dev_null(void **state)
 		" --ro-bind /dev/null /f"
 		" --perms 0555 --tmpfs /w/.git --remount-ro /w/.git"
 		" --ro-bind /dev/null /w/x"
-		" --unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc%s"
-		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true", proc);
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		" --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none" MASKS_EXPECT
+		" -- true", proc);
 	assert_cmd(&bc, want, "3:self");
 	free(want);
 	free(proc);
@@ -563,11 +599,12 @@ static void test_minimal_bwrap_gets_only_basic_flags(void **state)
 	opts.status_fd = true;
 	opts.stderr_fd = true;
 	struct bwrap_cmd bc;
+	add_proc_ops(&plan);
 	build_ok(&plan, &info, &opts, &bc);
 	char *proc = proc_ro();
 	char *want = xasprintf(
 		"bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
-		" --unshare-user --unshare-pid --unshare-net --proc /proc%s"
+		" --proc /proc%s --unshare-user --unshare-pid --unshare-net"
 		" --chdir /work/p -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- true", proc);
 	assert_cmd(&bc, want, "3:self 4:stderr");
 	free(want);
@@ -597,7 +634,8 @@ static void test_skip_op_drops_exactly_that_op(void **state)
 		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev --bind /a /a"
 		   " --perms 0000 --ro-bind-data 4 /a/c --ro-bind /a/d /a/d"
 		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
-		   " --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none -- true",
+		   " --chdir /work/p --cap-drop ALL -- /proc/self/fd/3 __inner --net none"
+		   " --expect w:-:-:/a --expect f:-:-:/a/c --expect r:-:-:/a/d -- true",
 		   "3:self 4:devnull");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);
@@ -631,7 +669,9 @@ static void test_one_fd_per_empty_file_numbered_in_order(void **state)
 		   " --perms 0000 --ro-bind-data 8 /w/3"
 		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
 		   " --chdir /work/p --cap-drop ALL --json-status-fd 9"
-		   " -- /proc/self/fd/3 __inner --net none --stderr-fd 4 -- true",
+		   " -- /proc/self/fd/3 __inner --net none --stderr-fd 4"
+		   " --expect w:-:-:/w --expect f:-:-:/w/1 --expect d:-:-:/w/d --expect f:-:-:/w/2"
+		   " --expect f:-:-:/w/3 -- true",
 		   "3:self 4:stderr 5:devnull 6:devnull 7:devnull 8:devnull 9:status");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);
@@ -659,8 +699,8 @@ static void test_root_writable_and_symlink_ops(void **state)
 	assert_cmd(&bc,
 		   "bwrap --new-session --die-with-parent --as-pid-1 --tmpfs / --dev /dev"
 		   " --ro-bind /usr /usr --symlink usr/bin /bin"
-		   " --unshare-user --unshare-pid --unshare-ipc --remount-ro /"
-		   " --chdir / --cap-drop ALL -- /opt/agentbox __inner --net full -- true",
+		   " --remount-ro / --unshare-user --unshare-pid --unshare-ipc"
+		   " --chdir / --cap-drop ALL -- /opt/agentbox __inner --net full --expect r:-:-:/usr -- true",
 		   "3:self");
 	bwrap_cmd_free(&bc);
 	plan_free(&plan);

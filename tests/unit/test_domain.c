@@ -1,5 +1,5 @@
 /* Domain patterns, host normalisation, rule verdicts, and which addresses
- * count as public (src/net/domain.c, src/net/addr_class.c). */
+ * count as public (src/policy/domain.c, src/net/addr_class.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "net/addr_class.h"
-#include "net/domain.h"
+#include "policy/domain.h"
 #include "probe_child.h"
 
 static struct domain_pattern parse_ok(const char *text, bool allow)

@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "run/event_sink.h"
+#include "common/event_sink.h"
 #include "probe_child.h"
 
 /* What scheduling on a busy machine may add to the budget in a test. */

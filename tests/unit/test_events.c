@@ -21,8 +21,8 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "run/event_sink.h"
-#include "run/events.h"
+#include "common/event_sink.h"
+#include "common/events.h"
 #include "probe_child.h"
 
 /* Only a hang fails this bound; it says nothing about speed. */

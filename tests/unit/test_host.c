@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "backend/backend.h"
 #include "cli/doctor.h"
 #include "host/host.h"
 #include "probe_child.h"
@@ -347,11 +348,16 @@ static void test_landlock_and_seccomp(void **state)
 
 static void test_auto_choice(void **state)
 {
-	assert_int_equal(doctor_auto_choice(true, true, 7), DOCTOR_BACKEND_BUILTIN);
-	assert_int_equal(doctor_auto_choice(true, false, 0), DOCTOR_BACKEND_BUILTIN);
-	assert_int_equal(doctor_auto_choice(false, true, 7), DOCTOR_BACKEND_BWRAP);
-	assert_int_equal(doctor_auto_choice(false, false, 7), DOCTOR_BACKEND_LANDLOCK);
-	assert_int_equal(doctor_auto_choice(false, false, 0), DOCTOR_BACKEND_NONE);
+	assert_ptr_equal(doctor_auto_choice(true, true, 7), &backend_builtin);
+	assert_ptr_equal(doctor_auto_choice(true, false, 0), &backend_builtin);
+	assert_ptr_equal(doctor_auto_choice(false, true, 7), &backend_bwrap);
+	assert_ptr_equal(doctor_auto_choice(false, false, 7), &backend_landlock);
+	assert_null(doctor_auto_choice(false, false, 0));
+	/* the order is the one list run and explain walk too */
+	assert_ptr_equal(backend_auto_order[0], &backend_builtin);
+	assert_ptr_equal(backend_auto_order[1], &backend_bwrap);
+	assert_ptr_equal(backend_auto_order[2], &backend_landlock);
+	assert_null(backend_auto_order[3]);
 }
 
 int main(void)

@@ -18,9 +18,10 @@
 
 #include <cmocka.h>
 
-#include "backend/landlock.h"
+#include "backend/landlock/landlock.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "inner/landlock_enforce.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
 #include "probe_child.h"

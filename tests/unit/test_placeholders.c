@@ -24,7 +24,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
-#include "run/placeholders.h"
+#include "supervisor/placeholders.h"
 #include "run/state_dir.h"
 #include "probe_child.h"
 

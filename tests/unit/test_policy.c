@@ -18,7 +18,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
-#include "net/domain.h"
+#include "policy/domain.h"
 #include "net/net_policy.h"
 #include "policy/policy.h"
 #include "probe_child.h"

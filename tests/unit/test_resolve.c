@@ -69,9 +69,11 @@ static ab_policy *policy(void)
 	return ab_policy_new();
 }
 
+/* Without a fresh /proc, so that the expected ops are about the policy;
+ * the /proc operations have their own case. */
 static struct plan_context ctx_at(const char *cwd_rel)
 {
-	return (struct plan_context){.cwd = P(cwd_rel)};
+	return (struct plan_context){.cwd = P(cwd_rel), .no_proc = true};
 }
 
 /* Fails with -want_errno and a message that contains each of the needles. */
@@ -128,16 +130,45 @@ static ab_policy *root_read_cwd_write(void)
 
 /* ---- presets ---------------------------------------------------------- */
 
+/* An empty root turns read-only last of all, after the /proc mountpoint
+ * is made in it; without /proc (a host that refused one) the /proc
+ * operations go and the rest stays. */
+static void test_empty_root_proc_then_final_remount(void **state)
+{
+	(void)state;
+	mkdirs("w");
+	ab_policy *p = policy();
+	rule(p, P("w"), AB_ACCESS_WRITE);
+	struct plan_context ctx = {.cwd = P("w")};
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	assert_false(plan.root_readable);
+	assert_ops(&plan, "root-empty / | dev /dev | bind-writable T/w"
+		   " | block-create-dir T/w/.agentbox 0555 | block-create-dir T/w/.git 0555 | proc /proc"
+		   " | proc-knob-read-only /proc/sys | proc-knob-read-only /proc/sysrq-trigger"
+		   " | proc-knob-read-only /proc/irq | proc-knob-read-only /proc/bus | remount-read-only /");
+	plan_drop_proc(&plan);
+	assert_false(plan.mount_proc);
+	assert_ops(&plan, "root-empty / | dev /dev | bind-writable T/w"
+		   " | block-create-dir T/w/.agentbox 0555 | block-create-dir T/w/.git 0555"
+		   " | remount-read-only /");
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
 static void test_read_only_preset_is_root_read_only_and_dev(void **state)
 {
 	(void)state;
 	mkdirs("w/.git");
 	ab_policy *p = policy();
 	assert_int_equal(ab_policy_apply_preset(p, "read-only", NULL), 0);
-	struct plan_context ctx = ctx_at("w");
+	struct plan_context ctx = {.cwd = P("w")};
 	struct plan plan;
 	resolve_ok(p, &ctx, &plan);
-	assert_ops(&plan, "root-read-only / | dev /dev");
+	/* a fresh /proc, after every bind, with its knobs read-only */
+	assert_ops(&plan, "root-read-only / | dev /dev | proc /proc"
+		   " | proc-knob-read-only /proc/sys | proc-knob-read-only /proc/sysrq-trigger"
+		   " | proc-knob-read-only /proc/irq | proc-knob-read-only /proc/bus");
 	assert_int_equal(plan.n_nodes, 1);
 	assert_node(&plan, "/", AB_ACCESS_READ, NODE_RULE, true);
 	assert_true(plan.root_readable);
@@ -1083,6 +1114,7 @@ int main(void)
 #define T_(f) cmocka_unit_test_setup_teardown(f, tree_setup, tree_teardown)
 	const struct CMUnitTest tests[] = {
 		T_(test_read_only_preset_is_root_read_only_and_dev),
+		T_(test_empty_root_proc_then_final_remount),
 		T_(test_workspace_write_protects_git_dir_and_blocks_missing_agentbox),
 		T_(test_full_access_adds_no_protected_nodes_under_root),
 		T_(test_extra_protect_name_is_kept_read_only_or_blocked),

@@ -116,3 +116,19 @@ void resolve_ok(const ab_policy *p, const struct plan_context *ctx, struct plan 
 	if (r < 0)
 		fail_msg("plan_resolve failed (%d): %s", r, err.message);
 }
+
+void nested_reopen_plan(struct plan *plan)
+{
+	mkdirs("w/a/b");
+	mkfile("w/secret.env", "k");
+	ab_policy *p = ab_policy_new();
+	rule(p, ":root", AB_ACCESS_READ);
+	rule(p, ":cwd", AB_ACCESS_WRITE);
+	rule(p, P("w/a"), AB_ACCESS_NONE);
+	rule(p, P("w/a/b"), AB_ACCESS_WRITE);
+	rule(p, P("w/secret.env"), AB_ACCESS_NONE);
+	rule(p, P("w/docs/missing"), AB_ACCESS_READ);
+	struct plan_context ctx = {.cwd = P("w")};
+	resolve_ok(p, &ctx, plan);
+	ab_policy_free(p);
+}

@@ -33,4 +33,9 @@ void tree_add_path(sbuf *b, const char *path);
 void rule(ab_policy *p, const char *path, ab_access access);
 void resolve_ok(const ab_policy *p, const struct plan_context *ctx, struct plan *plan);
 
+/* A plan resolved from T/w with a hidden directory (w/a) that reopens a
+ * writable one below it (w/a/b), a hidden file (w/secret.env) and a read
+ * rule on a missing path (w/docs/missing): every kind of operation. */
+void nested_reopen_plan(struct plan *plan);
+
 #endif

@@ -1,0 +1,321 @@
+/* Plan -> Landlock rules (see landlock.h for why rules get pushed down).
+ *
+ * Each plan node that grants something is a rule point: grant(P, R) puts R
+ * on P unless some node below P must end up with less than R ("a
+ * conflict"). Then P keeps only what every conflicting node allows, each
+ * existing entry of P that leads to no conflict gets R in full, and the
+ * entries that lead to one are handled the same way, one level down.
+ * Conflicting nodes themselves are rule points of their own.
+ *
+ * A missing node (a protected name that does not exist, a hidden path not
+ * created yet) conflicts only with the right to create it: the directory
+ * that would hold its first missing component must not get MAKE_*. */
+#include "backend/landlock/landlock.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+/* The host's device nodes the mount backends put in their minimal /dev,
+ * usable for reading and writing whatever the policy says about /dev. */
+static const char *const dev_nodes[] = {
+	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+	"/dev/ptmx", NULL,
+};
+
+struct walk {
+	const struct plan *plan;
+	uint64_t handled;
+	ll_lister list;
+	void *user;
+	struct ll_rules *out;
+	ab_error *err;
+};
+
+void landlock_rules_add(struct ll_rules *r, const char *path, uint64_t access, bool is_dir)
+{
+	if (!is_dir)
+		access &= LL_FS_FILE_RIGHTS;
+	if (!access)
+		return;
+	for (size_t i = 0; i < r->n_rules; i++) {
+		if (strcmp(r->rules[i].path, path) == 0) {
+			r->rules[i].access |= access;
+			return;
+		}
+	}
+	grow_array((void **)&r->rules, &r->cap_rules, r->n_rules + 1, sizeof(*r->rules));
+	r->rules[r->n_rules++] = (struct ll_rule){.path = xstrdup(path), .access = access, .is_dir = is_dir};
+}
+
+void landlock_add_narrowing(struct ll_rules *r, const char *code, const char *path,
+			    const char *fmt, ...)
+{
+	for (size_t i = 0; i < r->n_narrowings; i++)
+		if (strcmp(r->narrowings[i].code, code) == 0 &&
+		    ((!path && !r->narrowings[i].path) ||
+		     (path && r->narrowings[i].path && strcmp(r->narrowings[i].path, path) == 0)))
+			return;
+	grow_array((void **)&r->narrowings, &r->cap_narrowings, r->n_narrowings + 1,
+		   sizeof(*r->narrowings));
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	r->narrowings[r->n_narrowings++] = (struct ll_narrowing){
+		.code = code, .path = path ? xstrdup(path) : NULL, .message = msg,
+	};
+}
+
+void landlock_rules_free(struct ll_rules *r)
+{
+	for (size_t i = 0; i < r->n_rules; i++)
+		free(r->rules[i].path);
+	for (size_t i = 0; i < r->n_narrowings; i++) {
+		free(r->narrowings[i].path);
+		free(r->narrowings[i].message);
+	}
+	free(r->rules);
+	free(r->narrowings);
+	memset(r, 0, sizeof(*r));
+}
+
+uint64_t landlock_rules_access_at(const struct ll_rules *r, const char *path)
+{
+	uint64_t a = 0;
+	for (size_t i = 0; i < r->n_rules; i++)
+		if (path_is_under(path, r->rules[i].path))
+			a |= r->rules[i].access;
+	return a;
+}
+
+void landlock_entries_free(struct ll_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(e[i].name);
+	free(e);
+}
+
+int landlock_list_dir(const char *dir, struct ll_entry **out, size_t *n, void *user,
+		      ab_error *err)
+{
+	(void)user;
+	*out = NULL;
+	*n = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ab_fail_errno(err, errno,
+				     "landlock: cannot list %s to give its entries their own rules", dir);
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		return ab_fail_errno(err, e, "landlock: cannot list %s", dir);
+	}
+	size_t cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		enum ll_entry_kind kind;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* gone meanwhile: nothing to grant */
+		kind = S_ISDIR(st.st_mode) ? LL_ENTRY_DIR : S_ISLNK(st.st_mode) ? LL_ENTRY_SKIP : LL_ENTRY_FILE;
+		grow_array((void **)out, &cap, *n + 1, sizeof(**out));
+		(*out)[(*n)++] = (struct ll_entry){.name = xstrdup(de->d_name), .kind = kind};
+	}
+	closedir(d);
+	return 0;
+}
+
+static uint64_t rights_for(ab_access a, uint64_t handled)
+{
+	switch (a) {
+	case AB_ACCESS_READ:
+		return LL_FS_READ & handled;
+	case AB_ACCESS_WRITE:
+		return handled;
+	default:
+		return 0;
+	}
+}
+
+/* What node i gets under Landlock. agentbox's state directories are hidden
+ * by the mount backends; Landlock can only hide a path by narrowing every
+ * readable directory above it (listing / would be refused), so here they
+ * keep their parent's access, capped to read-only so that they cannot be
+ * forged (a limit the posture states). */
+static ab_access landlock_access(const struct plan *plan, size_t i)
+{
+	const struct plan_node *d = &plan->nodes[i];
+	if (d->source != NODE_STATE)
+		return d->access;
+	int parent = plan_access_at(plan, d->path, (int)i);
+	return parent == AB_ACCESS_WRITE ? AB_ACCESS_READ : (ab_access)parent;
+}
+
+/* Where node d constrains rules above it, and how much they may give. */
+static const char *conflict_point(const struct plan_node *d)
+{
+	return d->exists || !d->first_missing ? d->path : d->first_missing;
+}
+
+static uint64_t node_cap(const struct plan *plan, size_t i, uint64_t handled)
+{
+	const struct plan_node *d = &plan->nodes[i];
+	ab_access a = landlock_access(plan, i);
+	if (d->exists)
+		return rights_for(a, handled);
+	if (a == AB_ACCESS_WRITE)
+		return handled;
+	return handled & ~LL_FS_MAKE_ALL;
+}
+
+static const char *node_reason(const struct plan *plan, size_t i)
+{
+	const struct plan_node *d = &plan->nodes[i];
+	if (landlock_access(plan, i) == AB_ACCESS_NONE)
+		return d->exists ? "hidden" : "absent";
+	if (!d->exists)
+		return "uncreatable";
+	return "read-only";
+}
+
+static void note_narrowing(struct walk *w, const char *p, uint64_t lost, size_t i)
+{
+	const struct plan_node *d = &w->plan->nodes[i];
+	const char *why = node_reason(w->plan, i);
+	if (lost & LL_FS_READ_DIR)
+		landlock_add_narrowing(w->out, "no_list", p,
+				       "listing %s is refused (Landlock cannot otherwise keep %s %s)",
+				       p, d->path, why);
+	if (lost & (LL_FS_REMOVE_FILE | LL_FS_REMOVE_DIR))
+		landlock_add_narrowing(w->out, "no_create", p,
+				       "creating, removing or renaming entries directly in %s is refused "
+				       "(Landlock cannot otherwise keep %s %s)",
+				       p, d->path, why);
+	else if (lost & LL_FS_MAKE_ALL)
+		landlock_add_narrowing(w->out, "no_create", p,
+				       "creating entries directly in %s (or renaming into it) is refused "
+				       "(Landlock cannot otherwise keep %s %s)",
+				       p, d->path, why);
+	if (lost & (LL_FS_WRITE_FILE | LL_FS_READ_FILE))
+		landlock_add_narrowing(w->out, "new_entries", p,
+				       "entries that appear in %s after the start get only what %s itself "
+				       "gets (the others got their own rules when the run started)",
+				       p, p);
+}
+
+static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, int depth)
+{
+	if (!r)
+		return 0;
+	if (depth > 256)
+		return ab_fail(w->err, ELOOP, "landlock: %s is nested too deeply to compute its rules", p);
+	if (!is_dir) {
+		landlock_rules_add(w->out, p, r, false);
+		return 0;
+	}
+	uint64_t keep = r;
+	const struct plan_node *first = NULL;
+	size_t first_i = 0;
+	for (size_t i = 0; i < w->plan->n_nodes; i++) {
+		const struct plan_node *d = &w->plan->nodes[i];
+		const char *cp = conflict_point(d);
+		if (strcmp(cp, p) == 0 || !path_is_under(cp, p))
+			continue;
+		uint64_t cap = node_cap(w->plan, i, w->handled);
+		if (!(r & ~cap))
+			continue;
+		keep &= cap;
+		/* name the nearest one in the narrowing: it is the reason a
+		 * reader can see from here */
+		if (!first || path_depth(cp) < path_depth(conflict_point(first))) {
+			first = d;
+			first_i = i;
+		}
+	}
+	if (!first) {
+		landlock_rules_add(w->out, p, r, true);
+		return 0;
+	}
+	landlock_rules_add(w->out, p, keep, true);
+	note_narrowing(w, p, r & ~keep, first_i);
+
+	struct ll_entry *ents;
+	size_t n;
+	int ret = w->list(p, &ents, &n, w->user, w->err);
+	if (ret < 0)
+		return ret;
+	for (size_t e = 0; e < n && ret == 0; e++) {
+		if (ents[e].kind == LL_ENTRY_SKIP)
+			continue;
+		_cleanup_free_ char *c = path_join(p, ents[e].name);
+		bool leads = false, is_point = false;
+		for (size_t i = 0; i < w->plan->n_nodes; i++) {
+			const struct plan_node *d = &w->plan->nodes[i];
+			const char *cp = conflict_point(d);
+			if (!path_is_under(cp, c) || !(r & ~node_cap(w->plan, i, w->handled)))
+				continue;
+			leads = true;
+			is_point = is_point || strcmp(cp, c) == 0;
+		}
+		if (is_point)
+			continue; /* a node of its own: its rule point decides */
+		if (leads)
+			ret = grant(w, c, ents[e].kind == LL_ENTRY_DIR, r, depth + 1);
+		else
+			landlock_rules_add(w->out, c, r, ents[e].kind == LL_ENTRY_DIR);
+	}
+	landlock_entries_free(ents, n);
+	return ret;
+}
+
+/* What the mount backends' minimal /dev and fresh /proc give, whatever the
+ * plan says about / (there is no /dev of our own to mount here). */
+static void add_base_rules(struct walk *w)
+{
+	const struct plan *plan = w->plan;
+	if (plan->root_writable)
+		return;
+	uint64_t dev = (LL_FS_READ_FILE | LL_FS_WRITE_FILE | LL_FS_IOCTL_DEV) & w->handled;
+	for (size_t i = 0; dev_nodes[i]; i++) {
+		struct stat st;
+		if (stat(dev_nodes[i], &st) == 0 && S_ISCHR(st.st_mode))
+			landlock_rules_add(w->out, dev_nodes[i], dev, false);
+	}
+	landlock_rules_add(w->out, "/dev/pts", dev | (LL_FS_READ_DIR & w->handled), true);
+	if (!plan->root_readable && plan->mount_proc)
+		landlock_rules_add(w->out, "/proc", LL_FS_READ & w->handled, true);
+}
+
+int landlock_rules_compute(const struct plan *plan, uint64_t handled, ll_lister list, void *user,
+			   struct ll_rules *out, ab_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	struct walk w = {
+		.plan = plan, .handled = handled, .list = list ? list : landlock_list_dir,
+		.user = user, .out = out, .err = err,
+	};
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		const struct plan_node *n = &plan->nodes[i];
+		if (!n->exists)
+			continue;
+		int r = grant(&w, n->path, n->is_dir, rights_for(landlock_access(plan, i), handled), 0);
+		if (r < 0) {
+			landlock_rules_free(out);
+			return r;
+		}
+	}
+	add_base_rules(&w);
+	return 0;
+}

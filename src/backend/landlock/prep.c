@@ -1,0 +1,226 @@
+/* The Landlock backend before anything runs: ABI, rules, per-run TMPDIR,
+ * --exact, and the posture it reports.
+ *
+ * TMPDIR: workspace-write makes /tmp writable but keeps /tmp/.git and
+ * /tmp/.agentbox uncreatable (and agentbox's state dir read-only), so /tmp
+ * itself loses its MAKE rights and `mktemp` would fail. The run gets a
+ * fresh directory under it instead, writable in full and named in
+ * $TMPDIR; it is inside an area the policy makes writable, so it grants
+ * nothing the policy does not, and it is removed after the run. */
+#include "backend/landlock/landlock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+static const char *const limits_text[] = {
+	"no PID namespace: the command sees the host's processes in /proc (signals to them are refused where the ABI has scopes)",
+	"/proc is the host's (read-only where the plan makes / readable)",
+	"no IPC namespace: System V IPC and /dev/shm are the host's (/dev/shm is not writable unless the plan makes it so)",
+	"unix sockets with a path can be connected wherever they are, even in hidden directories (Landlock checks no connect on them)",
+	"files created in narrowed directories by others after the start get only the directory's own rights",
+	"agentbox's state directories stay readable (read-only), not hidden: Landlock cannot hide a path below a readable directory without narrowing it",
+};
+
+static const char *tmp_base(void)
+{
+	const char *t = getenv("TMPDIR");
+	struct stat st;
+	if (t && path_is_absolute(t) && stat(t, &st) == 0 && S_ISDIR(st.st_mode))
+		return t;
+	return "/tmp";
+}
+
+static int make_tmpdir(const struct plan *plan, bool create, struct landlock_prep *lp, ab_error *err)
+{
+	_cleanup_free_ char *base = realpath(tmp_base(), NULL);
+	if (!base || plan_access_at(plan, base, -1) != AB_ACCESS_WRITE)
+		return 0;
+	if (landlock_rules_access_at(&lp->rules, base) & LL_FS_MAKE_REG)
+		return 0;
+	char *tmpl = xasprintf("%s/agentbox-tmp-XXXXXX", base);
+	if (!create) {
+		lp->tmpdir = tmpl;
+		return 0;
+	}
+	if (!mkdtemp(tmpl)) {
+		int r = ab_fail_errno(err, errno,
+				      "landlock: cannot create the run's temporary directory in %s "
+				      "(files cannot be created directly in it under Landlock)", base);
+		free(tmpl);
+		return r;
+	}
+	lp->tmpdir = tmpl;
+	lp->tmpdir_created = true;
+	landlock_rules_add(&lp->rules, tmpl, lp->feat.fs, true);
+	return 0;
+}
+
+bool landlock_prep_exact(const struct landlock_prep *lp)
+{
+	return lp->rules.n_narrowings == 0 && lp->gaps.n == 0;
+}
+
+int landlock_prepare(const struct plan *plan, bool exact, bool for_run, struct landlock_prep *lp,
+		     ab_error *err)
+{
+	memset(lp, 0, sizeof(*lp));
+	/* Landlock can limit TCP ports but not addresses, and nothing about
+	 * UDP: without a network namespace of its own the command could
+	 * reach any host directly, so the proxy would be advice, not a rule. */
+	if (plan->net == AB_NET_PROXY)
+		return ab_fail(err, ENOTSUP,
+			       "--net proxy needs a network namespace of its own, which the Landlock backend (no namespaces) cannot give: "
+			       "the command could go around the proxy\n"
+			       "fix: allow user namespaces for agentbox or bwrap on this host (see `agentbox doctor`), or use --net none");
+	int abi = landlock_abi(err);
+	if (abi < 0)
+		return abi;
+	landlock_features_for(abi, plan->net, &lp->feat);
+	int r = landlock_rules_compute(plan, lp->feat.fs, NULL, NULL, &lp->rules, err);
+	if (r < 0)
+		return r;
+	lp->prepared = true;
+	landlock_note_abi_limits(&lp->feat, plan, &lp->rules, &lp->gaps);
+	for (size_t i = 0; i < sizeof(limits_text) / sizeof(limits_text[0]); i++)
+		strv_push(&lp->limits, limits_text[i]);
+	if (exact && !landlock_prep_exact(lp)) {
+		sbuf b = {0};
+		for (size_t i = 0; i < lp->rules.n_narrowings; i++)
+			sbuf_addf(&b, "\n  - %s", lp->rules.narrowings[i].message);
+		for (size_t i = 0; i < lp->gaps.n; i++)
+			sbuf_addf(&b, "\n  - not enforced: %s", lp->gaps.v[i]);
+		r = ab_fail(err, EPERM,
+			    "--exact: Landlock cannot enforce this plan exactly; it would refuse or miss:%s\n"
+			    "fix: use a namespace backend (--backend builtin or bwrap), or drop --exact to "
+			    "run with the narrowed rules", b.s);
+		sbuf_free(&b);
+		return r;
+	}
+	return make_tmpdir(plan, for_run, lp, err);
+}
+
+/* Removes what the command left in its TMPDIR without following any
+ * symbolic link it may have planted there. */
+static void remove_tree_at(int at, const char *name, int depth)
+{
+	if (unlinkat(at, name, 0) == 0 || depth > 128)
+		return;
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			remove_tree_at(dirfd(d), de->d_name, depth + 1);
+	closedir(d);
+	unlinkat(at, name, AT_REMOVEDIR);
+}
+
+void landlock_prep_free(struct landlock_prep *lp)
+{
+	if (lp->tmpdir && lp->tmpdir_created) {
+		_cleanup_free_ char *parent = path_parent(lp->tmpdir);
+		const char *name = strrchr(lp->tmpdir, '/') + 1;
+		int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd >= 0) {
+			remove_tree_at(pfd, name, 0);
+			close(pfd);
+		}
+	}
+	free(lp->tmpdir);
+	landlock_rules_free(&lp->rules);
+	strv_free(&lp->gaps);
+	strv_free(&lp->limits);
+	memset(lp, 0, sizeof(*lp));
+}
+
+static const char *const fs_names[] = {
+	"execute", "write_file", "read_file", "read_dir", "remove_dir", "remove_file",
+	"make_char", "make_dir", "make_reg", "make_sock", "make_fifo", "make_block",
+	"make_sym", "refer", "truncate", "ioctl_dev",
+};
+
+static void add_names(sbuf *b, uint64_t mask, const char *const *names, size_t n)
+{
+	sbuf_add(b, "[");
+	bool first = true;
+	for (size_t i = 0; i < n; i++) {
+		if (!(mask & (1ULL << i)))
+			continue;
+		sbuf_addf(b, "%s\"%s\"", first ? "" : ",", names[i]);
+		first = false;
+	}
+	sbuf_add(b, "]");
+}
+
+static const char *const net_names[] = {"bind_tcp", "connect_tcp"};
+static const char *const scope_names[] = {"abstract_unix_socket", "signal"};
+
+static void add_strv_json(sbuf *b, const strv *s)
+{
+	sbuf_add(b, "[");
+	for (size_t i = 0; i < s->n; i++) {
+		if (i)
+			sbuf_add(b, ",");
+		sbuf_add_json_string(b, s->v[i]);
+	}
+	sbuf_add(b, "]");
+}
+
+void landlock_append_posture_json(sbuf *b, const struct landlock_prep *lp)
+{
+	const struct ll_features *f = &lp->feat;
+	sbuf_addf(b, ",\"filesystem_exact\":%s,\"narrowings\":[", landlock_prep_exact(lp) ? "true" : "false");
+	for (size_t i = 0; i < lp->rules.n_narrowings; i++) {
+		const struct ll_narrowing *n = &lp->rules.narrowings[i];
+		sbuf_add(b, i ? ",{" : "{");
+		sbuf_add_json_notice(b, n->code, n->path, n->message);
+		sbuf_add(b, "}");
+	}
+	sbuf_add(b, "],\"not_enforced\":");
+	add_strv_json(b, &lp->gaps);
+	sbuf_add(b, ",\"limits\":");
+	add_strv_json(b, &lp->limits);
+	sbuf_add(b, ",\"tmpdir\":");
+	sbuf_add_json_string_or_null(b, lp->tmpdir);
+	sbuf_addf(b, ",\"landlock\":{\"abi\":%d,\"rules\":%zu,\"fs\":", f->abi, lp->rules.n_rules);
+	add_names(b, f->fs, fs_names, 16);
+	sbuf_add(b, ",\"net\":");
+	add_names(b, f->net, net_names, 2);
+	sbuf_add(b, ",\"scopes\":");
+	add_names(b, f->scoped, scope_names, 2);
+	sbuf_addf(b, ",\"audit\":%s}", f->restrict_flags & LL_RESTRICT_LOG_NEW_EXEC_ON ? "true" : "false");
+}
+
+void landlock_print_posture(const struct landlock_prep *lp, FILE *out)
+{
+	const struct ll_features *f = &lp->feat;
+	fprintf(out, "landlock: ABI %d, %zu rules; TCP %s; scopes:%s%s%s; audit of denials %s\n", f->abi,
+		lp->rules.n_rules, f->net ? "refused (no port allowed)" : "not restricted by Landlock",
+		f->scoped & LL_SCOPE_ABSTRACT_UNIX ? " abstract-unix-socket" : "",
+		f->scoped & LL_SCOPE_SIGNAL ? " signal" : "", f->scoped ? "" : " none",
+		f->restrict_flags ? "on" : "off");
+	fprintf(out, "filesystem: %s\n", landlock_prep_exact(lp) ? "exact" : "narrowed (the plan allows more than this backend gives)");
+	for (size_t i = 0; i < lp->rules.n_narrowings; i++)
+		fprintf(out, "  refused: %s\n", lp->rules.narrowings[i].message);
+	for (size_t i = 0; i < lp->gaps.n; i++)
+		fprintf(out, "  not enforced: %s\n", lp->gaps.v[i]);
+	if (lp->tmpdir)
+		fprintf(out, "TMPDIR: %s (fresh for this run, writable, removed afterwards)\n", lp->tmpdir);
+	for (size_t i = 0; i < lp->limits.n; i++)
+		fprintf(out, "  limit: %s\n", lp->limits.v[i]);
+}

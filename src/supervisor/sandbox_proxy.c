@@ -1,0 +1,227 @@
+#include "supervisor/sandbox_proxy.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "net/approvals.h"
+#include "net/bridge.h"
+#include "net/proxy.h"
+
+struct sandbox_proxy {
+	struct proxy *proxy;
+	struct approvals *approvals; /* NULL: no channel, unmatched is refused */
+	struct events ev;
+	struct proxy_config cfg;
+	int sock;       /* our end of the bridge */
+	int child_sock; /* the sandbox's end, until it has inherited it */
+	int stop_fd;    /* eventfd: readable = stop */
+	pthread_t thread;
+	bool started;
+};
+
+int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_proxy **out,
+			  ab_error *err)
+{
+	*out = NULL;
+	if (req->plan->net != AB_NET_PROXY)
+		return 0;
+	struct sandbox_proxy *sp = xcalloc(1, sizeof(*sp));
+	sp->sock = sp->child_sock = sp->stop_fd = -1;
+	sp->ev = *req->ev;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		int r = ab_fail_errno(err, errno, "cannot create the socket pair of the proxy bridge");
+		sandbox_proxy_stop(sp);
+		return r;
+	}
+	sp->sock = sv[0];
+	sp->child_sock = sv[1];
+	sp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sp->stop_fd < 0) {
+		int r = ab_fail_errno(err, errno, "cannot create an eventfd for the proxy");
+		sandbox_proxy_stop(sp);
+		return r;
+	}
+	const ab_run_options *o = req->opts;
+	int r;
+	if (o->approvals_fd >= 0 || o->approvals_tty) {
+		struct approvals_config ac = {
+			.fd = o->approvals_fd,
+			.tty = o->approvals_tty,
+			.timeout_ms = o->approval_timeout_sec > 0
+				? (unsigned)(o->approval_timeout_sec * 1000 + 0.5) : 0,
+			.save_path = o->approvals_save,
+			.command = req->command,
+		};
+		if ((r = approvals_new(&sp->approvals, &ac, err)) < 0) {
+			sandbox_proxy_stop(sp);
+			return r;
+		}
+	}
+	proxy_config_defaults(&sp->cfg);
+	sp->cfg.rules = req->plan->domains;
+	sp->cfg.events = &sp->ev;
+	sp->cfg.decider = sp->approvals ? approvals_decider(sp->approvals) : NULL;
+	*out = sp;
+	return 0;
+}
+
+int sandbox_proxy_child_fd(const struct sandbox_proxy *sp)
+{
+	return sp ? sp->child_sock : -1;
+}
+
+/* Waits for the listeners or for stop, whichever comes first: a sandbox
+ * whose setup fails never sends them (and says why on its own channel). */
+static bool wait_listeners(struct sandbox_proxy *sp)
+{
+	struct pollfd p[2] = {{.fd = sp->sock, .events = POLLIN}, {.fd = sp->stop_fd, .events = POLLIN}};
+	for (;;) {
+		int n = poll(p, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || p[1].revents)
+			return false;
+		if (!p[0].revents)
+			continue;
+		int fds[2];
+		ab_error e;
+		if (bridge_recv_listeners(sp->sock, fds, &e) < 0) {
+			/* EPIPE: setup failed in the sandbox, which reports it */
+			if (e.code != EPIPE)
+				events_warning(&sp->ev, "proxy_bridge", NULL, e.message);
+			return false;
+		}
+		/* the proxy owns each fd it is given, also when it refuses it */
+		if (proxy_adopt_listener(sp->proxy, fds[0], false, &e) < 0) {
+			close(fds[1]);
+			events_warning(&sp->ev, "proxy_bridge", NULL, e.message);
+			return false;
+		}
+		if (proxy_adopt_listener(sp->proxy, fds[1], true, &e) < 0) {
+			events_warning(&sp->ev, "proxy_bridge", NULL, e.message);
+			return false;
+		}
+		return true;
+	}
+}
+
+static void *serve(void *arg)
+{
+	struct sandbox_proxy *sp = arg;
+	if (!wait_listeners(sp))
+		return NULL;
+	ab_error e;
+	if (proxy_run(sp->proxy, sp->stop_fd, &e) < 0)
+		events_warning(&sp->ev, "proxy_failed", NULL, e.message);
+	return NULL;
+}
+
+int sandbox_proxy_start(struct sandbox_proxy *sp, ab_error *err)
+{
+	if (!sp)
+		return 0;
+	close(sp->child_sock);
+	sp->child_sock = -1;
+	/* The sandbox exists (no clone follows): now a writer thread may take
+	 * the events, so that a stalled reader cannot stall the proxy. */
+	events_async_start(&sp->ev);
+	int r = proxy_new(&sp->proxy, &sp->cfg, err);
+	if (r < 0)
+		return r;
+	/* Signals belong to the supervisor's thread (it forwards them to the
+	 * command); the proxy's thread takes none. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int e = pthread_create(&sp->thread, NULL, serve, sp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		return ab_fail_errno(err, e, "cannot start the proxy's thread");
+	sp->started = true;
+	return 0;
+}
+
+void sandbox_proxy_stop(struct sandbox_proxy *sp)
+{
+	if (!sp)
+		return;
+	if (sp->started) {
+		uint64_t one = 1;
+		if (write(sp->stop_fd, &one, sizeof(one)) != sizeof(one))
+			fprintf(stderr, "agentbox: cannot stop the proxy's thread: %s\n", strerror(errno));
+		pthread_join(sp->thread, NULL);
+	}
+	/* proxy_free ends the connections still open (their end events), so
+	 * the events writer stops after it. */
+	proxy_free(sp->proxy);
+	approvals_free(sp->approvals);
+	events_async_stop(&sp->ev);
+	if (sp->sock >= 0)
+		close(sp->sock);
+	if (sp->child_sock >= 0)
+		close(sp->child_sock);
+	if (sp->stop_fd >= 0)
+		close(sp->stop_fd);
+	free(sp);
+}
+
+/* What common tools read (curl, wget, git, pip, npm, yarn, bundler, docker,
+ * Go, Python, Node with NODE_USE_ENV_PROXY). HTTP and HTTPS go to the HTTP
+ * proxy (CONNECT for TLS); ALL_PROXY to SOCKS5 with names resolved by the
+ * proxy (socks5h: the sandbox has no DNS). Loopback stays direct: it is
+ * the sandbox's own. */
+static const char *const http_vars[] = {
+	"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy",
+	"WS_PROXY", "WSS_PROXY", "ws_proxy", "wss_proxy",
+	"npm_config_proxy", "npm_config_http_proxy", "npm_config_https_proxy",
+	"NPM_CONFIG_PROXY", "NPM_CONFIG_HTTP_PROXY", "NPM_CONFIG_HTTPS_PROXY",
+	"YARN_HTTP_PROXY", "YARN_HTTPS_PROXY",
+	"BUNDLE_HTTP_PROXY", "BUNDLE_HTTPS_PROXY", "PIP_PROXY",
+	"DOCKER_HTTP_PROXY", "DOCKER_HTTPS_PROXY", NULL,
+};
+static const char *const socks_vars[] = {"ALL_PROXY", "all_proxy", NULL};
+static const char *const no_proxy_vars[] = {
+	"NO_PROXY", "no_proxy", "npm_config_noproxy", "NPM_CONFIG_NOPROXY",
+	"YARN_NO_PROXY", "BUNDLE_NO_PROXY", NULL,
+};
+
+static bool in_list(const char *entry, const char *const *names)
+{
+	size_t len = strcspn(entry, "=");
+	for (size_t i = 0; names[i]; i++)
+		if (strlen(names[i]) == len && strncmp(entry, names[i], len) == 0)
+			return true;
+	return false;
+}
+
+static void set_all(strv *env, const char *const *names, const char *value)
+{
+	for (size_t i = 0; names[i]; i++)
+		strv_push_owned(env, xasprintf("%s=%s", names[i], value));
+}
+
+bool sandbox_proxy_sets(const char *entry)
+{
+	return in_list(entry, http_vars) || in_list(entry, socks_vars) ||
+	       in_list(entry, no_proxy_vars) || strncmp(entry, "NODE_USE_ENV_PROXY=", 19) == 0;
+}
+
+void sandbox_proxy_environ(strv *env)
+{
+	_cleanup_free_ char *http = xasprintf("http://%s:%d", BRIDGE_HOST, BRIDGE_HTTP_PORT);
+	_cleanup_free_ char *socks = xasprintf("socks5h://%s:%d", BRIDGE_HOST, BRIDGE_SOCKS_PORT);
+	set_all(env, http_vars, http);
+	set_all(env, socks_vars, socks);
+	set_all(env, no_proxy_vars, "localhost,127.0.0.1,::1");
+	strv_push(env, "NODE_USE_ENV_PROXY=1");
+}

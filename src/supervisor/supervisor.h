@@ -1,0 +1,35 @@
+/* The supervisor: the outer process that owns one run. Each backend has
+ * its own supervise step (src/backend/NAME/supervise.c: placeholders,
+ * starting the sandbox, signals, the timeout, telling setup failures
+ * apart from the command's status); what they share is here and in this
+ * folder (watch.h, blocks.h, placeholders.h, sandbox_proxy.h). */
+#ifndef AB_SUPERVISOR_SUPERVISOR_H
+#define AB_SUPERVISOR_SUPERVISOR_H
+
+#include "agentbox.h"
+#include "common/events.h"
+#include "plan/plan.h"
+
+enum supervise_outcome {
+	SUPERVISE_DONE,          /* the command ran; *exit_status is set */
+	SUPERVISE_RETRY_NO_PROC, /* bwrap could not mount /proc; nothing ran */
+	SUPERVISE_RETRY_PROBE,   /* bwrap rejected an option; re-probe */
+};
+
+struct bwrap_info;
+struct landlock_prep;
+struct self_check;
+
+struct supervise_request {
+	const struct plan *plan;
+	const struct bwrap_info *bwrap;
+	const char *state_dir;   /* for the bwrap probe cache; may be NULL */
+	const char *self_path;
+	char *const *command;
+	const ab_run_options *opts;
+	const struct events *ev;
+	struct landlock_prep *landlock; /* the Landlock backend's prepared rules */
+	const struct self_check *self;  /* agentbox's own binary vs the plan (posture) */
+};
+
+#endif

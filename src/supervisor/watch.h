@@ -1,0 +1,49 @@
+/* What every backend's supervisor does the same way while a sandbox runs:
+ * the command's environment, blocking the forwarded signals into a
+ * signalfd, and the poll loop that relays signals, collects the backend's
+ * own messages and enforces the deadline. */
+#ifndef AB_SUPERVISOR_WATCH_H
+#define AB_SUPERVISOR_WATCH_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "agentbox.h"
+#include "common/util.h"
+
+#define WATCH_TEXT_MAX (64 * 1024)
+
+struct watch_state {
+	pid_t pid;           /* our child: bwrap, or the built-in sandbox init */
+	pid_t sandbox_pid;   /* the sandbox's PID 1 as seen from here, once known */
+	int wait_status;
+	bool exited;
+	bool timed_out;
+	sbuf err_text;       /* what the backend itself reported */
+	sbuf status_text;    /* bwrap's --json-status-fd / --info-fd output */
+};
+
+/* The caller's environment plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK.
+ * Free with watch_free_environ. */
+char **watch_sandbox_environ(ab_net net);
+void watch_free_environ(char **envp);
+
+/* Blocks SIGHUP, SIGINT, SIGQUIT, SIGTERM and SIGCHLD in the calling
+ * thread and returns a signalfd for them; *old gets the previous mask. */
+int watch_block_signals(sigset_t *old, ab_error *err);
+
+/* Resets the forwarded signals to their default action (in a child). */
+void watch_default_signals(void);
+
+/* Polls until st->pid has exited. err_r: the backend's message pipe;
+ * status_r: bwrap's status pipe or -1 (it names the sandbox's PID 1). */
+void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double timeout);
+
+/* The child's wait status as an exit code (128+N for signal N). */
+int watch_exit_status(const struct watch_state *st);
+
+/* Sets AB_EXIT_TIMEOUT and says so on stderr unless quiet. */
+void watch_report_timeout(const ab_run_options *o, int *exit_status);
+
+#endif
