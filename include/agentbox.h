@@ -33,9 +33,10 @@
  * tree that is half built (child processes, placeholders on disk, blocked
  * signals) and cannot unwind it safely, so an allocation failure there ends
  * the process: "agentbox: out of memory: ..." on stderr naming the size,
- * then abort(). The sandboxed command, if already started, dies with it
- * (its init is tied to the caller's life). Their memory use is bounded by
- * the policy's size and a few MiB for the network proxy.
+ * then abort(). A sandbox already started by a namespace backend dies
+ * with it (its PID 1 is tied to the caller's life); with the Landlock
+ * backend, processes the command started may outlive it. Their memory use
+ * is bounded by the policy's size and a few MiB for the network proxy.
  *
  * The inner stage. The bubblewrap backend re-executes the calling program
  * (/proc/self/exe) inside the sandbox as

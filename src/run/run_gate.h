@@ -4,7 +4,7 @@
  * processes. The Landlock backend has no PID namespace to end what the
  * command leaves behind, so while it runs the whole process is a child
  * subreaper and, when the command ends, it kills and reaps every child of
- * the process that appeared during the run (supervise_landlock.c). Another
+ * the process that appeared during the run (backend/landlock/supervise.c). Another
  * run's sandbox, started meanwhile from another thread, would be among
  * them. So a Landlock run waits until it is the only run in the process
  * and keeps new ones out until it is done; all other runs go side by side.
