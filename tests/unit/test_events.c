@@ -163,6 +163,18 @@ static void check_lines(const char *text, int got[2], uint64_t *dropped)
 	}
 }
 
+/* Once the writer is done: reads what the reader would have got and
+ * counts it (check_lines); returns the dropped count the stream reports. */
+static uint64_t drain(int fds[2], struct reader *r, int got[2])
+{
+	uint64_t dropped;
+	close(fds[1]);
+	reader_main(r);
+	close(fds[0]);
+	check_lines(r->got.s, got, &dropped);
+	return dropped;
+}
+
 static void make_pipe(int fds[2], int size)
 {
 	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
@@ -325,12 +337,8 @@ static void test_close_with_a_stalled_reader_is_bounded(void **state)
 	if (spent > EVENT_SINK_BUDGET_MS + 400)
 		fail_msg("stop and close took %.0f ms with a stalled reader", spent);
 	struct reader r = {.fd = fds[0]};
-	close(fds[1]);
-	reader_main(&r);
-	close(fds[0]);
 	int got[2];
-	uint64_t dropped;
-	check_lines(r.got.s, got, &dropped);
+	uint64_t dropped = drain(fds, &r, got);
 	assert_true(dropped > 0);
 	/* the closing line made it, just before events_dropped */
 	assert_int_equal((uint64_t)got[0] + (uint64_t)got[1] - 1 + dropped, 4000);
@@ -354,12 +362,8 @@ static void test_sync_stalled_reader_is_bounded(void **state)
 	if (spent > EVENT_SINK_BUDGET_MS + 400)
 		fail_msg("1000 synchronous emits to a stalled reader took %.0f ms", spent);
 	struct reader r = {.fd = fds[0]};
-	close(fds[1]);
-	reader_main(&r);
-	close(fds[0]);
 	int got[2];
-	uint64_t dropped;
-	check_lines(r.got.s, got, &dropped);
+	uint64_t dropped = drain(fds, &r, got);
 	assert_int_equal((uint64_t)got[0] + (uint64_t)got[1] + dropped, 1000);
 	assert_true(dropped > 0);
 	sbuf_free(&r.got);
