@@ -240,10 +240,23 @@ typedef struct ab_run_options {
 	 * Without it such runs fail (EPERM, nothing ran); with it a warning
 	 * is emitted and the posture says so. */
 	bool allow_writable_self;
+	/* The command's standard input, output and error: fds of the
+	 * caller's, duplicated for the command (the caller keeps its own and
+	 * closes them when it likes), or -1 for the calling process's own 0,
+	 * 1 and 2 (the default). */
+	int stdin_fd;
+	int stdout_fd;
+	int stderr_fd;
+	/* The command's environment, "NAME=VALUE" strings ending in NULL, or
+	 * NULL for the calling process's (the default). Borrowed for the
+	 * call. agentbox's own variables are set over it (AGENTBOX_SANDBOX,
+	 * AGENTBOX_NETWORK, and with AB_NET_PROXY the proxy's). */
+	char *const *envp;
 } ab_run_options;
 
-/* Sets every field to its default (events_fd and approvals_fd -1, backend
- * AUTO, the rest 0) and `size` to the size the caller was compiled with.
+/* Sets every field to its default (events_fd, approvals_fd and the three
+ * stdio fds -1, backend AUTO, the rest 0) and `size` to the size the
+ * caller was compiled with.
  * Writes only those `size` bytes. */
 AB_EXPORT void ab_run_options_init_size(ab_run_options *o, size_t size);
 #define ab_run_options_init(o) ab_run_options_init_size((o), sizeof(*(o)))
@@ -256,7 +269,9 @@ AB_EXPORT void ab_run_options_init_size(ab_run_options *o, size_t size);
  * gone: every process in it has ended.
  *
  * The command gets the caller's stdin, stdout and stderr and the caller's
- * environment (plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK).
+ * environment (plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK), unless the
+ * options name other fds (stdin_fd, stdout_fd, stderr_fd) or another
+ * environment (envp).
  *
  * Effects on the calling process, for programs with threads:
  *  - SIGHUP, SIGINT, SIGQUIT, SIGTERM and SIGCHLD are blocked in the

@@ -22,6 +22,8 @@ static void defaults(ab_run_options *o)
 	o->events_fd = -1;
 	o->approvals_fd = -1;
 	o->backend = AB_BACKEND_AUTO;
+	o->stdin_fd = o->stdout_fd = o->stderr_fd = -1;
+	o->envp = NULL;
 }
 
 void ab_run_options_init_size(ab_run_options *o, size_t size)

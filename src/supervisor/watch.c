@@ -19,10 +19,10 @@ extern char **environ;
 
 static const int forwarded_signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
-char **watch_sandbox_environ(ab_net net)
+char **watch_sandbox_environ(ab_net net, char *const *base)
 {
 	strv env = {0};
-	for (char **e = environ; e && *e; e++)
+	for (char *const *e = base ? base : environ; e && *e; e++)
 		if (strncmp(*e, "AGENTBOX_SANDBOX=", 17) != 0 && strncmp(*e, "AGENTBOX_NETWORK=", 17) != 0 &&
 		    !(net == AB_NET_PROXY && sandbox_proxy_sets(*e)))
 			strv_push(&env, *e);
@@ -31,6 +31,24 @@ char **watch_sandbox_environ(ab_net net)
 	if (net == AB_NET_PROXY)
 		sandbox_proxy_environ(&env);
 	return env.v;
+}
+
+int watch_child_stdio(const int fds[3])
+{
+	int tmp[3] = {-1, -1, -1};
+	int r = 0;
+	/* through fds above 2 first, so that one that is itself 0, 1 or 2
+	 * is not overwritten before it is used */
+	for (int i = 0; i < 3 && r == 0; i++)
+		if (fds[i] >= 0 && (tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			r = -1;
+	for (int i = 0; i < 3 && r == 0; i++)
+		if (tmp[i] >= 0 && dup2(tmp[i], i) < 0)
+			r = -1;
+	for (int i = 0; i < 3; i++)
+		if (tmp[i] >= 0)
+			close(tmp[i]);
+	return r;
 }
 
 void watch_free_environ(char **envp)

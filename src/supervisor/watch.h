@@ -26,7 +26,12 @@ struct watch_state {
 
 /* The caller's environment plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK.
  * Free with watch_free_environ. */
-char **watch_sandbox_environ(ab_net net);
+char **watch_sandbox_environ(ab_net net, char *const *base);
+
+/* In a child between fork (or clone) and exec, async-signal-safe: puts
+ * fds[0..2] (the options' stdin_fd, stdout_fd, stderr_fd; -1 = keep) at
+ * 0, 1 and 2. -1 on failure. */
+int watch_child_stdio(const int fds[3]);
 void watch_free_environ(char **envp);
 
 /* Blocks SIGHUP, SIGINT, SIGQUIT, SIGTERM and SIGCHLD in the calling

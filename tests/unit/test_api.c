@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -50,6 +51,91 @@ static void test_init_sets_size_and_defaults(void **state)
 	assert_int_equal(o.backend, AB_BACKEND_AUTO);
 	assert_null(o.cwd);
 	assert_false(o.allow_writable_self);
+	assert_int_equal(o.stdin_fd, -1);
+	assert_int_equal(o.stdout_fd, -1);
+	assert_int_equal(o.stderr_fd, -1);
+	assert_null(o.envp);
+}
+
+/* Everything a pipe holds once its writers are gone. */
+static void read_all(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+}
+
+/* The command's stdin, stdout, stderr and environment as the options
+ * give them, on each backend: not the caller's. */
+static void run_with_stdio_and_env(ab_backend backend)
+{
+	char dir[] = "/var/tmp/ab-api-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	int in[2], out[2], errp[2];
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(errp), 0);
+	assert_int_equal(write(in[1], "hello\n", 6), 6);
+	close(in[1]);
+	setenv("AB_API_CALLER_ONLY", "1", 1);
+
+	ab_policy *p = ab_policy_new();
+	assert_non_null(p);
+	ab_error err = {0};
+	assert_int_equal(ab_policy_apply_preset(p, "workspace-write", &err), 0);
+	ab_run_options o;
+	ab_run_options_init(&o);
+	o.backend = backend;
+	o.cwd = dir;
+	o.quiet = true;
+	o.stdin_fd = in[0];
+	o.stdout_fd = out[1];
+	o.stderr_fd = errp[1];
+	char foo[] = "FOO=bar", path[] = "PATH=/usr/bin:/bin";
+	char *env[] = {foo, path, NULL};
+	o.envp = env;
+	char sh[] = "/bin/sh", c[] = "-c",
+	     script[] = "read x; echo \"$x $FOO ${AB_API_CALLER_ONLY:-unset} $AGENTBOX_SANDBOX\"; echo oops >&2";
+	char *argv[] = {sh, c, script, NULL};
+	int status = -1;
+	int r = ab_run(p, &o, argv, &status, &err);
+	ab_policy_free(p);
+	close(in[0]);
+	close(out[1]);
+	close(errp[1]);
+	char got_out[256], got_err[256];
+	read_all(out[0], got_out, sizeof(got_out));
+	read_all(errp[0], got_err, sizeof(got_err));
+	close(out[0]);
+	close(errp[0]);
+	rmdir(dir);
+	if (r < 0)
+		fail_msg("ab_run on %s: %s", ab_backend_name(backend), err.message);
+	assert_int_equal(status, 0);
+	assert_string_equal(got_out, "hello bar unset 1\n");
+	assert_string_equal(got_err, "oops\n");
+}
+
+static void test_stdio_and_env_builtin(void **state)
+{
+	(void)state;
+	run_with_stdio_and_env(AB_BACKEND_BUILTIN);
+}
+
+static void test_stdio_and_env_bwrap(void **state)
+{
+	(void)state;
+	if (access("/usr/bin/bwrap", X_OK) != 0)
+		skip(); /* no system bubblewrap */
+	run_with_stdio_and_env(AB_BACKEND_BWRAP);
+}
+
+static void test_stdio_and_env_landlock(void **state)
+{
+	(void)state;
+	run_with_stdio_and_env(AB_BACKEND_LANDLOCK);
 }
 
 /* A caller whose struct is smaller than the library's: init writes only
@@ -151,6 +237,9 @@ int main(void)
 		cmocka_unit_test(test_uninitialised_options_are_refused),
 		cmocka_unit_test(test_newer_larger_size_is_refused),
 		cmocka_unit_test(test_too_small_size_is_refused),
+		cmocka_unit_test(test_stdio_and_env_builtin),
+		cmocka_unit_test(test_stdio_and_env_bwrap),
+		cmocka_unit_test(test_stdio_and_env_landlock),
 	};
 	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

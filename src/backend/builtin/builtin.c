@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "supervisor/watch.h"
 #include "common/caps.h"
 #include "common/fdpass.h"
 #include "common/safe_clone.h"
@@ -261,6 +262,10 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 	if (caps_drop_all(&err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
 
+	if (watch_child_stdio(a->req->stdio) < 0) {
+		ab_fail_errno(&err, errno, "cannot give the command the standard input, output and error it was given");
+		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
+	}
 	environ = a->req->envp;
 	struct inner_config ic = {
 		.net = plan->net,

@@ -41,7 +41,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	int ret = blocks_prepare(req->plan, &bl, err);
 	if (ret < 0)
 		return ret;
-	char **envp = watch_sandbox_environ(req->plan->net);
+	char **envp = watch_sandbox_environ(req->plan->net, req->opts->envp);
 	struct sandbox_proxy *sp = NULL;
 	sigset_t old;
 	ret = sandbox_proxy_prepare(req, &sp, err);
@@ -58,6 +58,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 		.held = bl.held,
 		.command = req->command,
 		.envp = envp,
+		.stdio = {req->opts->stdin_fd, req->opts->stdout_fd, req->opts->stderr_fd},
 		.bridge_fd = sandbox_proxy_child_fd(sp),
 		.child_mask = &old,
 		.legacy_mounts = legacy_mounts_forced(),

@@ -29,6 +29,7 @@
  * stderr to the capture pipe, closes everything else. */
 struct child_fds {
 	int self, status_w, bridge, life, err_w;
+	int stdio[3];
 };
 
 static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char **envp,
@@ -41,6 +42,10 @@ static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
+		_exit(AB_EXIT_FAILURE);
+	/* the command's stdio as the caller chose (BFD_STDERR is then that
+	 * stderr: the inner stage restores it for the command) */
+	if (watch_child_stdio(f->stdio) < 0)
 		_exit(AB_EXIT_FAILURE);
 
 	int base = 3 + (int)cmd->n_fds + 8;
@@ -116,7 +121,7 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 	int err_p[2] = {-1, -1}, status_p[2] = {-1, -1}, life_p[2] = {-1, -1};
 	int self_fd = -1, sfd = -1;
 	int ret = 0;
-	char **envp = watch_sandbox_environ(req->plan->net);
+	char **envp = watch_sandbox_environ(req->plan->net, req->opts->envp);
 	struct sandbox_proxy *sp = NULL;
 	struct bwrap_keeper keeper = {.pid = -1, .fd = -1};
 	bool want_status = false;
@@ -160,6 +165,7 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		struct child_fds f = {
 			.self = self_fd, .status_w = status_p[1],
 			.bridge = sandbox_proxy_child_fd(sp), .life = life_p[0], .err_w = err_p[1],
+			.stdio = {req->opts->stdin_fd, req->opts->stdout_fd, req->opts->stderr_fd},
 		};
 		child_exec(cmd, req->bwrap->path, envp, &old, parent, &f);
 	}

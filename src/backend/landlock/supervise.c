@@ -138,6 +138,12 @@ static _Noreturn void child_main(const struct child_args *a)
 		ab_error_hint(&err, "fix: check that it exists and is accessible to you, or use -C DIR");
 		child_fail(a->report_fd, &err);
 	}
+	const ab_run_options *o = a->req->opts;
+	int stdio[3] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+	if (watch_child_stdio(stdio) < 0) {
+		ab_fail_errno(&err, errno, "cannot give the command the standard input, output and error it was given");
+		child_fail(a->report_fd, &err);
+	}
 	environ = a->envp;
 	struct inner_config ic = {
 		.net = a->req->plan->net,
@@ -153,7 +159,7 @@ static _Noreturn void child_main(const struct child_args *a)
 
 static char **command_environ(const struct supervise_request *req)
 {
-	char **envp = watch_sandbox_environ(req->plan->net);
+	char **envp = watch_sandbox_environ(req->plan->net, req->opts->envp);
 	const char *tmp = req->landlock->tmpdir;
 	if (!tmp)
 		return envp;
