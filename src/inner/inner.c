@@ -34,7 +34,7 @@
 #include "net/bridge.h"
 
 #define INNER_USAGE \
-	"usage: agentbox __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N]\n" \
+	"usage: agentbox __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N] [--life-fd N]\n" \
 	"                        [--expect KIND:DEV:INO:PATH]... -- COMMAND [ARG...]"
 
 

@@ -412,7 +412,7 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 	}
 
 	struct supervise_request req = {
-		.plan = &plan, .state_dir = f.state_dir, .self_path = f.self_exe,
+		.plan = &plan, .self_path = f.self_exe,
 		.command = argv, .opts = o, .ev = &ev, .self = &self,
 	};
 	struct backend_ctx ctx = {.state_dir = f.state_dir, .exact = o->exact, .for_run = true};

@@ -51,6 +51,18 @@ static void drop_contents(int fd)
 	closedir(d);
 }
 
+/* The two places a state dir can be; both functions below name them. */
+static char *tmp_state_dir(uid_t uid)
+{
+	return xasprintf("/tmp/agentbox-%u", (unsigned)uid);
+}
+
+static char *xdg_state_dir(const char *xdg)
+{
+	_cleanup_free_ char *base = path_normalize(xdg);
+	return path_join(base, "agentbox");
+}
+
 int state_dir_get(char **path_out, ab_error *err)
 {
 	uid_t euid = geteuid();
@@ -60,12 +72,7 @@ int state_dir_get(char **path_out, ab_error *err)
 	bool created = true;
 	struct stat st;
 
-	if (xdg_runtime_usable(xdg, euid)) {
-		_cleanup_free_ char *base = path_normalize(xdg);
-		path = path_join(base, "agentbox");
-	} else {
-		path = xasprintf("/tmp/agentbox-%u", (unsigned)euid);
-	}
+	path = xdg_runtime_usable(xdg, euid) ? xdg_state_dir(xdg) : tmp_state_dir(euid);
 
 	if (mkdir(path, 0700) < 0) {
 		if (errno != EEXIST) {
@@ -120,16 +127,15 @@ int state_dir_get(char **path_out, ab_error *err)
 
 void state_dir_candidates(strv *out)
 {
-	unsigned uid = (unsigned)geteuid();
-	char *tmp = xasprintf("/tmp/agentbox-%u", uid);
+	uid_t uid = geteuid();
+	char *tmp = tmp_state_dir(uid);
 	/* EEXIST, or not ours: hidden all the same */
 	(void)mkdir(tmp, 0700);
 	strv_push_owned(out, tmp);
-	strv_push_owned(out, xasprintf("/run/user/%u/agentbox", uid));
+	strv_push_owned(out, xasprintf("/run/user/%u/agentbox", (unsigned)uid));
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	if (xdg && path_is_absolute(xdg)) {
-		_cleanup_free_ char *base = path_normalize(xdg);
-		char *p = path_join(base, "agentbox");
+		char *p = xdg_state_dir(xdg);
 		bool dup = false;
 		for (size_t i = 0; i < out->n; i++)
 			dup = dup || strcmp(out->v[i], p) == 0;

@@ -23,7 +23,6 @@ struct self_check;
 struct supervise_request {
 	const struct plan *plan;
 	const struct bwrap_info *bwrap;
-	const char *state_dir;   /* for the bwrap probe cache; may be NULL */
 	const char *self_path;
 	char *const *command;
 	const ab_run_options *opts;
