@@ -20,6 +20,7 @@ static bool op_expect_kind(enum plan_op_kind kind, enum mount_expect_kind *out)
 		*out = MX_BIND_RO;
 		return true;
 	case OP_BIND_RW:
+	case OP_PIN: /* a rename before the bind would put it on another dir */
 		*out = MX_BIND_RW;
 		return true;
 	case OP_MASK_DIR:

@@ -54,7 +54,7 @@ static bool directly_under(const struct plan *plan, size_t outer, size_t inner)
 		return false;
 	for (size_t k = 0; k < plan->n_nodes; k++) {
 		const char *p = plan->nodes[k].path;
-		if (k == outer || k == inner)
+		if (k == outer || k == inner || plan->nodes[k].source == NODE_PIN)
 			continue;
 		if (path_is_under(p, o) && strcmp(p, o) != 0 &&
 		    path_is_under(in, p) && strcmp(in, p) != 0)
@@ -136,8 +136,14 @@ static void order_node(struct plan *plan, size_t idx)
 	int parent = plan_access_at(plan, n->path, (int)idx);
 	int a = (int)n->access;
 
-	if (strcmp(n->path, "/") == 0 || a == parent)
+	if (strcmp(n->path, "/") == 0)
 		return;
+	if (a == parent) {
+		/* no access of its own, but on the way to a mount below */
+		if (n->pin)
+			add_op(plan, OP_PIN, n->path, 0, (int)idx);
+		return;
+	}
 	switch (n->access) {
 	case AB_ACCESS_WRITE:
 		if (n->exists)

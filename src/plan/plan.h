@@ -27,6 +27,9 @@ enum node_source {
 	NODE_STATE,     /* agentbox's own state directories (hidden) */
 	NODE_SELF,      /* agentbox's own binary, kept visible for the inner stage */
 	NODE_KERNEL,    /* /sys: kernel knobs stay read-only even under full access */
+	NODE_PIN,       /* a directory inside a writable area on the way to a
+			   mount: bound onto itself so it cannot be renamed
+			   (plan/pin.c); not a rule, ignored by plan_node_at */
 };
 
 struct plan_node {
@@ -44,6 +47,7 @@ struct plan_node {
 	bool empty;       /* a protected name that exists and is an empty dir or
 			     empty regular file (not computed for other nodes) */
 	bool protected_name; /* its name is protected under a writable parent */
+	bool pin;         /* gets OP_PIN although its access needs no mount */
 	char *first_missing; /* when !exists: shallowest missing component */
 	char **links;     /* locations of symbolic links crossed to reach it */
 	char **link_targets; /* and what each of them contains */
@@ -71,6 +75,10 @@ enum plan_op_kind {
 	OP_PROC,          /* a fresh procfs at `path` (/proc), after every bind */
 	OP_PROC_KNOB,     /* bind `path` (a part of the fresh /proc) read-only
 			     onto itself, when this kernel has it */
+	OP_PIN,           /* bind a directory of a writable area writable onto
+			     itself: a mountpoint cannot be renamed or removed
+			     (EBUSY), so the mounts below it stay where the
+			     plan put them (plan/pin.c) */
 };
 
 struct plan_op {
@@ -148,6 +156,7 @@ int plan_add_node(struct plan *plan, const char *path, ab_access access,
 		  enum node_source source, const char *why, ab_error *err);
 int plan_find_node(const struct plan *plan, const char *path);
 int protected_add_nodes(struct plan *plan, const ab_policy *policy, ab_error *err);
+int plan_add_pins(struct plan *plan, ab_error *err);
 int plan_order_ops(struct plan *plan, ab_error *err);
 
 /* A run without a fresh /proc (the host refused one): drops the /proc

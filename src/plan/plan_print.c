@@ -25,6 +25,7 @@ const char *plan_op_name(enum plan_op_kind kind)
 	case OP_SYMLINK: return "symlink";
 	case OP_PROC: return "proc";
 	case OP_PROC_KNOB: return "proc-knob-read-only";
+	case OP_PIN: return "pin";
 	}
 	return "?";
 }
@@ -39,6 +40,7 @@ const char *plan_node_source_name(enum node_source s)
 	case NODE_STATE: return "state";
 	case NODE_SELF: return "self";
 	case NODE_KERNEL: return "kernel";
+	case NODE_PIN: return "pin";
 	}
 	return "?";
 }
@@ -56,6 +58,7 @@ static const char *node_effect(const struct plan *plan, size_t idx)
 		case OP_BIND_RO: return "read-only";
 		case OP_ROOT_BIND_RW:
 		case OP_BIND_RW: return "writable";
+		case OP_PIN: return "pinned (no rename)";
 		case OP_MASK_DIR:
 		case OP_MASK_FILE: return "hidden";
 		case OP_BLOCK_DIR:

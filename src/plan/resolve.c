@@ -59,7 +59,8 @@ int plan_node_at(const struct plan *plan, const char *path, int skip)
 	size_t best_depth = 0;
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		const struct plan_node *n = &plan->nodes[i];
-		if ((int)i == skip || !path_is_under(path, n->path))
+		/* a pin only repeats the access around it (plan/pin.c) */
+		if ((int)i == skip || n->source == NODE_PIN || !path_is_under(path, n->path))
 			continue;
 		size_t d = path_depth(n->path);
 		if (best < 0 || d > best_depth ||
@@ -383,7 +384,10 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 			return r;
 	}
 
-	r = check_links(plan, err);
+	/* last: pins go on the way to every mount added above */
+	r = plan_add_pins(plan, err);
+	if (r == 0)
+		r = check_links(plan, err);
 	if (r == 0)
 		r = check_cwd_visible(plan, err);
 	if (r == 0)

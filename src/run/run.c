@@ -171,7 +171,8 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct backen
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		protected_n += plan->nodes[i].source == NODE_PROTECTED || plan->nodes[i].source == NODE_GITDIR;
 		hidden += plan->nodes[i].access == AB_ACCESS_NONE;
-		writable += plan->nodes[i].access == AB_ACCESS_WRITE && plan->nodes[i].exists;
+		writable += plan->nodes[i].access == AB_ACCESS_WRITE && plan->nodes[i].exists &&
+			    plan->nodes[i].source != NODE_PIN;
 	}
 	sbuf_addf(b, "\"posture\":{\"filesystem\":\"%s\",\"writable_roots\":%zu,\"hidden_paths\":%zu,"
 		     "\"protected_paths\":%zu,\"network\":\"%s\",\"seccomp\":\"%s\",\"no_new_privs\":true,"

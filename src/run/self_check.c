@@ -64,6 +64,7 @@ static bool pinned(const struct plan *plan, const char *path)
 		case OP_ROOT_TMPFS:
 		case OP_BIND_RO:
 		case OP_BIND_RW:
+		case OP_PIN:
 		case OP_MASK_DIR:
 		case OP_MASK_FILE:
 		case OP_BLOCK_DIR:

@@ -469,6 +469,7 @@ static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *er
 	case OP_BIND_RO:
 		return op_bind(b, op, true, err);
 	case OP_BIND_RW:
+	case OP_PIN:
 		return op_bind(b, op, false, err);
 	case OP_MASK_DIR:
 		return op_tmpfs_over(b, op, false, err);

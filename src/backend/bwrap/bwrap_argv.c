@@ -61,6 +61,7 @@ static int push_op(struct bwrap_cmd *cmd, const struct bwrap_info *info,
 		break;
 	case OP_ROOT_BIND_RW:
 	case OP_BIND_RW:
+	case OP_PIN:
 		strv_push(a, "--bind");
 		strv_push(a, op->path);
 		strv_push(a, op->path);

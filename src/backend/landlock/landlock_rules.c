@@ -308,7 +308,9 @@ int landlock_rules_compute(const struct plan *plan, uint64_t handled, ll_lister 
 	};
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		const struct plan_node *n = &plan->nodes[i];
-		if (!n->exists)
+		/* a pin is a mount backends' device (plan/pin.c): its
+		 * directory already gets what its parent's rule gives */
+		if (!n->exists || n->source == NODE_PIN)
 			continue;
 		int r = grant(&w, n->path, n->is_dir, rights_for(landlock_access(plan, i), handled), 0);
 		if (r < 0) {
