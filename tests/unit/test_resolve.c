@@ -287,7 +287,7 @@ static void test_explicit_rule_on_git_overrides_protection(void **state)
 	 * protected in turn. */
 	assert_ops(&plan, "root-read-only / | dev /dev | bind-writable T/w"
 		   " | block-create-dir T/w/.agentbox 0555"
-		   " | block-create-dir T/w/.git/.agentbox 0555 | block-create-dir T/w/.git/.git 0555");
+		   " | pin T/w/.git | block-create-dir T/w/.git/.agentbox 0555 | block-create-dir T/w/.git/.git 0555");
 	assert_node(&plan, P("w/.git"), AB_ACCESS_WRITE, NODE_RULE, true);
 	assert_int_equal(plan_access_at(&plan, P("w/.git/HEAD"), -1), AB_ACCESS_WRITE);
 	for (size_t i = 0; i < plan.n_nodes; i++)
@@ -377,7 +377,7 @@ static void test_gitdir_pointer_protects_pointer_and_git_dir(void **state)
 	assert_node(&plan, P("gd"), AB_ACCESS_READ, NODE_GITDIR, true);
 	assert_ops(&plan, "root-read-only / | dev /dev | bind-writable T"
 		   " | block-create-dir T/.agentbox 0555 | block-create-dir T/.git 0555"
-		   " | bind-read-only T/gd | block-create-dir T/w/.agentbox 0555 | bind-read-only T/w/.git");
+		   " | bind-read-only T/gd | pin T/w | block-create-dir T/w/.agentbox 0555 | bind-read-only T/w/.git");
 	assert_int_equal(plan.n_warnings, 0);
 	plan_free(&plan);
 	ab_policy_free(p);
@@ -432,7 +432,7 @@ static void test_worktree_common_dir_outside_protected_roots_is_bound_read_only(
 	assert_node(&plan, P("repos/main/.git"), AB_ACCESS_READ, NODE_GITDIR, true);
 	assert_ops(&plan, "root-read-only / | dev /dev | bind-writable T/repos"
 		   " | block-create-dir T/repos/.agentbox 0555 | block-create-dir T/repos/.git 0555"
-		   " | bind-read-only T/repos/main/.git"
+		   " | pin T/repos/main | pin T/repos/wt | bind-read-only T/repos/main/.git"
 		   " | block-create-dir T/repos/wt/.agentbox 0555 | bind-read-only T/repos/wt/.git");
 	plan_free(&plan);
 	ab_policy_free(p);
@@ -556,6 +556,102 @@ static void test_read_under_writable_and_write_under_that_again(void **state)
 		   " | block-create-dir T/w/docs/pub/.agentbox 0555 | block-create-dir T/w/docs/pub/.git 0555");
 	assert_int_equal(plan_access_at(&plan, P("w/docs/readme"), -1), AB_ACCESS_READ);
 	assert_int_equal(plan_access_at(&plan, P("w/docs/pub/x"), -1), AB_ACCESS_WRITE);
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
+/* ---- pins (plan/pin.c) ----------------------------------------------- */
+
+/* A workspace nested in a writable /tmp: every directory between them is
+ * bound onto itself (the workspace too: its own rule needs no mount), so
+ * none can be renamed away with the .git mount in it. Pins repeat the
+ * access around them and are never "the rule" for a path. */
+static void test_pins_between_outer_writable_root_and_nested_workspace(void **state)
+{
+	(void)state;
+	mkdirs("tmp/a/b/ws/.git");
+	mkfile("tmp/a/b/ws/.git/HEAD", "ref: refs/heads/main\n");
+	ab_policy *p = policy();
+	rule(p, ":root", AB_ACCESS_READ);
+	rule(p, P("tmp"), AB_ACCESS_WRITE);
+	rule(p, ":cwd", AB_ACCESS_WRITE);
+	struct plan_context ctx = ctx_at("tmp/a/b/ws");
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	assert_ops(&plan, "root-read-only / | dev /dev | bind-writable T/tmp"
+		   " | block-create-dir T/tmp/.agentbox 0555 | block-create-dir T/tmp/.git 0555"
+		   " | pin T/tmp/a | pin T/tmp/a/b | pin T/tmp/a/b/ws"
+		   " | block-create-dir T/tmp/a/b/ws/.agentbox 0555 | bind-read-only T/tmp/a/b/ws/.git");
+	assert_node(&plan, P("tmp/a"), AB_ACCESS_WRITE, NODE_PIN, true);
+	assert_node(&plan, P("tmp/a/b"), AB_ACCESS_WRITE, NODE_PIN, true);
+	assert_node(&plan, P("tmp/a/b/ws"), AB_ACCESS_WRITE, NODE_RULE, true);
+	assert_true(strstr(node(&plan, P("tmp/a"))->why, "pin: keeps ") != NULL);
+	assert_int_equal(plan_access_at(&plan, P("tmp/a/x"), -1), AB_ACCESS_WRITE);
+	assert_int_equal(plan_node_at(&plan, P("tmp/a/x"), -1), plan_find_node(&plan, P("tmp")));
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
+/* A hidden file deep in the workspace: its directories are pinned, the
+ * workspace itself is a mount already (its parent is read-only). */
+static void test_deny_in_writable_root_pins_its_directories(void **state)
+{
+	(void)state;
+	mkdirs("w/config/sub");
+	mkfile("w/config/sub/.env", "secret");
+	mkdirs("w/.git");
+	mkfile("w/.git/HEAD", "ref: refs/heads/main\n");
+	ab_policy *p = root_read_cwd_write();
+	rule(p, P("w/config/sub/.env"), AB_ACCESS_NONE);
+	struct plan_context ctx = ctx_at("w");
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	assert_ops(&plan, "root-read-only / | dev /dev | bind-writable T/w"
+		   " | block-create-dir T/w/.agentbox 0555 | bind-read-only T/w/.git"
+		   " | pin T/w/config | pin T/w/config/sub | mask-file T/w/config/sub/.env 0000");
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
+/* A denied path that is missing is blocked at its first missing
+ * component; the directories above that block are pinned like any. */
+static void test_missing_deny_path_pins_up_to_its_block(void **state)
+{
+	(void)state;
+	mkdirs("w/.git");
+	mkfile("w/.git/HEAD", "ref: refs/heads/main\n");
+	mkdirs("w/a");
+	ab_policy *p = root_read_cwd_write();
+	rule(p, P("w/a/config/.env"), AB_ACCESS_NONE);
+	struct plan_context ctx = ctx_at("w");
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	assert_ops(&plan, "root-read-only / | dev /dev | bind-writable T/w"
+		   " | block-create-dir T/w/.agentbox 0555 | bind-read-only T/w/.git"
+		   " | pin T/w/a | block-create-file T/w/a/config 0000");
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
+/* Under a hidden directory the way down is the mask's own read-only
+ * tmpfs: nothing there can be renamed, so nothing is pinned. */
+static void test_no_pins_inside_a_mask_or_a_read_only_area(void **state)
+{
+	(void)state;
+	mkdirs("r/h/x/y");
+	mkdirs("r/ro/m/n");
+	ab_policy *p = policy();
+	rule(p, ":root", AB_ACCESS_READ);
+	rule(p, P("r/h"), AB_ACCESS_NONE);
+	rule(p, P("r/h/x/y"), AB_ACCESS_WRITE);
+	rule(p, P("r/ro/m/n"), AB_ACCESS_WRITE);
+	struct plan_context ctx = ctx_at("r");
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	char *got = render_ops(&plan);
+	if (strstr(got, "pin "))
+		fail_msg("unexpected pin: %s", got);
+	free(got);
 	plan_free(&plan);
 	ab_policy_free(p);
 }
@@ -905,7 +1001,7 @@ static void test_empty_root_recreates_crossed_links_outside_visible_areas(void *
 	assert_ops(&plan, "root-empty / | dev /dev | bind-writable T/w"
 		   " | bind-read-only T/real/sub"
 		   " | block-create-dir T/w/.agentbox 0555 | block-create-dir T/w/.git 0555"
-		   " | block-create-dir T/w/sub/x/.agentbox 0555 | block-create-dir T/w/sub/x/.git 0555"
+		   " | pin T/w/sub | pin T/w/sub/x | block-create-dir T/w/sub/x/.agentbox 0555 | block-create-dir T/w/sub/x/.git 0555"
 		   " | symlink T/outlink -> real | remount-read-only /");
 	plan_free(&plan);
 	ab_policy_free(p);
@@ -1017,7 +1113,7 @@ static void test_state_dirs_are_hidden_wherever_they_would_be_visible(void **sta
 	assert_null(node(&plan, P("nowhere/agentbox")));
 	assert_ops(&plan, "root-read-only / | dev /dev"
 		   " | mask-dir T/state 0000 | remount-read-only T/state | bind-writable T/w"
-		   " | block-create-dir T/w/.agentbox 0555 | block-create-dir T/w/.git 0555"
+		   " | block-create-dir T/w/.agentbox 0555 | pin T/w/.cache | block-create-dir T/w/.git 0555"
 		   " | mask-dir T/w/.cache/agentbox 0000 | remount-read-only T/w/.cache/agentbox"
 		   " | block-create-file T/w/run 0000");
 	plan_free(&plan);
@@ -1132,6 +1228,10 @@ int main(void)
 		T_(test_nested_reopen_masks_with_0111_and_rebinds_below),
 		T_(test_deep_reopen_under_hidden_dir_creates_mountpoint_chain),
 		T_(test_read_under_writable_and_write_under_that_again),
+		T_(test_pins_between_outer_writable_root_and_nested_workspace),
+		T_(test_deny_in_writable_root_pins_its_directories),
+		T_(test_missing_deny_path_pins_up_to_its_block),
+		T_(test_no_pins_inside_a_mask_or_a_read_only_area),
 		T_(test_deny_dir_under_root_read_is_masked_0000),
 		T_(test_deny_file_is_masked_with_empty_file),
 		T_(test_deny_missing_path_under_writable_blocks_first_missing_component),

@@ -131,21 +131,21 @@ static void test_binary_in_read_only_sub_path_is_fine(void **state)
 	plan_free(&plan);
 }
 
-/* The file is read-only, but the directory holding it can be renamed
- * away inside the writable root and rebuilt with another file. */
-static void test_read_only_file_in_writable_directory_is_refused(void **state)
+/* The file is read-only and the directory holding it lies in the
+ * writable root: that directory is pinned (plan/pin.c), so it cannot be
+ * renamed away and rebuilt with another file. (Before pins: refused.) */
+static void test_read_only_file_in_writable_directory_is_pinned(void **state)
 {
 	(void)state;
 	put("ws/sub/agentbox");
 	struct plan plan;
 	plan_ws(&plan, "ws/sub/agentbox", NULL);
 	assert_int_equal(plan_access_at(&plan, P("ws/sub/agentbox"), -1), AB_ACCESS_READ);
+	int pin = plan_find_node(&plan, P("ws/sub"));
+	assert_true(pin >= 0 && plan.nodes[pin].source == NODE_PIN);
 	struct self_check c;
 	check(&plan, "ws/sub/agentbox", false, &c);
-	assert_int_equal(c.verdict, SELF_REFUSED);
-	assert_string_equal(c.writable, P("ws"));
-	assert_contains(c.reason, P("ws/sub"));
-	assert_contains(c.reason, "renamed away");
+	assert_int_equal(c.verdict, SELF_NOT_WRITABLE);
 	self_check_free(&c);
 	plan_free(&plan);
 }
@@ -179,8 +179,9 @@ static void test_binary_in_hidden_dir_is_fine(void **state)
 }
 
 /* The workspace itself sits in a writable parent without a mount of its
- * own: renaming the whole workspace away is enough. */
-static void test_writable_root_nested_in_writable_parent_is_refused(void **state)
+ * own: it is pinned, so renaming the whole workspace away fails (EBUSY)
+ * and the read-only binary in it stays. (Before pins: refused.) */
+static void test_writable_root_nested_in_writable_parent_is_pinned(void **state)
 {
 	(void)state;
 	put("outer/ws/tools/agentbox");
@@ -193,13 +194,11 @@ static void test_writable_root_nested_in_writable_parent_is_refused(void **state
 	struct plan plan;
 	resolve_ok(p, &ctx, &plan);
 	ab_policy_free(p);
+	int ws = plan_find_node(&plan, P("outer/ws"));
+	assert_true(ws >= 0 && plan.nodes[ws].pin);
 	struct self_check c;
 	check(&plan, "outer/ws/tools/agentbox", false, &c);
-	assert_int_equal(c.verdict, SELF_REFUSED);
-	assert_string_equal(c.writable, P("outer"));
-	char *want = xasprintf("so %s could be renamed away", P("outer/ws"));
-	assert_contains(c.reason, want);
-	free(want);
+	assert_int_equal(c.verdict, SELF_NOT_WRITABLE);
 	self_check_free(&c);
 	plan_free(&plan);
 }
@@ -347,10 +346,10 @@ int main(void)
 		T_(test_binary_in_writable_root_is_refused),
 		T_(test_allow_accepts_with_the_flag_named),
 		T_(test_binary_in_read_only_sub_path_is_fine),
-		T_(test_read_only_file_in_writable_directory_is_refused),
+		T_(test_read_only_file_in_writable_directory_is_pinned),
 		T_(test_read_only_file_directly_in_writable_root_is_fine),
 		T_(test_binary_in_hidden_dir_is_fine),
-		T_(test_writable_root_nested_in_writable_parent_is_refused),
+		T_(test_writable_root_nested_in_writable_parent_is_pinned),
 		T_(test_writable_slash_is_accepted_as_full_access),
 		T_(test_shared_object_in_writable_root_is_refused),
 		T_(test_second_hard_link_is_refused),
