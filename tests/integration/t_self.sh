@@ -116,28 +116,26 @@ case_self_in_read_only_sub_path_runs() {
 	expect "--backend landlock: the copy is unchanged on the host" 'cmp -s "$AGENTBOX" "$SELF"'
 }
 
-# The file is read-only, but its directory is an ordinary entry of the
-# writable workspace: the command can rename the directory away and put
-# another agentbox at the same path.
-case_self_writable_directory_on_the_way_is_refused() {
+# The file is read-only and its directory an entry of the writable
+# workspace: without pins the command could rename the directory away and
+# put another agentbox at the same path.
+case_self_read_only_copy_below_a_pinned_directory_runs() {
 	new_outside
 	self_copy sub/agentbox
 	local ro=(--policy workspace-write --read "$OUTSIDE/sub/agentbox" -C "$OUTSIDE")
-	abx "$SELF" run "${ro[@]}" -- sh -c 'echo ran >ran'
-	expect_exit "a read-only copy in a writable directory is refused" 125
-	expect_stderr_contains "the message names the directory that could be replaced" \
-		"agentbox's own executable $SELF lies under $OUTSIDE, which is writable inside the sandbox (writable root $OUTSIDE, from preset workspace-write (:cwd))"
-	expect_stderr_contains "the message says what could be renamed" "so $OUTSIDE/sub could be renamed away and replaced"
-	expect_absent "nothing ran" "$OUTSIDE/ran"
-
-	# Why: with the flag, the command does exactly that.
-	abx "$SELF" run --allow-writable-self "${ro[@]}" -- sh -c '
+	# Before pins (#12), sub could be renamed away and rebuilt with another
+	# agentbox, so this was refused; now sub is bound onto itself (a pin,
+	# plan/pin.c) and the rename fails, so the copy is safe to run.
+	abx "$SELF" explain "${ro[@]}"
+	expect_stdout_contains "explain: sub is pinned" "pin                  $OUTSIDE/sub"
+	abx "$SELF" run "${ro[@]}" -- sh -c '
 		(echo x >sub/agentbox) 2>/dev/null && echo wrote-file
-		mv sub sub.old && mkdir sub && echo "#!/bin/sh" >sub/agentbox && echo replaced'
-	expect_exit "--allow-writable-self: it runs" 0
-	expect_stdout_eq "the file itself is read-only, yet its directory is replaced" replaced
-	expect "the host's path now holds the command's file" '[ "$(head -c 20 "$SELF")" = "#!/bin/sh" ]'
-	expect "the real copy moved away with its directory" 'cmp -s "$AGENTBOX" "$OUTSIDE/sub.old/agentbox"'
+		mv sub sub.old 2>/dev/null || echo mv-refused
+		rmdir sub 2>/dev/null || echo rmdir-refused'
+	expect_exit "a read-only copy below a pinned directory runs" 0
+	expect_stdout_eq "neither the file nor its directory can be replaced" "$(printf 'mv-refused\nrmdir-refused')"
+	expect "the host's copy is unchanged" 'cmp -s "$AGENTBOX" "$SELF"'
+	expect_absent "nothing moved" "$OUTSIDE/sub.old"
 }
 
 case_self_second_hard_link_is_refused() {
