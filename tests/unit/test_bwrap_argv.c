@@ -317,6 +317,45 @@ static void test_no_proc_with_empty_root_runs_inner_stage_by_path(void **state)
 	plan_free(&plan);
 }
 
+/* Pins (plan/pin.c) become --bind P P, in depth order before the mounts
+ * below them, and each is checked by the inner stage like any bind: the
+ * planned directory, on the root of a mount (--expect w:DEV:INO:P). */
+static void test_pins_are_binds_onto_themselves_with_expectations(void **state)
+{
+	(void)state;
+	mkdirs("tmp/a/ws/.git");
+	mkfile("tmp/a/ws/.git/HEAD", "ref: refs/heads/main\n");
+	ab_policy *p = ab_policy_new();
+	rule(p, ":root", AB_ACCESS_READ);
+	rule(p, P("tmp"), AB_ACCESS_WRITE);
+	rule(p, ":cwd", AB_ACCESS_WRITE);
+	struct plan_context ctx = {.cwd = P("tmp/a/ws"), .no_proc = true};
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	ab_policy_free(p);
+	struct bwrap_info info = info_all();
+	info.argv0 = false;
+	struct bwrap_cmd bc;
+	struct bwrap_build_opts opts = opts_plain();
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --as-pid-1 --ro-bind / / --dev /dev"
+		   " --bind T/tmp T/tmp"
+		   " --perms 0555 --tmpfs T/tmp/.agentbox --remount-ro T/tmp/.agentbox"
+		   " --perms 0555 --tmpfs T/tmp/.git --remount-ro T/tmp/.git"
+		   " --bind T/tmp/a T/tmp/a --bind T/tmp/a/ws T/tmp/a/ws"
+		   " --perms 0555 --tmpfs T/tmp/a/ws/.agentbox --remount-ro T/tmp/a/ws/.agentbox"
+		   " --ro-bind T/tmp/a/ws/.git T/tmp/a/ws/.git"
+		   " --unshare-user --unshare-pid --unshare-ipc --unshare-net"
+		   " --chdir T/tmp/a/ws --cap-drop ALL -- /proc/self/fd/3 __inner --net none"
+		   " --expect w:=:T/tmp --expect d:-:-:T/tmp/.agentbox --expect d:-:-:T/tmp/.git"
+		   " --expect w:=:T/tmp/a --expect w:=:T/tmp/a/ws"
+		   " --expect d:-:-:T/tmp/a/ws/.agentbox --expect r:=:T/tmp/a/ws/.git -- true",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
 /* bwrap makes the /proc mountpoint in the root, so an empty root turns
  * read-only only after --proc. */
 static void test_empty_root_is_remounted_read_only_after_proc(void **state)
@@ -842,6 +881,7 @@ int main(void)
 #define T_(f) cmocka_unit_test_setup_teardown(f, tree_setup, tree_teardown)
 	const struct CMUnitTest tests[] = {
 		T_(test_proc_readonly_list_covers_sysctls),
+		T_(test_pins_are_binds_onto_themselves_with_expectations),
 		T_(test_read_only_network_none_full_argv),
 		T_(test_network_full_keeps_host_network),
 		T_(test_network_proxy_unshares_and_passes_the_bridge),
