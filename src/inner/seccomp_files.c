@@ -29,12 +29,12 @@
 
 #include "inner/seccomp_rule.h"
 
-/* O_TMPFILE is __O_TMPFILE | O_DIRECTORY; the kernel refuses __O_TMPFILE
- * without O_DIRECTORY (EINVAL), so the __O_TMPFILE bit alone marks a
- * call that creates a file. */
-#ifndef __O_TMPFILE
-#define __O_TMPFILE 020000000
-#endif
+/* O_TMPFILE is the kernel's __O_TMPFILE bit plus O_DIRECTORY (glibc's
+ * __O_TMPFILE already includes O_DIRECTORY, hence this name). The kernel
+ * refuses the bit without O_DIRECTORY (EINVAL), so the bit alone is tested:
+ * that covers every call that creates a file, and refusing the rest costs
+ * nothing. */
+#define TMPFILE_BIT ((uint64_t)(O_TMPFILE & ~O_DIRECTORY))
 
 static const uint64_t setid_bits[] = { S_ISUID, S_ISGID };
 
@@ -90,7 +90,7 @@ static int add_setid_rules(scmp_filter_ctx ctx, ab_error *err)
 	}
 	/* The mode of open/openat counts only when the call creates a file;
 	 * otherwise the register holds whatever the caller left there. */
-	static const uint64_t creating[] = { O_CREAT, __O_TMPFILE };
+	static const uint64_t creating[] = { O_CREAT, TMPFILE_BIT };
 	for (size_t i = 0; i < sizeof(open_calls) / sizeof(open_calls[0]); i++) {
 		const struct mode_call *c = &open_calls[i];
 		for (size_t f = 0; f < 2; f++) {
