@@ -3,7 +3,7 @@
  * Default action ALLOW; every rule returns ERRNO(EPERM), except clone3 and
  * openat2 which return ENOSYS (see add_clone_rules, seccomp_files.c). The
  * rules on file modes (no setuid/setgid bits, no device nodes) are in
- * seccomp_files.c. The filter is built for the native
+ * seccomp_files.c, those that depend on the network mode in seccomp_net.c. The filter is built for the native
  * architecture only and libseccomp's bad-architecture action is set to
  * KILL_PROCESS, so a 32-bit (int 0x80 / compat) call is killed instead of
  * slipping past rules written for native syscall numbers.
@@ -38,6 +38,11 @@
 
 #include "common/error.h"
 #include "inner/seccomp_rule.h"
+
+/* Linux 6.1 headers; older ones lack it, the number is fixed */
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW 0xaa00
+#endif
 
 #ifndef AB_SECCOMP_GENERATOR
 #include "seccomp_bpf.h" /* generated at build time */
@@ -88,24 +93,6 @@ static const struct denied_call always_denied[] = {
 	 * (Docker's default profile refuses userfaultfd too). */
 	{ "userfaultfd", 0 },
 	{ "memfd_secret", 447 },
-};
-
-/* With no network every socket call except plain AF_UNIX use is refused;
- * socket() itself is handled separately (add_socket_rules). */
-static const struct denied_call net_denied[] = {
-	{ "connect", 0 },
-	{ "bind", 0 },
-	{ "listen", 0 },
-	{ "accept", 0 },
-	{ "accept4", 0 },
-	{ "sendto", 0 },
-	{ "sendmmsg", 0 },
-	{ "recvmmsg", 0 },
-	{ "getsockopt", 0 },
-	{ "setsockopt", 0 },
-	{ "getpeername", 0 },
-	{ "getsockname", 0 },
-	{ "shutdown", 0 },
 };
 
 static int resolve_call(const char *name, int generic_nr, ab_error *err)
@@ -210,70 +197,6 @@ static int add_ioctl_rules(scmp_filter_ctx ctx, ab_error *err)
 	return 0;
 }
 
-/* socket() is refused unless the domain (low 32 bits: the kernel reads an
- * int) is one of `allowed`, and libseccomp has no masked not-equal. The
- * allowed values must differ from the first one only in `free_bits`; the
- * domain is then allowed exactly when every other bit equals the first
- * value's, so one masked-equal rule per other bit, matching that bit's
- * opposite value, refuses everything else (the rules are ORed).
- *   --net none:  AF_UNIX only.
- *   --net proxy: AF_INET and AF_INET6 only (2 and 10 differ in bit 3).
- *     No new AF_UNIX socket can reach a host socket such as a container
- *     runtime's through the filesystem (connecting needs no write access
- *     to a read-only mount), and netlink, packet and the rest stay shut;
- *     IP sockets live in the sandbox's own network namespace, where only
- *     loopback and the proxy's listeners exist.
- * socketpair() (`call`) gets the same treatment with AF_UNIX under both
- * modes, then add_unix_type_rules keeps its ends connection-oriented. */
-static int add_socket_rules(scmp_filter_ctx ctx, const char *call, uint32_t first,
-			    uint32_t free_bits, ab_error *err)
-{
-	for (unsigned int bit = 0; bit < 32; bit++) {
-		uint32_t mask = 1U << bit;
-		if (free_bits & mask)
-			continue;
-		const struct scmp_arg_cmp cmp =
-			SCMP_A0_64(SCMP_CMP_MASKED_EQ, mask, (first & mask) ^ mask);
-		int r = seccomp_deny(ctx, call, 0, 1, &cmp, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* Unix sockets of the connection-oriented types only: SOCK_STREAM (1) and
- * SOCK_SEQPACKET (5), the two values whose low four bits (the type; the
- * kernel masks SOCK_NONBLOCK and SOCK_CLOEXEC off above them) have bit 0
- * set and bits 1 and 3 clear. A datagram socket takes its destination
- * from every send: sendmsg(2) with a path in msg_name reaches any host
- * datagram socket the uid may write (the journal, syslog, sd_notify
- * sockets), read-only mounts notwithstanding, and seccomp cannot read the
- * msghdr to refuse that send. socketpair() ends can be re-targeted the same
- * way (connect or sendmsg with an address). Stream sockets refuse an
- * address on send and seqpacket ignores it, so they keep their reach.
- * SOCK_RAW is refused too: AF_UNIX turns it into SOCK_DGRAM. Called for
- * calls whose domain the caller already limits to AF_UNIX, so only the
- * type is tested. */
-static int add_unix_type_rules(scmp_filter_ctx ctx, const char *call, ab_error *err)
-{
-	static const struct { uint64_t mask, value; } refused[] = {
-		{ 1, 0 }, /* bit 0 clear: SOCK_DGRAM, SOCK_RDM, SOCK_DCCP, ... */
-		{ 2, 2 }, /* bit 1 set: SOCK_DGRAM, SOCK_RAW, ... */
-		{ 8, 8 }, /* bit 3 set: SOCK_PACKET and the rest above 7 */
-	};
-	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		const struct scmp_arg_cmp cmp =
-			SCMP_A1_64(SCMP_CMP_MASKED_EQ, refused[i].mask, refused[i].value);
-		int r = seccomp_deny(ctx, call, 0, 1, &cmp, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-_Static_assert((SOCK_STREAM & 0xb) == 1 && (SOCK_SEQPACKET & 0xb) == 1,
-	       "the connection-oriented unix socket types have bit 0 set, bits 1 and 3 clear");
-
 /* personality(2) can turn off address-space randomisation
  * (ADDR_NO_RANDOMIZE), make mappings executable (READ_IMPLIES_EXEC) or
  * lie about the kernel (UNAME26), all of which help an exploit. Allowed:
@@ -296,8 +219,6 @@ static int add_personality_rules(scmp_filter_ctx ctx, ab_error *err)
 	}
 	return r;
 }
-
-_Static_assert((AF_INET ^ AF_INET6) == 8, "AF_INET and AF_INET6 differ in bit 3 only");
 
 static int build_filter(ab_net net, scmp_filter_ctx *out, ab_error *err)
 {
@@ -327,21 +248,8 @@ static int build_filter(ab_net net, scmp_filter_ctx *out, ab_error *err)
 		r = add_personality_rules(ctx, err);
 	if (r == 0)
 		r = seccomp_add_file_mode_rules(ctx, err);
-	if (r == 0 && net == AB_NET_NONE)
-		r = add_socket_rules(ctx, "socket", AF_UNIX, 0, err);
-	if (r == 0 && net == AB_NET_PROXY)
-		r = add_socket_rules(ctx, "socket", AF_INET, AF_INET ^ AF_INET6, err);
-	/* No unix datagrams to host paths (add_unix_type_rules); socketpair
-	 * makes only AF_UNIX (in the ways that matter here) */
-	if (r == 0 && net != AB_NET_FULL)
-		r = add_socket_rules(ctx, "socketpair", AF_UNIX, 0, err);
-	if (r == 0 && net != AB_NET_FULL)
-		r = add_unix_type_rules(ctx, "socketpair", err);
-	if (r == 0 && net == AB_NET_NONE)
-		r = add_unix_type_rules(ctx, "socket", err);
-	if (r == 0 && net == AB_NET_NONE)
-		r = deny_list(ctx, net_denied,
-			      sizeof(net_denied) / sizeof(net_denied[0]), err);
+	if (r == 0)
+		r = seccomp_add_net_rules(ctx, net, err);
 	if (r < 0)
 		goto fail;
 

@@ -1,5 +1,5 @@
 /* Helpers shared by the files that build the seccomp filter (seccomp.c,
- * seccomp_files.c): adding one rule by syscall name, with a fallback number
+ * seccomp_files.c, seccomp_net.c): adding one rule by syscall name, with a fallback number
  * for calls an older libseccomp may not know. Not part of the inner
  * stage's interface (that is seccomp.h). */
 #ifndef AB_INNER_SECCOMP_RULE_H
@@ -7,6 +7,7 @@
 
 #include <seccomp.h>
 #include <stdint.h>
+#include "agentbox.h"
 #include "common/error.h"
 
 /* Adds "call `name` matching every comparison in `args` -> `action`".
@@ -25,5 +26,8 @@ int seccomp_deny(scmp_filter_ctx ctx, const char *name, int generic_nr,
 /* Rules against set-user-ID/set-group-ID modes and device nodes
  * (seccomp_files.c). */
 int seccomp_add_file_mode_rules(scmp_filter_ctx ctx, ab_error *err);
+
+/* Socket rules for the network mode (seccomp_net.c). */
+int seccomp_add_net_rules(scmp_filter_ctx ctx, ab_net net, ab_error *err);
 
 #endif
