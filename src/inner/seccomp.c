@@ -1,7 +1,9 @@
 /* The sandbox's seccomp filter.
  *
- * Default action ALLOW; every rule returns ERRNO(EPERM), except clone3 which
- * returns ENOSYS (see add_clone_rules). The filter is built for the native
+ * Default action ALLOW; every rule returns ERRNO(EPERM), except clone3 and
+ * openat2 which return ENOSYS (see add_clone_rules, seccomp_files.c). The
+ * rules on file modes (no setuid/setgid bits, no device nodes) are in
+ * seccomp_files.c, those that depend on the network mode in seccomp_net.c. The filter is built for the native
  * architecture only and libseccomp's bad-architecture action is set to
  * KILL_PROCESS, so a 32-bit (int 0x80 / compat) call is killed instead of
  * slipping past rules written for native syscall numbers.
@@ -25,6 +27,7 @@
 #include <seccomp.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -34,6 +37,12 @@
 #include <linux/seccomp.h>
 
 #include "common/error.h"
+#include "inner/seccomp_rule.h"
+
+/* Linux 6.1 headers; older ones lack it, the number is fixed */
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW 0xaa00
+#endif
 
 #ifndef AB_SECCOMP_GENERATOR
 #include "seccomp_bpf.h" /* generated at build time */
@@ -77,24 +86,13 @@ static const struct denied_call always_denied[] = {
 	{ "mount_setattr", 442 },
 	/* file handles bypass path-based confinement */
 	{ "open_by_handle_at", 0 },
-};
-
-/* With no network every socket call except plain AF_UNIX use is refused;
- * socket() itself is handled separately (add_socket_rules). */
-static const struct denied_call net_denied[] = {
-	{ "connect", 0 },
-	{ "bind", 0 },
-	{ "listen", 0 },
-	{ "accept", 0 },
-	{ "accept4", 0 },
-	{ "sendto", 0 },
-	{ "sendmmsg", 0 },
-	{ "recvmmsg", 0 },
-	{ "getsockopt", 0 },
-	{ "setsockopt", 0 },
-	{ "getpeername", 0 },
-	{ "getsockname", 0 },
-	{ "shutdown", 0 },
+	/* userfaultfd stalls the kernel on a page fault for as long as the
+	 * caller likes, the classic way to widen a kernel race into a
+	 * reliable exploit; memfd_secret pages are hidden even from the
+	 * kernel's own accounting. Neither is needed by ordinary programs
+	 * (Docker's default profile refuses userfaultfd too). */
+	{ "userfaultfd", 0 },
+	{ "memfd_secret", 447 },
 };
 
 static int resolve_call(const char *name, int generic_nr, ab_error *err)
@@ -112,9 +110,9 @@ static int resolve_call(const char *name, int generic_nr, ab_error *err)
 		       seccomp_version()->micro, name);
 }
 
-static int add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
-		    int generic_nr, unsigned int n_args,
-		    const struct scmp_arg_cmp *args, ab_error *err)
+int seccomp_rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
+		 int generic_nr, unsigned int n_args,
+		 const struct scmp_arg_cmp *args, ab_error *err)
 {
 	int nr = resolve_call(name, generic_nr, err);
 	if (nr < 0)
@@ -126,11 +124,11 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	return 0;
 }
 
-static int deny(scmp_filter_ctx ctx, const char *name, int generic_nr,
-		unsigned int n_args, const struct scmp_arg_cmp *args,
-		ab_error *err)
+int seccomp_deny(scmp_filter_ctx ctx, const char *name, int generic_nr,
+		 unsigned int n_args, const struct scmp_arg_cmp *args,
+		 ab_error *err)
 {
-	return add_rule(ctx, SCMP_ACT_ERRNO(EPERM), name, generic_nr, n_args,
+	return seccomp_rule(ctx, SCMP_ACT_ERRNO(EPERM), name, generic_nr, n_args,
 			args, err);
 }
 
@@ -138,7 +136,7 @@ static int deny_list(scmp_filter_ctx ctx, const struct denied_call *list,
 		     size_t n, ab_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		int r = deny(ctx, list[i].name, list[i].generic_nr, 0, NULL, err);
+		int r = seccomp_deny(ctx, list[i].name, list[i].generic_nr, 0, NULL, err);
 		if (r < 0)
 			return r;
 	}
@@ -151,7 +149,7 @@ static int add_clone_rules(scmp_filter_ctx ctx, ab_error *err)
 {
 	const struct scmp_arg_cmp newuser =
 		SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
-	int r = deny(ctx, "unshare", 0, 1, &newuser, err);
+	int r = seccomp_deny(ctx, "unshare", 0, 1, &newuser, err);
 	if (r < 0)
 		return r;
 
@@ -162,7 +160,7 @@ static int add_clone_rules(scmp_filter_ctx ctx, ab_error *err)
 #else
 	const struct scmp_arg_cmp clone_newuser = newuser;
 #endif
-	r = deny(ctx, "clone", 0, 1, &clone_newuser, err);
+	r = seccomp_deny(ctx, "clone", 0, 1, &clone_newuser, err);
 	if (r < 0)
 		return r;
 
@@ -171,7 +169,7 @@ static int add_clone_rules(scmp_filter_ctx ctx, ab_error *err)
 	 * ENOSYS (rather than EPERM) tells glibc and other runtimes that
 	 * clone3 does not exist, and they fall back to clone(2), whose
 	 * flags the rule above does see. */
-	return add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 435, 0, NULL,
+	return seccomp_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 435, 0, NULL,
 			err);
 }
 
@@ -179,52 +177,48 @@ static int add_clone_rules(scmp_filter_ctx ctx, ab_error *err)
  * paste the console selection: either lets the sandbox type commands into
  * the user's shell once agentbox exits. The kernel reads the request as a
  * 32-bit int, so only the low 32 bits are compared; an exact 64-bit compare
- * would miss 0x100000000|TIOCSTI (CVE-2019-7303). libseccomp's SCMP_A1_32
+ * would miss 0x100000000|TIOCSTI (CVE-2019-7303).
+ * The same holds for USERFAULTFD_IOC_NEW. libseccomp's SCMP_A1_32
  * only truncates the datum, the comparison stays 64-bit, hence the mask. */
 static int add_ioctl_rules(scmp_filter_ctx ctx, ab_error *err)
 {
-	static const unsigned long requests[] = { TIOCSTI, TIOCLINUX };
+	/* USERFAULTFD_IOC_NEW on /dev/userfaultfd is the other way to get a
+	 * userfaultfd (see always_denied). */
+	static const unsigned long requests[] = { TIOCSTI, TIOCLINUX,
+						  USERFAULTFD_IOC_NEW };
 
 	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
 		const struct scmp_arg_cmp cmp =
 			SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffULL, requests[i]);
-		int r = deny(ctx, "ioctl", 0, 1, &cmp, err);
+		int r = seccomp_deny(ctx, "ioctl", 0, 1, &cmp, err);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-/* socket() is refused unless the domain (low 32 bits: the kernel reads an
- * int) is one of `allowed`, and libseccomp has no masked not-equal. The
- * allowed values must differ from the first one only in `free_bits`; the
- * domain is then allowed exactly when every other bit equals the first
- * value's, so one masked-equal rule per other bit, matching that bit's
- * opposite value, refuses everything else (the rules are ORed).
- *   --net none:  AF_UNIX only.
- *   --net proxy: AF_INET and AF_INET6 only (2 and 10 differ in bit 3).
- *     No new AF_UNIX socket can reach a host socket such as a container
- *     runtime's through the filesystem (connecting needs no write access
- *     to a read-only mount), and netlink, packet and the rest stay shut;
- *     IP sockets live in the sandbox's own network namespace, where only
- *     loopback and the proxy's listeners exist. socketpair() stays: its
- *     ends have no address and reach nothing outside. */
-static int add_socket_rules(scmp_filter_ctx ctx, uint32_t first, uint32_t free_bits, ab_error *err)
+/* personality(2) can turn off address-space randomisation
+ * (ADDR_NO_RANDOMIZE), make mappings executable (READ_IMPLIES_EXEC) or
+ * lie about the kernel (UNAME26), all of which help an exploit. Allowed:
+ * the query (0xffffffff) and PER_LINUX (0), what every process already has.
+ * libseccomp takes one comparison per argument in a rule, so the refused
+ * values are written as a union: anything above 32 bits (the kernel would
+ * read those as some other value; refusing them costs nothing), and every
+ * 32-bit value that is neither all zeros nor all ones. Such a value has,
+ * going round its bits cyclically, some bit set whose next bit is clear:
+ * one masked-equal rule per such pair covers them all. */
+static int add_personality_rules(scmp_filter_ctx ctx, ab_error *err)
 {
-	for (unsigned int bit = 0; bit < 32; bit++) {
-		uint32_t mask = 1U << bit;
-		if (free_bits & mask)
-			continue;
+	const struct scmp_arg_cmp above = SCMP_A0_64(SCMP_CMP_GT, 0xffffffffULL);
+	int r = seccomp_deny(ctx, "personality", 0, 1, &above, err);
+	for (unsigned int bit = 0; r == 0 && bit < 32; bit++) {
+		uint64_t set = 1ULL << bit, next = 1ULL << ((bit + 1) % 32);
 		const struct scmp_arg_cmp cmp =
-			SCMP_A0_64(SCMP_CMP_MASKED_EQ, mask, (first & mask) ^ mask);
-		int r = deny(ctx, "socket", 0, 1, &cmp, err);
-		if (r < 0)
-			return r;
+			SCMP_A0_64(SCMP_CMP_MASKED_EQ, set | next, set);
+		r = seccomp_deny(ctx, "personality", 0, 1, &cmp, err);
 	}
-	return 0;
+	return r;
 }
-
-_Static_assert((AF_INET ^ AF_INET6) == 8, "AF_INET and AF_INET6 differ in bit 3 only");
 
 static int build_filter(ab_net net, scmp_filter_ctx *out, ab_error *err)
 {
@@ -250,13 +244,12 @@ static int build_filter(ab_net net, scmp_filter_ctx *out, ab_error *err)
 		r = add_clone_rules(ctx, err);
 	if (r == 0)
 		r = add_ioctl_rules(ctx, err);
-	if (r == 0 && net == AB_NET_NONE)
-		r = add_socket_rules(ctx, AF_UNIX, 0, err);
-	if (r == 0 && net == AB_NET_PROXY)
-		r = add_socket_rules(ctx, AF_INET, AF_INET ^ AF_INET6, err);
-	if (r == 0 && net == AB_NET_NONE)
-		r = deny_list(ctx, net_denied,
-			      sizeof(net_denied) / sizeof(net_denied[0]), err);
+	if (r == 0)
+		r = add_personality_rules(ctx, err);
+	if (r == 0)
+		r = seccomp_add_file_mode_rules(ctx, err);
+	if (r == 0)
+		r = seccomp_add_net_rules(ctx, net, err);
 	if (r < 0)
 		goto fail;
 

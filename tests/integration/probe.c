@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -39,6 +41,26 @@
 #ifndef TIOCLINUX
 #define TIOCLINUX 0x541C
 #endif
+
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW 0xaa00
+#endif
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447
+#endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef ADDR_NO_RANDOMIZE
+#define ADDR_NO_RANDOMIZE 0x0040000
+#endif
+
+/* A path under a directory that does not exist: a call on it that the
+ * filter lets through fails with ENOENT, so EPERM is the filter's. */
+#define MISSING "/nonexistent-agentbox-probe/x"
 
 /* A pid no live process can have: pid_max is at most 4194304. */
 #define NO_SUCH_PID 0x3ffffff0L
@@ -112,6 +134,21 @@ static long do_socketpair_unix(void)
 	int sv[2];
 
 	return syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, sv);
+}
+
+static long pair_of(int type)
+{
+	int sv[2];
+
+	return syscall(SYS_socketpair, AF_UNIX, type, 0, sv);
+}
+
+/* openat2 with O_CREAT and a setuid mode in its struct open_how. */
+static long do_openat2_creat_setuid(void)
+{
+	unsigned long long how[3] = { O_CREAT | O_WRONLY, 04755, 0 };
+
+	return syscall(SYS_openat2, AT_FDCWD, MISSING, how, sizeof(how));
 }
 
 /* Like fork(): no new stack, SIGCHLD on exit; the child leaves at once. */
@@ -188,6 +225,38 @@ P(ioctl_tiocsti, syscall(SYS_ioctl, -1, (unsigned long)TIOCSTI, NULL))
 P(ioctl_tiocsti_hi, syscall(SYS_ioctl, -1, HIGH_BITS | TIOCSTI, NULL))
 P(ioctl_tioclinux, syscall(SYS_ioctl, -1, (unsigned long)TIOCLINUX, NULL))
 P(ioctl_tioclinux_hi, syscall(SYS_ioctl, -1, HIGH_BITS | TIOCLINUX, NULL))
+/* unix sockets by type: datagrams could be addressed to a host path */
+P(socket_unix_dgram, syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0))
+P(socket_unix_raw, syscall(SYS_socket, AF_UNIX, SOCK_RAW, 0))
+P(socket_unix_seqpacket, syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET, 0))
+P(socketpair_unix_dgram, pair_of(SOCK_DGRAM))
+P(socketpair_unix_dgram_nonblock, pair_of(SOCK_DGRAM | SOCK_NONBLOCK))
+P(socketpair_unix_seqpacket, pair_of(SOCK_SEQPACKET))
+/* hardening */
+P(userfaultfd, syscall(SYS_userfaultfd, O_CLOEXEC))
+P(ioctl_userfaultfd_new, syscall(SYS_ioctl, -1, (unsigned long)USERFAULTFD_IOC_NEW, 0))
+P(memfd_secret, syscall(SYS_memfd_secret, 0))
+P(personality_query, syscall(SYS_personality, 0xffffffffUL))
+P(personality_linux, syscall(SYS_personality, 0UL))
+P(personality_addr_no_randomize, syscall(SYS_personality, (unsigned long)ADDR_NO_RANDOMIZE))
+/* modes: set-user-ID/set-group-ID bits and device nodes */
+#ifdef SYS_chmod
+P(chmod_setuid, syscall(SYS_chmod, MISSING, 04755))
+#else
+P(chmod_setuid, syscall(SYS_fchmodat, AT_FDCWD, MISSING, 04755))
+#endif
+P(chmod_plain, syscall(SYS_fchmodat, AT_FDCWD, MISSING, 0755))
+P(fchmod_setgid, syscall(SYS_fchmod, -1, 02755))
+P(fchmodat_setuid, syscall(SYS_fchmodat, AT_FDCWD, MISSING, 04711))
+P(fchmodat2_setgid, syscall(SYS_fchmodat2, AT_FDCWD, MISSING, 02770, 0))
+P(openat_creat_setuid, syscall(SYS_openat, AT_FDCWD, MISSING, O_CREAT | O_WRONLY, 04755))
+P(openat_tmpfile_setgid, syscall(SYS_openat, AT_FDCWD, MISSING, O_TMPFILE | O_RDWR, 02755))
+P(openat_creat_plain, syscall(SYS_openat, AT_FDCWD, MISSING, O_CREAT | O_WRONLY, 0755))
+P(mkdirat_setgid, syscall(SYS_mkdirat, AT_FDCWD, MISSING, 02755))
+P(mknodat_setuid, syscall(SYS_mknodat, AT_FDCWD, MISSING, S_IFREG | 04755, 0))
+P(mknodat_chr, syscall(SYS_mknodat, AT_FDCWD, MISSING, S_IFCHR | 0666, 0x103))
+P(mknodat_blk, syscall(SYS_mknodat, AT_FDCWD, MISSING, S_IFBLK | 0600, 0x800))
+P(mknodat_fifo, syscall(SYS_mknodat, AT_FDCWD, MISSING, S_IFIFO | 0600, 0))
 #undef P
 
 #define E(NAME) { #NAME, do_##NAME }
@@ -203,7 +272,16 @@ static const struct probe probes[] = {
 	E(fsmount), E(fspick), E(fsconfig), E(move_mount), E(open_tree),
 	E(mount_setattr), E(open_by_handle_at), E(unshare_newuser),
 	E(clone_newuser), E(clone3), E(ioctl_tiocsti), E(ioctl_tiocsti_hi),
-	E(ioctl_tioclinux), E(ioctl_tioclinux_hi),
+	E(ioctl_tioclinux), E(ioctl_tioclinux_hi), E(socket_unix_dgram),
+	E(socket_unix_raw), E(socket_unix_seqpacket), E(socketpair_unix_dgram),
+	E(socketpair_unix_dgram_nonblock), E(socketpair_unix_seqpacket),
+	E(userfaultfd), E(ioctl_userfaultfd_new), E(memfd_secret),
+	E(personality_query), E(personality_linux),
+	E(personality_addr_no_randomize), E(chmod_setuid), E(chmod_plain),
+	E(fchmod_setgid), E(fchmodat_setuid), E(fchmodat2_setgid),
+	E(openat_creat_setuid), E(openat_tmpfile_setgid), E(openat_creat_plain),
+	E(openat2_creat_setuid), E(mkdirat_setgid), E(mknodat_setuid),
+	E(mknodat_chr), E(mknodat_blk), E(mknodat_fifo),
 };
 #undef E
 

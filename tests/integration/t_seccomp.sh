@@ -7,7 +7,29 @@ getsockname shutdown connect_unix bind_unix listen_unix getsockopt_unix"
 SECCOMP_ALWAYS_RULES="io_uring_setup ptrace process_vm_readv keyctl add_key
 request_key bpf perf_event_open mount umount2 pivot_root fsopen fsmount fspick
 fsconfig move_mount open_tree mount_setattr open_by_handle_at unshare_newuser
-clone_newuser ioctl_tiocsti ioctl_tiocsti_hi ioctl_tioclinux ioctl_tioclinux_hi"
+clone_newuser ioctl_tiocsti ioctl_tiocsti_hi ioctl_tioclinux ioctl_tioclinux_hi
+userfaultfd ioctl_userfaultfd_new memfd_secret personality_addr_no_randomize
+chmod_setuid fchmod_setgid fchmodat_setuid fchmodat2_setgid openat_creat_setuid
+openat_tmpfile_setgid mkdirat_setgid mknodat_setuid mknodat_chr mknodat_blk"
+
+# Unix datagram sockets (a datagram can be addressed to a host path on
+# every send): refused under --net none and proxy, kept under full.
+SECCOMP_DGRAM_RULES="socket_unix_dgram socket_unix_raw socketpair_unix_dgram
+socketpair_unix_dgram_nonblock"
+
+# seccomp_common_checks: what holds in every network mode besides the
+# refusals: harmless modes and the personality query reach the kernel
+# (ENOENT: the probe's path does not exist), openat2 says ENOSYS.
+seccomp_common_checks() {
+	probe_expect clone3 ENOSYS
+	probe_expect openat2_creat_setuid ENOSYS
+	probe_expect chmod_plain ENOENT
+	probe_expect openat_creat_plain ENOENT
+	probe_expect mknodat_fifo ENOENT
+	probe_expect personality_query ok
+	probe_expect personality_linux ok
+	probe_expect socketpair_unix_seqpacket ok
+}
 
 case_seccomp_network_none() {
 	BASELINE=$("$PROBE" all)
@@ -16,12 +38,13 @@ case_seccomp_network_none() {
 	expect "no probe was killed instead of getting an errno" '! grep -q killed: <<<"$OUT"'
 	PROBE_CTX="net none"
 	local n
-	for n in $SECCOMP_NET_RULES $SECCOMP_ALWAYS_RULES; do
+	for n in $SECCOMP_NET_RULES $SECCOMP_ALWAYS_RULES $SECCOMP_DGRAM_RULES; do
 		probe_expect "$n" EPERM
 	done
-	probe_expect clone3 ENOSYS
+	seccomp_common_checks
 	probe_expect getpid ok
 	probe_expect socket_unix ok
+	probe_expect socket_unix_seqpacket ok
 	probe_expect socketpair_unix ok
 }
 
@@ -40,7 +63,10 @@ seccomp_full_checks() {
 	for n in $SECCOMP_ALWAYS_RULES; do
 		probe_expect "$n" EPERM
 	done
-	probe_expect clone3 ENOSYS
+	for n in $SECCOMP_DGRAM_RULES; do
+		probe_expect "$n" ok
+	done
+	seccomp_common_checks
 }
 
 case_seccomp_network_full() {
@@ -72,4 +98,26 @@ case_seccomp_filter_is_inherited_by_children() {
 	ab run -- sh -c "sh -c '$PROBE ptrace socket_inet'"
 	expect_stdout_eq "grandchild: ptrace and socket_inet -> EPERM" \
 		"$(printf 'ptrace EPERM\nsocket_inet EPERM')"
+}
+
+# --net proxy: the same refusals, IP sockets allowed, no new AF_UNIX socket
+# at all and socketpair only of the connection-oriented types.
+case_seccomp_network_proxy() {
+	# --net proxy needs the mount API (t_netproxy.sh)
+	if [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
+		skip "net proxy" "the legacy-mount pass has no --net proxy"
+		return 0
+	fi
+	BASELINE=$("$PROBE" all)
+	ab run --net proxy -- "$PROBE" all
+	expect_exit "probe all runs in the sandbox" 0
+	expect "no probe was killed instead of getting an errno" '! grep -q killed: <<<"$OUT"'
+	PROBE_CTX="net proxy"
+	local n
+	for n in $SECCOMP_ALWAYS_RULES $SECCOMP_DGRAM_RULES socket_unix socket_netlink; do
+		probe_expect "$n" EPERM
+	done
+	seccomp_common_checks
+	probe_expect socket_inet ok
+	probe_expect socketpair_unix ok
 }
