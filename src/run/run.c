@@ -299,6 +299,8 @@ static void fall_back(struct fallback *fb, const struct backend *from, const str
 
 static char *choice_reason(const ab_run_options *o, const struct fallback *fb, const struct backend *b)
 {
+	if (o->backend != AB_BACKEND_AUTO && o->backend_from_env)
+		return xasprintf("requested by the environment variable %s", o->backend_from_env);
 	if (o->backend != AB_BACKEND_AUTO)
 		return xstrdup("requested");
 	if (!fb->chain.len)

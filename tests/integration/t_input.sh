@@ -168,3 +168,31 @@ case_backend_option() {
 	ab run -q --write /nonexistent/agentbox-q -- true
 	expect_exit "-q: run with a missing root still works" 0
 }
+
+# A backend chosen by AGENTBOX_BACKEND is said on stderr (even with -q:
+# AGENTBOX_BACKEND=landlock would otherwise silently pick the weakest
+# backend), in the start event and in explain; --backend overrides it and
+# then nothing is said.
+case_env_backend_announced() {
+	local b
+	for b in builtin bwrap; do
+		abx env AGENTBOX_BACKEND=$b "$AGENTBOX" run -q --events-fd 3 -- true 3>"$CASE_DIR/ev.$b"
+		expect_exit "AGENTBOX_BACKEND=$b runs" 0
+		expect_stderr_contains "AGENTBOX_BACKEND=$b: stderr names the variable and the backend, even with -q" \
+			"agentbox: backend $b chosen by the environment variable AGENTBOX_BACKEND"
+		expect "AGENTBOX_BACKEND=$b: the start event names the variable" \
+			"grep -q '\"backend\":\"$b\",\"backend_reason\":\"requested by the environment variable AGENTBOX_BACKEND\"' '$CASE_DIR/ev.$b'"
+		abx env AGENTBOX_BACKEND=$b "$AGENTBOX" explain
+		expect_stderr_contains "AGENTBOX_BACKEND=$b: explain says it on stderr" \
+			"agentbox: backend $b chosen by the environment variable AGENTBOX_BACKEND"
+		expect_stdout_contains "AGENTBOX_BACKEND=$b: explain's reason names the variable" \
+			"requested by the environment variable AGENTBOX_BACKEND"
+	done
+	abx env AGENTBOX_BACKEND=bwrap "$AGENTBOX" run --backend builtin --events-fd 3 -- true 3>"$CASE_DIR/ev.flag"
+	expect_exit "--backend over AGENTBOX_BACKEND runs" 0
+	expect "--backend over AGENTBOX_BACKEND: nothing said on stderr" '[ -z "$ERR" ]'
+	expect "--backend over AGENTBOX_BACKEND: the flag's backend, reason requested" \
+		"grep -q '\"backend\":\"builtin\",\"backend_reason\":\"requested\"' '$CASE_DIR/ev.flag'"
+	abx env AGENTBOX_BACKEND=auto "$AGENTBOX" run -- true
+	expect "AGENTBOX_BACKEND=auto (the default): nothing said" '[ -z "$ERR" ]'
+}
