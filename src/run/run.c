@@ -231,7 +231,7 @@ static void warn_proc_retry(const struct events *ev, struct plan *plan)
 {
 	events_warning(ev, "proc_retry", "/proc",
 		       plan->root_readable
-			       ? "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without one, so the command sees the outer /proc read-only"
+			       ? "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without one, so the command sees the outer /proc (its kernel knobs read-only)"
 			       : "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without /proc");
 	plan_drop_proc(plan);
 }
