@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "net/host_addrs.h"
+#include "net/http_body.h"
 #include "net/proxy.h"
 #include "net/relay.h"
 #include "net/resolver.h"
@@ -78,6 +79,13 @@ struct conn {
 	bool answer_reported; /* a decider's allow was reported when it came */
 	char *error;        /* why it failed, for the end event */
 	struct relay_dir up, down;
+	/* PROTO_HTTP: the one request's body, the only client bytes relayed
+	 * after its head (http_body.h); `peek` holds the bytes the gate
+	 * looked at before letting them through. */
+	struct http_body body;
+	struct relay_gate gate;
+	char peek[512];
+	size_t peek_len;
 };
 
 struct proxy {
