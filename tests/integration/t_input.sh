@@ -141,7 +141,7 @@ case_explain() {
 	expect_absent "explain does not run the command" "$WS/ran"
 	# /proc and its knobs are plan operations, after every bind
 	expect "explain lists the operations in order, /proc after the binds" \
-		'grep -A100 "operations, in order:" <<<"$OUT" | grep -E "^ +[0-9]+\. " | tail -n 5 | head -n 1 | grep -qE "proc +/proc$"'
+		'grep -A100 "operations, in order:" <<<"$OUT" | grep -E "^ +[0-9]+\. " | tail -n 8 | head -n 1 | grep -qE "proc +/proc$"'
 	expect "explain lists /proc's read-only knobs" \
 		'grep -qE "proc-knob-read-only +/proc/sys$" <<<"$OUT"'
 
