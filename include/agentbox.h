@@ -252,6 +252,11 @@ typedef struct ab_run_options {
 	 * call. agentbox's own variables are set over it (AGENTBOX_SANDBOX,
 	 * AGENTBOX_NETWORK, and with AB_NET_PROXY the proxy's). */
 	char *const *envp;
+	/* NULL, or who chose `backend` when it was not the caller's explicit
+	 * choice (the CLI sets "AGENTBOX_BACKEND"): named in the start
+	 * event's backend_reason and in explain, so that a backend picked by
+	 * the environment is never silent. Borrowed for the call. */
+	const char *backend_from_env;
 } ab_run_options;
 
 /* Sets every field to its default (events_fd, approvals_fd and the three

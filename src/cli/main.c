@@ -24,6 +24,12 @@ int main(int argc, char **argv)
 		return AB_EXIT_FAILURE;
 	}
 	int status = 0;
+	/* A backend picked by the environment is easy to miss (and
+	 * AGENTBOX_BACKEND=landlock is the weakest one): said on every run
+	 * and explain, even with --quiet, which silences only warnings. */
+	if ((cli.command == CLI_RUN || cli.command == CLI_EXPLAIN) && cli.opts.backend_from_env)
+		fprintf(stderr, "agentbox: backend %s chosen by the environment variable %s (--backend overrides it)\n",
+			ab_backend_name(cli.opts.backend), cli.opts.backend_from_env);
 	switch (cli.command) {
 	case CLI_HELP:
 		cli_usage(stdout);

@@ -53,9 +53,10 @@ void cli_usage(FILE *out)
 	      "  --timeout SECONDS     kill the whole sandbox after SECONDS (exit 124)\n"
 	      "  --events-fd N         write JSON events (start, warning, exit) to fd N\n"
 	      "  --backend auto|builtin|bwrap|landlock\n"
-	      "                        sandbox backend (default auto, or $AGENTBOX_BACKEND):\n"
-	      "                        builtin when this host allows it, else bwrap, else\n"
-	      "                        landlock (no namespaces; may narrow the plan)\n"
+	      "                        sandbox backend (default auto, or $AGENTBOX_BACKEND,\n"
+	      "                        then named on stderr even with -q): builtin when\n"
+	      "                        this host allows it, else bwrap, else landlock (no\n"
+	      "                        namespaces; may narrow the plan)\n"
 	      "  --exact               refuse to run when the backend can only narrow the\n"
 	      "                        plan (landlock), listing what it would refuse\n"
 	      "  --require FEATURE     fail unless the backend gives FEATURE (repeatable):\n"
@@ -200,6 +201,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 	if (env_backend && *env_backend && ab_backend_parse(env_backend, &cli->opts.backend) < 0)
 		return ab_fail(err, EINVAL, "AGENTBOX_BACKEND='%s' is not a backend (use auto, builtin, bwrap or landlock)",
 			       env_backend);
+	if (env_backend && *env_backend && cli->opts.backend != AB_BACKEND_AUTO)
+		cli->opts.backend_from_env = "AGENTBOX_BACKEND";
 	if (argc < 2)
 		return ab_fail(err, EINVAL, "no subcommand; try 'agentbox --help'");
 	const char *sub = argv[1];
@@ -287,6 +290,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 		} else if (strcmp(name, "--backend") == 0) {
 			if (ab_backend_parse(v, &cli->opts.backend) < 0)
 				return ab_fail(err, EINVAL, "--backend: '%s' is not a backend (use auto, builtin, bwrap or landlock)", v);
+			cli->opts.backend_from_env = NULL; /* the flag wins */
 		} else if (strcmp(name, "--require") == 0) {
 			unsigned bit;
 			if (ab_require_parse(v, &bit) < 0)

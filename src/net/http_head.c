@@ -252,6 +252,13 @@ static int check_headers(struct http_request *req)
 		return fail(req, 400, "Transfer-Encoding in an HTTP/1.0 request");
 	if (te && !last_coding_is_chunked(te))
 		return fail(req, 501, "a request body must end with the chunked transfer coding");
+	if (te) {
+		req->body = HTTP_BODY_CHUNKED;
+	} else if (cl) {
+		req->body = HTTP_BODY_LENGTH;
+		for (size_t k = 0; k < cl->value_len; k++)
+			req->content_length = req->content_length * 10 + (uint64_t)(cl->value[k] - '0');
+	}
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "net/http_body.h"
 #include "policy/domain.h"
 
 /* Limits. 64 KiB of head is what common servers accept (nginx's
@@ -37,6 +38,9 @@ struct http_request {
 	struct http_header headers[HTTP_HEADERS_MAX];
 	size_t n_headers;
 	bool has_host_header;
+	/* the body's framing: none, Content-Length bytes, or chunked */
+	enum http_body_kind body;
+	uint64_t content_length;
 	/* Filled on failure: the HTTP status to answer and why. */
 	int status;
 	const char *error;

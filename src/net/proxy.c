@@ -160,7 +160,7 @@ int proxy_new(struct proxy **out, const struct proxy_config *cfg, ab_error *err)
 	struct proxy *p = xcalloc(1, sizeof(*p));
 	p->cfg = *cfg;
 	p->ev = cfg->events ? *cfg->events : (struct events){.fd = -1, .quiet = true};
-	p->lhttp.fd = p->lsocks.fd = p->stop.fd = p->wres.fd = -1;
+	p->lhttp.fd = p->lsocks.fd = p->stop.fd = p->wres.fd = p->waddrs.fd = -1;
 	p->next_id = 1;
 	int r;
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -172,6 +172,10 @@ int proxy_new(struct proxy **out, const struct proxy_config *cfg, ab_error *err)
 		goto fail;
 	p->wres = (struct watch){.kind = W_RESOLVER, .fd = resolver_fd(p->res)};
 	watch_set(p, &p->wres, EPOLLIN);
+	if ((r = host_addrs_open(&p->own, err)) < 0)
+		goto fail;
+	p->waddrs = (struct watch){.kind = W_HOST_ADDRS, .fd = host_addrs_fd(p->own)};
+	watch_set(p, &p->waddrs, EPOLLIN);
 	if (cfg->http_listen &&
 	    (r = listen_on(p, &p->lhttp, W_LISTEN_HTTP, cfg->http_listen, &p->http_port, err)) < 0)
 		goto fail;
@@ -361,6 +365,9 @@ int proxy_run(struct proxy *p, int stop_fd, ab_error *err)
 			case W_RESOLVER:
 				on_resolved(p);
 				break;
+			case W_HOST_ADDRS:
+				host_addrs_on_readable(p->own);
+				break;
 			case W_CLIENT:
 			case W_UPSTREAM:
 				if (w->conn->st != ST_DEAD)
@@ -452,6 +459,7 @@ void proxy_free(struct proxy *p)
 		free(p->dwatch[i]);
 	free(p->dwatch);
 	resolver_free(p->res);
+	host_addrs_free(p->own);
 	if (p->lhttp.fd >= 0)
 		close(p->lhttp.fd);
 	if (p->lsocks.fd >= 0)

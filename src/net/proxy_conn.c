@@ -149,10 +149,56 @@ static void http_error(struct conn *c, int status, const char *code, const char 
 	conn_refuse(c, &r);
 }
 
-/* Bytes the client sent after the request: they go upstream first. */
+/* The relay's gate for a plain-HTTP request: the body's bytes pass, the
+ * rest of the connection (a pipelined request) is never read. Data of a
+ * known length passes unseen (spliced); size lines and trailers are
+ * peeked at and judged on a copy of the reader, and the real reader then
+ * takes exactly the bytes the splice moved, which are the first of those
+ * peeked. */
+static size_t body_allow(void *user, int src, bool *over)
+{
+	struct conn *c = user;
+	c->peek_len = 0;
+	if (c->body.done || c->body.bad) {
+		*over = true;
+		return 0;
+	}
+	uint64_t blind = http_body_blind(&c->body);
+	if (blind)
+		return blind > SIZE_MAX ? SIZE_MAX : (size_t)blind;
+	ssize_t k = recv(src, c->peek, sizeof(c->peek), MSG_PEEK | MSG_DONTWAIT);
+	if (k == 0)
+		return 1; /* EOF: the relay reads it and passes the half-close on */
+	if (k < 0)
+		return 0; /* nothing yet, or an error the read will report */
+	struct http_body trial = c->body;
+	size_t m = http_body_feed(&trial, c->peek, (size_t)k);
+	if (m == 0) {
+		/* bad right here: relay_step ends the connection */
+		c->body.bad = trial.bad;
+		*over = true;
+	}
+	c->peek_len = m;
+	return m;
+}
+
+static void body_took(void *user, size_t n)
+{
+	struct conn *c = user;
+	if (c->peek_len)
+		http_body_feed(&c->body, c->peek, n);
+	else
+		http_body_skip(&c->body, n);
+	c->peek_len = 0;
+}
+
+/* Bytes the client sent after the request: they go upstream first; for
+ * plain HTTP only those of the request's body (the head says how many). */
 static void keep_leftover(struct conn *c, size_t used, const char *head, size_t head_len)
 {
 	size_t left = c->len - used;
+	if (c->up.gate)
+		left = http_body_feed(&c->body, c->buf + used, left);
 	c->tu_len = head_len + left;
 	c->tu_off = 0;
 	c->tu = xmalloc(c->tu_len + 1);
@@ -189,6 +235,11 @@ static void http_progress(struct conn *c)
 	c->proto = req->is_connect ? PROTO_CONNECT : PROTO_HTTP;
 	memcpy(c->host, req->host, sizeof(c->host));
 	c->port = req->port;
+	if (!req->is_connect) {
+		http_body_init(&c->body, req->body, req->content_length);
+		c->gate = (struct relay_gate){.allow = body_allow, .took = body_took, .user = c};
+		c->up.gate = &c->gate;
+	}
 	size_t fl = 0;
 	_cleanup_free_ char *fwd = req->is_connect ? NULL : http_head_forward(req, &fl);
 	free(req);
@@ -315,6 +366,19 @@ static void upstream_failed(struct conn *c)
 
 static void relay_step(struct conn *c);
 
+static void start_drain(struct conn *c)
+{
+	if (c->uw.fd >= 0) {
+		close(c->uw.fd);
+		c->uw = (struct watch){.kind = W_UPSTREAM, .fd = -1, .conn = c};
+	}
+	c->st = ST_DRAIN;
+	conn_set_deadline(c, monotonic_ms() + DRAIN_MS);
+	watch_set(c->p, &c->cw, c->client_eof ? 0 : EPOLLIN);
+	if (c->client_eof)
+		conn_close(c, NULL);
+}
+
 static void on_connected(struct conn *c)
 {
 	conn_set_deadline(c, 0);
@@ -417,6 +481,24 @@ static void relay_step(struct conn *c)
 		return relay_fail(c, "client to upstream", -r);
 	if (!c_out && (r = relay_pump(&c->down, c->uw.fd, c->cw.fd, &u_in, &c_out)) < 0)
 		return relay_fail(c, "upstream to client", -r);
+	if (c->body.bad) {
+		/* what came before the error went upstream; the rest of the
+		 * request cannot be framed the way the upstream would */
+		_cleanup_free_ char *why = xasprintf(
+			"client to upstream: malformed chunked request body for %s:%u; the connection is closed",
+			c->host, c->port);
+		conn_close(c, why);
+		return;
+	}
+	if (c->up.over && c->down.shut) {
+		/* The response is relayed and the client's write side is
+		 * shut; what it sent after the request (pipelined requests)
+		 * was never read. Closing now would answer those bytes with a
+		 * reset that can destroy the response in flight: read them
+		 * away until the client closes, as after a refusal. */
+		start_drain(c);
+		return;
+	}
 	if (c->up.shut && c->down.shut) {
 		conn_close(c, NULL);
 		return;

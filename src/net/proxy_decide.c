@@ -13,6 +13,34 @@
 #include "net/addr_class.h"
 #include "net/proxy_int.h"
 
+/* Changes the kernel made before this check count, even when their
+ * notification waits behind the client's event in the same epoll batch:
+ * one non-blocking read, which finds nothing almost always. */
+static void proxy_refresh_own(struct proxy *p)
+{
+	if (p->own)
+		host_addrs_on_readable(p->own);
+}
+
+const char *proxy_addr_class(const struct proxy *p, const struct sockaddr *sa)
+{
+	const char *cls = addr_non_public_class(sa);
+	if (cls)
+		return cls; /* the range names it better (127.0.0.1 is loopback) */
+	if (p->own && host_addrs_contains(p->own, sa))
+		return "this-host";
+	return NULL;
+}
+
+/* "a loopback address", or for the host's own addresses words that say
+ * why a public-looking address is local. */
+static char *class_phrase(const char *cls)
+{
+	if (strcmp(cls, "this-host") == 0)
+		return xstrdup("an address of this host's own interfaces");
+	return xasprintf("a %s address", cls);
+}
+
 static void refuse_policy(struct conn *c, const char *code, const char *by, const char *rule,
 			  const char *reason, const char *message)
 {
@@ -32,15 +60,17 @@ static bool refuse_non_public_literal(struct conn *c)
 	struct addrinfo *res = NULL;
 	if (getaddrinfo(c->host, NULL, &hints, &res) != 0)
 		return false; /* a name */
+	proxy_refresh_own(c->p);
 	const char *cls = NULL;
 	for (struct addrinfo *ai = res; ai && !cls; ai = ai->ai_next)
-		cls = addr_non_public_class(ai->ai_addr);
+		cls = proxy_addr_class(c->p, ai->ai_addr);
 	freeaddrinfo(res);
 	if (!cls)
 		return false;
+	_cleanup_free_ char *what = class_phrase(cls);
 	_cleanup_free_ char *why = xasprintf(
-		"not_allowed_local: %s is a %s address; only an allow rule naming it exactly (no wildcard) opens it",
-		c->host, cls);
+		"not_allowed_local: %s is %s; only an allow rule naming it exactly (no wildcard) opens it",
+		c->host, what);
 	refuse_policy(c, "blocked-by-local-policy", "non_public", NULL, why,
 		      "Sandbox policy blocks local/private network addresses.");
 	return true;
@@ -174,6 +204,7 @@ static bool addr_host(const struct addrinfo *ai, char out[DOMAIN_HOST_MAX])
 
 void conn_check_addresses(struct conn *c)
 {
+	proxy_refresh_own(c->p);
 	const struct domain_rules *rules = c->p->cfg.rules;
 	bool exact = domain_rules_allowed_exactly(rules, c->host, c->port) != NULL;
 	bool any = false;
@@ -197,13 +228,14 @@ void conn_check_addresses(struct conn *c)
 				      "Domain denied by the sandbox policy.");
 			return;
 		}
-		const char *cls = addr_non_public_class(ai->ai_addr);
+		const char *cls = proxy_addr_class(c->p, ai->ai_addr);
 		if (cls && !exact && !domain_rules_allowed_exactly(rules, ip, c->port)) {
+			_cleanup_free_ char *what = class_phrase(cls);
 			_cleanup_free_ char *why = is_name
-				? xasprintf("not_allowed_local: %s resolves to %s, a %s address; only an allow rule naming the host exactly (no wildcard) opens it",
-					    c->host, ip, cls)
-				: xasprintf("not_allowed_local: %s is a %s address; only an allow rule naming it exactly (no wildcard) opens it",
-					    c->host, cls);
+				? xasprintf("not_allowed_local: %s resolves to %s, %s; only an allow rule naming the host exactly (no wildcard) opens it",
+					    c->host, ip, what)
+				: xasprintf("not_allowed_local: %s is %s; only an allow rule naming it exactly (no wildcard) opens it",
+					    c->host, what);
 			refuse_policy(c, "blocked-by-local-policy", "non_public", NULL, why,
 				      "Sandbox policy blocks local/private network addresses.");
 			return;

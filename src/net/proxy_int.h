@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/host_addrs.h"
+#include "net/http_body.h"
 #include "net/proxy.h"
 #include "net/relay.h"
 #include "net/resolver.h"
@@ -16,6 +18,7 @@
 enum watch_kind {
 	W_LISTEN_HTTP, W_LISTEN_SOCKS, W_STOP, W_RESOLVER, W_CLIENT, W_UPSTREAM,
 	W_DECIDER, /* a descriptor of the decider (proxy_watch_fd) */
+	W_HOST_ADDRS, /* changes of the host's own addresses (host_addrs.h) */
 };
 
 /* What an epoll event points at. */
@@ -76,13 +79,21 @@ struct conn {
 	bool answer_reported; /* a decider's allow was reported when it came */
 	char *error;        /* why it failed, for the end event */
 	struct relay_dir up, down;
+	/* PROTO_HTTP: the one request's body, the only client bytes relayed
+	 * after its head (http_body.h); `peek` holds the bytes the gate
+	 * looked at before letting them through. */
+	struct http_body body;
+	struct relay_gate gate;
+	char peek[512];
+	size_t peek_len;
 };
 
 struct proxy {
 	struct proxy_config cfg;
 	struct events ev;
 	int epfd;
-	struct watch lhttp, lsocks, stop, wres;
+	struct watch lhttp, lsocks, stop, wres, waddrs;
+	struct host_addrs *own; /* the host's addresses, refused like loopback */
 	unsigned http_port, socks_port;
 	struct resolver *res;
 	struct conn *conns, *dead;
@@ -108,6 +119,10 @@ void conn_on_event(struct conn *c, struct watch *w, uint32_t events);
 void conn_on_resolved(struct conn *c, struct resolve_job *j);
 void conn_on_deadline(struct conn *c);
 /* proxy_decide.c */
+/* NULL for an address the proxy may reach through a wildcard, else the
+ * name of its class: a range of addr_class.h, or "this-host" for an
+ * address assigned to one of the host's interfaces. */
+const char *proxy_addr_class(const struct proxy *p, const struct sockaddr *sa);
 void conn_decide(struct conn *c);
 void conn_check_addresses(struct conn *c);
 void conn_resolve_timeout(struct conn *c);

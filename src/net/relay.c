@@ -29,8 +29,9 @@ static int ensure_pipe(struct relay_dir *d)
 int relay_pump(struct relay_dir *d, int src, int dst, bool *want_read, bool *want_write)
 {
 	*want_read = *want_write = false;
-	if (d->shut)
+	if (d->shut || d->over)
 		return 0;
+	bool gate_over = false;
 	for (;;) {
 		bool progress = false;
 		if (d->in_pipe > 0) {
@@ -49,7 +50,13 @@ int relay_pump(struct relay_dir *d, int src, int dst, bool *want_read, bool *wan
 		 * fail with EAGAIN though bytes remain free; waiting for src
 		 * then would spin on a readable socket. Waiting for dst to
 		 * drain the pipe first cannot. */
-		if (!d->src_eof && d->in_pipe == 0) {
+		size_t want = RELAY_PIPE_SIZE;
+		if (!d->src_eof && d->in_pipe == 0 && d->gate && !gate_over) {
+			size_t a = d->gate->allow(d->gate->user, src, &gate_over);
+			if (a < want)
+				want = a;
+		}
+		if (!d->src_eof && d->in_pipe == 0 && !gate_over && want > 0) {
 			/* No pipe until there is something to move: a thousand idle
 			 * tunnels then hold two sockets each, not six fds. */
 			if (d->pipe[0] < 0) {
@@ -61,10 +68,12 @@ int relay_pump(struct relay_dir *d, int src, int dst, bool *want_read, bool *wan
 			int r = ensure_pipe(d);
 			if (r < 0)
 				return r;
-			ssize_t n = splice(src, NULL, d->pipe[1], NULL, RELAY_PIPE_SIZE,
+			ssize_t n = splice(src, NULL, d->pipe[1], NULL, want,
 					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
 				d->in_pipe = (size_t)n;
+				if (d->gate)
+					d->gate->took(d->gate->user, (size_t)n);
 				progress = true;
 			} else if (n == 0) {
 				d->src_eof = true;
@@ -76,6 +85,11 @@ int relay_pump(struct relay_dir *d, int src, int dst, bool *want_read, bool *wan
 		if (!progress)
 			break;
 	}
+	if (gate_over && d->in_pipe == 0) {
+		d->over = true;
+		relay_dir_close(d);
+		return 0;
+	}
 	if (d->src_eof && d->in_pipe == 0) {
 		if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN)
 			return -errno;
@@ -86,7 +100,7 @@ int relay_pump(struct relay_dir *d, int src, int dst, bool *want_read, bool *wan
 		return 0;
 	}
 	*want_write = d->in_pipe > 0;
-	*want_read = !d->src_eof && d->in_pipe == 0;
+	*want_read = !d->src_eof && !gate_over && d->in_pipe == 0;
 	return 0;
 }
 

@@ -9,12 +9,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Optional: a limit on what is read from src, for a stream that ends
+ * before the connection does (one HTTP request's body). */
+struct relay_gate {
+	/* How many bytes may be read from src now (0: none yet); *over when
+	 * none ever will. May peek at src. */
+	size_t (*allow)(void *user, int src, bool *over);
+	/* n of the allowed bytes were read. */
+	void (*took)(void *user, size_t n);
+	void *user;
+};
+
 struct relay_dir {
 	int pipe[2];       /* -1, -1 until the first byte: idle tunnels cost no pipe */
 	size_t in_pipe;    /* bytes read from src, not yet written to dst */
 	uint64_t bytes;    /* written to dst */
 	bool src_eof;      /* src sent FIN */
 	bool shut;         /* dst's write side shut down: this direction is over */
+	const struct relay_gate *gate; /* NULL: everything src sends */
+	bool over;         /* the gate let through all it will and the pipe is
+			      empty: this direction is over, src is no longer
+			      read and dst's write side stays open (the other
+			      side is still answering) */
 };
 
 void relay_dir_init(struct relay_dir *d);

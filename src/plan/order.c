@@ -170,6 +170,22 @@ static void order_node(struct plan *plan, size_t idx)
 	}
 }
 
+/* The /proc knobs, read-only: over the fresh /proc, or without one over
+ * the host's wherever the policy makes it writable (a writable root, a
+ * rule writing /proc): for root, the host's knobs are as writable as its
+ * own files. A readable area is a recursive read-only bind already. */
+static bool knob_needs_bind(const struct plan *plan, const char *knob)
+{
+	return plan->mount_proc || plan_access_at(plan, knob, -1) == AB_ACCESS_WRITE;
+}
+
+static void add_knob_ops(struct plan *plan)
+{
+	for (size_t i = 0; plan_proc_readonly[i]; i++)
+		if (knob_needs_bind(plan, plan_proc_readonly[i]))
+			add_op(plan, OP_PROC_KNOB, plan_proc_readonly[i], 0, -1);
+}
+
 int plan_order_ops(struct plan *plan, ab_error *err)
 {
 	(void)err;
@@ -207,11 +223,9 @@ int plan_order_ops(struct plan *plan, ab_error *err)
 	}
 	/* The fresh /proc comes after every bind (nothing mounted later may
 	 * cover it), with its knobs read-only (plan_proc_readonly). */
-	if (plan->mount_proc) {
+	if (plan->mount_proc)
 		add_op(plan, OP_PROC, "/proc", 0, -1);
-		for (size_t i = 0; plan_proc_readonly[i]; i++)
-			add_op(plan, OP_PROC_KNOB, plan_proc_readonly[i], 0, -1);
-	}
+	add_knob_ops(plan);
 	/* An empty root is a scratch tmpfs: make it read-only too, so that
 	 * only the writable rules are writable. Last: the mountpoints above
 	 * are made in it. */
@@ -222,9 +236,13 @@ int plan_order_ops(struct plan *plan, ab_error *err)
 
 void plan_drop_proc(struct plan *plan)
 {
+	plan->mount_proc = false;
 	size_t k = 0;
 	for (size_t i = 0; i < plan->n_ops; i++) {
-		if (plan->ops[i].kind == OP_PROC || plan->ops[i].kind == OP_PROC_KNOB) {
+		const struct plan_op *op = &plan->ops[i];
+		/* The knobs stay wherever the host's /proc is now writable. */
+		bool keep = op->kind == OP_PROC_KNOB && knob_needs_bind(plan, op->path);
+		if (op->kind == OP_PROC || (op->kind == OP_PROC_KNOB && !keep)) {
 			free(plan->ops[i].path);
 			free(plan->ops[i].target);
 			continue;
@@ -232,5 +250,4 @@ void plan_drop_proc(struct plan *plan)
 		plan->ops[k++] = plan->ops[i];
 	}
 	plan->n_ops = k;
-	plan->mount_proc = false;
 }

@@ -134,6 +134,9 @@ struct plan_context {
  * /proc/sys/kernel/hostname check only the file's owner, not capabilities:
  * without this, root inside could rename the host. */
 extern const char *const plan_proc_readonly[];
+/* Whether `path` is /sys, a /proc knob of plan_proc_readonly, or below
+ * one: no policy may make it writable. */
+bool plan_is_kernel_knob(const char *path);
 
 int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 		 struct plan *out, ab_error *err);

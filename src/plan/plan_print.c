@@ -116,8 +116,14 @@ void plan_print_table(const struct plan *plan, bool host_proc, FILE *out)
 	fprintf(out, "network: %s\n", ab_net_name(plan->net));
 	if (plan->net == AB_NET_PROXY)
 		print_proxy_rules(plan, out);
+	bool proc_seen = plan_access_at(plan, "/proc", -1) != AB_ACCESS_NONE;
 	fprintf(out, "/proc: %s\n", host_proc ? "the host's (no PID namespace with this backend)"
-				    : plan->mount_proc ? "fresh" : "not mounted (--no-proc)");
+				    : plan->mount_proc ? "fresh"
+				    : proc_seen ? "no fresh one (--no-proc): the host's, as the policy shows it"
+				    : "not mounted (--no-proc)");
+	/* what holds in every /proc mode (refuse_writable_knobs, add_knob_ops) */
+	if (!host_proc)
+		fprintf(out, "kernel knobs: /sys and /proc/sys, sysrq-trigger, irq, bus, fs, acpi, scsi are read-only; no rule can make them writable\n");
 	fprintf(out, "filesystem root: %s\n",
 		plan->root_writable ? "writable" : plan->root_readable ? "read-only" : "empty (only listed paths are visible)");
 	fprintf(out, "\n%-44s %-6s %-21s %s\n", "PATH", "ACCESS", "EFFECT", "WHY");

@@ -23,9 +23,41 @@ static const char *const minimal_roots[] = {
 	"/nix/store", "/run/current-system/sw", NULL,
 };
 
+/* The kernel's knobs under /proc: writable for uid 0 by owner alone (a
+ * sysctl checks its mode bits, not a capability), and global to the host
+ * (kernel.core_pattern, sysrq, binfmt_misc under /proc/sys/fs). Bound
+ * read-only over a fresh /proc and over the host's alike. */
 const char *const plan_proc_readonly[] = {
-	"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", NULL,
+	"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+	"/proc/acpi", "/proc/scsi", NULL,
 };
+
+bool plan_is_kernel_knob(const char *path)
+{
+	if (path_is_under(path, "/sys"))
+		return true;
+	for (size_t i = 0; plan_proc_readonly[i]; i++)
+		if (path_is_under(path, plan_proc_readonly[i]))
+			return true;
+	return false;
+}
+
+/* No rule makes a kernel knob writable: root keeps uid 0 inside, and a
+ * write there retunes the host's kernel for everyone (a core_pattern of
+ * "|/tmp/x" runs code as root at the next crash). */
+static int refuse_writable_knobs(const struct plan *plan, ab_error *err)
+{
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		const struct plan_node *n = &plan->nodes[i];
+		if (n->access != AB_ACCESS_WRITE || !plan_is_kernel_knob(n->path))
+			continue;
+		return ab_fail(err, EPERM,
+			       "%s (%s) is a kernel interface: no policy can make it writable, since a write there changes the host's kernel settings\n"
+			       "fix: drop the write rule for %s (it stays readable under a readable root, or give it --read)",
+			       n->path, n->why ? n->why : "a write rule", n->path);
+	}
+	return 0;
+}
 
 void plan_add_warning(struct plan *plan, const char *code, const char *path,
 		      const char *fmt, ...)
@@ -343,6 +375,8 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 		r = add_entries(plan, policy, ctx, err);
 	if (r == 0)
 		r = protected_add_nodes(plan, policy, err);
+	if (r == 0)
+		r = refuse_writable_knobs(plan, err);
 	if (r < 0)
 		return r;
 
@@ -351,8 +385,8 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 	plan->root_writable = root == AB_ACCESS_WRITE;
 
 	/* Root keeps uid 0 inside, and files under /sys check only their
-	 * owner: a writable /sys would let it retune the host's kernel. Only
-	 * a rule that names /sys itself can change that. */
+	 * owner: a writable /sys would let it retune the host's kernel. A
+	 * rule naming /sys can only read or hide it (refuse_writable_knobs). */
 	if (plan_access_at(plan, "/sys", -1) == AB_ACCESS_WRITE && plan_find_node(plan, "/sys") < 0) {
 		r = plan_add_node(plan, "/sys", AB_ACCESS_READ, NODE_KERNEL,
 				  "kernel interface (always read-only)", err);

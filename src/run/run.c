@@ -232,7 +232,7 @@ static void warn_proc_retry(const struct events *ev, struct plan *plan)
 {
 	events_warning(ev, "proc_retry", "/proc",
 		       plan->root_readable
-			       ? "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without one, so the command sees the outer /proc read-only"
+			       ? "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without one, so the command sees the outer /proc (its kernel knobs read-only)"
 			       : "this host does not allow mounting a fresh /proc (a container or another sandbox?); running without /proc");
 	plan_drop_proc(plan);
 }
@@ -300,6 +300,8 @@ static void fall_back(struct fallback *fb, const struct backend *from, const str
 
 static char *choice_reason(const ab_run_options *o, const struct fallback *fb, const struct backend *b)
 {
+	if (o->backend != AB_BACKEND_AUTO && o->backend_from_env)
+		return xasprintf("requested by the environment variable %s", o->backend_from_env);
 	if (o->backend != AB_BACKEND_AUTO)
 		return xstrdup("requested");
 	if (!fb->chain.len)

@@ -1,5 +1,7 @@
 /* libFuzzer target: the proxy's request head parser, the forwarded head
- * built from what it accepts, and the SOCKS5 parsers on the same bytes. */
+ * built from what it accepts, the body reader on the bytes after the head
+ * (fed whole and byte by byte, which must agree), and the SOCKS5 parsers
+ * on the same bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(fwd);
 		}
 		if (req.port == 0 || req.port > 65535 || !req.host[0])
+			abort();
+		struct http_body whole, bytewise;
+		http_body_init(&whole, HTTP_BODY_CHUNKED, 0);
+		http_body_init(&bytewise, HTTP_BODY_CHUNKED, 0);
+		size_t rest = size - (size_t)n, a = http_body_feed(&whole, buf + n, rest), b = 0;
+		for (size_t i = 0; i < rest; i++)
+			b += http_body_feed(&bytewise, buf + n + i, 1);
+		if (a != b || a > rest || whole.done != bytewise.done || whole.bad != bytewise.bad)
 			abort();
 	}
 	bool no_auth;

@@ -114,6 +114,13 @@ abx() {
 	return 0
 }
 
+# stderr_but_backend_note: $ERR without the line that announces a backend
+# chosen by AGENTBOX_BACKEND (run.sh exports it for every case), so that a
+# case can check that nothing else was said.
+stderr_but_backend_note() {
+	grep -v '^agentbox: backend [a-z]* chosen by the environment variable AGENTBOX_BACKEND' <<<"$ERR" || true
+}
+
 # sbx ARGS... -- SHELL-SCRIPT: run a shell script in the sandbox.
 sbx() {
 	local args=()

@@ -141,7 +141,7 @@ case_explain() {
 	expect_absent "explain does not run the command" "$WS/ran"
 	# /proc and its knobs are plan operations, after every bind
 	expect "explain lists the operations in order, /proc after the binds" \
-		'grep -A100 "operations, in order:" <<<"$OUT" | grep -E "^ +[0-9]+\. " | tail -n 5 | head -n 1 | grep -qE "proc +/proc$"'
+		'grep -A100 "operations, in order:" <<<"$OUT" | grep -E "^ +[0-9]+\. " | tail -n 8 | head -n 1 | grep -qE "proc +/proc$"'
 	expect "explain lists /proc's read-only knobs" \
 		'grep -qE "proc-knob-read-only +/proc/sys$" <<<"$OUT"'
 
@@ -167,4 +167,32 @@ case_backend_option() {
 	expect_stderr_contains "the error names the variable" "AGENTBOX_BACKEND='nosuch'"
 	ab run -q --write /nonexistent/agentbox-q -- true
 	expect_exit "-q: run with a missing root still works" 0
+}
+
+# A backend chosen by AGENTBOX_BACKEND is said on stderr (even with -q:
+# AGENTBOX_BACKEND=landlock would otherwise silently pick the weakest
+# backend), in the start event and in explain; --backend overrides it and
+# then nothing is said.
+case_env_backend_announced() {
+	local b
+	for b in builtin bwrap; do
+		abx env AGENTBOX_BACKEND=$b "$AGENTBOX" run -q --events-fd 3 -- true 3>"$CASE_DIR/ev.$b"
+		expect_exit "AGENTBOX_BACKEND=$b runs" 0
+		expect_stderr_contains "AGENTBOX_BACKEND=$b: stderr names the variable and the backend, even with -q" \
+			"agentbox: backend $b chosen by the environment variable AGENTBOX_BACKEND"
+		expect "AGENTBOX_BACKEND=$b: the start event names the variable" \
+			"grep -q '\"backend\":\"$b\",\"backend_reason\":\"requested by the environment variable AGENTBOX_BACKEND\"' '$CASE_DIR/ev.$b'"
+		abx env AGENTBOX_BACKEND=$b "$AGENTBOX" explain
+		expect_stderr_contains "AGENTBOX_BACKEND=$b: explain says it on stderr" \
+			"agentbox: backend $b chosen by the environment variable AGENTBOX_BACKEND"
+		expect_stdout_contains "AGENTBOX_BACKEND=$b: explain's reason names the variable" \
+			"requested by the environment variable AGENTBOX_BACKEND"
+	done
+	abx env AGENTBOX_BACKEND=bwrap "$AGENTBOX" run --backend builtin --events-fd 3 -- true 3>"$CASE_DIR/ev.flag"
+	expect_exit "--backend over AGENTBOX_BACKEND runs" 0
+	expect "--backend over AGENTBOX_BACKEND: nothing said on stderr" '[ -z "$ERR" ]'
+	expect "--backend over AGENTBOX_BACKEND: the flag's backend, reason requested" \
+		"grep -q '\"backend\":\"builtin\",\"backend_reason\":\"requested\"' '$CASE_DIR/ev.flag'"
+	abx env AGENTBOX_BACKEND=auto "$AGENTBOX" run -- true
+	expect "AGENTBOX_BACKEND=auto (the default): nothing said" '[ -z "$ERR" ]'
 }

@@ -297,3 +297,125 @@ case_proxy_flood() {
 		fail "second flood: memory grew by at most 1 MiB" "$what"
 	fi
 }
+
+# px_log_upstream: an upstream on 127.0.0.1 that, unlike a careful server,
+# ignores `Connection: close`: it answers every request it can parse on a
+# connection and logs every byte it received to $CASE_DIR/up.log (one
+# connection after another, separated by "=== connection"). Sets LUP.
+px_log_upstream() {
+	local portfile=$CASE_DIR/lup.port
+	(exec /usr/bin/python3 -c '
+import socket, sys, threading
+log = sys.argv[1]
+lock = threading.Lock()
+def serve(c):
+    c.settimeout(1.0)
+    got = b""
+    answered = 0
+    while True:
+        try:
+            d = c.recv(65536)
+        except socket.timeout:
+            break
+        except OSError:
+            break
+        if not d:
+            break
+        got += d
+        # answer each request line seen so far (bodies are not parsed:
+        # a lenient server that would serve a pipelined request)
+        while got.count(b" HTTP/1.1\r\n") > answered:
+            answered += 1
+            body = b"answer-%d\n" % answered
+            try:
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            except OSError:
+                break
+    with lock:
+        with open(log, "ab") as f:
+            f.write(b"=== connection\n" + got + b"\n")
+    c.close()
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+' "$CASE_DIR/up.log" >"$portfile" 2>/dev/null) &
+	bg_track $!
+	wait_for_file "$portfile" '[0-9]' 50 || return 1
+	LUP=$(cat "$portfile")
+}
+
+# px_send_once PORT TEXT: one write of TEXT (escapes decoded) to the proxy,
+# then everything it answers until it closes (10 s at most).
+px_send_once() {
+	/usr/bin/python3 - "$@" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin1"))
+out = b""
+while True:
+    try:
+        d = s.recv(65536)
+    except (ConnectionResetError, socket.timeout):
+        break
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode("latin1"))
+PY
+}
+
+# Pipelined plain-HTTP requests (#12): only the first request of a client
+# connection, with exactly the body its head announces, reaches the
+# upstream; what follows it (a second request, for another host or the
+# same one) is never relayed, whatever the body framing of the first.
+case_proxy_pipelined_requests_not_relayed() {
+	proxy_prereqs || return
+	px_log_upstream || { fail "log upstream started"; return; }
+	px_start pl --allow-domain 127.0.0.1 --allow-domain allowed.test || return
+	local u="127.0.0.1:$LUP" reply n
+	local second="GET http://evil.test:$LUP/second HTTP/1.1\\r\\nHost: evil.test:$LUP\\r\\n\\r\\n"
+	local same="GET http://$u/again HTTP/1.1\\r\\nHost: $u\\r\\n\\r\\n"
+	local -A first=(
+		[get]="GET http://$u/first HTTP/1.1\\r\\nHost: $u\\r\\n\\r\\n"
+		[post-length]="POST http://$u/first HTTP/1.1\\r\\nHost: $u\\r\\nContent-Length: 11\\r\\n\\r\\nbody-bytes!"
+		[post-chunked]="POST http://$u/first HTTP/1.1\\r\\nHost: $u\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n5;ext=1\\r\\nchunk\\r\\n6\\r\\n-bytes\\r\\n0\\r\\nX-Trailer: t\\r\\n\\r\\n"
+		[post-length-zero]="POST http://$u/first HTTP/1.1\\r\\nHost: $u\\r\\nContent-Length: 0\\r\\n\\r\\n"
+	)
+	for n in get post-length post-chunked post-length-zero; do
+		: >"$CASE_DIR/up.log"
+		reply=$(px_send_once "$HP" "${first[$n]}$second$same")
+		expect "$n + pipelined: the first request is answered" \
+			'grep -q "answer-1" <<<"$reply"'
+		expect "$n + pipelined: only one answer comes back" \
+			'[ "$(grep -c "^HTTP/1" <<<"$reply")" = 1 ]'
+		wait_for_file "$CASE_DIR/up.log" "=== connection" 50
+		expect "$n + pipelined: the upstream got the first request" 'grep -q "/first HTTP/1.1" "$CASE_DIR/up.log"'
+		expect "$n + pipelined: the request for another host never reached it" \
+			'! grep -q "evil.test\|/second" "$CASE_DIR/up.log"'
+		expect "$n + pipelined: nor the second request for the same host" \
+			'! grep -q "/again" "$CASE_DIR/up.log"'
+	done
+	: >"$CASE_DIR/up.log"
+	px_send_once "$HP" "${first[post-length]}" >/dev/null
+	wait_for_file "$CASE_DIR/up.log" "=== connection" 50
+	expect "a Content-Length body arrives whole" 'grep -q "^body-bytes!$" "$CASE_DIR/up.log"'
+	: >"$CASE_DIR/up.log"
+	px_send_once "$HP" "${first[post-chunked]}" >/dev/null
+	wait_for_file "$CASE_DIR/up.log" "=== connection" 50
+	expect "a chunked body arrives whole, trailers included" \
+		'/usr/bin/python3 -c "import sys; d=open(sys.argv[1],\"rb\").read(); sys.exit(0 if d.endswith(b\"5;ext=1\r\nchunk\r\n6\r\n-bytes\r\n0\r\nX-Trailer: t\r\n\r\n\n\") else 1)" "$CASE_DIR/up.log"'
+	# A chunked body the proxy cannot frame the way an upstream might
+	# (a size with a space, a bare LF) ends the connection: nothing after
+	# the error is relayed.
+	: >"$CASE_DIR/up.log"
+	reply=$(px_send_once "$HP" "POST http://$u/bad HTTP/1.1\\r\\nHost: $u\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n5 \\r\\nchunk\\r\\n0\\r\\n\\r\\n$second")
+	wait_for_file "$CASE_DIR/up.log" "=== connection" 50
+	expect "a malformed chunk size: the rest never reaches the upstream" \
+		'! grep -q "xyzzy\|evil.test" "$CASE_DIR/up.log"'
+	ev_check "the malformed body is the end event's error" "$CASE_DIR/pl.ev" '
+ends = [e for e in ev if e.get("phase") == "end" and "malformed chunked request body" in (e.get("error") or "")]
+assert ends, ev
+'
+}

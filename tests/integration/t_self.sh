@@ -32,7 +32,7 @@ case_self_in_workspace_is_refused() {
 
 	abx "$SELF" run -C "$OUTSIDE" -- sh -c 'echo ran'
 	expect_exit "read-only policy: the same copy runs" 0
-	expect "read-only policy: no warning" '[ -z "$ERR" ]'
+	expect "read-only policy: no warning" '[ -z "$(stderr_but_backend_note)" ]'
 
 	abx "$SELF" explain --policy workspace-write -C "$OUTSIDE"
 	expect_exit "explain shows the refusal without running" 0
@@ -70,7 +70,7 @@ case_self_allow_writable_self() {
 		'jq -e ".self.verdict == \"accepted\" and .posture.self.accepted_by == \"--allow-writable-self\"" <<<"$OUT" >/dev/null'
 
 	abx "$SELF" run -q --allow-writable-self --policy workspace-write -C "$OUTSIDE" -- true
-	expect "-q: no warning line" '[ -z "$ERR" ]'
+	expect "-q: no warning line" '[ -z "$(stderr_but_backend_note)" ]'
 }
 
 # A policy file's read rule keeps the copy's directory read-only inside
@@ -89,7 +89,7 @@ case_self_in_read_only_sub_path_runs() {
 		echo w >w'
 	expect_exit "a copy in a read-only sub-path runs" 0
 	expect_stdout_eq "the command could neither move nor replace it" ran
-	expect "no warning" '[ -z "$ERR" ]'
+	expect "no warning" '[ -z "$(stderr_but_backend_note)" ]'
 	expect "the copy is unchanged on the host" 'cmp -s "$AGENTBOX" "$SELF"'
 	expect_file_content "the rest of the workspace is writable" "$OUTSIDE/w" w
 	abx "$SELF" explain --policy-file "$pf" -C "$OUTSIDE"

@@ -146,7 +146,9 @@ static void test_empty_root_proc_then_final_remount(void **state)
 	assert_ops(&plan, "root-empty / | dev /dev | bind-writable T/w"
 		   " | block-create-dir T/w/.agentbox 0555 | block-create-dir T/w/.git 0555 | proc /proc"
 		   " | proc-knob-read-only /proc/sys | proc-knob-read-only /proc/sysrq-trigger"
-		   " | proc-knob-read-only /proc/irq | proc-knob-read-only /proc/bus | remount-read-only /");
+		   " | proc-knob-read-only /proc/irq | proc-knob-read-only /proc/bus"
+		   " | proc-knob-read-only /proc/fs | proc-knob-read-only /proc/acpi"
+		   " | proc-knob-read-only /proc/scsi | remount-read-only /");
 	plan_drop_proc(&plan);
 	assert_false(plan.mount_proc);
 	assert_ops(&plan, "root-empty / | dev /dev | bind-writable T/w"
@@ -168,7 +170,9 @@ static void test_read_only_preset_is_root_read_only_and_dev(void **state)
 	/* a fresh /proc, after every bind, with its knobs read-only */
 	assert_ops(&plan, "root-read-only / | dev /dev | proc /proc"
 		   " | proc-knob-read-only /proc/sys | proc-knob-read-only /proc/sysrq-trigger"
-		   " | proc-knob-read-only /proc/irq | proc-knob-read-only /proc/bus");
+		   " | proc-knob-read-only /proc/irq | proc-knob-read-only /proc/bus"
+		   " | proc-knob-read-only /proc/fs | proc-knob-read-only /proc/acpi"
+		   " | proc-knob-read-only /proc/scsi");
 	assert_int_equal(plan.n_nodes, 1);
 	assert_node(&plan, "/", AB_ACCESS_READ, NODE_RULE, true);
 	assert_true(plan.root_readable);
@@ -214,9 +218,14 @@ static void test_full_access_adds_no_protected_nodes_under_root(void **state)
 	struct plan_context ctx = ctx_at("w");
 	struct plan plan;
 	resolve_ok(p, &ctx, &plan);
-	/* /sys stays read-only: root inside keeps uid 0 and could otherwise
-	 * retune the host's kernel */
-	assert_ops(&plan, "root-writable / | dev /dev | bind-read-only /sys");
+	/* /sys and the host's /proc knobs (no fresh /proc here) stay
+	 * read-only: root inside keeps uid 0 and could otherwise retune the
+	 * host's kernel (#12: core_pattern was writable with --no-proc) */
+	assert_ops(&plan, "root-writable / | dev /dev | bind-read-only /sys"
+		   " | proc-knob-read-only /proc/sys | proc-knob-read-only /proc/sysrq-trigger"
+		   " | proc-knob-read-only /proc/irq | proc-knob-read-only /proc/bus"
+		   " | proc-knob-read-only /proc/fs | proc-knob-read-only /proc/acpi"
+		   " | proc-knob-read-only /proc/scsi");
 	assert_node(&plan, "/", AB_ACCESS_WRITE, NODE_RULE, true);
 	assert_node(&plan, "/sys", AB_ACCESS_READ, NODE_KERNEL, true);
 	assert_int_equal(plan.n_nodes, 2);
@@ -225,6 +234,72 @@ static void test_full_access_adds_no_protected_nodes_under_root(void **state)
 	assert_true(plan.root_writable);
 	plan_free(&plan);
 	ab_policy_free(p);
+}
+
+/* The automatic retry without a fresh /proc keeps the knob binds where
+ * the host's /proc is writable (full access), over the host's own. */
+static void test_proc_retry_keeps_knobs_under_writable_root(void **state)
+{
+	(void)state;
+	mkdirs("w");
+	ab_policy *p = policy();
+	assert_int_equal(ab_policy_apply_preset(p, "full-access", NULL), 0);
+	struct plan_context ctx = {.cwd = P("w")};
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	plan_drop_proc(&plan);
+	assert_false(plan.mount_proc);
+	assert_ops(&plan, "root-writable / | dev /dev | bind-read-only /sys"
+		   " | proc-knob-read-only /proc/sys | proc-knob-read-only /proc/sysrq-trigger"
+		   " | proc-knob-read-only /proc/irq | proc-knob-read-only /proc/bus"
+		   " | proc-knob-read-only /proc/fs | proc-knob-read-only /proc/acpi"
+		   " | proc-knob-read-only /proc/scsi");
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
+/* A rule writing /proc makes the host's knobs visible writable without a
+ * fresh /proc: they are bound read-only over it. */
+static void test_write_rule_on_proc_keeps_knobs_read_only(void **state)
+{
+	(void)state;
+	mkdirs("w");
+	ab_policy *p = policy();
+	rule(p, P("w"), AB_ACCESS_WRITE);
+	rule(p, "/proc", AB_ACCESS_WRITE);
+	struct plan_context ctx = ctx_at("w");
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	char *ops = render_ops(&plan);
+	if (!strstr(ops, "bind-writable /proc |") || !strstr(ops, "| proc-knob-read-only /proc/sys |") ||
+	    strstr(ops, "| proc /proc"))
+		fail_msg("no read-only knob after the writable /proc: %s", ops);
+	free(ops);
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
+/* No rule may make a kernel knob writable, whatever the mode of /proc. */
+static void test_write_rule_on_kernel_knob_is_refused(void **state)
+{
+	(void)state;
+	mkdirs("w");
+	static const char *const knobs[] = {
+		/* present on every Linux host (a missing writable root is
+		 * skipped, not refused) */
+		"/sys", "/sys/kernel", "/proc/sys", "/proc/sys/kernel/core_pattern", NULL,
+	};
+	for (int proc = 0; proc < 2; proc++) {
+		for (size_t i = 0; knobs[i]; i++) {
+			ab_policy *p = policy();
+			assert_int_equal(ab_policy_apply_preset(p, "full-access", NULL), 0);
+			rule(p, knobs[i], AB_ACCESS_WRITE);
+			struct plan_context ctx = {.cwd = P("w"), .no_proc = proc == 0};
+			print_message("write rule on %s, %s\n", knobs[i], proc ? "fresh /proc" : "--no-proc");
+			resolve_fails(p, &ctx, EPERM, knobs[i], "no policy can make it writable");
+			ab_policy_free(p);
+		}
+	}
 }
 
 /* ---- protected names -------------------------------------------------- */
@@ -1213,6 +1288,9 @@ int main(void)
 		T_(test_empty_root_proc_then_final_remount),
 		T_(test_workspace_write_protects_git_dir_and_blocks_missing_agentbox),
 		T_(test_full_access_adds_no_protected_nodes_under_root),
+		T_(test_proc_retry_keeps_knobs_under_writable_root),
+		T_(test_write_rule_on_proc_keeps_knobs_read_only),
+		T_(test_write_rule_on_kernel_knob_is_refused),
 		T_(test_extra_protect_name_is_kept_read_only_or_blocked),
 		T_(test_protected_name_that_is_a_symlink_fails_closed),
 		T_(test_protected_name_that_is_a_dangling_symlink_fails_closed),
