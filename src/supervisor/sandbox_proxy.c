@@ -15,10 +15,12 @@
 #include "net/approvals.h"
 #include "net/bridge.h"
 #include "net/proxy.h"
+#include "supervisor/tty_relay.h"
 
 struct sandbox_proxy {
 	struct proxy *proxy;
 	struct approvals *approvals; /* NULL: no channel, unmatched is refused */
+	struct tty_relay *relay;     /* the command's pty under --approvals-tty */
 	struct events ev;
 	struct proxy_config cfg;
 	int sock;       /* our end of the bridge */
@@ -53,6 +55,13 @@ int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_pr
 	}
 	const ab_run_options *o = req->opts;
 	int r;
+	if (o->approvals_tty) {
+		int stdio[3] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+		if ((r = tty_relay_open(&sp->relay, stdio, req->ev, err)) < 0) {
+			sandbox_proxy_stop(sp);
+			return r;
+		}
+	}
 	if (o->approvals_fd >= 0 || o->approvals_tty) {
 		struct approvals_config ac = {
 			.fd = o->approvals_fd,
@@ -61,6 +70,9 @@ int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_pr
 				? (unsigned)(o->approval_timeout_sec * 1000 + 0.5) : 0,
 			.save_path = o->approvals_save,
 			.command = req->command,
+			.tty_hold = sp->relay ? tty_relay_hold : NULL,
+			.tty_release = sp->relay ? tty_relay_release : NULL,
+			.tty_user = sp->relay,
 		};
 		if ((r = approvals_new(&sp->approvals, &ac, err)) < 0) {
 			sandbox_proxy_stop(sp);
@@ -78,6 +90,22 @@ int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_pr
 int sandbox_proxy_child_fd(const struct sandbox_proxy *sp)
 {
 	return sp ? sp->child_sock : -1;
+}
+
+void sandbox_proxy_stdio(const struct sandbox_proxy *sp, const ab_run_options *o, int out[3])
+{
+	int stdio[3] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+	tty_relay_stdio(sp ? sp->relay : NULL, stdio, out);
+}
+
+bool sandbox_proxy_ctty(const struct supervise_request *req)
+{
+	return req->plan->net == AB_NET_PROXY && req->opts->approvals_tty;
+}
+
+struct tty_relay *sandbox_proxy_relay(const struct sandbox_proxy *sp)
+{
+	return sp ? sp->relay : NULL;
 }
 
 /* Waits for the listeners or for stop, whichever comes first: a sandbox
@@ -132,6 +160,7 @@ int sandbox_proxy_start(struct sandbox_proxy *sp, ab_error *err)
 		return 0;
 	close(sp->child_sock);
 	sp->child_sock = -1;
+	tty_relay_start(sp->relay);
 	/* The sandbox exists (no clone follows): now a writer thread may take
 	 * the events, so that a stalled reader cannot stall the proxy. */
 	events_async_start(&sp->ev);
@@ -165,6 +194,8 @@ void sandbox_proxy_stop(struct sandbox_proxy *sp)
 	 * the events writer stops after it. */
 	proxy_free(sp->proxy);
 	approvals_free(sp->approvals);
+	/* after the proxy's thread: it may have been waiting for the relay */
+	tty_relay_free(sp->relay);
 	events_async_stop(&sp->ev);
 	if (sp->sock >= 0)
 		close(sp->sock);
