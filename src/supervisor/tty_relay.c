@@ -1,14 +1,11 @@
-/* The relay between the command's pty and the real terminal; see
- * tty_relay.h. Everything but tty_relay_hold/release runs on the
- * supervisor's thread (watch_loop); the two share only the gate fields,
- * under the mutex. */
+/* The relay's set-up and tear-down (see tty_relay.h): the pty, the
+ * command's fds, the real terminal's modes. The loop's side and the gate
+ * are tty_relay_io.c. */
 #include "supervisor/tty_relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -19,33 +16,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
-
-/* How long the approvals wait for the relay to hand the terminal over:
- * the supervisor's loop answers at once unless something is badly wrong,
- * and then the question is better refused than shown to the command. */
-#define HOLD_WAIT_S 5
-
-struct tty_relay {
-	bool is_tty[3];  /* which of the command's fds 0-2 were terminals */
-	int child_fd;    /* what replaces them: the pty's end or /dev/null */
-	bool pty;        /* child_fd is a pty (else /dev/null) */
-	int term;        /* the real terminal, our own open of /dev/tty */
-	int master;      /* -1 once the pty has no writer left */
-	int wake;        /* eventfd: the gate changed */
-	struct termios saved;
-	bool have_saved;
-	bool term_in, term_out; /* the real terminal still reads / writes */
-	char keys[4096];         /* typed, not yet given to the pty */
-	size_t n_keys;
-	char *held;              /* the command's output, not yet shown */
-	size_t n_held;
-	/* the gate */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool started, stopped;
-	bool want_prompt; /* the approvals want the terminal */
-	bool relaying;    /* raw mode, keys read, output written */
-};
+#include "supervisor/tty_relay_int.h"
 
 static bool is_terminal(int fd)
 {
@@ -76,7 +47,7 @@ static int open_pty(int *master, int *peer, ab_error *err)
 	return 0;
 }
 
-static void copy_size(struct tty_relay *r)
+void tty_relay_copy_size(struct tty_relay *r)
 {
 	struct winsize ws;
 	if (r->term >= 0 && r->master >= 0 && ioctl(r->term, TIOCGWINSZ, &ws) == 0)
@@ -101,13 +72,13 @@ static int setup_pty(struct tty_relay *r, ab_error *err)
 	if (tcsetattr(peer, TCSANOW, &r->saved) < 0 || fl < 0 ||
 	    fcntl(r->master, F_SETFL, fl | O_NONBLOCK) < 0)
 		return ab_fail_errno(err, errno, "cannot set up the pseudo-terminal's modes");
-	copy_size(r);
+	tty_relay_copy_size(r);
 	r->pty = true;
 	r->term_in = r->term_out = true;
 	return 0;
 }
 
-static void close_fd(int *fd)
+void tty_relay_close_fd(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
@@ -118,9 +89,9 @@ static void close_fd(int *fd)
 static int no_terminal(struct tty_relay *r, const ab_error *why, const struct events *ev,
 		       ab_error *err)
 {
-	close_fd(&r->child_fd);
-	close_fd(&r->master);
-	close_fd(&r->term);
+	tty_relay_close_fd(&r->child_fd);
+	tty_relay_close_fd(&r->master);
+	tty_relay_close_fd(&r->term);
 	r->pty = false;
 	r->child_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (r->child_fd < 0)
@@ -174,7 +145,7 @@ void tty_relay_stdio(const struct tty_relay *r, const int stdio[3], int out[3])
 		out[i] = r && r->is_tty[i] ? r->child_fd : stdio[i];
 }
 
-static void set_raw(struct tty_relay *r, bool raw)
+void tty_relay_set_raw(struct tty_relay *r, bool raw)
 {
 	if (!r->have_saved)
 		return;
@@ -184,163 +155,27 @@ static void set_raw(struct tty_relay *r, bool raw)
 	tcsetattr(r->term, TCSANOW, &t);
 }
 
-static void wake(struct tty_relay *r)
-{
-	uint64_t one = 1;
-	if (write(r->wake, &one, sizeof(one)) < 0) {
-		/* the counter is full: the relay is woken anyway */
-	}
-}
-
 void tty_relay_start(struct tty_relay *r)
 {
 	if (!r)
 		return;
-	close_fd(&r->child_fd);
+	tty_relay_close_fd(&r->child_fd);
 	if (!r->pty)
 		return;
 	r->held = xmalloc(TTY_RELAY_HOLD_MAX);
 	pthread_mutex_lock(&r->mu);
 	r->started = true;
 	if (!r->want_prompt) {
-		set_raw(r, true);
+		tty_relay_set_raw(r, true);
 		r->relaying = true;
 	}
 	pthread_mutex_unlock(&r->mu);
-}
-
-/* The gate, on the supervisor's side: follow what the approvals want. */
-static void follow_gate(struct tty_relay *r)
-{
-	uint64_t n;
-	if (read(r->wake, &n, sizeof(n)) < 0) {
-		/* EAGAIN: nothing new */
-	}
-	pthread_mutex_lock(&r->mu);
-	if (r->want_prompt && r->relaying) {
-		/* the user's own modes for the prompt (echo, line editing) */
-		set_raw(r, false);
-		r->relaying = false;
-		pthread_cond_broadcast(&r->cv);
-	} else if (!r->want_prompt && !r->relaying && !r->stopped) {
-		set_raw(r, true);
-		r->relaying = true;
-	}
-	pthread_mutex_unlock(&r->mu);
-}
-
-void tty_relay_pollfds(struct tty_relay *r, struct pollfd *p)
-{
-	for (int i = 0; i < TTY_RELAY_NFDS; i++)
-		p[i] = (struct pollfd){.fd = -1};
-	if (!r || !r->pty || !r->started)
-		return;
-	p[0].fd = r->wake;
-	p[0].events = POLLIN;
-	if (r->relaying) {
-		short ev = 0;
-		if (r->term_in && r->n_keys < sizeof(r->keys))
-			ev |= POLLIN;
-		if (r->term_out && r->n_held > 0)
-			ev |= POLLOUT;
-		if (ev) {
-			p[1].fd = r->term;
-			p[1].events = ev;
-		}
-	}
-	if (r->master >= 0) {
-		/* a full hold stops the reads: the command then blocks */
-		short ev = (r->n_held < TTY_RELAY_HOLD_MAX ? POLLIN : 0) | (r->n_keys ? POLLOUT : 0);
-		if (ev) {
-			p[2].fd = r->master;
-			p[2].events = ev;
-		}
-	}
-}
-
-static void consume(char *buf, size_t *len, size_t n)
-{
-	memmove(buf, buf + n, *len - n);
-	*len -= n;
-}
-
-static void read_keys(struct tty_relay *r)
-{
-	ssize_t n = read(r->term, r->keys + r->n_keys, sizeof(r->keys) - r->n_keys);
-	if (n > 0)
-		r->n_keys += (size_t)n;
-	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		r->term_in = false; /* hung up: the command gets no more keys */
-}
-
-static void show_output(struct tty_relay *r)
-{
-	ssize_t n = write(r->term, r->held, r->n_held);
-	if (n > 0)
-		consume(r->held, &r->n_held, (size_t)n);
-	else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		r->term_out = false; /* nobody to show it to */
-		r->n_held = 0;
-	}
-}
-
-static void read_output(struct tty_relay *r)
-{
-	ssize_t n = read(r->master, r->held + r->n_held, TTY_RELAY_HOLD_MAX - r->n_held);
-	if (n > 0) {
-		r->n_held += (size_t)n;
-		if (!r->term_out)
-			r->n_held = 0;
-	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-		/* EIO: every holder of the pty's other end is gone */
-		close_fd(&r->master);
-	}
-}
-
-static void give_keys(struct tty_relay *r)
-{
-	ssize_t n = write(r->master, r->keys, r->n_keys);
-	if (n > 0)
-		consume(r->keys, &r->n_keys, (size_t)n);
-	else if (n < 0 && errno != EAGAIN && errno != EINTR)
-		r->n_keys = 0;
-}
-
-void tty_relay_handle(struct tty_relay *r, const struct pollfd *p)
-{
-	if (!r || !r->pty || !r->started)
-		return;
-	/* the gate first: no key is read once the prompt wants the terminal */
-	if (p[0].revents)
-		follow_gate(r);
-	if (p[2].fd >= 0 && r->master >= 0 && (p[2].revents & POLLOUT))
-		give_keys(r);
-	if (p[2].fd >= 0 && r->master >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)) &&
-	    r->n_held < TTY_RELAY_HOLD_MAX)
-		read_output(r);
-	if (p[1].fd < 0 || !r->relaying)
-		return;
-	if (r->term_in && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
-		read_keys(r);
-	if (r->term_out && r->n_held && (p[1].revents & (POLLOUT | POLLHUP | POLLERR)))
-		show_output(r);
 }
 
 void tty_relay_winch(struct tty_relay *r)
 {
 	if (r && r->pty)
-		copy_size(r);
-}
-
-/* Writes what is held, waiting for the terminal at most a few seconds. */
-static void flush_held(struct tty_relay *r)
-{
-	double end = monotonic_ms() + 3000;
-	while (r->term_out && r->n_held > 0 && monotonic_ms() < end) {
-		struct pollfd p = {.fd = r->term, .events = POLLOUT};
-		if (poll(&p, 1, 100) > 0)
-			show_output(r);
-	}
+		tty_relay_copy_size(r);
 }
 
 void tty_relay_finish(struct tty_relay *r)
@@ -350,19 +185,19 @@ void tty_relay_finish(struct tty_relay *r)
 	/* what the command wrote last is still in the pty */
 	while (r->master >= 0 && r->n_held < TTY_RELAY_HOLD_MAX) {
 		size_t before = r->n_held;
-		read_output(r);
+		tty_relay_read_output(r);
 		if (r->n_held == before)
 			break;
 		if (r->n_held == TTY_RELAY_HOLD_MAX)
-			flush_held(r);
+			tty_relay_flush_held(r);
 	}
 	pthread_mutex_lock(&r->mu);
 	r->stopped = true;
 	r->relaying = false;
-	set_raw(r, false);
+	tty_relay_set_raw(r, false);
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
-	flush_held(r);
+	tty_relay_flush_held(r);
 }
 
 void tty_relay_free(struct tty_relay *r)
@@ -371,44 +206,13 @@ void tty_relay_free(struct tty_relay *r)
 		return;
 	if (r->pty && r->started && !r->stopped)
 		tty_relay_finish(r);
-	close_fd(&r->child_fd);
-	close_fd(&r->master);
-	close_fd(&r->term);
-	close_fd(&r->wake);
+	tty_relay_close_fd(&r->child_fd);
+	tty_relay_close_fd(&r->master);
+	tty_relay_close_fd(&r->term);
+	tty_relay_close_fd(&r->wake);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
 	free(r->held);
 	free(r);
 }
 
-int tty_relay_hold(void *relay)
-{
-	struct tty_relay *r = relay;
-	if (!r->pty)
-		return 0;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += HOLD_WAIT_S;
-	int ret = 0;
-	pthread_mutex_lock(&r->mu);
-	r->want_prompt = true;
-	wake(r);
-	while (r->relaying && !r->stopped && ret == 0)
-		if (pthread_cond_timedwait(&r->cv, &r->mu, &until) == ETIMEDOUT && r->relaying)
-			ret = -1;
-	if (ret < 0)
-		r->want_prompt = false;
-	pthread_mutex_unlock(&r->mu);
-	return ret;
-}
-
-void tty_relay_release(void *relay)
-{
-	struct tty_relay *r = relay;
-	if (!r->pty)
-		return;
-	pthread_mutex_lock(&r->mu);
-	r->want_prompt = false;
-	wake(r);
-	pthread_mutex_unlock(&r->mu);
-}
