@@ -13,7 +13,9 @@
  *                                file named by save_path (network.allow or
  *                                network.deny), so later runs need no
  *                                question; without save_path they act as
- *                                *_session and say so
+ *                                *_session and say so. On the terminal,
+ *                                the pattern, the choice and the file are
+ *                                shown once more and saved only after "y"
  * No channel, a channel closed, or no answer within the timeout: deny.
  *
  * The JSON channel, one object per line each way:
