@@ -36,7 +36,7 @@ if pid == 0:
     if ev != 3:
         os.dup2(ev, 3)
     os.set_inheritable(3, True)
-    os.execv(argv[0], argv)
+    os.execvp(argv[0], argv)
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
 # our view of the user's terminal (the pty's other end), for its modes
 peer = fcntl.ioctl(fd, 0x5441, os.O_RDWR | os.O_NOCTTY)  # TIOCGPTPEER
@@ -139,11 +139,20 @@ elif scenario == "always":
     saved = json.load(open(save))
     if saved["network"]["allow"] != ["one.example.invalid:80"]:
         fail("saved %r" % saved)
+elif scenario == "plain":
+    code = finish()
+    if code != 0:
+        fail("exit status %d" % code)
 print("driver ok")
 PY
+	local pre=()
+	if [ "$scenario" = plain ]; then
+		# agentbox's own view of /dev: /dev/ptmx is /dev/null
+		pre=(unshare -m --propagation private /bin/sh -c 'mount --bind /dev/null /dev/ptmx && exec "$@"' sh)
+	fi
 	LAST_CMD="at_driver.py $scenario agentbox $*"
 	timeout -s KILL "$AB_HANG_LIMIT" /usr/bin/python3 "$CASE_DIR/at_driver.py" "$scenario" \
-		"$CASE_DIR" "$AGENTBOX" "$@" >"$CASE_DIR/driver" 2>&1 </dev/null
+		"$CASE_DIR" "${pre[@]}" "$AGENTBOX" "$@" >"$CASE_DIR/driver" 2>&1 </dev/null
 	RC=$?
 }
 
@@ -224,6 +233,26 @@ case_approvals_tty_always_is_confirmed_before_saving() {
 		code=$(curl -sS --max-time 25 -o /dev/null -w "%{http_code}" http://one.example.invalid/ 2>/dev/null)
 		echo "curl:$code"'
 	at_driver_ok "\"always\" shows host, port and file; n goes back to the question; y saves"
+}
+
+case_approvals_tty_no_pty_gives_the_command_no_terminal() {
+	at_prereqs || return 0
+	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
+		return 0 # needs a mount namespace of its own to hide /dev/ptmx
+	fi
+	# /dev/ptmx replaced by /dev/null for agentbox alone: no pty can be
+	# had, and the command must get no terminal rather than the shared one
+	at_drive plain run --net proxy --approvals-tty --policy workspace-write -C "$WS" -- sh -c '
+		for fd in 0 1 2; do [ -t $fd ] && echo "tty:$fd"; done >ttys
+		l=$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2); echo "$l" >links
+		read x && echo "read:$x" >>got; echo done >>got'
+	at_driver_ok "the run works without a pty"
+	expect_file_content "fds 0-2 are no terminal" "$WS/ttys" ""
+	expect_file_content "they are /dev/null" "$WS/links" "$(printf '/dev/null\n/dev/null\n/dev/null')"
+	expect_file_content "reading stdin gets end of file at once" "$WS/got" done
+	expect_success "a no_pty warning says why and what the command got" \
+		grep -q "agentbox: warning: cannot unlock the pseudo-terminal.*the command gets /dev/null instead of the terminal" \
+		"$CASE_DIR/screen"
 }
 
 case_approvals_tty_without_a_terminal_the_command_keeps_its_pipes() {
