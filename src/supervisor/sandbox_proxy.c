@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -30,12 +32,66 @@ struct sandbox_proxy {
 	bool started;
 };
 
+/* The terminal device an fd is on; an open of /dev/tty (5:0) stands for
+ * our controlling terminal, named by tty_nr in /proc/self/stat. 0 when it
+ * cannot be told (then any terminal counts as the same one). */
+static dev_t terminal_of(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	if (st.st_rdev != makedev(5, 0))
+		return st.st_rdev;
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) state ppid pgrp session tty_nr": comm may hold
+	 * anything, so from its last ')' */
+	char *rp = strrchr(buf, ')');
+	char state;
+	int ppid, pgrp, sid;
+	unsigned tty_nr;
+	if (!rp || sscanf(rp + 1, " %c %d %d %d %u", &state, &ppid, &pgrp, &sid, &tty_nr) != 5)
+		return 0;
+	return makedev((tty_nr >> 8) & 0xfff, (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
+}
+
+/* An approvals fd on the very terminal the command's stdio is on would
+ * let the command read the answers typed there (and type its own): only
+ * --approvals-tty gives the command a terminal of its own. */
+static int check_fd_terminal(const ab_run_options *o, ab_error *err)
+{
+	if (o->approvals_fd < 0 || !isatty(o->approvals_fd))
+		return 0;
+	dev_t a = terminal_of(o->approvals_fd);
+	static const char *const names[] = {"stdin", "stdout", "stderr"};
+	int stdio[3] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+	for (int i = 0; i < 3; i++) {
+		int fd = stdio[i] >= 0 ? stdio[i] : i;
+		if (!isatty(fd))
+			continue;
+		dev_t c = terminal_of(fd);
+		if (a == 0 || c == 0 || a == c)
+			return ab_fail(err, EINVAL,
+				       "--approvals-fd %d is the terminal that the command's %s is on too, so the command could read the answers typed there or type its own\n"
+				       "fix: use --approvals-tty (the command then gets a terminal of its own), or give --approvals-fd a socket or pipe to the program that answers",
+				       o->approvals_fd, names[i]);
+	}
+	return 0;
+}
+
 int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_proxy **out,
 			  ab_error *err)
 {
 	*out = NULL;
 	if (req->plan->net != AB_NET_PROXY)
 		return 0;
+	int cr = check_fd_terminal(req->opts, err);
+	if (cr < 0)
+		return cr;
 	struct sandbox_proxy *sp = xcalloc(1, sizeof(*sp));
 	sp->sock = sp->child_sock = sp->stop_fd = -1;
 	sp->ev = *req->ev;

@@ -36,6 +36,11 @@ if pid == 0:
     if ev != 3:
         os.dup2(ev, 3)
     os.set_inheritable(3, True)
+    if scenario == "ttyfd":
+        t = os.open("/dev/tty", os.O_RDWR)
+        if t != 4:
+            os.dup2(t, 4)
+        os.set_inheritable(4, True)
     os.execvp(argv[0], argv)
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
 # our view of the user's terminal (the pty's other end), for its modes
@@ -139,6 +144,10 @@ elif scenario == "always":
     saved = json.load(open(save))
     if saved["network"]["allow"] != ["one.example.invalid:80"]:
         fail("saved %r" % saved)
+elif scenario == "ttyfd":
+    code = finish()
+    if code != 125:
+        fail("exit status %d, not 125 (refused)" % code)
 elif scenario == "plain":
     code = finish()
     if code != 0:
@@ -253,6 +262,17 @@ case_approvals_tty_no_pty_gives_the_command_no_terminal() {
 	expect_success "a no_pty warning says why and what the command got" \
 		grep -q "agentbox: warning: cannot unlock the pseudo-terminal.*the command gets /dev/null instead of the terminal" \
 		"$CASE_DIR/screen"
+}
+
+case_approvals_fd_on_the_commands_terminal_is_refused() {
+	at_prereqs || return 0
+	# fd 4: the same terminal as the command's stdio (agentbox's own)
+	at_drive ttyfd run --net proxy --approvals-fd 4 -C "$WS" -- touch "$WS/ran"
+	at_driver_ok "--approvals-fd on the command's own terminal: refused (exit 125)"
+	expect_success "... saying why" grep -q \
+		"approvals-fd 4 is the terminal that the command's stdin is on too" "$CASE_DIR/screen"
+	expect_success "... and what to use instead" grep -q "fix: use --approvals-tty" "$CASE_DIR/screen"
+	expect_absent "... before the command ran" "$WS/ran"
 }
 
 case_approvals_tty_without_a_terminal_the_command_keeps_its_pipes() {
