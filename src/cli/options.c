@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "policy/domain.h"
 #include "policy/policy.h"
+#include "run/run_options.h"
 
 void cli_usage(FILE *out)
 {
@@ -43,7 +44,8 @@ void cli_usage(FILE *out)
 	      "                        **.example.com (both), * (allow only), 192.0.2.7,\n"
 	      "                        [2001:db8::1], each with an optional :PORT or :LO-HI\n"
 	      "  --approvals-fd N      (proxy) ask about unmatched destinations on fd N,\n"
-	      "                        one JSON object per line each way\n"
+	      "                        one JSON object per line each way (N >= 3: 0-2\n"
+	      "                        are the command's own)\n"
 	      "  --approvals-tty       (proxy) ask on the controlling terminal instead\n"
 	      "  --approval-timeout SECONDS\n"
 	      "                        (proxy) deny when no answer comes (default 60)\n"
@@ -52,6 +54,7 @@ void cli_usage(FILE *out)
 	      "  --no-proc             do not mount a fresh /proc\n"
 	      "  --timeout SECONDS     kill the whole sandbox after SECONDS (exit 124)\n"
 	      "  --events-fd N         write JSON events (start, warning, exit) to fd N\n"
+	      "                        (N >= 3, e.g. --events-fd 3 3>&2)\n"
 	      "  --backend auto|builtin|bwrap|landlock\n"
 	      "                        sandbox backend (default auto, or $AGENTBOX_BACKEND,\n"
 	      "                        then named on stderr even with -q): builtin when\n"
@@ -267,6 +270,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 				nf.domain = name[2] == 'a' ? "--allow-domain" : "--deny-domain";
 		} else if (strcmp(name, "--approvals-fd") == 0) {
 			int r = parse_fd(name, v, &cli->opts.approvals_fd, err);
+			if (r == 0)
+				r = run_options_channel_fd(name, cli->opts.approvals_fd, err);
 			if (r < 0)
 				return r;
 			nf.approval = nf.approval ? nf.approval : "--approvals-fd";
@@ -307,6 +312,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 				return r;
 		} else if (strcmp(name, "--events-fd") == 0) {
 			int r = parse_fd(name, v, &cli->opts.events_fd, err);
+			if (r == 0)
+				r = run_options_channel_fd(name, cli->opts.events_fd, err);
 			if (r < 0)
 				return r;
 		} else if (strcmp(name, "--no-proc") == 0) {

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -34,7 +35,7 @@
 #include "net/bridge.h"
 
 #define INNER_USAGE \
-	"usage: agentbox __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N] [--life-fd N]\n" \
+	"usage: agentbox __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N] [--life-fd N] [--ctty on]\n" \
 	"                        [--expect KIND:DEV:INO:PATH]... -- COMMAND [ARG...]"
 
 
@@ -78,6 +79,7 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 	a->landlock_flags = 0;
 	a->bridge_fd = -1;
 	a->life_fd = -1;
+	a->ctty = false;
 	a->command_mask = NULL;
 	a->command = NULL;
 
@@ -108,6 +110,10 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 			a->bridge_fd = parse_fd(opt, argv[++i]);
 		} else if (strcmp(opt, "--life-fd") == 0) {
 			a->life_fd = parse_fd(opt, argv[++i]);
+		} else if (strcmp(opt, "--ctty") == 0) {
+			if (strcmp(argv[++i], "on") != 0)
+				usage_error("--ctty takes 'on', got", argv[i]);
+			a->ctty = true;
 		} else if (strcmp(opt, "--expect") == 0) {
 			struct mount_expect e;
 			if (mount_expect_parse(argv[++i], &e) < 0)
@@ -261,13 +267,45 @@ static void forwarded_signals(sigset_t *set)
 	sigaddset(set, SIGCHLD);
 }
 
-static _Noreturn void exec_child(char **command, int err_fd,
+/* With ctty, the terminal among fds 0-2 is agentbox's own pty (the
+ * caller's terminals were all replaced by it): the session, of which we
+ * are the leader, takes it as its controlling terminal, so that job
+ * control, ^C and interactive programs work as on any terminal. Never
+ * done otherwise: the caller's own terminal must stay out of reach
+ * (TIOCSTI and its signals). Returns the fd, or -1. */
+static int take_terminal(const struct inner_config *a)
+{
+	if (!a->ctty)
+		return -1;
+	for (int fd = 0; fd < 3; fd++) {
+		if (isatty(fd) != 1)
+			continue;
+		if (ioctl(fd, TIOCSCTTY, 0) < 0) {
+			fprintf(stderr, "agentbox: warning: the command's terminal (fd %d) cannot become its controlling terminal (TIOCSCTTY: %s); job control and ^C will not work in it\n",
+				fd, strerror(errno));
+			return -1;
+		}
+		return fd;
+	}
+	return -1;
+}
+
+static _Noreturn void exec_child(char **command, int err_fd, int tty_fd,
 				 const sigset_t *old_mask,
 				 const struct sigaction *old_chld)
 {
 	/* A group of its own lets the forwarded signals reach everything
 	 * the command starts, not just the command. */
 	setpgid(0, 0);
+	if (tty_fd >= 0) {
+		/* the foreground group of its terminal, so that it may read
+		 * it; SIGTTOU blocked, as we ask from the background */
+		sigset_t ttou;
+		sigemptyset(&ttou);
+		sigaddset(&ttou, SIGTTOU);
+		sigprocmask(SIG_BLOCK, &ttou, NULL);
+		tcsetpgrp(tty_fd, getpid());
+	}
 	sigaction(SIGCHLD, old_chld, NULL);
 	sigprocmask(SIG_SETMASK, old_mask, NULL);
 
@@ -411,6 +449,7 @@ _Noreturn void inner_enter(const struct inner_config *c)
 
 	check_capabilities();
 	restore_stderr(a.stderr_fd);
+	int tty_fd = take_terminal(&a);
 	open_bridge(&a);
 	harden(&a);
 
@@ -437,7 +476,7 @@ _Noreturn void inner_enter(const struct inner_config *c)
 		die("cannot fork the command: %s", strerror(errno));
 	if (child == 0) {
 		close(pipefd[0]);
-		exec_child(a.command, pipefd[1], a.command_mask ? a.command_mask : &old_mask,
+		exec_child(a.command, pipefd[1], tty_fd, a.command_mask ? a.command_mask : &old_mask,
 			   &old_chld);
 	}
 	close(pipefd[1]);

@@ -30,7 +30,7 @@ static void on_event(void *user, struct proxy *p, int fd, uint32_t events);
 
 static void set_interest(struct approval_chan *ch, struct proxy *p)
 {
-	uint32_t ev = EPOLLIN | (ch->out_off < ch->out.len ? EPOLLOUT : 0);
+	uint32_t ev = (ch->no_input ? 0 : EPOLLIN) | (ch->out_off < ch->out.len ? EPOLLOUT : 0);
 	proxy_watch_fd(p, ch->fd, ev, on_event, ch, NULL);
 }
 
@@ -141,7 +141,7 @@ int approval_chan_open(struct approval_chan *ch, struct proxy *p, ab_error *err)
 	}
 	if (!ch->in)
 		ch->in = xmalloc(APPROVAL_LINE_MAX + 1);
-	int r = proxy_watch_fd(p, ch->fd, EPOLLIN, on_event, ch, err);
+	int r = proxy_watch_fd(p, ch->fd, ch->no_input ? 0 : EPOLLIN, on_event, ch, err);
 	if (r < 0)
 		return r;
 	ch->live = true;
@@ -162,6 +162,13 @@ bool approval_chan_write(struct approval_chan *ch, struct proxy *p, const char *
 	sbuf_add(&ch->out, text);
 	flush_out(ch, p);
 	return ch->live;
+}
+
+void approval_chan_input(struct approval_chan *ch, struct proxy *p, bool on)
+{
+	ch->no_input = !on;
+	if (ch->live)
+		set_interest(ch, p);
 }
 
 void approval_chan_close(struct approval_chan *ch, struct proxy *p, const char *why)

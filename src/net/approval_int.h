@@ -115,6 +115,7 @@ struct approval_chan {
 	bool live;
 	bool skipping;    /* dropping the rest of an overlong line */
 	bool drop_rest;   /* forget what is buffered (type-ahead) */
+	bool no_input;    /* not reading now (the terminal between questions) */
 	char *in;
 	size_t in_len;
 	sbuf out;
@@ -127,6 +128,8 @@ struct approval_chan {
 int approval_chan_open(struct approval_chan *ch, struct proxy *p, ab_error *err);
 /* Queues text; false when the queue is full (nothing queued). */
 bool approval_chan_write(struct approval_chan *ch, struct proxy *p, const char *text);
+/* Starts or stops reading (writing goes on). */
+void approval_chan_input(struct approval_chan *ch, struct proxy *p, bool on);
 /* Stops watching; the fd is not closed. */
 void approval_chan_close(struct approval_chan *ch, struct proxy *p, const char *why);
 void approval_chan_free(struct approval_chan *ch);
@@ -140,6 +143,8 @@ struct approvals {
 	struct approval_chan fdch, tty;
 	int tty_fd;
 	struct question *tty_current; /* the question shown on the terminal */
+	bool tty_held;                /* cfg.tty_hold succeeded, not released */
+	enum approval_choice tty_confirm; /* an "always" awaiting y/n, or AC_NONE */
 	double next_deadline;
 };
 
@@ -159,5 +164,7 @@ void approval_tty_init(struct approvals *a);
 void approval_tty_next(struct approvals *a);
 /* q, shown on the terminal, ended without an answer there. */
 void approval_tty_ended(struct approvals *a, struct question *q, const char *how);
+/* Gives the terminal back to the command's relay, if it was held. */
+void approval_tty_release(struct approvals *a);
 
 #endif

@@ -1,7 +1,11 @@
 /* The approval prompt on agentbox's controlling terminal: one question at
  * a time, the others wait their turn; the user types a letter and Enter.
- * The terminal keeps its modes (line editing works, and the sandboxed
- * command, in its own session, never reads from it). */
+ * The terminal keeps the user's modes (line editing works). The command
+ * never holds this terminal: when its own stdio was a terminal, it has a
+ * pty that agentbox relays (supervisor/tty_relay.h), and while a question
+ * is shown the relay is held (cfg.tty_hold): no key reaches the command
+ * and none of its output reaches the screen. Between questions the
+ * terminal is not read here, so the relay gets every key. */
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -30,11 +34,17 @@ static void say(struct approvals *a, const char *text)
 	approval_chan_write(&a->tty, a->p, text);
 }
 
+/* Attributes off, the ASCII character set back (SI, then G0 = ASCII):
+ * whatever the command's earlier output set up (invisible colours, a line
+ * drawing set) must not disguise the prompt. */
+#define SANE_TERMINAL "\r\033[0m\017\033(B"
+
 static void show(struct approvals *a, struct question *q)
 {
 	sbuf b = {0};
-	sbuf_addf(&b, "\nagentbox: allow a connection to %s:%u (%s)?\n", q->key.host, q->key.port,
-		  q->key.protocol);
+	sbuf_add(&b, SANE_TERMINAL "\nagentbox: allow a connection to ");
+	add_printable(&b, q->key.host);
+	sbuf_addf(&b, ":%u (%s)?\n", q->key.port, q->key.protocol);
 	sbuf_add(&b, "  no rule allows or denies it");
 	if (a->cfg.command && a->cfg.command[0]) {
 		sbuf_add(&b, "; command: ");
@@ -78,15 +88,52 @@ static enum approval_choice parse_choice(char *line)
 	return approval_choice_from_name(s);
 }
 
+/* An "always" answer is written into a file that later runs trust: the
+ * exact pattern and file are shown once more and must be confirmed. */
+static void ask_confirm(struct approvals *a, struct question *q, enum approval_choice c)
+{
+	a->tty_confirm = c;
+	_cleanup_free_ char *pattern = approval_pattern(q->key.host, q->key.port);
+	sbuf b = {0};
+	sbuf_add(&b, SANE_TERMINAL "  save \"");
+	add_printable(&b, pattern);
+	sbuf_addf(&b, "\" (host ");
+	add_printable(&b, q->key.host);
+	sbuf_addf(&b, ", port %u, any protocol) as %s in ", q->key.port,
+		  c == AC_ALLOW_ALWAYS ? "ALLOWED" : "BLOCKED");
+	add_printable(&b, a->cfg.save_path);
+	sbuf_add(&b, " for every later run?\n  [y] yes, save it   [n] no, back to the question > ");
+	say(a, b.s);
+	sbuf_free(&b);
+}
+
 static void tty_on_line(struct approval_chan *ch, char *line, size_t len)
 {
 	struct approvals *a = ch->a;
 	struct question *q = a->tty_current;
+	(void)len;
 	if (!q)
 		return; /* typed while nothing was asked */
 	enum approval_choice c = parse_choice(line);
+	if (a->tty_confirm != AC_NONE) {
+		enum approval_choice saving = a->tty_confirm;
+		if (c == AC_ALLOW_ONCE) { /* "y" */
+			a->tty_confirm = AC_NONE;
+			approvals_answer(a, q->id, saving, ch);
+		} else if (c == AC_DENY_ONCE) { /* "n" */
+			a->tty_confirm = AC_NONE;
+			show(a, q);
+		} else {
+			say(a, "  please type y (save) or n (back to the question), then Enter > ");
+		}
+		return;
+	}
 	if (c == AC_NONE) {
 		say(a, "  please type y, s, a, n, d or b, then Enter > ");
+		return;
+	}
+	if ((c == AC_ALLOW_ALWAYS || c == AC_DENY_ALWAYS) && a->cfg.save_path) {
+		ask_confirm(a, q, c);
 		return;
 	}
 	approvals_answer(a, q->id, c, ch);
@@ -97,12 +144,33 @@ void approval_tty_init(struct approvals *a)
 	a->tty.on_line = tty_on_line;
 }
 
+void approval_tty_release(struct approvals *a)
+{
+	if (a->tty.live)
+		approval_chan_input(&a->tty, a->p, false);
+	if (a->tty_held && a->cfg.tty_release)
+		a->cfg.tty_release(a->cfg.tty_user);
+	a->tty_held = false;
+}
+
 void approval_tty_next(struct approvals *a)
 {
 	if (!a->tty.live || a->tty_current || !a->t.questions)
 		return;
+	/* The command's relay lets go of the terminal first, so that it can
+	 * neither read the answer nor write over the question. */
+	if (a->cfg.tty_hold && !a->tty_held) {
+		if (a->cfg.tty_hold(a->cfg.tty_user) < 0) {
+			approval_chan_close(&a->tty, a->p,
+					    "the relay of the command's terminal did not hand the terminal over in time");
+			return;
+		}
+		a->tty_held = true;
+	}
 	struct question *q = a->t.questions;
 	a->tty_current = q;
+	a->tty_confirm = AC_NONE;
+	approval_chan_input(&a->tty, a->p, true);
 	/* Keys typed before the question was shown must not answer it. */
 	tcflush(a->tty.fd, TCIFLUSH);
 	a->tty.drop_rest = true;
@@ -115,9 +183,12 @@ void approval_tty_ended(struct approvals *a, struct question *q, const char *how
 	if (a->tty_current != q)
 		return;
 	a->tty_current = NULL;
+	a->tty_confirm = AC_NONE;
 	if (how) {
 		_cleanup_free_ char *line = xasprintf("\n  (%s)\n", how);
 		say(a, line);
 	}
 	approval_tty_next(a);
+	if (!a->tty_current)
+		approval_tty_release(a);
 }

@@ -260,6 +260,10 @@ static void on_chan_close(struct approval_chan *ch, const char *why)
 	fprintf(stderr,
 		"agentbox: approvals: %s closed (%s); destinations no rule covers are denied%s\n",
 		ch->name, why, ch->a->tty.live || ch->a->fdch.live ? " unless answered on the other channel" : "");
+	if (ch == &ch->a->tty) {
+		ch->a->tty_current = NULL;
+		approval_tty_release(ch->a);
+	}
 	approvals_channel_gone(ch->a);
 }
 
@@ -284,6 +288,7 @@ static void on_detach(void *user, struct proxy *p)
 	a->fdch.on_close = a->tty.on_close = NULL;
 	approval_chan_close(&a->fdch, p, "the proxy stopped");
 	approval_chan_close(&a->tty, p, "the proxy stopped");
+	approval_tty_release(a);
 	a->p = NULL;
 }
 
@@ -328,8 +333,9 @@ int approvals_new(struct approvals **out, const struct approvals_config *cfg, ab
 	}
 	a->fdch = (struct approval_chan){.a = a, .name = "the approvals fd", .fd = cfg->fd,
 					 .on_line = fd_on_line, .on_close = on_chan_close};
+	/* the terminal is read only while a question is shown */
 	a->tty = (struct approval_chan){.a = a, .name = "the terminal", .fd = a->tty_fd,
-					.on_close = on_chan_close};
+					.no_input = true, .on_close = on_chan_close};
 	approval_tty_init(a);
 	a->decider = (struct proxy_decider){
 		.attach = on_attach, .ask = on_ask, .withdraw = on_withdraw, .tick = on_tick,

@@ -13,7 +13,9 @@
  *                                file named by save_path (network.allow or
  *                                network.deny), so later runs need no
  *                                question; without save_path they act as
- *                                *_session and say so
+ *                                *_session and say so. On the terminal,
+ *                                the pattern, the choice and the file are
+ *                                shown once more and saved only after "y"
  * No channel, a channel closed, or no answer within the timeout: deny.
  *
  * The JSON channel, one object per line each way:
@@ -50,6 +52,14 @@ struct approvals_config {
 	unsigned timeout_ms;   /* 0: APPROVALS_DEFAULT_TIMEOUT_MS */
 	const char *save_path; /* where "always" answers go, or NULL */
 	char *const *command;  /* the sandboxed command (shown), or NULL */
+	/* With tty, when the command's terminal is relayed by agentbox: called
+	 * (on the proxy's thread) before a question is shown, so that the
+	 * relay stops passing keys and output (0; -1: it did not, and the
+	 * terminal channel closes), and after the last answer. NULL: the
+	 * command has no terminal of ours to hold back. */
+	int (*tty_hold)(void *user);
+	void (*tty_release)(void *user);
+	void *tty_user;
 };
 
 struct approvals;

@@ -157,9 +157,15 @@ static void append_proxy_posture(sbuf *b, const ab_run_options *o)
 {
 	const char *channel = o->approvals_fd >= 0 ? "fd" : o->approvals_tty ? "tty" : "none";
 	sbuf_addf(b, ",\"proxy\":{\"http\":\"%s:%d\",\"socks5\":\"%s:%d\",\"approvals\":\"%s\","
-		     "\"unmatched\":\"%s\"}",
+		     "\"unmatched\":\"%s\"",
 		  BRIDGE_HOST, BRIDGE_HTTP_PORT, BRIDGE_HOST, BRIDGE_SOCKS_PORT, channel,
 		  strcmp(channel, "none") == 0 ? "deny" : "ask");
+	/* the terminal the prompt is on is never the command's: a terminal
+	 * among its stdio is replaced by agentbox's relayed pty (or
+	 * /dev/null, with a no_pty warning) */
+	if (o->approvals_tty)
+		sbuf_add(b, ",\"command_terminal\":\"agentbox_pty\"");
+	sbuf_add(b, "}");
 }
 
 /* What holds for this run: the parts every backend shares, then the

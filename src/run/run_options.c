@@ -64,5 +64,23 @@ int run_options_accept(const ab_run_options *in, ab_run_options *out, ab_error *
 			       in->size, AB_VERSION, sizeof(*out));
 	memcpy(out, in, in->size);
 	out->size = sizeof(*out);
+	int r;
+	if ((r = run_options_channel_fd("ab_run_options.events_fd", out->events_fd, err)) < 0 ||
+	    (r = run_options_channel_fd("ab_run_options.approvals_fd", out->approvals_fd, err)) < 0)
+		return r;
 	return 0;
+}
+
+/* The command inherits fds 0, 1 and 2 (its stdin, stdout and stderr): a
+ * channel there could be read or written by the command itself, which
+ * could then answer its own approval questions or forge events. */
+int run_options_channel_fd(const char *what, int fd, ab_error *err)
+{
+	if (fd < 0 || fd > 2)
+		return 0;
+	static const char *const names[] = {"standard input", "standard output", "standard error"};
+	return ab_fail(err, EINVAL,
+		       "%s %d: that is the sandboxed command's %s, which it inherits, so the command could read or write this channel itself (answer its own approval questions, forge events); agentbox's channels must stay out of its reach\n"
+		       "fix: give the channel a descriptor of its own, 3 or above (for example `--events-fd 3 3>&2` in a shell, or a socketpair end in a program)",
+		       what, fd, names[fd]);
 }

@@ -7,7 +7,13 @@
 /* Copies the caller's options into *out, a struct of this library's size
  * whose fields beyond in->size keep their defaults. -EINVAL with a message
  * for NULL, an uninitialised struct (size 0), or a size this library does
- * not know. *out is always initialised (to the defaults on error). */
+ * not know, or an events or approvals fd among 0, 1 and 2
+ * (run_options_channel_fd). *out is always initialised (to the defaults on error). */
 int run_options_accept(const ab_run_options *in, ab_run_options *out, ab_error *err);
+
+/* -EINVAL with a message naming `what` (the option or field) when fd is
+ * 0, 1 or 2: an events or approvals channel there is the command's own
+ * stdin, stdout or stderr. 0 for any other value (-1: none). */
+int run_options_channel_fd(const char *what, int fd, ab_error *err);
 
 #endif

@@ -9,16 +9,20 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "net/approvals.h"
 #include "net/bridge.h"
 #include "net/proxy.h"
+#include "supervisor/tty_relay.h"
 
 struct sandbox_proxy {
 	struct proxy *proxy;
 	struct approvals *approvals; /* NULL: no channel, unmatched is refused */
+	struct tty_relay *relay;     /* the command's pty under --approvals-tty */
 	struct events ev;
 	struct proxy_config cfg;
 	int sock;       /* our end of the bridge */
@@ -28,12 +32,66 @@ struct sandbox_proxy {
 	bool started;
 };
 
+/* The terminal device an fd is on; an open of /dev/tty (5:0) stands for
+ * our controlling terminal, named by tty_nr in /proc/self/stat. 0 when it
+ * cannot be told (then any terminal counts as the same one). */
+static dev_t terminal_of(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	if (st.st_rdev != makedev(5, 0))
+		return st.st_rdev;
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) state ppid pgrp session tty_nr": comm may hold
+	 * anything, so from its last ')' */
+	char *rp = strrchr(buf, ')');
+	char state;
+	int ppid, pgrp, sid;
+	unsigned tty_nr;
+	if (!rp || sscanf(rp + 1, " %c %d %d %d %u", &state, &ppid, &pgrp, &sid, &tty_nr) != 5)
+		return 0;
+	return makedev((tty_nr >> 8) & 0xfff, (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
+}
+
+/* An approvals fd on the very terminal the command's stdio is on would
+ * let the command read the answers typed there (and type its own): only
+ * --approvals-tty gives the command a terminal of its own. */
+static int check_fd_terminal(const ab_run_options *o, ab_error *err)
+{
+	if (o->approvals_fd < 0 || !isatty(o->approvals_fd))
+		return 0;
+	dev_t a = terminal_of(o->approvals_fd);
+	static const char *const names[] = {"stdin", "stdout", "stderr"};
+	int stdio[3] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+	for (int i = 0; i < 3; i++) {
+		int fd = stdio[i] >= 0 ? stdio[i] : i;
+		if (!isatty(fd))
+			continue;
+		dev_t c = terminal_of(fd);
+		if (a == 0 || c == 0 || a == c)
+			return ab_fail(err, EINVAL,
+				       "--approvals-fd %d is the terminal that the command's %s is on too, so the command could read the answers typed there or type its own\n"
+				       "fix: use --approvals-tty (the command then gets a terminal of its own), or give --approvals-fd a socket or pipe to the program that answers",
+				       o->approvals_fd, names[i]);
+	}
+	return 0;
+}
+
 int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_proxy **out,
 			  ab_error *err)
 {
 	*out = NULL;
 	if (req->plan->net != AB_NET_PROXY)
 		return 0;
+	int cr = check_fd_terminal(req->opts, err);
+	if (cr < 0)
+		return cr;
 	struct sandbox_proxy *sp = xcalloc(1, sizeof(*sp));
 	sp->sock = sp->child_sock = sp->stop_fd = -1;
 	sp->ev = *req->ev;
@@ -53,6 +111,13 @@ int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_pr
 	}
 	const ab_run_options *o = req->opts;
 	int r;
+	if (o->approvals_tty) {
+		int stdio[3] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+		if ((r = tty_relay_open(&sp->relay, stdio, req->ev, err)) < 0) {
+			sandbox_proxy_stop(sp);
+			return r;
+		}
+	}
 	if (o->approvals_fd >= 0 || o->approvals_tty) {
 		struct approvals_config ac = {
 			.fd = o->approvals_fd,
@@ -61,6 +126,9 @@ int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_pr
 				? (unsigned)(o->approval_timeout_sec * 1000 + 0.5) : 0,
 			.save_path = o->approvals_save,
 			.command = req->command,
+			.tty_hold = sp->relay ? tty_relay_hold : NULL,
+			.tty_release = sp->relay ? tty_relay_release : NULL,
+			.tty_user = sp->relay,
 		};
 		if ((r = approvals_new(&sp->approvals, &ac, err)) < 0) {
 			sandbox_proxy_stop(sp);
@@ -78,6 +146,22 @@ int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_pr
 int sandbox_proxy_child_fd(const struct sandbox_proxy *sp)
 {
 	return sp ? sp->child_sock : -1;
+}
+
+void sandbox_proxy_stdio(const struct sandbox_proxy *sp, const ab_run_options *o, int out[3])
+{
+	int stdio[3] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+	tty_relay_stdio(sp ? sp->relay : NULL, stdio, out);
+}
+
+bool sandbox_proxy_ctty(const struct supervise_request *req)
+{
+	return req->plan->net == AB_NET_PROXY && req->opts->approvals_tty;
+}
+
+struct tty_relay *sandbox_proxy_relay(const struct sandbox_proxy *sp)
+{
+	return sp ? sp->relay : NULL;
 }
 
 /* Waits for the listeners or for stop, whichever comes first: a sandbox
@@ -132,6 +216,7 @@ int sandbox_proxy_start(struct sandbox_proxy *sp, ab_error *err)
 		return 0;
 	close(sp->child_sock);
 	sp->child_sock = -1;
+	tty_relay_start(sp->relay);
 	/* The sandbox exists (no clone follows): now a writer thread may take
 	 * the events, so that a stalled reader cannot stall the proxy. */
 	events_async_start(&sp->ev);
@@ -165,6 +250,8 @@ void sandbox_proxy_stop(struct sandbox_proxy *sp)
 	 * the events writer stops after it. */
 	proxy_free(sp->proxy);
 	approvals_free(sp->approvals);
+	/* after the proxy's thread: it may have been waiting for the relay */
+	tty_relay_free(sp->relay);
 	events_async_stop(&sp->ev);
 	if (sp->sock >= 0)
 		close(sp->sock);

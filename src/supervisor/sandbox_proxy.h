@@ -22,7 +22,19 @@ int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_pr
 			  ab_error *err);
 /* The sandbox's end of the bridge, to be inherited by it; -1 without proxy. */
 int sandbox_proxy_child_fd(const struct sandbox_proxy *sp);
-/* Closes our copy of the child's end and starts serving. */
+/* The command's fds 0-2: the options' (-1: agentbox's own), except that
+ * with --approvals-tty each terminal among them is replaced by a pty of
+ * agentbox's own, relayed (or by /dev/null when no pty can be had): the
+ * command never shares the terminal the approvals are asked on. */
+void sandbox_proxy_stdio(const struct sandbox_proxy *sp, const ab_run_options *o, int out[3]);
+/* Whether the command's session should take its terminal as its
+ * controlling terminal (the inner stage's ctty): with --approvals-tty,
+ * where a terminal among fds 0-2 can only be agentbox's pty. Known from
+ * the request alone, before the backend builds its command line. */
+bool sandbox_proxy_ctty(const struct supervise_request *req);
+/* The relay for watch_loop (struct watch_state.relay), or NULL. */
+struct tty_relay *sandbox_proxy_relay(const struct sandbox_proxy *sp);
+/* Closes our copy of the child's ends and starts serving. */
 int sandbox_proxy_start(struct sandbox_proxy *sp, ab_error *err);
 /* Stops and frees (sp may be NULL or never started). */
 void sandbox_proxy_stop(struct sandbox_proxy *sp);

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "supervisor/sandbox_proxy.h"
+#include "supervisor/tty_relay.h"
 
 extern char **environ;
 
@@ -65,6 +66,8 @@ int watch_block_signals(sigset_t *old, ab_error *err)
 	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
 		sigaddset(&mask, forwarded_signals[i]);
 	sigaddset(&mask, SIGCHLD);
+	/* a window size change, for the command's pty (tty_relay.h) */
+	sigaddset(&mask, SIGWINCH);
 	pthread_sigmask(SIG_BLOCK, &mask, old);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
@@ -80,6 +83,7 @@ void watch_default_signals(void)
 	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
 		signal(forwarded_signals[i], SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
+	signal(SIGWINCH, SIG_DFL);
 }
 
 static void read_into(int fd, sbuf *b, bool *open_flag)
@@ -138,12 +142,13 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		fcntl(status_r, F_SETFL, O_NONBLOCK);
 	int pidfd = open_pidfd(st->pid);
 	while (!st->exited) {
-		struct pollfd p[4] = {
+		struct pollfd p[4 + TTY_RELAY_NFDS] = {
 			{.fd = sfd, .events = POLLIN},
 			{.fd = err_open ? err_r : -1, .events = POLLIN},
 			{.fd = status_open ? status_r : -1, .events = POLLIN},
 			{.fd = pidfd, .events = POLLIN},
 		};
+		tty_relay_pollfds(st->relay, p + 4);
 		int wait_ms = -1;
 		if (deadline > 0 && !st->timed_out) {
 			double left = deadline - monotonic_ms() / 1e3;
@@ -151,9 +156,11 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		}
 		if (pidfd < 0 && (wait_ms < 0 || wait_ms > CHILD_POLL_MS))
 			wait_ms = CHILD_POLL_MS;
-		int r = poll(p, 4, wait_ms);
+		int r = poll(p, 4 + TTY_RELAY_NFDS, wait_ms);
 		if (r < 0 && errno != EINTR)
 			break;
+		if (r > 0)
+			tty_relay_handle(st->relay, p + 4);
 		if (deadline > 0 && !st->timed_out && monotonic_ms() / 1e3 >= deadline) {
 			/* Killing the sandbox's PID 1 ends its whole PID namespace,
 			 * so no descendant survives, detached or not. */
@@ -176,6 +183,10 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 				int sig = (int)si.ssi_signo;
 				if (sig == SIGCHLD)
 					continue;
+				if (sig == SIGWINCH) {
+					tty_relay_winch(st->relay);
+					continue;
+				}
 				/* The inner stage, PID 1 inside, relays it to the
 				 * command's process group. Before it exists, the
 				 * backend gets it and the run ends. */
@@ -200,6 +211,8 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	/* the command's last output, and the terminal's modes back */
+	tty_relay_finish(st->relay);
 	/* The backend is gone; take what is already in the pipes without
 	 * waiting for writers that may linger for a moment. */
 	if (err_r >= 0)

@@ -12,6 +12,8 @@
 #include "agentbox.h"
 #include "common/util.h"
 
+struct tty_relay;
+
 #define WATCH_TEXT_MAX (64 * 1024)
 
 struct watch_state {
@@ -22,6 +24,7 @@ struct watch_state {
 	bool timed_out;
 	sbuf err_text;       /* what the backend itself reported */
 	sbuf status_text;    /* bwrap's --json-status-fd / --info-fd output */
+	struct tty_relay *relay; /* the command's pty, relayed in the loop, or NULL */
 };
 
 /* The caller's environment plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK.
@@ -34,14 +37,15 @@ char **watch_sandbox_environ(ab_net net, char *const *base);
 int watch_child_stdio(const int fds[3]);
 void watch_free_environ(char **envp);
 
-/* Blocks SIGHUP, SIGINT, SIGQUIT, SIGTERM and SIGCHLD in the calling
+/* Blocks SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD and SIGWINCH in the calling
  * thread and returns a signalfd for them; *old gets the previous mask. */
 int watch_block_signals(sigset_t *old, ab_error *err);
 
 /* Resets the forwarded signals to their default action (in a child). */
 void watch_default_signals(void);
 
-/* Polls until st->pid has exited. err_r: the backend's message pipe;
+/* Polls until st->pid has exited, relaying st->relay meanwhile (and
+ * finishing it at the end). err_r: the backend's message pipe;
  * status_r: bwrap's status pipe or -1 (it names the sandbox's PID 1). */
 void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double timeout);
 

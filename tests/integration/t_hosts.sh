@@ -12,7 +12,8 @@ case_proc_mount_forbidden_retries_without_proc() {
 	new_ws
 	abx bwrap --dev-bind / / --unshare-user --unshare-pid --proc /proc \
 		--ro-bind /proc/sys /proc/sys -- \
-		"$AGENTBOX" run --events-fd 2 -C "$WS" -- /bin/sh -c 'echo inner-ran'
+		/bin/sh -c 'exec "$0" run --events-fd 3 -C "$1" -- /bin/sh -c "echo inner-ran" 3>&2' \
+		"$AGENTBOX" "$WS"
 	expect_exit "the command ran, status 0" 0
 	expect_stdout_contains "the command's output" inner-ran
 	expect_stderr_contains "a proc_retry warning event" '"code":"proc_retry"'

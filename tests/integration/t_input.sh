@@ -90,7 +90,19 @@ case_net_input() {
 	bad_input "--approvals-save with --net full" "--approvals-save needs --net proxy" \
 		run --net full --approvals-save "$CASE_DIR/s.json" "${run[@]}"
 	bad_input "--approvals-fd with --approvals-tty" "--approvals-fd and --approvals-tty cannot go together" \
-		run --net proxy --approvals-fd 2 --approvals-tty "${run[@]}"
+		run --net proxy --approvals-fd 3 --approvals-tty "${run[@]}" 3<>/dev/null
+	# fds 0-2 are the command's stdin, stdout and stderr: a channel there
+	# would let the command answer its own questions or forge events
+	local fd
+	for fd in 0 1 2; do
+		bad_input "--approvals-fd $fd refused" "--approvals-fd $fd: that is the sandboxed command's" \
+			run --net proxy --approvals-fd "$fd" "${run[@]}"
+		expect_stderr_contains "--approvals-fd $fd: says what to do" "3 or above"
+		bad_input "--events-fd $fd refused" "--events-fd $fd: that is the sandboxed command's" \
+			run --events-fd "$fd" "${run[@]}"
+		bad_input "explain --events-fd $fd refused" "--events-fd $fd:" \
+			explain --events-fd "$fd" "${run[@]}"
+	done
 	bad_input "--approvals-fd on a closed fd" "--approvals-fd 42: descriptor is not open" \
 		run --net proxy --approvals-fd 42 "${run[@]}"
 	bad_input "--approvals-fd not a number" "--approvals-fd: 'two'" \
@@ -115,7 +127,7 @@ case_net_input() {
 	expect "explain with domain rules and no --net: no error" '! grep -qi "error" <<<"$ERR"'
 	printf '{"version": 1, "preset": "workspace-write", "network": {"allow": ["example.com"]}}\n' >"$pf"
 	ab explain --policy-file "$pf" -C "$WS" --deny-domain bad.example.com \
-		--approvals-fd 2 --approval-timeout 2.5 --approvals-save rel.json -- true
+		--approvals-fd 3 --approval-timeout 2.5 --approvals-save rel.json -- true 3<>/dev/null
 	expect_exit "explain with a file's rules, flags and approvals: exit 0" 0
 	expect "explain with a file's rules, flags and approvals: no error" '! grep -qi "error" <<<"$ERR"'
 	ab "${base[@]}" --net none --net proxy --approvals-tty -- true

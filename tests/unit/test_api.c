@@ -231,6 +231,42 @@ static void test_too_small_size_is_refused(void **state)
 	expect_refused(FIRST_SIZE - 1, "smaller than any agentbox.h");
 }
 
+/* fds 0-2 are the command's stdin, stdout and stderr: an events or
+ * approvals channel there is refused by ab_run and ab_explain alike,
+ * before anything runs. */
+static void test_channel_fds_0_to_2_are_refused(void **state)
+{
+	(void)state;
+	for (int field = 0; field < 2; field++) {
+		for (int fd = 0; fd <= 2; fd++) {
+			ab_run_options o;
+			ab_run_options_init(&o);
+			if (field == 0)
+				o.events_fd = fd;
+			else
+				o.approvals_fd = fd;
+			char words[64];
+			snprintf(words, sizeof(words), "ab_run_options.%s %d: that is the sandboxed command's",
+				 field == 0 ? "events_fd" : "approvals_fd", fd);
+			ab_error err = {0};
+			assert_int_equal(explain(&o, &err), -EINVAL);
+			if (!strstr(err.message, words) || !strstr(err.message, "3 or above"))
+				fail_msg("explain: message lacks \"%s\" or the fix: %s", words, err.message);
+			ab_policy *p = ab_policy_new();
+			assert_non_null(p);
+			char t[] = "/bin/true";
+			char *argv[] = {t, NULL};
+			int status = -1;
+			memset(&err, 0, sizeof(err));
+			assert_int_equal(ab_run(p, &o, argv, &status, &err), -EINVAL);
+			assert_int_equal(status, -1);
+			if (!strstr(err.message, words))
+				fail_msg("ab_run: message lacks \"%s\": %s", words, err.message);
+			ab_policy_free(p);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_uninitialised_options_are_refused),
 		cmocka_unit_test(test_newer_larger_size_is_refused),
 		cmocka_unit_test(test_too_small_size_is_refused),
+		cmocka_unit_test(test_channel_fds_0_to_2_are_refused),
 		cmocka_unit_test(test_stdio_and_env_builtin),
 		cmocka_unit_test(test_stdio_and_env_bwrap),
 		cmocka_unit_test(test_stdio_and_env_landlock),

@@ -627,6 +627,36 @@ static void test_life_fd_goes_to_the_inner_stage(void **state)
 	plan_free(&plan);
 }
 
+/* --approvals-tty: the inner stage is told to take the command's pty as
+ * the session's controlling terminal; without it, never. */
+static void test_ctty_goes_to_the_inner_stage_only_when_asked(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	plan.mount_proc = false;
+	struct bwrap_info info = info_none();
+	struct bwrap_build_opts opts = opts_plain();
+	opts.ctty = true;
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-net"
+		   " --chdir /work/p -- /proc/self/fd/3 __inner --net none --ctty on -- true",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+	opts.ctty = false;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-net"
+		   " --chdir /work/p -- /proc/self/fd/3 __inner --net none -- true",
+		   "3:self");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
 /* An old bubblewrap: none of the optional flags. */
 static void test_minimal_bwrap_gets_only_basic_flags(void **state)
 {
@@ -896,6 +926,7 @@ int main(void)
 		T_(test_argv0_goes_right_before_separator),
 		T_(test_minimal_bwrap_gets_only_basic_flags),
 		T_(test_life_fd_goes_to_the_inner_stage),
+		T_(test_ctty_goes_to_the_inner_stage_only_when_asked),
 		T_(test_skip_op_drops_exactly_that_op),
 		T_(test_one_fd_per_empty_file_numbered_in_order),
 		T_(test_root_writable_and_symlink_ops),

@@ -271,6 +271,7 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 		.net = plan->net,
 		.stderr_fd = -1,
 		.bridge_fd = a->req->bridge_fd,
+		.ctty = a->req->ctty,
 		.command_mask = a->req->child_mask,
 		.command = (char **)a->req->command,
 	};

@@ -41,6 +41,7 @@ struct builtin_request {
 	int bridge_fd;         /* --net proxy: where the bridge's listeners go (net/bridge.h), or -1 */
 	const sigset_t *child_mask; /* the signal mask the command starts with */
 	bool legacy_mounts;    /* use the mount(2) fallback even where the new API exists */
+	bool ctty;             /* the inner stage's ctty (inner.h) */
 };
 
 struct builtin_child {

@@ -58,11 +58,12 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 		.held = bl.held,
 		.command = req->command,
 		.envp = envp,
-		.stdio = {req->opts->stdin_fd, req->opts->stdout_fd, req->opts->stderr_fd},
 		.bridge_fd = sandbox_proxy_child_fd(sp),
 		.child_mask = &old,
 		.legacy_mounts = legacy_mounts_forced(),
+		.ctty = sandbox_proxy_ctty(req),
 	};
+	sandbox_proxy_stdio(sp, req->opts, breq.stdio);
 	struct builtin_child child;
 	ret = builtin_spawn(&breq, &child, failure, err);
 	/* No proxy: stop before the command runs (the sandbox waits for
@@ -74,6 +75,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	}
 	if (ret == 0) {
 		st.pid = st.sandbox_pid = child.pid;
+		st.relay = sandbox_proxy_relay(sp);
 		watch_loop(&st, sfd, child.report_fd, -1, req->opts->timeout_sec);
 		close(child.report_fd);
 		close(child.life_fd);

@@ -68,6 +68,7 @@ struct bwrap_build_opts {
 	bool status_fd;           /* ask bwrap to report the child's pid and exit */
 	bool stderr_fd;           /* route bwrap's own stderr apart from the command's */
 	bool life_fd;             /* pass BFD_LIFE to the inner stage (--life-fd) */
+	bool ctty;                /* the inner stage's --ctty on (inner.h) */
 };
 
 int bwrap_build(const struct plan *plan, const struct bwrap_info *info,

@@ -225,6 +225,10 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		strv_push(a, "--life-fd");
 		push_fd_arg(cmd, add_fd(cmd, BFD_LIFE));
 	}
+	if (opts->ctty) {
+		strv_push(a, "--ctty");
+		strv_push(a, "on");
+	}
 	push_expects(cmd, plan, opts->skip_op);
 	strv_push(a, "--");
 	for (size_t i = 0; opts->command[i]; i++)

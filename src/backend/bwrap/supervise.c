@@ -165,8 +165,8 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		struct child_fds f = {
 			.self = self_fd, .status_w = status_p[1],
 			.bridge = sandbox_proxy_child_fd(sp), .life = life_p[0], .err_w = err_p[1],
-			.stdio = {req->opts->stdin_fd, req->opts->stdout_fd, req->opts->stderr_fd},
 		};
+		sandbox_proxy_stdio(sp, req->opts, f.stdio);
 		child_exec(cmd, req->bwrap->path, envp, &old, parent, &f);
 	}
 
@@ -184,7 +184,9 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		kill(st->pid, SIGKILL);
 		ret = -EIO;
 	}
+	st->relay = sandbox_proxy_relay(sp);
 	watch_loop(st, sfd, err_p[0], status_p[0], req->opts->timeout_sec);
+	st->relay = NULL; /* freed with sp below */
 	bwrap_keeper_stop(&keeper);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
@@ -264,6 +266,7 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 		.status_fd = true,
 		.stderr_fd = true,
 		.life_fd = true,
+		.ctty = sandbox_proxy_ctty(req),
 	};
 	ret = bwrap_build(req->plan, req->bwrap, &bo, &cmd, err);
 	if (ret == 0)
