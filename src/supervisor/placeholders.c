@@ -88,7 +88,8 @@ static int open_existing(int pfd, const char *name, bool dir)
 
 /* Creates the placeholder and opens it. The mode is set again after
  * creation because the umask may have cleared read bits that other users'
- * runs need to open (and lock) it. */
+ * runs need to open (and lock) it. -EAGAIN: made, but removed again (by
+ * another run ending) before we could open it. */
 static int create_marked(int pfd, const char *name, bool dir)
 {
 	int fd;
@@ -96,6 +97,8 @@ static int create_marked(int pfd, const char *name, bool dir)
 		if (mkdirat(pfd, name, PLACEHOLDER_MODE) < 0)
 			return -errno;
 		fd = open_existing(pfd, name, true);
+		if (fd == -ENOENT)
+			fd = -EAGAIN;
 	} else {
 		fd = openat(pfd, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			    PLACEHOLDER_MODE);
@@ -155,11 +158,18 @@ static int lock_loop(int pfd, struct ph_entry *e, ab_error *err)
 		int fd = open_existing(pfd, e->name, e->dir);
 		if (fd == -ENOENT) {
 			fd = create_marked(pfd, e->name, e->dir);
-			/* EEXIST: another run made it meanwhile; ENOENT: it was
+			/* EEXIST: another run made it meanwhile; EAGAIN: it was
 			 * removed again before we could open it to lock it */
-			if (fd == -EEXIST || fd == -ENOENT)
+			if (fd == -EEXIST || fd == -EAGAIN) {
+				if (monotonic_ms() >= deadline)
+					return fail_busy(err, e->path);
 				continue;
-			if (fd == -EACCES || fd == -EPERM || fd == -EROFS) {
+			}
+			/* Nobody can create it here, the sandbox included: a
+			 * read-only or foreign directory, or one whose filesystem
+			 * makes no entries on request (procfs, sysfs: ENOENT with
+			 * the parent open) or that was deleted. */
+			if (fd == -EACCES || fd == -EPERM || fd == -EROFS || fd == -ENOENT) {
 				e->usable = false;
 				return 0;
 			}

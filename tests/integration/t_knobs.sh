@@ -64,6 +64,14 @@ case_knobs_read_only_in_every_proc_mode() {
 	done
 	ab explain --policy full-access --no-proc
 	expect_stdout_contains "explain lists the knob binds over the host's /proc" "proc-knob-read-only  /proc/sys"
+	# A write rule on /proc itself under workspace-write: the protected
+	# names under it cannot be made there (procfs makes no entries on
+	# request); that once made every run retry for ever.
+	for mode in "" --no-proc; do
+		ab run --policy workspace-write --write /proc $mode -C "$WS" -- /usr/bin/python3 "$KP" $(knob_paths)
+		expect_exit "workspace-write --write /proc ${mode:-fresh /proc}: the probe runs" 0
+		knobs_refused "workspace-write --write /proc ${mode:-fresh /proc}"
+	done
 }
 
 # A write rule cannot reopen a knob: the run is refused before anything

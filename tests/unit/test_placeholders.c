@@ -430,6 +430,22 @@ static void test_uncreatable_path_is_unusable_not_an_error(void **state)
 	free(p);
 }
 
+/* procfs makes no entries on request (mkdir gives ENOENT with the parent
+ * open): the name is left alone, at once, instead of retried for ever
+ * (a --write /proc rule once hung every run this way). */
+static void test_parent_that_makes_no_entries_is_unusable_at_once(void **state)
+{
+	(void)state;
+	struct placeholder_set *set = NULL;
+	ab_error err;
+
+	/* before the fix this call never returned (the test times out) */
+	assert_int_equal(acquire1("/proc/.git", true, &set, &err), 0);
+	assert_false(placeholders_usable(set, 0));
+	placeholders_release(set);
+	assert_false(exists("/proc/.git"));
+}
+
 /* Someone holding the exclusive lock for long (any reader of the
  * placeholder can) makes a run wait, but only for a bounded time, and the
  * error names the path. */
@@ -682,6 +698,7 @@ int main(void)
 		T(test_missing_parent_is_an_error),
 		T(test_failed_request_rolls_back_earlier_ones),
 		T(test_uncreatable_path_is_unusable_not_an_error),
+	T(test_parent_that_makes_no_entries_is_unusable_at_once),
 		T(test_exclusive_lock_holder_makes_acquire_fail_in_bounded_time),
 		T(test_concurrent_acquire_and_release_never_fail),
 		TX(test_state_dir_is_created_private_under_xdg_runtime_dir),
