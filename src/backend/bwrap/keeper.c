@@ -11,7 +11,7 @@
 
 /* In the child of a possibly multi-threaded process: async-signal-safe
  * calls only. */
-static _Noreturn void keeper_main(int fd, pid_t group)
+static _Noreturn void keeper_main(int fd)
 {
 	/* Out of the terminal's process group, and deaf to what is meant for
 	 * agentbox: it must outlive agentbox to do its job, and it leaves
@@ -33,11 +33,12 @@ static _Noreturn void keeper_main(int fd, pid_t group)
 		;
 	if (n == 1 && c == 'D')
 		_exit(0);
-	kill(-group, SIGKILL);
+	/* the group is ours and bwrap's: this ends the keeper too */
+	kill(0, SIGKILL);
 	_exit(0);
 }
 
-int bwrap_keeper_start(pid_t group, struct bwrap_keeper *k, ab_error *err)
+int bwrap_keeper_start(struct bwrap_keeper *k, ab_error *err)
 {
 	int p[2];
 	k->pid = -1;
@@ -53,8 +54,11 @@ int bwrap_keeper_start(pid_t group, struct bwrap_keeper *k, ab_error *err)
 	}
 	if (k->pid == 0) {
 		close(p[1]);
-		keeper_main(p[0], group);
+		keeper_main(p[0]);
 	}
+	/* here too, so that the group exists before bwrap's child asks to
+	 * join it, whichever of the two runs first */
+	setpgid(k->pid, k->pid);
 	close(p[0]);
 	k->fd = p[1];
 	return 0;

@@ -33,13 +33,16 @@ struct child_fds {
 };
 
 static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char **envp,
-		       const sigset_t *old_mask, pid_t parent, const struct child_fds *f)
+		       const sigset_t *old_mask, pid_t parent, pid_t group,
+		       const struct child_fds *f)
 {
 	watch_default_signals();
 	sigprocmask(SIG_SETMASK, old_mask, NULL);
-	/* Own process group: a ^C on the terminal reaches the supervisor,
-	 * which forwards it to the command, instead of killing bwrap. */
-	setpgid(0, 0);
+	/* The keeper's process group (keeper.h), not the terminal's: a ^C
+	 * on the terminal reaches the supervisor, which forwards it to the
+	 * command, instead of killing bwrap. */
+	if (setpgid(0, group) < 0)
+		_exit(AB_EXIT_FAILURE);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(AB_EXIT_FAILURE);
@@ -154,6 +157,11 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		goto out;
 	}
 
+	ret = bwrap_keeper_start(&keeper, err);
+	if (ret < 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		goto out;
+	}
 	pid_t parent = getpid();
 	st->pid = fork();
 	if (st->pid < 0) {
@@ -167,7 +175,7 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 			.bridge = sandbox_proxy_child_fd(sp), .life = life_p[0], .err_w = err_p[1],
 		};
 		sandbox_proxy_stdio(sp, req->opts, f.stdio);
-		child_exec(cmd, req->bwrap->path, envp, &old, parent, &f);
+		child_exec(cmd, req->bwrap->path, envp, &old, parent, keeper.pid, &f);
 	}
 
 	close(err_p[1]);
@@ -178,7 +186,7 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		close(status_p[1]);
 		status_p[1] = -1;
 	}
-	if (bwrap_keeper_start(st->pid, &keeper, err) < 0 || sandbox_proxy_start(sp, err) < 0) {
+	if (sandbox_proxy_start(sp, err) < 0) {
 		/* bwrap waits for nothing from us: stop it before the command
 		 * runs unwatched or finds itself without a way out */
 		kill(st->pid, SIGKILL);
@@ -187,9 +195,9 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 	st->relay = sandbox_proxy_relay(sp);
 	watch_loop(st, sfd, err_p[0], status_p[0], req->opts->timeout_sec);
 	st->relay = NULL; /* freed with sp below */
-	bwrap_keeper_stop(&keeper);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
+	bwrap_keeper_stop(&keeper); /* bwrap is reaped, or was never started */
 	sandbox_proxy_stop(sp);
 	if (sfd >= 0)
 		close(sfd);
