@@ -128,8 +128,37 @@ static int open_pidfd(pid_t pid)
 #endif
 }
 
+/* The inner stage, PID 1 inside, relays it to the command's process
+ * group (Landlock: sandbox_pid is the command itself). Before it exists,
+ * the backend gets it and the run ends. */
+static void forward(const struct watch_state *st, int sig)
+{
+	if (st->sandbox_pid > 0)
+		kill(st->sandbox_pid, sig);
+	else if (!st->pid_is_reaper)
+		kill(st->pid, sig);
+}
+
+/* When ab_start may return: the sandbox has set itself up (see watch.h). */
+static bool hooks_started_now(const struct watch_state *st, int err_r, bool err_open, int status_r)
+{
+	if (!st->hooks || !st->hooks->started)
+		return false;
+	if (err_r >= 0 && !err_open)
+		return true;
+	/* bwrap keeps its stderr (err_r) to the end: its PID 1 is the sign */
+	return status_r >= 0 && !st->pid_is_reaper && st->sandbox_pid > 0;
+}
+
+static void tell_started(struct watch_state *st)
+{
+	st->started_told = true;
+	st->hooks->started(st->hooks->arg);
+}
+
 void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double timeout)
 {
+	int ctl_fd = st->hooks ? st->hooks->ctl_fd : -1;
 	bool err_open = err_r >= 0, status_open = status_r >= 0;
 	double deadline = timeout > 0 ? monotonic_ms() / 1e3 + timeout : 0;
 	if (err_r >= 0)
@@ -138,11 +167,12 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		fcntl(status_r, F_SETFL, O_NONBLOCK);
 	int pidfd = open_pidfd(st->pid);
 	while (!st->exited) {
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 			{.fd = sfd, .events = POLLIN},
 			{.fd = err_open ? err_r : -1, .events = POLLIN},
 			{.fd = status_open ? status_r : -1, .events = POLLIN},
 			{.fd = pidfd, .events = POLLIN},
+			{.fd = ctl_fd, .events = POLLIN},
 		};
 		int wait_ms = -1;
 		if (deadline > 0 && !st->timed_out) {
@@ -151,7 +181,7 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		}
 		if (pidfd < 0 && (wait_ms < 0 || wait_ms > CHILD_POLL_MS))
 			wait_ms = CHILD_POLL_MS;
-		int r = poll(p, 4, wait_ms);
+		int r = poll(p, 5, wait_ms);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (deadline > 0 && !st->timed_out && monotonic_ms() / 1e3 >= deadline) {
@@ -160,7 +190,10 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 			st->timed_out = true;
 			if (st->sandbox_pid > 0)
 				kill(st->sandbox_pid, SIGKILL);
-			kill(st->pid, SIGKILL);
+			/* a reaper ends what the command left when it sees the
+			 * command die; killed, it could not */
+			if (!st->pid_is_reaper || st->sandbox_pid <= 0)
+				kill(st->pid, SIGKILL);
 			continue;
 		}
 		if (p[1].revents)
@@ -172,19 +205,17 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		}
 		if (p[0].revents) {
 			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				int sig = (int)si.ssi_signo;
-				if (sig == SIGCHLD)
-					continue;
-				/* The inner stage, PID 1 inside, relays it to the
-				 * command's process group. Before it exists, the
-				 * backend gets it and the run ends. */
-				if (st->sandbox_pid > 0)
-					kill(st->sandbox_pid, sig);
-				else
-					kill(st->pid, sig);
-			}
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				if (si.ssi_signo != SIGCHLD)
+					forward(st, (int)si.ssi_signo);
 		}
+		if (p[4].revents) {
+			int sig;
+			while (read(ctl_fd, &sig, sizeof(sig)) == sizeof(sig))
+				forward(st, sig);
+		}
+		if (!st->started_told && hooks_started_now(st, err_r, err_open, status_r))
+			tell_started(st);
 		pid_t w = waitpid(st->pid, &st->wait_status, WNOHANG);
 		if (w == st->pid)
 			st->exited = true;

@@ -11,6 +11,7 @@
 
 #include "agentbox.h"
 #include "common/util.h"
+#include "supervisor/supervisor.h"
 
 #define WATCH_TEXT_MAX (64 * 1024)
 
@@ -22,6 +23,11 @@ struct watch_state {
 	bool timed_out;
 	sbuf err_text;       /* what the backend itself reported */
 	sbuf status_text;    /* bwrap's --json-status-fd / --info-fd output */
+	const struct run_hooks *hooks; /* ab_start's (supervisor.h), or NULL */
+	bool started_told;   /* hooks->started was called */
+	/* pid is the Landlock backend's reaper: on timeout only the command
+	 * (sandbox_pid) is killed, and the reaper then ends the rest itself */
+	bool pid_is_reaper;
 };
 
 /* The caller's environment plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK.
@@ -42,7 +48,11 @@ int watch_block_signals(sigset_t *old, ab_error *err);
 void watch_default_signals(void);
 
 /* Polls until st->pid has exited. err_r: the backend's message pipe;
- * status_r: bwrap's status pipe or -1 (it names the sandbox's PID 1). */
+ * status_r: bwrap's status pipe or -1 (it names the sandbox's PID 1).
+ * With st->hooks, also forwards the signals read from hooks->ctl_fd and
+ * calls hooks->started once the sandbox's setup is over: err_r at EOF
+ * (the builtin and Landlock inner stages close it just before exec), or
+ * for bwrap once the sandbox's PID 1 is known, or when st->pid ended. */
 void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double timeout);
 
 /* The child's wait status as an exit code (128+N for signal N). */
