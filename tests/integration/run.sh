@@ -122,6 +122,8 @@ install -m 0755 "$AGENTBOX_SRC" "$BIN/agentbox"
 install -m 0755 "$PROBE_SRC" "$BIN/probe"
 # The seccomp helper of t_doctor.sh (built next to probe).
 install -m 0755 "$(dirname "$PROBE_SRC")/deny_userns" "$BIN/deny_userns"
+# A program linking libagentbox for t_landlock.sh (built next to probe).
+install -m 0755 "$(dirname "$PROBE_SRC")/ll_lib" "$BIN/ll_lib"
 install -m 0644 "$SRC_DIR/run.sh" "$SRC_DIR/lib.sh" "$SRC_DIR"/t_*.sh "$SUITE/"
 
 # prepare_pass NAME UID: directories owned by the pass user.
