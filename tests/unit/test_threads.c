@@ -236,10 +236,11 @@ static void test_builtin_and_bwrap(void **state)
 	mixed(AB_BACKEND_BUILTIN, AB_BACKEND_BWRAP);
 }
 
-/* Landlock ends every child of the process that appeared during its run:
- * it must not take the other run's sandbox with it (src/run/run_gate.h).
- * The built-in run is slower to set up, so without the gate it is started
- * while the Landlock run is still going. */
+/* Landlock's reaper ends what its command left behind: it must not take
+ * the other run's sandbox with it (the reaper is a process of its own and
+ * only its descendants are ended, src/backend/landlock/reaper.h). The
+ * built-in run is slower to set up, so it is started while the Landlock
+ * run is still going. */
 static void test_landlock_and_builtin(void **state)
 {
 	(void)state;
