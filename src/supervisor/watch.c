@@ -131,12 +131,14 @@ static int open_pidfd(pid_t pid)
 /* The inner stage, PID 1 inside, relays it to the command's process
  * group (Landlock: sandbox_pid is the command itself). Before it exists,
  * the backend gets it and the run ends. */
-static void forward(const struct watch_state *st, int sig)
+static void forward(struct watch_state *st, int sig)
 {
 	if (st->sandbox_pid > 0)
 		kill(st->sandbox_pid, sig);
 	else if (!st->pid_is_reaper)
 		kill(st->pid, sig);
+	else
+		st->pending_sig = sig; /* for the command, once the reaper names it */
 }
 
 /* When ab_start may return: the sandbox has set itself up (see watch.h). */
@@ -144,8 +146,10 @@ static bool hooks_started_now(const struct watch_state *st, int err_r, bool err_
 {
 	if (!st->hooks || !st->hooks->started)
 		return false;
+	/* a reaper names the command on the status pipe: until then a kill
+	 * request would have no one to go to */
 	if (err_r >= 0 && !err_open)
-		return true;
+		return !st->pid_is_reaper || st->sandbox_pid > 0;
 	/* bwrap keeps its stderr (err_r) to the end: its PID 1 is the sign */
 	return status_r >= 0 && !st->pid_is_reaper && st->sandbox_pid > 0;
 }
@@ -202,6 +206,10 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 			read_into(status_r, &st->status_text, &status_open);
 			if (st->sandbox_pid <= 0)
 				st->sandbox_pid = (pid_t)json_int_after(st->status_text.s, "\"child-pid\"");
+			if (st->sandbox_pid > 0 && st->pending_sig) {
+				kill(st->sandbox_pid, st->pending_sig);
+				st->pending_sig = 0;
+			}
 		}
 		if (p[0].revents) {
 			struct signalfd_siginfo si;

@@ -28,6 +28,7 @@ struct watch_state {
 	/* pid is the Landlock backend's reaper: on timeout only the command
 	 * (sandbox_pid) is killed, and the reaper then ends the rest itself */
 	bool pid_is_reaper;
+	int pending_sig;     /* a signal that came before the reaper named the command */
 };
 
 /* The caller's environment plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK.
