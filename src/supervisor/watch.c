@@ -146,10 +146,12 @@ static bool hooks_started_now(const struct watch_state *st, int err_r, bool err_
 {
 	if (!st->hooks || !st->hooks->started)
 		return false;
-	/* a reaper names the command on the status pipe: until then a kill
-	 * request would have no one to go to */
+	/* EOF with nothing said is success (words there are a setup failure,
+	 * which ab_start returns itself once the run has ended); a reaper
+	 * names the command on the status pipe, and until then a kill request
+	 * would have no one to go to */
 	if (err_r >= 0 && !err_open)
-		return !st->pid_is_reaper || st->sandbox_pid > 0;
+		return st->err_text.len == 0 && (!st->pid_is_reaper || st->sandbox_pid > 0);
 	/* bwrap keeps its stderr (err_r) to the end: its PID 1 is the sign */
 	return status_r >= 0 && !st->pid_is_reaper && st->sandbox_pid > 0;
 }
