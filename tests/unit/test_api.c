@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -490,6 +492,71 @@ static void test_start_setup_failure(void **state)
 	rmdir(dir);
 }
 
+/* In a probe child as uid 65534: ab_start with a working directory the
+ * sandbox cannot enter (mode 000, owned by root). The host-side checks
+ * pass; the sandbox's own setup fails, and that is ab_start's error too,
+ * not a started run whose wait fails. Exit codes: 0 as expected, 2 cannot
+ * drop to 65534, 3 ab_start succeeded, 4 wrong message. */
+static int probe_start_fails_inside(void *arg)
+{
+	const char *dir = arg;
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		return 2;
+	/* as after an exec by setpriv: setuid() left the process undumpable,
+	 * and the built-in engine's id maps need its /proc files to be ours */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	for (size_t i = 0; i < 3; i++) {
+		ab_backend b = start_backends[i];
+		if (!backend_here(b) || b == AB_BACKEND_BWRAP)
+			continue; /* bwrap: its errors after PID 1 come from wait */
+		ab_policy *p = ab_policy_new();
+		ab_error err = {0};
+		if (!p || ab_policy_apply_preset(p, "read-only", &err) < 0)
+			return 5;
+		ab_run_options o;
+		ab_run_options_init(&o);
+		o.backend = b;
+		o.cwd = dir;
+		o.quiet = true;
+		char t[] = "/bin/true";
+		char *argv[] = {t, NULL};
+		ab_child *ch = NULL;
+		int r = ab_start(p, &o, argv, &ch, &err);
+		ab_policy_free(p);
+		if (r == 0) {
+			int st;
+			ab_child_wait(ch, &st, &err);
+			dprintf(2, "%s: ab_start succeeded; wait said: %s\n", ab_backend_name(b), err.message);
+			ab_child_free(ch);
+			return 3;
+		}
+		if (ch || !strstr(err.message, "working directory")) {
+			dprintf(2, "%s: %s\n", ab_backend_name(b), err.message);
+			return 4;
+		}
+	}
+	return 0;
+}
+
+static void test_start_setup_failure_inside_sandbox(void **state)
+{
+	(void)state;
+	if (getuid() != 0)
+		skip(); /* needs a uid to drop to and a directory it cannot enter */
+	char dir[] = "/var/tmp/ab-api-XXXXXX", sub[64];
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(sub, sizeof(sub), "%s/closed", dir);
+	assert_int_equal(mkdir(sub, 0), 0);
+	int st = probe_child_run(probe_start_fails_inside, sub);
+	rmdir(sub);
+	rmdir(dir);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 2)
+		skip();
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_start_concurrent),
 		cmocka_unit_test(test_free_running_child),
 		cmocka_unit_test(test_start_setup_failure),
+		cmocka_unit_test(test_start_setup_failure_inside_sandbox),
 	};
 	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }
