@@ -17,8 +17,9 @@
  * borrowed for the duration of the call only: the library copies what it
  * keeps (strings, argv, paths) and never frees, modifies or retains the
  * caller's memory. Strings it returns (the *_name functions) are static
- * and must not be freed. The one object the library allocates for the
- * caller is the ab_policy (ab_policy_new / ab_policy_free).
+ * and must not be freed. The objects the library allocates for the
+ * caller are the ab_policy (ab_policy_new / ab_policy_free) and the
+ * ab_child of a started run (ab_start / ab_child_free).
  *
  * Threads. Functions may be called from several threads at once as long as
  * no ab_policy is changed while another thread uses it: ab_run, ab_start
