@@ -17,26 +17,33 @@
  * borrowed for the duration of the call only: the library copies what it
  * keeps (strings, argv, paths) and never frees, modifies or retains the
  * caller's memory. Strings it returns (the *_name functions) are static
- * and must not be freed. The one object the library allocates for the
- * caller is the ab_policy (ab_policy_new / ab_policy_free).
+ * and must not be freed. The objects the library allocates for the
+ * caller are the ab_policy (ab_policy_new / ab_policy_free) and the
+ * ab_child of a started run (ab_start / ab_child_free).
  *
  * Threads. Functions may be called from several threads at once as long as
- * no ab_policy is changed while another thread uses it: ab_run and
- * ab_explain only read the policy, the options and argv, so several runs
- * may share them. The library's only global state is the lock that keeps
- * Landlock runs apart from the others; what a run does to the process as
- * a whole is listed at ab_run.
+ * no ab_policy is changed while another thread uses it: ab_run, ab_start
+ * and ab_explain only read the policy, the options and argv, so several
+ * runs may share them. The library keeps no global state between runs;
+ * what a run does to the process as a whole is listed at ab_run, and what
+ * a started run adds at ab_start.
  *
  * Out of memory. The policy functions return -ENOMEM (ab_policy_new NULL)
  * when an allocation fails, and leave the policy as it was before the
- * call. ab_run and ab_explain do not: they allocate throughout a process
- * tree that is half built (child processes, placeholders on disk, blocked
- * signals) and cannot unwind it safely, so an allocation failure there ends
- * the process: "agentbox: out of memory: ..." on stderr naming the size,
- * then abort(). A sandbox already started by a namespace backend dies
- * with it (its PID 1 is tied to the caller's life); with the Landlock
- * backend, processes the command started may outlive it. Their memory use
- * is bounded by the policy's size and a few MiB for the network proxy.
+ * call. ab_explain returns -ENOMEM (what it printed so far stays printed),
+ * and so do ab_run and ab_start while they check and plan the run, before
+ * anything is started (the options, the working directory, the policy's
+ * resolution into a plan, the self check): at worst the memory the failed
+ * step had already allocated is lost. Setting up the run's events (a few
+ * hundred bytes) and everything from the choice of a backend on -- a
+ * process tree that is half built (child processes, placeholders on disk,
+ * blocked signals, the proxy's threads) that cannot be unwound safely --
+ * still end the process on an allocation failure: "agentbox: out of
+ * memory: ..." on stderr naming the size, then abort(). A sandbox already
+ * started dies with it: a namespace backend's PID 1 is tied to the
+ * caller's life, and the Landlock backend's reaper kills the command and
+ * everything it started when its parent dies. That part's memory use is
+ * bounded by the policy's size and a few MiB for the network proxy.
  *
  * The inner stage. The bubblewrap backend re-executes the calling program
  * (/proc/self/exe) inside the sandbox as
@@ -199,8 +206,9 @@ typedef void (*ab_event_fn)(const char *json, void *user);
  * options were not initialised).
  *
  * Every pointer here is borrowed: the caller owns the strings, the fds
- * and event_user, and they must stay valid until ab_run returns; the
- * library closes none of the fds. */
+ * and event_user, and they must stay valid until ab_run returns (for
+ * ab_start: until ab_child_wait or ab_child_free returns); the library
+ * closes none of the fds. */
 typedef struct ab_run_options {
 	/* sizeof(ab_run_options) as the caller was compiled; set by
 	 * ab_run_options_init, never by hand */
@@ -291,12 +299,12 @@ AB_EXPORT void ab_run_options_init_size(ab_run_options *o, size_t size);
  *    that code would reap the sandbox, and the run then ends with
  *    AB_EXIT_FAILURE and a message that its status is lost.
  *  - The Landlock backend has no PID namespace to end what the command
- *    leaves behind, so the process is a child subreaper while such a run
- *    lasts and, when the command ends, every child of the process that
- *    appeared during the run is killed and reaped. Such a run therefore
- *    waits until it is the only ab_run/ab_explain in the process, and the
- *    others wait for it; children the program starts itself meanwhile
- *    are not protected. The other backends run side by side.
+ *    leaves behind, so it forks a reaper process of its own (a child
+ *    subreaper) that starts the command; when the command ends, or when
+ *    the calling process dies, the reaper stops and kills every process
+ *    the command left behind, daemonised ones included. The calling
+ *    process itself is never made a subreaper: children it starts itself
+ *    are not touched, and Landlock runs go side by side with all others.
  *  - With AB_NET_PROXY the soft RLIMIT_NOFILE of the process is raised to
  *    its hard limit, and the proxy runs in threads of ab_run's own.
  *  - In a process that has (had) threads, the built-in backend creates the
@@ -304,9 +312,67 @@ AB_EXPORT void ab_run_options_init_size(ab_run_options *o, size_t size);
  *    malloc, stdio or fork lock another thread holds is copied into it.
  * Any number of threads may call ab_run at the same time, with the same
  * or different policies, working directories and backends. Do not call
- * ab_run or ab_explain from an on_event callback. */
+ * ab_run, ab_start, ab_child_wait or ab_explain from an on_event callback. */
 AB_EXPORT int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 		     int *exit_status, ab_error *err);
+
+/* ---- running without blocking ---------------------------------------- */
+
+/* A run started with ab_start. Opaque; owned by the caller until
+ * ab_child_free. One thread at a time per ab_child (ab_child_kill and
+ * ab_child_pidfd may be called from any thread while another waits). */
+typedef struct ab_child ab_child;
+
+/* Starts argv under the policy as ab_run would and returns without
+ * waiting for the command: 0 and *out once the sandbox is set up and the
+ * command is being executed, or a negative errno and err when the run
+ * could not be set up (nothing runs then, *out is unchanged). Setup
+ * failures that ab_run returns are returned here: bad options, the
+ * working directory, the policy, --require not met, no usable backend, a
+ * sandbox that failed while building itself. (A bwrap backend run counts
+ * as set up once bubblewrap has started the sandbox's PID 1; a failure of
+ * bwrap after that comes from ab_child_wait.)
+ *
+ * Ownership: the policy and argv are copied (free or change them when
+ * ab_start returns); the options struct is copied, but what it points to
+ * (cwd, envp, approvals_save, event_user) and its fds (stdio, events,
+ * approvals) are the caller's and must stay valid and open until
+ * ab_child_wait or ab_child_free returns.
+ *
+ * Effects on the process, besides ab_run's (listed there): each started
+ * run has a thread of the library's, created by ab_start with the
+ * caller's signal mask, which runs the blocking path of ab_run -- it
+ * blocks SIGHUP, SIGINT, SIGQUIT, SIGTERM and SIGCHLD in itself and reads
+ * them from a signalfd, so process-directed signals of these kinds that
+ * no other thread takes are forwarded to one of the running commands --
+ * and ends when the run has ended. Three fds per run (a pipe and an
+ * eventfd, close-on-exec) live until ab_child_free. */
+AB_EXPORT int ab_start(const ab_policy *p, const ab_run_options *o, char *const argv[],
+		       ab_child **out, ab_error *err);
+
+/* A pollable fd that becomes readable (POLLIN) when the run has ended and
+ * ab_child_wait will not block. It is not a pidfd (the command may be a
+ * grandchild in another PID namespace): it is an eventfd of the library's.
+ * Poll it only; do not read, write or close it. Valid until ab_child_free. */
+AB_EXPORT int ab_child_pidfd(const ab_child *c);
+
+/* Sends sig to the command as ab_run forwards SIGTERM and the others: with
+ * a namespace backend to the sandbox's PID 1, which relays it to the
+ * command's process group (SIGKILL ends the whole sandbox); with Landlock
+ * to the command itself. 0 when handed to the run's supervisor, -ESRCH
+ * when the run has already ended, -EINVAL for a bad signal number,
+ * -EAGAIN when 16384 requests are still pending. Takes no ab_error. */
+AB_EXPORT int ab_child_kill(ab_child *c, int sig);
+
+/* Waits for the run to end: then 0 and the command's exit status, or a
+ * negative errno and err, exactly as ab_run returns them. May be called
+ * again (the same result). */
+AB_EXPORT int ab_child_wait(ab_child *c, int *exit_status, ab_error *err);
+
+/* Frees c. After ab_child_wait this only frees; on a run that has not
+ * ended it first kills the sandbox (SIGKILL, as ab_child_kill) and waits
+ * for its end. NULL is allowed. */
+AB_EXPORT void ab_child_free(ab_child *c);
 
 /* Prints the resolved plan and the backend command line to `out` (the
  * caller's; written, not closed). argv may be NULL. */

@@ -131,10 +131,8 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static void emit_async(struct events_async *a, const char *json)
+static void emit_async(struct events_async *a, struct line *l)
 {
-	/* allocated outside the lock: emitters wait only for list updates */
-	struct line *l = line_new(json);
 	pthread_mutex_lock(&a->lock);
 	if (a->queued + line_size(l) > EVENTS_QUEUE_MAX) {
 		a->dropped++;
@@ -163,11 +161,14 @@ static void emit(const struct events *ev, const char *json, bool closing)
 	struct events_state *st = ev->st;
 	if (!st)
 		return;
+	/* Allocated before any lock: emitters wait only for list updates,
+	 * and an allocation failure that unwinds to an oom_guarded() (a run's
+	 * checks before it starts anything) leaves no lock held. */
+	struct line *l = line_new(json);
 	pthread_mutex_lock(&st->lock);
 	if (st->async) {
-		emit_async(st->async, json);
+		emit_async(st->async, l);
 	} else {
-		struct line *l = line_new(json);
 		deliver_sync(st, l, closing);
 		free(l);
 	}

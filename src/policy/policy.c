@@ -131,6 +131,30 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 	c->net_set = src->net_set;
 }
 
+struct clone_args {
+	const ab_policy *src;
+	ab_policy *copy;
+};
+
+static int clone_body(void *ctx)
+{
+	struct clone_args *a = ctx;
+	policy_copy(a->src, &a->copy);
+	return 0;
+}
+
+int policy_clone(const ab_policy *src, ab_policy **out, ab_error *err)
+{
+	struct clone_args a = {.src = src};
+	int r = oom_guarded(clone_body, &a, err, "copying the policy");
+	if (r < 0) {
+		ab_policy_free(a.copy);
+		return r;
+	}
+	*out = a.copy;
+	return 0;
+}
+
 struct txn {
 	ab_policy *p, *copy;
 	int (*op)(ab_policy *p, void *arg, ab_error *err);

@@ -66,6 +66,10 @@ int policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *e
 int policy_transaction(ab_policy *p, int (*op)(ab_policy *p, void *arg, ab_error *err),
 		       void *arg, const char *what, ab_error *err);
 
+/* A deep copy of src in *out (the caller frees it with ab_policy_free), or
+ * -ENOMEM with err set and *out unchanged. */
+int policy_clone(const ab_policy *src, ab_policy **out, ab_error *err);
+
 /* "read" / "write" / "none" -> access; returns false when unknown. */
 bool policy_parse_access(const char *word, ab_access *out);
 

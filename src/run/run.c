@@ -15,7 +15,7 @@
 #include "net/bridge.h"
 #include "plan/plan.h"
 #include "common/events.h"
-#include "run/run_gate.h"
+#include "run/run.h"
 #include "run/run_options.h"
 #include "run/self_check.h"
 #include "run/state_dir.h"
@@ -380,8 +380,63 @@ static int run_backends(struct supervise_request *req, struct plan *plan, const 
 	return r;
 }
 
+/* Everything a run checks and computes before any backend starts: the
+ * facts, the plan, the self check. Allocations only, so it runs under
+ * oom_guarded(): out of memory here is -ENOMEM (at worst leaking what the
+ * failed step had allocated), never the end of the process. */
+struct prestart {
+	const ab_policy *p;
+	const ab_run_options *o;
+	const struct events *ev;
+	ab_error *err;
+	struct run_facts f;
+	struct plan plan;
+	struct self_check self;
+};
+
+static void prestart_free(struct prestart *ps)
+{
+	self_check_free(&ps->self);
+	plan_free(&ps->plan);
+	facts_free(&ps->f);
+}
+
+static int prestart_body(void *ctx)
+{
+	struct prestart *ps = ctx;
+	int r = gather(ps->o, &ps->f, ps->ev, ps->err);
+	if (r < 0)
+		return r;
+	r = resolve(ps->p, ps->o, &ps->f, &ps->plan, ps->err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ps->plan.n_warnings; i++)
+		events_warning(ps->ev, ps->plan.warnings[i].code, ps->plan.warnings[i].path,
+			       ps->plan.warnings[i].message);
+	/* Before any backend: a sandbox that can replace agentbox would
+	 * disarm every later run, whichever backend builds this one. */
+	self_check_run(&ps->plan, ps->f.self_exe, ps->o->allow_writable_self, &ps->self);
+	if (ps->self.verdict == SELF_REFUSED)
+		return self_check_refusal(&ps->self, ps->err);
+	if (ps->self.verdict == SELF_ACCEPTED) {
+		_cleanup_free_ char *msg = self_check_warning(&ps->self);
+		events_warning(ps->ev, "writable_self", ps->self.writable ? ps->self.writable : ps->self.file,
+			       msg);
+	}
+	return 0;
+}
+
+static int prestart(struct prestart *ps)
+{
+	int r = oom_guarded(prestart_body, ps, ps->err, "preparing the run");
+	if (r < 0)
+		prestart_free(ps);
+	return r;
+}
+
 static int run_events(const ab_policy *p, const ab_run_options *o, char *const argv[],
-		      int *exit_status, struct events *evp, ab_error *err)
+		      int *exit_status, struct events *evp, const struct run_hooks *hooks,
+		      ab_error *err)
 {
 	double t0 = monotonic_ms();
 	struct events ev = *evp;
@@ -389,49 +444,31 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 		return ab_fail(err, EINVAL, "no command given; usage: agentbox run [OPTIONS] -- COMMAND [ARG...]");
 	if (o->backend != AB_BACKEND_AUTO && !backend_by_id(o->backend))
 		return ab_fail(err, EINVAL, "unknown backend %d", (int)o->backend);
-	struct run_facts f;
-	int r = gather(o, &f, &ev, err);
+	struct prestart ps = {.p = p, .o = o, .ev = &ev, .err = err};
+	int r = prestart(&ps);
 	if (r < 0)
 		return r;
-
-	struct plan plan;
-	r = resolve(p, o, &f, &plan, err);
-	if (r < 0) {
-		plan_free(&plan);
-		facts_free(&f);
-		return r;
-	}
-	for (size_t i = 0; i < plan.n_warnings; i++)
-		events_warning(&ev, plan.warnings[i].code, plan.warnings[i].path, plan.warnings[i].message);
-
-	/* Before any backend: a sandbox that can replace agentbox would
-	 * disarm every later run, whichever backend builds this one. */
-	struct self_check self;
-	self_check_run(&plan, f.self_exe, o->allow_writable_self, &self);
-	if (self.verdict == SELF_REFUSED) {
-		r = self_check_refusal(&self, err);
-		self_check_free(&self);
-		plan_free(&plan);
-		facts_free(&f);
-		return r;
-	}
-	if (self.verdict == SELF_ACCEPTED) {
-		_cleanup_free_ char *msg = self_check_warning(&self);
-		events_warning(&ev, "writable_self", self.writable ? self.writable : self.file, msg);
-	}
-
 	struct supervise_request req = {
-		.plan = &plan, .self_path = f.self_exe,
-		.command = argv, .opts = o, .ev = &ev, .self = &self,
+		.plan = &ps.plan, .self_path = ps.f.self_exe,
+		.command = argv, .opts = o, .ev = &ev, .self = &ps.self, .hooks = hooks,
 	};
-	struct backend_ctx ctx = {.state_dir = f.state_dir, .exact = o->exact, .for_run = true};
-	r = run_backends(&req, &plan, &ctx, exit_status, err);
+	struct backend_ctx ctx = {.state_dir = ps.f.state_dir, .exact = o->exact, .for_run = true};
+	r = run_backends(&req, &ps.plan, &ctx, exit_status, err);
 	if (r == 0)
 		emit_exit(&ev, *exit_status, *exit_status == AB_EXIT_TIMEOUT && o->timeout_sec > 0,
 			  monotonic_ms() - t0);
-	self_check_free(&self);
-	plan_free(&plan);
-	facts_free(&f);
+	prestart_free(&ps);
+	return r;
+}
+
+int run_full(const ab_policy *p, const ab_run_options *o, char *const argv[], int *exit_status,
+	     const struct run_hooks *hooks, ab_error *err)
+{
+	struct events ev;
+	events_init(&ev, o);
+	int r = run_events(p, o, argv, exit_status, &ev, hooks, err);
+	/* after the exit event: what the events reader missed, if anything */
+	events_close(&ev);
 	return r;
 }
 
@@ -441,15 +478,7 @@ int ab_run(const ab_policy *p, const ab_run_options *o, char *const argv[],
 	ab_run_options full; /* this library's size: see run_options.c */
 	if (run_options_accept(o, &full, err) < 0)
 		return -EINVAL;
-	o = &full;
-	struct events ev;
-	events_init(&ev, o);
-	run_gate_enter();
-	int r = run_events(p, o, argv, exit_status, &ev, err);
-	run_gate_leave();
-	/* after the exit event: what the events reader missed, if anything */
-	events_close(&ev);
-	return r;
+	return run_full(p, &full, argv, exit_status, NULL, err);
 }
 
 /* For explain: what `run` would pick, walking the same candidates, each
@@ -527,39 +556,53 @@ static void explain_text(const struct plan *plan, const struct backend_choice *c
 	free(text);
 }
 
+struct explain_args {
+	const ab_policy *p;
+	const ab_run_options *o;
+	char *const *argv;
+	bool json;
+	FILE *out;
+	const struct events *ev;
+	ab_error *err;
+	struct prestart ps;
+	struct backend_choice c;
+};
+
+/* Under oom_guarded() (see struct prestart): the whole of explain only
+ * allocates and prints. */
+static int explain_body(void *ctx)
+{
+	struct explain_args *a = ctx;
+	struct prestart *ps = &a->ps;
+	int r = gather(a->o, &ps->f, a->ev, a->err);
+	if (r < 0)
+		return r;
+	r = resolve(a->p, a->o, &ps->f, &ps->plan, a->err);
+	if (r < 0)
+		return r;
+	static char placeholder_cmd[] = "COMMAND";
+	static char *const default_cmd[] = {placeholder_cmd, NULL};
+	char *const *command = a->argv && a->argv[0] ? a->argv : default_cmd;
+	ab_error berr = {0};
+	self_check_run(&ps->plan, ps->f.self_exe, a->o->allow_writable_self, &ps->self);
+	struct backend_ctx bctx = {.state_dir = ps->f.state_dir};
+	bool usable = choose_for_explain(a->o, &ps->plan, &bctx, &a->c, &berr);
+	if (a->json)
+		explain_json(&ps->plan, a->o, &a->c, &ps->self, command, ps->f.self_exe, usable, &berr, a->out);
+	else
+		explain_text(&ps->plan, &a->c, &ps->self, command, ps->f.self_exe, usable, &berr, a->out);
+	return 0;
+}
+
 static int explain_events(const ab_policy *p, const ab_run_options *o, char *const argv[],
 			  bool json, FILE *out, const struct events *evp, ab_error *err)
 {
-	struct events ev = *evp;
-	struct run_facts f;
-	int r = gather(o, &f, &ev, err);
-	if (r < 0)
-		return r;
-	struct plan plan;
-	r = resolve(p, o, &f, &plan, err);
-	if (r < 0) {
-		plan_free(&plan);
-		facts_free(&f);
-		return r;
-	}
-	static char placeholder_cmd[] = "COMMAND";
-	static char *const default_cmd[] = {placeholder_cmd, NULL};
-	char *const *command = argv && argv[0] ? argv : default_cmd;
-	struct backend_choice c = {0};
-	ab_error berr = {0};
-	struct self_check self;
-	self_check_run(&plan, f.self_exe, o->allow_writable_self, &self);
-	struct backend_ctx ctx = {.state_dir = f.state_dir};
-	bool usable = choose_for_explain(o, &plan, &ctx, &c, &berr);
-	if (json)
-		explain_json(&plan, o, &c, &self, command, f.self_exe, usable, &berr, out);
-	else
-		explain_text(&plan, &c, &self, command, f.self_exe, usable, &berr, out);
-	self_check_free(&self);
-	backend_choice_free(&c);
-	plan_free(&plan);
-	facts_free(&f);
-	return 0;
+	struct explain_args a = {.p = p, .o = o, .argv = argv, .json = json, .out = out, .ev = evp,
+				 .err = err};
+	int r = oom_guarded(explain_body, &a, err, "ab_explain");
+	backend_choice_free(&a.c);
+	prestart_free(&a.ps);
+	return r;
 }
 
 int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], bool json,
@@ -573,9 +616,7 @@ int ab_explain(const ab_policy *p, const ab_run_options *o, char *const argv[], 
 	ab_run_options quiet = *o;
 	quiet.quiet = true;
 	events_init(&ev, &quiet);
-	run_gate_enter();
 	int r = explain_events(p, o, argv, json, out, &ev, err);
-	run_gate_leave();
 	events_close(&ev);
 	return r;
 }

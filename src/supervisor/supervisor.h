@@ -18,6 +18,17 @@ enum supervise_outcome {
 
 struct bwrap_info;
 struct landlock_prep;
+
+/* What a started run (ab_start, src/run/child.c) adds to the blocking
+ * path: signals asked for with ab_child_kill arrive as ints on ctl_fd and
+ * are forwarded as the signalfd's are, and started() is called once, from
+ * the supervising thread, when the sandbox's own setup is over (see
+ * watch_loop). NULL in a plain ab_run. */
+struct run_hooks {
+	int ctl_fd;
+	void (*started)(void *arg);
+	void *arg;
+};
 struct self_check;
 
 struct supervise_request {
@@ -29,6 +40,7 @@ struct supervise_request {
 	const struct events *ev;
 	struct landlock_prep *landlock; /* the Landlock backend's prepared rules */
 	const struct self_check *self;  /* agentbox's own binary vs the plan (posture) */
+	const struct run_hooks *hooks;  /* ab_start's, or NULL */
 };
 
 #endif

@@ -132,8 +132,43 @@ static int open_pidfd(pid_t pid)
 #endif
 }
 
+/* The inner stage, PID 1 inside, relays it to the command's process
+ * group (Landlock: sandbox_pid is the command itself). Before it exists,
+ * the backend gets it and the run ends. */
+static void forward(struct watch_state *st, int sig)
+{
+	if (st->sandbox_pid > 0)
+		kill(st->sandbox_pid, sig);
+	else if (!st->pid_is_reaper)
+		kill(st->pid, sig);
+	else
+		st->pending_sig = sig; /* for the command, once the reaper names it */
+}
+
+/* When ab_start may return: the sandbox has set itself up (see watch.h). */
+static bool hooks_started_now(const struct watch_state *st, int err_r, bool err_open, int status_r)
+{
+	if (!st->hooks || !st->hooks->started)
+		return false;
+	/* EOF with nothing said is success (words there are a setup failure,
+	 * which ab_start returns itself once the run has ended); a reaper
+	 * names the command on the status pipe, and until then a kill request
+	 * would have no one to go to */
+	if (err_r >= 0 && !err_open)
+		return st->err_text.len == 0 && (!st->pid_is_reaper || st->sandbox_pid > 0);
+	/* bwrap keeps its stderr (err_r) to the end: its PID 1 is the sign */
+	return status_r >= 0 && !st->pid_is_reaper && st->sandbox_pid > 0;
+}
+
+static void tell_started(struct watch_state *st)
+{
+	st->started_told = true;
+	st->hooks->started(st->hooks->arg);
+}
+
 void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double timeout)
 {
+	int ctl_fd = st->hooks ? st->hooks->ctl_fd : -1;
 	bool err_open = err_r >= 0, status_open = status_r >= 0;
 	double deadline = timeout > 0 ? monotonic_ms() / 1e3 + timeout : 0;
 	if (err_r >= 0)
@@ -142,13 +177,14 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		fcntl(status_r, F_SETFL, O_NONBLOCK);
 	int pidfd = open_pidfd(st->pid);
 	while (!st->exited) {
-		struct pollfd p[4 + TTY_RELAY_NFDS] = {
+		struct pollfd p[5 + TTY_RELAY_NFDS] = {
 			{.fd = sfd, .events = POLLIN},
 			{.fd = err_open ? err_r : -1, .events = POLLIN},
 			{.fd = status_open ? status_r : -1, .events = POLLIN},
 			{.fd = pidfd, .events = POLLIN},
+			{.fd = ctl_fd, .events = POLLIN},
 		};
-		tty_relay_pollfds(st->relay, p + 4);
+		tty_relay_pollfds(st->relay, p + 5);
 		int wait_ms = -1;
 		if (deadline > 0 && !st->timed_out) {
 			double left = deadline - monotonic_ms() / 1e3;
@@ -156,18 +192,21 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		}
 		if (pidfd < 0 && (wait_ms < 0 || wait_ms > CHILD_POLL_MS))
 			wait_ms = CHILD_POLL_MS;
-		int r = poll(p, 4 + TTY_RELAY_NFDS, wait_ms);
+		int r = poll(p, 5 + TTY_RELAY_NFDS, wait_ms);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r > 0)
-			tty_relay_handle(st->relay, p + 4);
+			tty_relay_handle(st->relay, p + 5);
 		if (deadline > 0 && !st->timed_out && monotonic_ms() / 1e3 >= deadline) {
 			/* Killing the sandbox's PID 1 ends its whole PID namespace,
 			 * so no descendant survives, detached or not. */
 			st->timed_out = true;
 			if (st->sandbox_pid > 0)
 				kill(st->sandbox_pid, SIGKILL);
-			kill(st->pid, SIGKILL);
+			/* a reaper ends what the command left when it sees the
+			 * command die; killed, it could not */
+			if (!st->pid_is_reaper || st->sandbox_pid <= 0)
+				kill(st->pid, SIGKILL);
 			continue;
 		}
 		if (p[1].revents)
@@ -176,6 +215,10 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 			read_into(status_r, &st->status_text, &status_open);
 			if (st->sandbox_pid <= 0)
 				st->sandbox_pid = (pid_t)json_int_after(st->status_text.s, "\"child-pid\"");
+			if (st->sandbox_pid > 0 && st->pending_sig) {
+				kill(st->sandbox_pid, st->pending_sig);
+				st->pending_sig = 0;
+			}
 		}
 		if (p[0].revents) {
 			struct signalfd_siginfo si;
@@ -187,15 +230,16 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 					tty_relay_winch(st->relay);
 					continue;
 				}
-				/* The inner stage, PID 1 inside, relays it to the
-				 * command's process group. Before it exists, the
-				 * backend gets it and the run ends. */
-				if (st->sandbox_pid > 0)
-					kill(st->sandbox_pid, sig);
-				else
-					kill(st->pid, sig);
+				forward(st, sig);
 			}
 		}
+		if (p[4].revents) {
+			int sig;
+			while (read(ctl_fd, &sig, sizeof(sig)) == sizeof(sig))
+				forward(st, sig);
+		}
+		if (!st->started_told && hooks_started_now(st, err_r, err_open, status_r))
+			tell_started(st);
 		pid_t w = waitpid(st->pid, &st->wait_status, WNOHANG);
 		if (w == st->pid)
 			st->exited = true;

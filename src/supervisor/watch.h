@@ -11,6 +11,7 @@
 
 #include "agentbox.h"
 #include "common/util.h"
+#include "supervisor/supervisor.h"
 
 struct tty_relay;
 
@@ -25,6 +26,12 @@ struct watch_state {
 	sbuf err_text;       /* what the backend itself reported */
 	sbuf status_text;    /* bwrap's --json-status-fd / --info-fd output */
 	struct tty_relay *relay; /* the command's pty, relayed in the loop, or NULL */
+	const struct run_hooks *hooks; /* ab_start's (supervisor.h), or NULL */
+	bool started_told;   /* hooks->started was called */
+	/* pid is the Landlock backend's reaper: on timeout only the command
+	 * (sandbox_pid) is killed, and the reaper then ends the rest itself */
+	bool pid_is_reaper;
+	int pending_sig;     /* a signal that came before the reaper named the command */
 };
 
 /* The caller's environment plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK.
@@ -46,7 +53,11 @@ void watch_default_signals(void);
 
 /* Polls until st->pid has exited, relaying st->relay meanwhile (and
  * finishing it at the end). err_r: the backend's message pipe;
- * status_r: bwrap's status pipe or -1 (it names the sandbox's PID 1). */
+ * status_r: bwrap's status pipe or -1 (it names the sandbox's PID 1).
+ * With st->hooks, also forwards the signals read from hooks->ctl_fd and
+ * calls hooks->started once the sandbox's setup is over: err_r at EOF
+ * (the builtin and Landlock inner stages close it just before exec), or
+ * for bwrap once the sandbox's PID 1 is known, or when st->pid ended. */
 void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double timeout);
 
 /* The child's wait status as an exit code (128+N for signal N). */

@@ -204,3 +204,84 @@ case_landlock_exit_status() {
 	expect_exit "a missing command is 127" 127 -- run --backend landlock -C "$WS" -- /nonexistent/cmd
 	expect_exit "timeout kills the sandbox (124)" 124 -- run --backend landlock --timeout 0.5 -C "$WS" -- sleep 30
 }
+
+# kill -9 of agentbox during a Landlock run: its reaper sees the
+# supervisor's pipe reach EOF and ends the command and the daemonised
+# grandchild, instead of leaving them to init.
+case_landlock_kill9_leaves_nothing() {
+	ll_only_once || return 0
+	new_ws
+	mkdir "$WS/sub"
+	local mark=$$ i
+	"$AGENTBOX" run --backend landlock --policy workspace-write -C "$WS" -- \
+		sh -c "setsid sh -c 'sleep 302.$mark' </dev/null >/dev/null 2>&1 & echo \$! >sub/pid; exec sleep 303.$mark" \
+		</dev/null >/dev/null 2>&1 &
+	local ab_pid=$!
+	bg_track "$ab_pid"
+	wait_for_file "$WS/sub/pid" . 100
+	# both sleeps exist before the kill (else the case proves nothing)
+	for ((i = 0; i < 100; i++)); do
+		[ "$(pgrep -u "$(id -u)" -f "^sleep 30[23]\.$mark\$" | wc -l)" -eq 2 ] && break
+		sleep 0.1
+	done
+	expect "the command and its daemonised grandchild run" \
+		'[ "$(pgrep -u "$(id -u)" -f "^sleep 30[23]\.$mark\$" | wc -l)" -eq 2 ]'
+	kill -9 "$ab_pid"
+	wait "$ab_pid" 2>/dev/null
+	# the reaper needs a moment after agentbox's death; wait up to 10 s
+	for ((i = 0; i < 100; i++)); do
+		pgrep -u "$(id -u)" -f "^sleep 30[23]\.$mark\$" >/dev/null || break
+		sleep 0.1
+	done
+	expect "after kill -9 of agentbox nothing of the run is left" \
+		'! pgrep -u "$(id -u)" -f "^sleep 30[23]\.$mark\$" >/dev/null'
+}
+
+# A chain that keeps re-growing (each generation starts the next and
+# exits, so its pid keeps changing) is still ended: SIGSTOP rounds until
+# nothing runs, then SIGKILL.
+case_landlock_regrowing_chain() {
+	ll_only_once || return 0
+	new_ws
+	mkdir "$WS/sub"
+	local mark=$$
+	# bounded (20000 generations), so that a failure does not leave it
+	# running for long
+	cat >"$WS/sub/chain.sh" <<'SH'
+[ "$1" -gt 0 ] || exit 0
+echo "$1" >sub/gen
+sh sub/chain.sh $(($1 - 1)) "$2" &
+exit 0
+SH
+	ab run --backend landlock --policy workspace-write -C "$WS" -- \
+		sh -c "sh sub/chain.sh 20000 $mark & i=0; while [ \$i -lt 200 ]; do g=\$(cat sub/gen 2>/dev/null); [ -n \"\$g\" ] && [ \"\$g\" -lt 19980 ] && exit 0; sleep 0.05; i=\$((i+1)); done; exit 1"
+	expect_exit "the chain grew 20 generations while the command ran" 0
+	expect "no generation of the chain survives the run" \
+		'! pgrep -u "$(id -u)" -f "^sh sub/chain\.sh [0-9]+ $mark\$" >/dev/null'
+}
+
+# A program linking libagentbox: a child it starts itself from another
+# thread while a Landlock run lasts survives the run (the program is not
+# made a subreaper, nothing of its own is reaped).
+case_landlock_library_own_child() {
+	ll_only_once || return 0
+	new_ws
+	abx "$(dirname "$AGENTBOX")/ll_lib" own-child "$WS"
+	expect_exit "the program's own child outlives the Landlock run" 0
+	expect_stdout_contains "ll_lib says so" "own child survived"
+}
+
+# Two Landlock runs from two threads of one program run at the same time
+# (each command waits for the other's file), and each one's daemonised
+# leftover is ended.
+case_landlock_library_two_threads() {
+	ll_only_once || return 0
+	new_ws
+	mkdir "$WS/sub"
+	local mark=$$
+	abx "$(dirname "$AGENTBOX")/ll_lib" two "$WS" "$mark"
+	expect_exit "both Landlock runs ran side by side" 0
+	expect_stdout_contains "each command exited 0" "both ran: 0 0"
+	expect "neither run's daemonised sleep survives" \
+		'! pgrep -u "$(id -u)" -f "^sleep 300\.$mark\$" >/dev/null'
+}

@@ -115,6 +115,19 @@ elif out=$("$cc" -Wall -Wextra -static -o "$tmp/run_true_static" "$src/examples/
 else
 	not_ok "example builds statically with pkg-config --static" "$out"
 fi
+# The non-blocking API (ab_start, ab_child_*): examples/start_kill.c.
+# shellcheck disable=SC2046
+if out=$("$cc" -Wall -Wextra -Werror "${san_flags[@]}" -o "$tmp/start_kill_shared" \
+	"$src/examples/start_kill.c" $(pkg-config --cflags --libs agentbox) 2>&1); then
+	ok "start_kill example builds with pkg-config"
+else
+	not_ok "start_kill example builds with pkg-config" "$out"
+fi
+# shellcheck disable=SC2046
+if [ "$sanitize" = none ] && ! out=$("$cc" -Wall -Wextra -static -o "$tmp/start_kill_static" \
+	"$src/examples/start_kill.c" $(pkg-config --static --cflags --libs agentbox) 2>&1); then
+	not_ok "start_kill example builds statically" "$out"
+fi
 if [ -x "$tmp/run_true_shared" ] && readelf -d "$tmp/run_true_shared" | grep -q 'NEEDED.*libagentbox.so.0'; then
 	ok "the shared example needs libagentbox.so.0"
 else
@@ -129,16 +142,18 @@ else
 fi
 
 backends=(builtin bwrap landlock)
-# run_example AS VARIANT BACKEND: AS is "" or a setpriv prefix
+# run_example AS VARIANT BACKEND [PROGRAM]: AS is "" or a setpriv prefix
 run_example() {
-	local who=$1 variant=$2 backend=$3 out rc
+	local who=$1 variant=$2 backend=$3 prog=${4:-run_true} out rc
 	local dir=$work/root
 	[ -n "$who" ] && dir=$work/user
-	out=$(cd "$dir" && env LD_LIBRARY_PATH="$libdir" $who "$tmp/run_true_$variant" "$backend" 2>&1)
+	out=$(cd "$dir" && env LD_LIBRARY_PATH="$libdir" $who "$tmp/${prog}_$variant" "$backend" 2>&1)
 	rc=$?
-	local name="$variant example, $backend backend${who:+, uid 65534}"
-	if [ $rc -eq 0 ] && grep -qx hi <<<"$out" && grep -q "exit status 0" <<<"$out"; then
+	local name="$variant $prog example, $backend backend${who:+, uid 65534}"
+	if [ "$prog" = run_true ] && [ $rc -eq 0 ] && grep -qx hi <<<"$out" && grep -q "exit status 0" <<<"$out"; then
 		ok "$name: hi, exit status 0"
+	elif [ "$prog" = start_kill ] && [ $rc -eq 0 ] && grep -q "exit status 143" <<<"$out"; then
+		ok "$name: started, killed with SIGTERM, exit status 143"
 	elif grep -qE "not usable|cannot create the sandbox's namespaces|no usable bubblewrap|Landlock is not" <<<"$out"; then
 		echo "ok - $name # SKIP backend not available here: $(head -n1 <<<"$out")"
 		passed=$((passed + 1))
@@ -156,6 +171,7 @@ for who in "${users[@]}"; do
 		[ -x "$tmp/run_true_$variant" ] || continue
 		for b in "${backends[@]}"; do
 			run_example "$who" "$variant" "$b"
+			[ -x "$tmp/start_kill_$variant" ] && run_example "$who" "$variant" "$b" start_kill
 		done
 	done
 done

@@ -2,6 +2,10 @@
  * and includes only agentbox.h): how ab_run_options carries its size from
  * ab_run_options_init to ab_run and ab_explain. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -267,6 +274,324 @@ static void test_channel_fds_0_to_2_are_refused(void **state)
 	}
 }
 
+/* ---- ab_start ---------------------------------------------------------- */
+
+/* A policy that reads everything and writes dir; the options for it. */
+static ab_policy *start_policy(const char *dir, ab_run_options *o, ab_backend backend)
+{
+	ab_policy *p = ab_policy_new();
+	assert_non_null(p);
+	ab_error err = {0};
+	assert_int_equal(ab_policy_apply_preset(p, "read-only", &err), 0);
+	assert_int_equal(ab_policy_add_path(p, dir, AB_ACCESS_WRITE, "test", &err), 0);
+	ab_run_options_init(o);
+	o->backend = backend;
+	o->cwd = dir;
+	o->quiet = true;
+	return p;
+}
+
+/* Every backend this host has, for the ab_start tests. */
+static const ab_backend start_backends[] = {AB_BACKEND_BUILTIN, AB_BACKEND_BWRAP, AB_BACKEND_LANDLOCK};
+
+static bool backend_here(ab_backend b)
+{
+	return b != AB_BACKEND_BWRAP || access("/usr/bin/bwrap", X_OK) == 0;
+}
+
+static ab_child *start_or_fail(ab_policy *p, const ab_run_options *o, char **argv)
+{
+	ab_child *c = NULL;
+	ab_error err = {0};
+	int r = ab_start(p, o, argv, &c, &err);
+	if (r < 0)
+		fail_msg("ab_start on %s: %s", ab_backend_name(o->backend), err.message);
+	assert_non_null(c);
+	return c;
+}
+
+/* Start, then wait: the command's own exit status, as ab_run gives it; a
+ * second wait gives the same. */
+static void test_start_wait(void **state)
+{
+	(void)state;
+	char dir[] = "/var/tmp/ab-api-XXXXXX", sub[64];
+	assert_non_null(mkdtemp(dir));
+	/* Landlock refuses new entries directly in a writable root (to keep
+	 * .git uncreatable there): the command writes in sub/ */
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	for (size_t i = 0; i < sizeof(start_backends) / sizeof(start_backends[0]); i++) {
+		if (!backend_here(start_backends[i]))
+			continue;
+		ab_run_options o;
+		ab_policy *p = start_policy(dir, &o, start_backends[i]);
+		char sh[] = "/bin/sh", c[] = "-c", script[] = "echo x > sub/started; exit 7";
+		char *argv[] = {sh, c, script, NULL};
+		ab_child *ch = start_or_fail(p, &o, argv);
+		ab_policy_free(p); /* the run has its own copy */
+		int status = -1;
+		ab_error err = {0};
+		if (ab_child_wait(ch, &status, &err) < 0)
+			fail_msg("ab_child_wait on %s: %s", ab_backend_name(start_backends[i]), err.message);
+		assert_int_equal(status, 7);
+		status = -1;
+		assert_int_equal(ab_child_wait(ch, &status, &err), 0);
+		assert_int_equal(status, 7);
+		ab_child_free(ch);
+		char f[128];
+		snprintf(f, sizeof(f), "%s/started", sub);
+		if (access(f, F_OK) != 0)
+			fail_msg("%s backend: the command did not run (no %s)", ab_backend_name(start_backends[i]), f);
+		unlink(f);
+	}
+	rmdir(sub);
+	rmdir(dir);
+}
+
+/* Reads until "ready\n" arrived on fd: the command runs. */
+static void wait_ready(int fd)
+{
+	char buf[64];
+	size_t n = 0;
+	while (n < sizeof(buf) - 1) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (r <= 0)
+			fail_msg("the command never said ready (read: %zd)", r);
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (strstr(buf, "ready\n"))
+			return;
+	}
+	fail_msg("unexpected output: %s", buf);
+}
+
+/* A command that says ready on a pipe and then sleeps long: started. */
+static ab_child *start_sleeper(ab_backend b, const char *dir, int *ready_fd)
+{
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	ab_run_options o;
+	ab_policy *p = start_policy(dir, &o, b);
+	o.stdout_fd = out[1];
+	char sh[] = "/bin/sh", c[] = "-c", script[] = "echo ready; exec sleep 300";
+	char *argv[] = {sh, c, script, NULL};
+	ab_child *ch = start_or_fail(p, &o, argv);
+	ab_policy_free(p);
+	close(out[1]);
+	*ready_fd = out[0];
+	return ch;
+}
+
+/* ab_child_kill(SIGTERM) reaches the command: 143; the pidfd is readable
+ * only after the end; then kill says the run is over. */
+static void test_start_kill_and_pidfd(void **state)
+{
+	(void)state;
+	char dir[] = "/var/tmp/ab-api-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(start_backends) / sizeof(start_backends[0]); i++) {
+		ab_backend b = start_backends[i];
+		if (!backend_here(b))
+			continue;
+		int ready;
+		ab_child *ch = start_sleeper(b, dir, &ready);
+		wait_ready(ready);
+		struct pollfd pf = {.fd = ab_child_pidfd(ch), .events = POLLIN};
+		assert_true(pf.fd >= 0);
+		/* still running: not readable */
+		assert_int_equal(poll(&pf, 1, 0), 0);
+		assert_int_equal(ab_child_kill(ch, SIGTERM), 0);
+		/* no timeout: readable once the run ends */
+		assert_int_equal(poll(&pf, 1, -1), 1);
+		assert_true(pf.revents & POLLIN);
+		int status = -1;
+		ab_error err = {0};
+		if (ab_child_wait(ch, &status, &err) < 0)
+			fail_msg("ab_child_wait on %s: %s", ab_backend_name(b), err.message);
+		if (status != 128 + SIGTERM)
+			fail_msg("%s backend: exit status %d, not %d", ab_backend_name(b), status, 128 + SIGTERM);
+		assert_int_equal(ab_child_kill(ch, SIGTERM), -ESRCH);
+		assert_int_equal(ab_child_kill(ch, 0), -EINVAL);
+		ab_child_free(ch);
+		close(ready);
+	}
+	rmdir(dir);
+}
+
+/* Several started runs at once, on every backend, each with its own
+ * result; they end in the order the caller chooses. */
+static void test_start_concurrent(void **state)
+{
+	(void)state;
+	char dir[] = "/var/tmp/ab-api-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	enum { N = 6 };
+	ab_child *ch[N];
+	int ready[N];
+	ab_backend used[N];
+	size_t n = 0;
+	for (size_t k = 0; n < N; k++) {
+		ab_backend b = start_backends[k % 3];
+		if (!backend_here(b))
+			continue;
+		used[n] = b;
+		ch[n] = start_sleeper(b, dir, &ready[n]);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		wait_ready(ready[i]);
+	/* every one is running at the same time */
+	for (size_t i = 0; i < n; i++) {
+		struct pollfd pf = {.fd = ab_child_pidfd(ch[i]), .events = POLLIN};
+		assert_int_equal(poll(&pf, 1, 0), 0);
+	}
+	/* each gets its own signal, backwards */
+	for (size_t i = n; i-- > 0;) {
+		int sig = i % 2 ? SIGTERM : SIGINT;
+		assert_int_equal(ab_child_kill(ch[i], sig), 0);
+		int status = -1;
+		ab_error err = {0};
+		if (ab_child_wait(ch[i], &status, &err) < 0)
+			fail_msg("run %zu (%s): %s", i, ab_backend_name(used[i]), err.message);
+		if (status != 128 + sig)
+			fail_msg("run %zu (%s): exit status %d, not %d", i, ab_backend_name(used[i]), status, 128 + sig);
+		ab_child_free(ch[i]);
+		close(ready[i]);
+	}
+	rmdir(dir);
+}
+
+/* Freeing a running child ends its sandbox: the command's stdout pipe
+ * reaches EOF (every process that held it is gone) once free returns. */
+static void test_free_running_child(void **state)
+{
+	(void)state;
+	char dir[] = "/var/tmp/ab-api-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(start_backends) / sizeof(start_backends[0]); i++) {
+		if (!backend_here(start_backends[i]))
+			continue;
+		int ready;
+		ab_child *ch = start_sleeper(start_backends[i], dir, &ready);
+		wait_ready(ready);
+		ab_child_free(ch);
+		char buf[16];
+		fcntl(ready, F_SETFL, O_NONBLOCK);
+		ssize_t r = read(ready, buf, sizeof(buf));
+		if (r != 0)
+			fail_msg("%s backend: after ab_child_free the command still holds its stdout (read: %zd, %s)",
+				 ab_backend_name(start_backends[i]), r, r < 0 ? strerror(errno) : "data");
+		close(ready);
+	}
+	rmdir(dir);
+}
+
+/* What cannot be set up is ab_start's error, and nothing is returned. */
+static void test_start_setup_failure(void **state)
+{
+	(void)state;
+	char dir[] = "/var/tmp/ab-api-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char t[] = "/bin/true";
+	char *argv[] = {t, NULL};
+	ab_child *ch = NULL;
+	ab_error err = {0};
+
+	/* a working directory that does not exist */
+	ab_run_options o;
+	ab_policy *p = start_policy(dir, &o, AB_BACKEND_AUTO);
+	char missing[128];
+	snprintf(missing, sizeof(missing), "%s/missing", dir);
+	o.cwd = missing;
+	int r = ab_start(p, &o, argv, &ch, &err);
+	assert_true(r < 0);
+	assert_null(ch);
+	if (!strstr(err.message, "missing"))
+		fail_msg("the error does not name the directory: %s", err.message);
+
+	/* --require a PID namespace from the Landlock backend */
+	o.cwd = dir;
+	o.backend = AB_BACKEND_LANDLOCK;
+	o.require = AB_REQUIRE_PID_NS;
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(ab_start(p, &o, argv, &ch, &err), -EPERM);
+	assert_null(ch);
+	assert_non_null(strstr(err.message, "pid-ns"));
+
+	/* options never initialised */
+	o.size = 0;
+	assert_int_equal(ab_start(p, &o, argv, &ch, &err), -EINVAL);
+	assert_null(ch);
+	ab_policy_free(p);
+	rmdir(dir);
+}
+
+/* In a probe child as uid 65534: ab_start with a working directory the
+ * sandbox cannot enter (mode 000, owned by root). The host-side checks
+ * pass; the sandbox's own setup fails, and that is ab_start's error too,
+ * not a started run whose wait fails. Exit codes: 0 as expected, 2 cannot
+ * drop to 65534, 3 ab_start succeeded, 4 wrong message. */
+static int probe_start_fails_inside(void *arg)
+{
+	const char *dir = arg;
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		return 2;
+	/* as after an exec by setpriv: setuid() left the process undumpable,
+	 * and the built-in engine's id maps need its /proc files to be ours */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	for (size_t i = 0; i < 3; i++) {
+		ab_backend b = start_backends[i];
+		if (!backend_here(b) || b == AB_BACKEND_BWRAP)
+			continue; /* bwrap: its errors after PID 1 come from wait */
+		ab_policy *p = ab_policy_new();
+		ab_error err = {0};
+		if (!p || ab_policy_apply_preset(p, "read-only", &err) < 0)
+			return 5;
+		ab_run_options o;
+		ab_run_options_init(&o);
+		o.backend = b;
+		o.cwd = dir;
+		o.quiet = true;
+		char t[] = "/bin/true";
+		char *argv[] = {t, NULL};
+		ab_child *ch = NULL;
+		int r = ab_start(p, &o, argv, &ch, &err);
+		ab_policy_free(p);
+		if (r == 0) {
+			int st;
+			ab_child_wait(ch, &st, &err);
+			dprintf(2, "%s: ab_start succeeded; wait said: %s\n", ab_backend_name(b), err.message);
+			ab_child_free(ch);
+			return 3;
+		}
+		if (ch || !strstr(err.message, "working directory")) {
+			dprintf(2, "%s: %s\n", ab_backend_name(b), err.message);
+			return 4;
+		}
+	}
+	return 0;
+}
+
+static void test_start_setup_failure_inside_sandbox(void **state)
+{
+	(void)state;
+	if (getuid() != 0)
+		skip(); /* needs a uid to drop to and a directory it cannot enter */
+	char dir[] = "/var/tmp/ab-api-XXXXXX", sub[64];
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(sub, sizeof(sub), "%s/closed", dir);
+	assert_int_equal(mkdir(sub, 0), 0);
+	int st = probe_child_run(probe_start_fails_inside, sub);
+	rmdir(sub);
+	rmdir(dir);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 2)
+		skip();
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +606,12 @@ int main(void)
 		cmocka_unit_test(test_stdio_and_env_builtin),
 		cmocka_unit_test(test_stdio_and_env_bwrap),
 		cmocka_unit_test(test_stdio_and_env_landlock),
+		cmocka_unit_test(test_start_wait),
+		cmocka_unit_test(test_start_kill_and_pidfd),
+		cmocka_unit_test(test_start_concurrent),
+		cmocka_unit_test(test_free_running_child),
+		cmocka_unit_test(test_start_setup_failure),
+		cmocka_unit_test(test_start_setup_failure_inside_sandbox),
 	};
 	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

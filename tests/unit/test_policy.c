@@ -1027,14 +1027,15 @@ static int probe_load_json_oom(void *arg)
 	return OOM_OK;
 }
 
-static void expect_oom_probe(probe_child_fn fn, const char *what)
+static void expect_oom_probe_arg(probe_child_fn fn, void *arg, const char *what)
 {
 #if defined(__SANITIZE_ADDRESS__)
 	(void)fn;
+	(void)arg;
 	print_message("%s: skipped: ASan reserves more address space than RLIMIT_AS lets through\n", what);
 	skip();
 #else
-	int st = probe_child_run(fn, NULL);
+	int st = probe_child_run(fn, arg);
 	if (WIFSIGNALED(st))
 		fail_msg("%s: the process was killed by signal %d (%s) instead of getting -ENOMEM",
 			 what, WTERMSIG(st), strsignal(WTERMSIG(st)));
@@ -1044,6 +1045,11 @@ static void expect_oom_probe(probe_child_fn fn, const char *what)
 	}
 	assert_int_equal(WEXITSTATUS(st), OOM_OK);
 #endif
+}
+
+static void expect_oom_probe(probe_child_fn fn, const char *what)
+{
+	expect_oom_probe_arg(fn, NULL, what);
 }
 
 static void test_add_path_out_of_memory_is_enomem(void **state)
@@ -1056,6 +1062,67 @@ static void test_load_json_out_of_memory_is_enomem(void **state)
 {
 	(void)state;
 	expect_oom_probe(probe_load_json_oom, "ab_policy_load_json");
+}
+
+/* ab_explain and ab_run on a policy whose one path (48 MiB) cannot be
+ * copied again in the memory left: the plan's resolution fails, and that
+ * is -ENOMEM from the call, before anything is started (it used to end
+ * the process in xmalloc). */
+static int probe_run_oom(void *arg)
+{
+	bool explain = arg != NULL;
+	ab_error err = {0};
+	ab_policy *p = ab_policy_new();
+	if (!p || ab_policy_apply_preset(p, "read-only", &err) < 0)
+		return OOM_SETUP;
+	size_t len = 48u << 20;
+	char *huge = malloc(len + 1);
+	if (!huge)
+		return OOM_SETUP;
+	memset(huge, 'a', len);
+	huge[0] = '/';
+	huge[len] = '\0';
+	if (ab_policy_add_path(p, huge, AB_ACCESS_NONE, "--deny", &err) < 0)
+		return OOM_SETUP;
+	free(huge);
+	ab_run_options o;
+	ab_run_options_init(&o);
+	o.quiet = true;
+	o.backend = AB_BACKEND_LANDLOCK;
+	char t[] = "/bin/true";
+	char *argv[] = {t, NULL};
+	FILE *out = fopen("/dev/null", "we");
+	if (!out)
+		return OOM_SETUP;
+	if (!cap_address_space(8u << 20))
+		return OOM_NO_CAP;
+	int status = -1;
+	int r = explain ? ab_explain(p, &o, argv, true, out, &err) : ab_run(p, &o, argv, &status, &err);
+	uncap_address_space();
+	fclose(out);
+	if (r != -ENOMEM || err.code != ENOMEM) {
+		dprintf(2, "%s returned %d: %s\n", explain ? "ab_explain" : "ab_run", r, err.message);
+		return OOM_NOT_ENOMEM;
+	}
+	if (!strstr(err.message, "out of memory"))
+		return OOM_NO_MESSAGE;
+	if (status != -1)
+		return OOM_CHANGED; /* nothing ran */
+	ab_policy_free(p);
+	return OOM_OK;
+}
+
+static void test_explain_out_of_memory_is_enomem(void **state)
+{
+	(void)state;
+	static int explain = 1;
+	expect_oom_probe_arg(probe_run_oom, &explain, "ab_explain");
+}
+
+static void test_run_out_of_memory_before_start_is_enomem(void **state)
+{
+	(void)state;
+	expect_oom_probe_arg(probe_run_oom, NULL, "ab_run");
 }
 
 int main(void)
@@ -1122,6 +1189,8 @@ int main(void)
 		cmocka_unit_test(test_load_file_empty_file_is_rejected),
 		cmocka_unit_test(test_add_path_out_of_memory_is_enomem),
 		cmocka_unit_test(test_load_json_out_of_memory_is_enomem),
+		cmocka_unit_test(test_explain_out_of_memory_is_enomem),
+		cmocka_unit_test(test_run_out_of_memory_before_start_is_enomem),
 	};
 	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

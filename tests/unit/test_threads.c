@@ -18,6 +18,8 @@
  * compiler can: then the library's code itself is checked for data races
  * between the two runs. */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -236,14 +238,102 @@ static void test_builtin_and_bwrap(void **state)
 	mixed(AB_BACKEND_BUILTIN, AB_BACKEND_BWRAP);
 }
 
-/* Landlock ends every child of the process that appeared during its run:
- * it must not take the other run's sandbox with it (src/run/run_gate.h).
- * The built-in run is slower to set up, so without the gate it is started
- * while the Landlock run is still going. */
+/* Landlock's reaper ends what its command left behind: it must not take
+ * the other run's sandbox with it (the reaper is a process of its own and
+ * only its descendants are ended, src/backend/landlock/reaper.h). The
+ * built-in run is slower to set up, so it is started while the Landlock
+ * run is still going. */
 static void test_landlock_and_builtin(void **state)
 {
 	(void)state;
 	mixed(AB_BACKEND_LANDLOCK, AB_BACKEND_BUILTIN);
+}
+
+/* ---- started runs (ab_start) across threads -------------------------- */
+
+struct killer {
+	ab_child *c[2];
+	int ret[2];
+};
+
+static void *kill_both(void *arg)
+{
+	struct killer *k = arg;
+	for (int i = 0; i < 2; i++)
+		k->ret[i] = ab_child_kill(k->c[i], SIGTERM);
+	return NULL;
+}
+
+/* A command that says ready on its stdout, then sleeps. */
+static ab_child *start_sleeper(ab_backend b, const char *dir, int *ready)
+{
+	int out[2];
+	if (pipe(out) < 0)
+		fail_msg("pipe: %s", strerror(errno));
+	ab_policy *p = ab_policy_new();
+	assert_non_null(p);
+	ab_error err = {0};
+	assert_int_equal(ab_policy_apply_preset(p, "read-only", &err), 0);
+	assert_int_equal(ab_policy_add_path(p, dir, AB_ACCESS_WRITE, "test", &err), 0);
+	ab_run_options o;
+	ab_run_options_init(&o);
+	o.backend = b;
+	o.cwd = dir;
+	o.quiet = true;
+	o.stdout_fd = out[1];
+	char sh[] = "/bin/sh", c[] = "-c", script[] = "echo ready; exec sleep 300";
+	char *argv[] = {sh, c, script, NULL};
+	ab_child *ch = NULL;
+	if (ab_start(p, &o, argv, &ch, &err) < 0)
+		fail_msg("ab_start on %s: %s", ab_backend_name(b), err.message);
+	ab_policy_free(p);
+	close(out[1]);
+	char buf[16] = {0};
+	if (read(out[0], buf, sizeof(buf) - 1) <= 0 || strcmp(buf, "ready\n") != 0)
+		fail_msg("the command on %s did not say ready: '%s'", ab_backend_name(b), buf);
+	*ready = out[0];
+	return ch;
+}
+
+/* Two started runs (builtin and Landlock), killed from another thread
+ * while this one polls their fds and then waits: the kill requests, the
+ * end and the results cross threads (checked for races under TSan). */
+static void test_started_runs_killed_from_another_thread(void **state)
+{
+	(void)state;
+	require_backend(AB_BACKEND_BUILTIN);
+	require_backend(AB_BACKEND_LANDLOCK);
+	char d[] = "/tmp/ab-threads-start-XXXXXX";
+	make_dir(d);
+	int ready[2];
+	struct killer k = {{start_sleeper(AB_BACKEND_BUILTIN, d, &ready[0]),
+			    start_sleeper(AB_BACKEND_LANDLOCK, d, &ready[1])}, {-1, -1}};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, kill_both, &k), 0);
+	struct pollfd pf[2] = {{.fd = ab_child_pidfd(k.c[0]), .events = POLLIN},
+			       {.fd = ab_child_pidfd(k.c[1]), .events = POLLIN}};
+	int seen = 0;
+	while (seen != 3) {
+		if (poll(pf, 2, RUN_DEADLINE_S * 1000) <= 0)
+			fail_msg("the started runs did not end within %d s of SIGTERM", RUN_DEADLINE_S);
+		for (int i = 0; i < 2; i++)
+			if (pf[i].revents & POLLIN) {
+				seen |= 1 << i;
+				pf[i].fd = -1;
+			}
+	}
+	pthread_join(t, NULL);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(k.ret[i], 0);
+		int status = -1;
+		ab_error err = {0};
+		if (ab_child_wait(k.c[i], &status, &err) < 0)
+			fail_msg("run %d: %s", i, err.message);
+		assert_int_equal(status, 128 + SIGTERM);
+		ab_child_free(k.c[i]);
+		close(ready[i]);
+	}
+	remove_tree(d, NULL, 0);
 }
 
 int main(void)
@@ -257,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_landlock_same_dir),
 		cmocka_unit_test(test_builtin_and_bwrap),
 		cmocka_unit_test(test_landlock_and_builtin),
+		cmocka_unit_test(test_started_runs_killed_from_another_thread),
 	};
 	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -36,7 +36,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 		      enum builtin_failure *failure, ab_error *err)
 {
 	struct blocks bl;
-	struct watch_state st = {0};
+	struct watch_state st = {.hooks = req->hooks};
 	*failure = BUILTIN_FAIL_REFUSE;
 	int ret = blocks_prepare(req->plan, &bl, err);
 	if (ret < 0)

@@ -258,7 +258,7 @@ static int interpret(const struct supervise_request *req, struct watch_state *st
 int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_error *err)
 {
 	struct blocks bl;
-	struct watch_state st = {0};
+	struct watch_state st = {.hooks = req->hooks};
 	struct bwrap_cmd cmd = {0};
 	/* bwrap binds the host's /dev nodes without looking at them */
 	int ret = dev_nodes_check_host(err);

@@ -2,17 +2,13 @@
  * placeholders or PID 1 of our own.
  *
  * The ruleset is built here, in agentbox, so a path that cannot be opened
- * is reported before anything runs. One child drops its capabilities,
- * starts its own session and continues as the shared inner stage, which
- * enforces the ruleset after no_new_privs. Without a PID namespace nothing
- * ends a daemonised grandchild for us, so agentbox makes itself a child
- * subreaper while the run lasts: every orphan of the command is
- * re-parented to it, and after the command ends it kills and reaps them
- * all. */
+ * is reported before anything runs. A reaper process of ours (reaper.h)
+ * is the command's parent and the run's child subreaper: it ends what the
+ * command leaves behind, also when agentbox itself dies. The command's
+ * child drops its capabilities, starts its own session and continues as
+ * the shared inner stage, which enforces the ruleset after no_new_privs. */
 #include "backend/landlock/landlock.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -28,78 +24,10 @@
 #include "supervisor/supervisor.h"
 #include "common/util.h"
 #include "inner/inner.h"
-#include "run/run_gate.h"
+#include "backend/landlock/reaper.h"
 #include "supervisor/watch.h"
 
 extern char **environ;
-
-/* Pids whose parent is `self`, from /proc (no CONFIG_PROC_CHILDREN needed). */
-static size_t list_children(pid_t self, pid_t **out)
-{
-	size_t n = 0, cap = 0;
-	*out = NULL;
-	DIR *d = opendir("/proc");
-	if (!d)
-		return 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		long pid = strtol(de->d_name, NULL, 10);
-		char path[64], buf[512];
-		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[len] = 0;
-		/* "pid (comm) state ppid": comm may contain anything, so
-		 * parse from its last ')' */
-		char *rp = strrchr(buf, ')');
-		int ppid;
-		char state;
-		if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != self)
-			continue;
-		grow_array((void **)out, &cap, n + 1, sizeof(**out));
-		(*out)[n++] = (pid_t)pid;
-	}
-	closedir(d);
-	return n;
-}
-
-static bool in_list(const pid_t *v, size_t n, pid_t p)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == p)
-			return true;
-	return false;
-}
-
-/* Kills and reaps every child that appeared during the run, round after
- * round: each kill re-parents the victim's own children to us. A child
- * cannot be replaced by another process under its pid before we reap
- * it, so the kill always reaches the process we listed. */
-static size_t kill_leftovers(const pid_t *before, size_t n_before)
-{
-	size_t killed = 0;
-	for (int round = 0; round < 10000; round++) {
-		pid_t *kids;
-		size_t n = list_children(getpid(), &kids), hit = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (in_list(before, n_before, kids[i]))
-				continue;
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-			hit++;
-		}
-		free(kids);
-		killed += hit;
-		if (!hit)
-			break;
-	}
-	return killed;
-}
 
 static _Noreturn void child_fail(int report_fd, const ab_error *err)
 {
@@ -111,17 +39,17 @@ static _Noreturn void child_fail(int report_fd, const ab_error *err)
 struct child_args {
 	const struct supervise_request *req;
 	int ruleset_fd, report_fd;
-	pid_t parent;
 	char **envp;
 	const sigset_t *mask;
 };
 
-static _Noreturn void child_main(const struct child_args *a)
+static _Noreturn void child_main(void *arg, pid_t reaper)
 {
+	const struct child_args *a = arg;
 	ab_error err = {0};
-	/* Nothing may outlive agentbox; if it is already gone, stop. */
+	/* Nothing may outlive the reaper; if it is already gone, stop. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != a->parent)
+	if (getppid() != reaper)
 		_exit(AB_EXIT_FAILURE);
 	watch_default_signals();
 	/* Its own session: the command cannot push input into the caller's
@@ -192,83 +120,124 @@ static int ruleset_fd(const struct landlock_prep *lp, ab_error *err)
 	return hi;
 }
 
+/* What the reaper said on its status pipe: -1 when a key is missing. */
+static long status_int(const sbuf *text, const char *key)
+{
+	const char *p = text->s ? strstr(text->s, key) : NULL;
+	if (!p)
+		return -1;
+	p = strchr(p, ':');
+	return p ? strtol(p + 1, NULL, 10) : -1;
+}
+
+struct ll_pipes {
+	int rep[2], life[2], status[2];
+};
+
+static void close_pipes(struct ll_pipes *p)
+{
+	int *all[] = {p->rep, p->life, p->status};
+	for (size_t i = 0; i < 3; i++)
+		for (int j = 0; j < 2; j++)
+			if (all[i][j] >= 0) {
+				close(all[i][j]);
+				all[i][j] = -1;
+			}
+}
+
+static int open_pipes(struct ll_pipes *p, ab_error *err)
+{
+	*p = (struct ll_pipes){{-1, -1}, {-1, -1}, {-1, -1}};
+	if (pipe2(p->rep, O_CLOEXEC) < 0 || pipe2(p->life, O_CLOEXEC) < 0 ||
+	    pipe2(p->status, O_CLOEXEC) < 0) {
+		int r = ab_fail_errno(err, errno, "landlock: cannot create the pipes to the reaper");
+		ab_error_hint(err, "fix: the process may be out of file descriptors (ulimit -n)");
+		close_pipes(p);
+		return r;
+	}
+	return 0;
+}
+
+/* After the reaper ended: the command's status, a setup failure, or a
+ * timeout. */
+static int interpret(const struct supervise_request *req, struct watch_state *st, int *exit_status,
+		     ab_error *err)
+{
+	long killed = status_int(&st->status_text, "\"killed\"");
+	if (killed > 0) {
+		_cleanup_free_ char *msg = xasprintf("%ld process%s the command left running %s killed when it ended",
+						     killed, killed == 1 ? "" : "es", killed == 1 ? "was" : "were");
+		events_warning(req->ev, "leftover_killed", NULL, msg);
+	}
+	if (st->timed_out) {
+		watch_report_timeout(req->opts, exit_status);
+		return SUPERVISE_DONE;
+	}
+	if (st->err_text.len > 0)
+		return ab_fail(err, EPERM, "landlock backend: %s", st->err_text.s);
+	long ws = status_int(&st->status_text, "\"wait-status\"");
+	if (ws < 0)
+		return ab_fail(err, EIO, "landlock backend: the reaper process ended (wait status %d) without reporting the command's status",
+			       st->wait_status);
+	st->wait_status = (int)ws;
+	*exit_status = watch_exit_status(st);
+	return SUPERVISE_DONE;
+}
+
 int supervise_landlock(const struct supervise_request *req, int *exit_status, ab_error *err)
 {
-	struct watch_state st = {0};
-	int rep[2] = {-1, -1};
+	struct watch_state st = {.hooks = req->hooks, .pid_is_reaper = true};
+	struct reaper_buf rb = {0};
+	struct ll_pipes pp;
 	int rfd = ruleset_fd(req->landlock, err);
 	if (rfd < 0)
 		return rfd;
-	if (pipe2(rep, O_CLOEXEC) < 0) {
+	int ret = open_pipes(&pp, err);
+	if (ret == 0)
+		ret = reaper_buf_init(&rb, err);
+	if (ret < 0) {
+		close_pipes(&pp);
 		close(rfd);
-		return ab_fail_errno(err, errno, "cannot create the setup report pipe");
-	}
-	run_gate_alone_begin(); /* the reaping below takes every new child */
-	int old_reaper = 0;
-	prctl(PR_GET_CHILD_SUBREAPER, &old_reaper, 0, 0, 0);
-	pid_t *before;
-	size_t n_before = list_children(getpid(), &before);
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
-		int r = ab_fail_errno(err, errno, "cannot make agentbox a child subreaper (needed to end every process the command leaves behind)");
-		close(rfd);
-		close(rep[0]);
-		close(rep[1]);
-		free(before);
-		run_gate_alone_end();
-		return r;
+		return ret;
 	}
 	char **envp = command_environ(req);
 	sigset_t old;
-	int ret = 0;
 	int sfd = watch_block_signals(&old, err);
 	if (sfd < 0) {
 		ret = sfd;
 		goto out;
 	}
 	struct child_args ca = {
-		.req = req, .ruleset_fd = rfd, .report_fd = rep[1], .parent = getpid(),
-		.envp = envp, .mask = &old,
+		.req = req, .ruleset_fd = rfd, .report_fd = pp.rep[1], .envp = envp, .mask = &old,
+	};
+	struct reaper_args ra = {
+		.buf = &rb, .life_fd = pp.life[0], .status_fd = pp.status[1], .report_fd = pp.rep[1],
+		.command = child_main, .command_arg = &ca,
 	};
 	st.pid = fork();
 	if (st.pid == 0)
-		child_main(&ca);
+		reaper_main(&ra);
 	if (st.pid < 0) {
-		ret = ab_fail_errno(err, errno, "cannot fork the sandboxed process");
+		ret = ab_fail_errno(err, errno, "cannot fork the Landlock backend's reaper process");
 	} else {
-		close(rep[1]);
-		rep[1] = -1;
-		st.sandbox_pid = st.pid;
-		watch_loop(&st, sfd, rep[0], -1, req->opts->timeout_sec);
+		/* ours to keep: life[1] (its EOF tells the reaper we are gone),
+		 * and the read ends */
+		close(pp.rep[1]);
+		close(pp.life[0]);
+		close(pp.status[1]);
+		pp.rep[1] = pp.life[0] = pp.status[1] = -1;
+		watch_loop(&st, sfd, pp.rep[0], pp.status[0], req->opts->timeout_sec);
 	}
-	size_t killed = kill_leftovers(before, n_before);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(sfd);
-	if (ret < 0)
-		goto out;
-	if (killed) {
-		_cleanup_free_ char *msg = xasprintf("%zu process%s the command left running %s killed when it ended",
-						     killed, killed == 1 ? "" : "es", killed == 1 ? "was" : "were");
-		events_warning(req->ev, "leftover_killed", NULL, msg);
-	}
-	if (st.timed_out) {
-		watch_report_timeout(req->opts, exit_status);
-		goto out;
-	}
-	if (st.err_text.len > 0) {
-		ret = ab_fail(err, EPERM, "landlock backend: %s", st.err_text.s);
-		goto out;
-	}
-	*exit_status = watch_exit_status(&st);
+	if (ret == 0)
+		ret = interpret(req, &st, exit_status, err);
 out:
-	prctl(PR_SET_CHILD_SUBREAPER, old_reaper, 0, 0, 0);
-	run_gate_alone_end();
 	close(rfd);
-	if (rep[0] >= 0)
-		close(rep[0]);
-	if (rep[1] >= 0)
-		close(rep[1]);
-	free(before);
+	close_pipes(&pp);
+	reaper_buf_free(&rb);
 	watch_free_environ(envp);
 	sbuf_free(&st.err_text);
-	return ret < 0 ? ret : SUPERVISE_DONE;
+	sbuf_free(&st.status_text);
+	return ret;
 }
