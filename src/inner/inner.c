@@ -77,6 +77,7 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 	a->stderr_fd = -1;
 	a->landlock_fd = -1;
 	a->landlock_flags = 0;
+	a->seccomp_flags = 0; /* the namespace backends: an IPC namespace of their own */
 	a->bridge_fd = -1;
 	a->life_fd = -1;
 	a->ctty = false;
@@ -239,7 +240,7 @@ static void harden(const struct inner_config *a)
 			die("%s", err.message);
 		close(a->landlock_fd);
 	}
-	if (seccomp_install(a->net, &err) < 0)
+	if (seccomp_install(a->net, a->seccomp_flags, &err) < 0)
 		die("%s", err.message);
 }
 
@@ -436,7 +437,7 @@ static void verify_mounts(int argc, char **argv)
 
 int ab_inner_main(int argc, char **argv)
 {
-	struct inner_config a;
+	struct inner_config a = {0};
 
 	parse_args(argc, argv, &a);
 	verify_mounts(argc, argv);

@@ -36,6 +36,9 @@ struct inner_config {
 	 * that a zero-initialised config asks for none (a real one is >= 3). */
 	int landlock_fd;
 	unsigned landlock_flags;  /* landlock_restrict_self() flags */
+	/* AB_SECCOMP_* variants of the filter (inner/seccomp.h): a backend
+	 * without an IPC namespace asks for AB_SECCOMP_NO_SYSV_IPC. */
+	unsigned seccomp_flags;
 	/* With AB_NET_PROXY: the unix socket the bridge's listeners are sent
 	 * over; <= 0 = none (then AB_NET_PROXY is refused). */
 	int bridge_fd;

@@ -220,7 +220,7 @@ static int add_personality_rules(scmp_filter_ctx ctx, ab_error *err)
 	return r;
 }
 
-static int build_filter(ab_net net, scmp_filter_ctx *out, ab_error *err)
+static int build_filter(ab_net net, unsigned flags, scmp_filter_ctx *out, ab_error *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
@@ -250,6 +250,8 @@ static int build_filter(ab_net net, scmp_filter_ctx *out, ab_error *err)
 		r = seccomp_add_file_mode_rules(ctx, err);
 	if (r == 0)
 		r = seccomp_add_net_rules(ctx, net, err);
+	if (r == 0 && (flags & AB_SECCOMP_NO_SYSV_IPC))
+		r = seccomp_add_sysv_ipc_rules(ctx, err);
 	if (r < 0)
 		goto fail;
 
@@ -264,25 +266,22 @@ fail:
 /* The filter for `net` as compiled into agentbox at build time by
  * tools/gen_seccomp_filter.c (the same build_filter, run once): building it
  * with libseccomp costs about half a millisecond per run. */
-static const struct sock_fprog *prebuilt(ab_net net)
+#define AB_PROG(a) {.len = sizeof(a) / sizeof((a)[0]), .filter = (struct sock_filter *)(a)}
+static const struct sock_fprog *prebuilt(ab_net net, unsigned flags)
 {
-	static const struct sock_fprog none = {
-		.len = sizeof(ab_bpf_net_none) / sizeof(ab_bpf_net_none[0]),
-		.filter = (struct sock_filter *)ab_bpf_net_none,
+	/* indexed [flags][net]; the generator writes every combination */
+	static const struct sock_fprog progs[AB_SECCOMP_VARIANTS][3] = {
+		{AB_PROG(ab_bpf_net_none), AB_PROG(ab_bpf_net_full), AB_PROG(ab_bpf_net_proxy)},
+		{AB_PROG(ab_bpf_net_none_nosysv), AB_PROG(ab_bpf_net_full_nosysv),
+		 AB_PROG(ab_bpf_net_proxy_nosysv)},
 	};
-	static const struct sock_fprog full = {
-		.len = sizeof(ab_bpf_net_full) / sizeof(ab_bpf_net_full[0]),
-		.filter = (struct sock_filter *)ab_bpf_net_full,
-	};
-	static const struct sock_fprog proxy = {
-		.len = sizeof(ab_bpf_net_proxy) / sizeof(ab_bpf_net_proxy[0]),
-		.filter = (struct sock_filter *)ab_bpf_net_proxy,
-	};
-	return net == AB_NET_NONE ? &none : net == AB_NET_PROXY ? &proxy : &full;
+	_Static_assert(AB_NET_NONE == 0 && AB_NET_FULL == 1 && AB_NET_PROXY == 2,
+		       "prebuilt() indexes its table by ab_net");
+	return &progs[flags & (AB_SECCOMP_VARIANTS - 1)][net];
 }
 #endif
 
-int seccomp_install(ab_net net, ab_error *err)
+int seccomp_install(ab_net net, unsigned flags, ab_error *err)
 {
 	int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
 	if (nnp < 0)
@@ -293,13 +292,13 @@ int seccomp_install(ab_net net, ab_error *err)
 			       "filter without it (set PR_SET_NO_NEW_PRIVS first)");
 
 #ifndef AB_SECCOMP_GENERATOR
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prebuilt(net)) == 0)
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prebuilt(net, flags)) == 0)
 		return 0;
 #endif
 	/* A kernel that rejects the prebuilt program (built for another
 	 * kernel's API level): build it here instead. */
 	scmp_filter_ctx ctx;
-	int r = build_filter(net, &ctx, err);
+	int r = build_filter(net, flags, &ctx, err);
 	if (r < 0)
 		return r;
 	r = seccomp_load(ctx);
@@ -309,10 +308,10 @@ int seccomp_install(ab_net net, ab_error *err)
 	return 0;
 }
 
-int seccomp_export_bpf_fd(ab_net net, int fd, ab_error *err)
+int seccomp_export_bpf_fd(ab_net net, unsigned flags, int fd, ab_error *err)
 {
 	scmp_filter_ctx ctx;
-	int r = build_filter(net, &ctx, err);
+	int r = build_filter(net, flags, &ctx, err);
 	if (r < 0)
 		return r;
 	r = seccomp_export_bpf(ctx, fd);
@@ -323,18 +322,18 @@ int seccomp_export_bpf_fd(ab_net net, int fd, ab_error *err)
 }
 
 #ifndef AB_SECCOMP_GENERATOR
-const void *seccomp_prebuilt_program(ab_net net, size_t *len)
+const void *seccomp_prebuilt_program(ab_net net, unsigned flags, size_t *len)
 {
-	const struct sock_fprog *p = prebuilt(net);
+	const struct sock_fprog *p = prebuilt(net, flags);
 	*len = p->len * sizeof(struct sock_filter);
 	return p->filter;
 }
 #endif
 
-int seccomp_dump(ab_net net, FILE *out, ab_error *err)
+int seccomp_dump(ab_net net, unsigned flags, FILE *out, ab_error *err)
 {
 	scmp_filter_ctx ctx;
-	int r = build_filter(net, &ctx, err);
+	int r = build_filter(net, flags, &ctx, err);
 	if (r < 0)
 		return r;
 	/* libseccomp writes to the fd directly; keep the stream's order */

@@ -7,18 +7,27 @@
 #include <stdio.h>
 #include "agentbox.h"
 
-/* Builds and loads the filter for this network mode on the calling thread.
- * no_new_privs must already be set. */
-int seccomp_install(ab_net net, ab_error *err);
+/* Variants of the filter beyond the network mode, or'ed together. */
+enum {
+	/* No IPC namespace around the command (the Landlock backend):
+	 * refuse every System V IPC call (seccomp_ipc.c). */
+	AB_SECCOMP_NO_SYSV_IPC = 1u << 0,
+};
+#define AB_SECCOMP_VARIANTS 2 /* how many flag combinations exist */
+
+/* Builds and loads the filter for this network mode and these
+ * AB_SECCOMP_* flags on the calling thread. no_new_privs must already be
+ * set. */
+int seccomp_install(ab_net net, unsigned flags, ab_error *err);
 
 /* Writes a human-readable (PFC) dump of the filter, for debugging. */
-int seccomp_dump(ab_net net, FILE *out, ab_error *err);
+int seccomp_dump(ab_net net, unsigned flags, FILE *out, ab_error *err);
 
 /* Writes the raw BPF program for `net` (what the kernel gets) to fd. */
-int seccomp_export_bpf_fd(ab_net net, int fd, ab_error *err);
+int seccomp_export_bpf_fd(ab_net net, unsigned flags, int fd, ab_error *err);
 
 /* The program compiled in at build time, for tests that compare it with
  * what libseccomp builds now. */
-const void *seccomp_prebuilt_program(ab_net net, size_t *len);
+const void *seccomp_prebuilt_program(ab_net net, unsigned flags, size_t *len);
 
 #endif

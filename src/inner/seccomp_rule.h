@@ -27,6 +27,10 @@ int seccomp_deny(scmp_filter_ctx ctx, const char *name, int generic_nr,
  * (seccomp_files.c). */
 int seccomp_add_file_mode_rules(scmp_filter_ctx ctx, ab_error *err);
 
+/* Every System V IPC call refused (seccomp_ipc.c): for backends
+ * without an IPC namespace. */
+int seccomp_add_sysv_ipc_rules(scmp_filter_ctx ctx, ab_error *err);
+
 /* Socket rules for the network mode (seccomp_net.c). */
 int seccomp_add_net_rules(scmp_filter_ctx ctx, ab_net net, ab_error *err);
 

@@ -285,3 +285,60 @@ case_landlock_library_two_threads() {
 	expect "neither run's daemonised sleep survives" \
 		'! pgrep -u "$(id -u)" -f "^sleep 300\.$mark\$" >/dev/null'
 }
+
+# System V IPC: no IPC namespace on this backend, so the filter refuses
+# every call; a segment the host made (same uid, mode 0600) cannot be
+# attached, read or written. The namespace backends are unchanged: the
+# command makes and uses a segment of its own namespace.
+LL_SHM_PY='
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+key = int(sys.argv[1])
+if key == 0:
+    shmid = libc.shmget(0, 4096, 0o1000 | 0o600)  # IPC_PRIVATE, IPC_CREAT
+else:
+    shmid = libc.shmget(key, 0, 0)
+if shmid < 0:
+    print("shmget:", os.strerror(ctypes.get_errno())); sys.exit(3)
+addr = libc.shmat(shmid, None, 0)
+if addr in (None, ctypes.c_void_p(-1).value):
+    print("shmat:", os.strerror(ctypes.get_errno())); sys.exit(4)
+print("read:", ctypes.string_at(addr, 6).decode(errors="replace"))
+ctypes.memmove(addr, b"owned!", 6)
+if key == 0:
+    libc.shmctl(shmid, 0, None)  # IPC_RMID
+'
+case_landlock_sysv_ipc_refused() {
+	ll_only_once || return 0
+	new_ws
+	local key=$((0x4142 + $(id -u) * 7 + $$ % 1000)) id
+	id=$(/usr/bin/python3 -c '
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+i = libc.shmget(int(sys.argv[1]), 4096, 0o1000 | 0o600)
+a = libc.shmat(i, None, 0)
+ctypes.memmove(a, b"secret", 6)
+print(i)' "$key")
+	expect "a host segment was made for the case" '[ -n "$id" ] && [ "$id" -ge 0 ]'
+	ab run --backend landlock --policy workspace-write -C "$WS" -- /usr/bin/python3 -c "$LL_SHM_PY" "$key"
+	expect_exit "shmget on the host's segment is refused (exit 3)" 3
+	expect_stdout_contains "with EPERM" "shmget: Operation not permitted"
+	expect_stdout_lacks "nothing of it is read" "secret"
+	ab run --backend landlock --policy workspace-write -C "$WS" -- sh -c 'ipcmk -M 4096'
+	expect_nonzero "ipcmk cannot make a segment either"
+	expect "the host's segment is unchanged" '[ "$(/usr/bin/python3 -c "$LL_SHM_PY" "$key")" = "read: secret" ]'
+	ipcrm -m "$id" 2>/dev/null
+	ab explain --backend landlock --policy workspace-write -C "$WS"
+	expect_stdout_contains "explain says so" "System V IPC calls are refused"
+}
+
+# The namespace backends have an IPC namespace: System V IPC works there,
+# on the sandbox's own objects.
+case_sysv_ipc_own_namespace_unchanged() {
+	new_ws
+	ab run --policy workspace-write -C "$WS" -- /usr/bin/python3 -c "$LL_SHM_PY" 0
+	expect_exit "a segment of the sandbox's own works on backend $BACKEND" 0
+	expect_stdout_contains "it is attached and read" "read:"
+}

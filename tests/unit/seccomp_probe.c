@@ -20,6 +20,7 @@
 
 struct probe_job {
 	int net;
+	unsigned flags; /* AB_SECCOMP_* */
 	probe_fn fn;
 	const void *arg;
 	int report; /* write end of the pipe */
@@ -35,7 +36,7 @@ static int probe_job_run(void *v)
 		return SETUP_FAILED;
 	if (j->net != NO_FILTER) {
 		ab_error err;
-		if (seccomp_install((ab_net)j->net, &err) < 0) {
+		if (seccomp_install((ab_net)j->net, j->flags, &err) < 0) {
 			fprintf(stderr, "seccomp_install: %s\n", err.message);
 			return SETUP_FAILED;
 		}
@@ -51,10 +52,15 @@ static int probe_job_run(void *v)
 
 struct outcome run_probe(int net, probe_fn fn, const void *arg)
 {
+	return run_probe_flags(net, 0, fn, arg);
+}
+
+struct outcome run_probe_flags(int net, unsigned flags, probe_fn fn, const void *arg)
+{
 	int p[2];
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 
-	struct probe_job job = { net, fn, arg, p[1] };
+	struct probe_job job = { net, flags, fn, arg, p[1] };
 	pid_t pid = probe_child_start(probe_job_run, &job);
 	close(p[1]);
 

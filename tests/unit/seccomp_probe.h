@@ -25,6 +25,8 @@ typedef long (*probe_fn)(const void *arg);
 /* Runs fn(arg) in a child under the filter for `net` (an ab_net, or
  * NO_FILTER); fails the test if the child could not set up. */
 struct outcome run_probe(int net, probe_fn fn, const void *arg);
+/* The same with the filter variant `flags` (AB_SECCOMP_*, inner/seccomp.h). */
+struct outcome run_probe_flags(int net, unsigned flags, probe_fn fn, const void *arg);
 
 struct raw_call {
 	const char *name;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -660,7 +661,7 @@ static int install_without_no_new_privs(void *arg)
 {
 	(void)arg;
 	ab_error err;
-	int r = seccomp_install(AB_NET_NONE, &err);
+	int r = seccomp_install(AB_NET_NONE, 0, &err);
 	return r == -EPERM && strstr(err.message, "no_new_privs") ? 0 : 1;
 }
 
@@ -681,7 +682,7 @@ static char *dump_to_string(ab_net net)
 	FILE *f = tmpfile();
 	assert_non_null(f);
 	ab_error err;
-	assert_int_equal(seccomp_dump(net, f, &err), 0);
+	assert_int_equal(seccomp_dump(net, 0, f, &err), 0);
 	long len = lseek(fileno(f), 0, SEEK_END);
 	assert_true(len > 0);
 	char *s = calloc(1, (size_t)len + 1);
@@ -713,11 +714,12 @@ static void test_dump_writes_the_filter(void **state)
 static void test_prebuilt_filter_matches_libseccomp(void **state)
 {
 	(void)state;
+	for (unsigned flags = 0; flags < AB_SECCOMP_VARIANTS; flags++)
 	for (int net = AB_NET_NONE; net <= AB_NET_PROXY; net++) {
 		ab_error err = {0};
 		int fd = memfd_create("bpf", MFD_CLOEXEC);
 		assert_true(fd >= 0);
-		assert_int_equal(seccomp_export_bpf_fd((ab_net)net, fd, &err), 0);
+		assert_int_equal(seccomp_export_bpf_fd((ab_net)net, flags, fd, &err), 0);
 		off_t len = lseek(fd, 0, SEEK_END);
 		assert_true(len > 0);
 		unsigned char *now = malloc((size_t)len);
@@ -725,10 +727,53 @@ static void test_prebuilt_filter_matches_libseccomp(void **state)
 		assert_int_equal(pread(fd, now, (size_t)len, 0), len);
 		close(fd);
 		size_t built_len = 0;
-		const void *built = seccomp_prebuilt_program((ab_net)net, &built_len);
+		const void *built = seccomp_prebuilt_program((ab_net)net, flags, &built_len);
 		assert_int_equal(built_len, (size_t)len);
 		assert_memory_equal(built, now, built_len);
 		free(now);
+	}
+}
+
+/* ---- System V IPC (the Landlock backend's variant) -------------------- */
+
+static long probe_shmget(const void *arg)
+{
+	(void)arg;
+	long id = syscall(__NR_shmget, IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	if (id >= 0)
+		syscall(__NR_shmctl, id, IPC_RMID, NULL); /* leave nothing behind */
+	return id;
+}
+
+struct ipc_call {
+	const char *name;
+	long nr;
+};
+
+/* Without an IPC namespace (AB_SECCOMP_NO_SYSV_IPC) every System V IPC
+ * call is refused; the namespace backends' filter leaves them alone. */
+static void test_sysv_ipc_refused_only_in_the_no_ipc_namespace_variant(void **state)
+{
+	(void)state;
+	for (int net = AB_NET_NONE; net <= AB_NET_FULL; net++) {
+		expect_errno("shmget, no-IPC-namespace variant",
+			     run_probe_flags(net, AB_SECCOMP_NO_SYSV_IPC, probe_shmget, NULL), EPERM);
+		expect_success("shmget, namespace backends' filter",
+			       run_probe_flags(net, 0, probe_shmget, NULL));
+	}
+	static const struct ipc_call calls[] = {
+		{"shmat", __NR_shmat}, {"shmctl", __NR_shmctl}, {"shmdt", __NR_shmdt},
+		{"semget", __NR_semget}, {"semop", __NR_semop}, {"semtimedop", __NR_semtimedop},
+		{"semctl", __NR_semctl}, {"msgget", __NR_msgget}, {"msgsnd", __NR_msgsnd},
+		{"msgrcv", __NR_msgrcv}, {"msgctl", __NR_msgctl},
+	};
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		/* arguments that fail with anything but EPERM without the
+		 * filter: an EPERM here is the filter's */
+		struct outcome o = run_probe_flags(AB_NET_FULL, AB_SECCOMP_NO_SYSV_IPC, probe_raw,
+						   &(struct raw_call){calls[i].name, calls[i].nr,
+								      {-1, 0, 0, 0, 0, 0}});
+		expect_errno(calls[i].name, o, EPERM);
 	}
 }
 
@@ -736,6 +781,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dangerous_calls_fail_with_eperm_in_both_network_modes),
+		cmocka_unit_test(test_sysv_ipc_refused_only_in_the_no_ipc_namespace_variant),
 		cmocka_unit_test(test_socket_calls_fail_with_eperm_only_without_network),
 		cmocka_unit_test(test_unshare_newuser_is_denied),
 		cmocka_unit_test(test_unshare_without_newuser_is_allowed),

@@ -24,7 +24,7 @@
 static const char *const limits_text[] = {
 	"no PID namespace: the command sees the host's processes in /proc (signals to them are refused where the ABI has scopes)",
 	"/proc is the host's (read-only where the plan makes / readable)",
-	"no IPC namespace: System V IPC and /dev/shm are the host's (/dev/shm is not writable unless the plan makes it so)",
+	"no IPC namespace: System V IPC calls are refused by the seccomp filter (shm*, sem*, msg*: EPERM), so the host's segments, semaphores and queues stay out of reach; POSIX shared memory is /dev/shm, the host's (not writable unless the plan makes it so)",
 	"unix sockets with a path can be connected wherever they are, even in hidden directories (Landlock checks no connect on them)",
 	"files created in narrowed directories by others after the start get only the directory's own rights",
 	"agentbox's state directories stay readable (read-only), not hidden: Landlock cannot hide a path below a readable directory without narrowing it",

@@ -24,6 +24,7 @@
 #include "supervisor/supervisor.h"
 #include "common/util.h"
 #include "inner/inner.h"
+#include "inner/seccomp.h"
 #include "backend/landlock/reaper.h"
 #include "supervisor/watch.h"
 
@@ -78,6 +79,9 @@ static _Noreturn void child_main(void *arg, pid_t reaper)
 		.stderr_fd = -1,
 		.landlock_fd = a->ruleset_fd,
 		.landlock_flags = a->req->landlock->feat.restrict_flags,
+		/* no IPC namespace here: the host's System V IPC objects
+		 * would otherwise be reachable (seccomp_ipc.c) */
+		.seccomp_flags = AB_SECCOMP_NO_SYSV_IPC,
 		.command_mask = a->mask,
 		.command = (char **)a->req->command,
 	};
