@@ -342,3 +342,61 @@ case_sysv_ipc_own_namespace_unchanged() {
 	expect_exit "a segment of the sandbox's own works on backend $BACKEND" 0
 	expect_stdout_contains "it is attached and read" "read:"
 }
+
+# No terminal of the user's is reachable: with a second pty open on the
+# host (the user's other terminal), the command can neither write into it
+# nor read from it, while the terminal it was started on keeps working,
+# also when opened again by name. A pty of its own cannot be made (that
+# needs the host's /dev/pts). The host's other devices stay out too.
+case_landlock_other_terminals_unreachable() {
+	ll_only_once || return 0
+	new_ws
+	cat >"$CASE_DIR/ptys.py" <<'PY'
+import os, pty, subprocess, sys, termios
+om, osl = pty.openpty()        # the user's other terminal
+attrs = termios.tcgetattr(osl)     # no echo: the master then reads only
+attrs[3] &= ~termios.ECHO          # what someone wrote to the terminal
+termios.tcsetattr(osl, termios.TCSANOW, attrs)
+m, s = pty.openpty()           # the terminal the command is started on
+other = os.ttyname(osl)
+os.write(om, b"typed-password\n")  # what the user typed there, unread
+p = subprocess.run(sys.argv[1:] + [other, os.ttyname(s)], stdin=s,
+                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+sys.stdout.write(p.stdout.decode(errors="replace"))
+os.set_blocking(om, False)
+try:
+    leaked = os.read(om, 4096)
+except BlockingIOError:
+    leaked = b""
+print("OTHER-GOT:", repr(leaked))
+print("rc", p.returncode)
+PY
+	abx /usr/bin/python3 "$CASE_DIR/ptys.py" "$AGENTBOX" run --backend landlock --policy workspace-write -C "$WS" -- \
+		/bin/sh -c '
+		printf "\033]0;pwned\007injected" >"$1" 2>/dev/null && echo WROTE-OTHER
+		timeout 2 head -c 5 "$1" 2>/dev/null && echo READ-OTHER
+		[ "$(tty)" = "$2" ] && echo OWN-TTY
+		stty size >/dev/null && echo OWN-IOCTL
+		echo reopened >/proc/self/fd/0 && echo OWN-REOPEN
+		/usr/bin/python3 -c "import pty; pty.openpty()" 2>/dev/null || echo NO-NEW-PTY
+		' sh
+	expect_exit "the harness ran" 0
+	expect_stdout_lacks "the other terminal cannot be written" "WROTE-OTHER"
+	expect_stdout_lacks "the other terminal cannot be read" "READ-OTHER"
+	expect_stdout_contains "nothing reached the other terminal" "OTHER-GOT: b''"
+	expect_stdout_lacks "what was typed there did not leak" "typed-pass"
+	expect_stdout_contains "the command's own terminal is its stdin" "OWN-TTY"
+	expect_stdout_contains "ioctl on its own terminal works" "OWN-IOCTL"
+	expect_stdout_contains "its own terminal can be opened again by name" "OWN-REOPEN"
+	expect_stdout_contains "no pty of its own (needs the host's /dev/pts)" "NO-NEW-PTY"
+	expect_stdout_contains "the command exited 0" "rc 0"
+	if [ "$(id -u)" = 0 ] && { [ -b /dev/vda ] || [ -b /dev/sda ]; }; then
+		local disk=/dev/vda
+		[ -b "$disk" ] || disk=/dev/sda
+		ab run --backend landlock --policy read-only -C "$WS" -- head -c 512 "$disk"
+		expect_nonzero "root cannot read the host's disk $disk through a readable /"
+	fi
+	ab run --backend landlock --policy read-only -C "$WS" -- sh -c 'echo x >/dev/null && head -c 4 /dev/urandom | wc -c && ls /dev/pts >/dev/null && echo listed'
+	expect_stdout_eq "/dev/null and /dev/urandom work, /dev/pts may be listed" "4
+listed"
+}

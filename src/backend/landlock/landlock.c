@@ -164,3 +164,14 @@ int landlock_build_ruleset(const struct ll_rules *rules, const struct ll_feature
 	}
 	return rfd;
 }
+
+int landlock_add_fd_rule(int rfd, int fd, uint64_t access, const char *what, ab_error *err)
+{
+	struct ll_path_beneath_attr pb = {.allowed_access = access, .parent_fd = fd};
+	if (!access)
+		return 0;
+	if (syscall(SYS_landlock_add_rule, rfd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+		return ab_fail_errno(err, errno, "landlock: cannot add the rule for %s (fd %d, rights %#llx)",
+				     what, fd, (unsigned long long)access);
+	return 0;
+}

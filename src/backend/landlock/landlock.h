@@ -137,6 +137,10 @@ void landlock_note_abi_limits(const struct ll_features *f, const struct plan *pl
 int landlock_build_ruleset(const struct ll_rules *rules, const struct ll_features *f,
 			   ab_error *err);
 
+/* Adds a rule for the file open at `fd` itself (its inode, not a path a
+ * racing process could redirect): the command's own terminal. */
+int landlock_add_fd_rule(int rfd, int fd, uint64_t access, const char *what, ab_error *err);
+
 /* The inner stage enforces the ruleset: inner/landlock_enforce.h. */
 
 struct supervise_request;

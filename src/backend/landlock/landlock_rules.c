@@ -25,14 +25,29 @@
 #include "common/util.h"
 
 /* The host's device nodes the mount backends put in their minimal /dev,
- * usable for reading and writing whatever the policy says about /dev. */
+ * usable for reading and writing whatever the policy says about /dev.
+ * Not /dev/ptmx: a pty made there is only usable through the host's
+ * /dev/pts, which holds the user's other terminals (see the blocks). */
 static const char *const dev_nodes[] = {
-	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
-	"/dev/ptmx", NULL,
+	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", NULL,
+};
+
+/* A host path that a wider plan rule must not reach, although no plan
+ * node says so: the mount backends replace the host's /dev with a minimal
+ * one, so a readable / never gives them the host's disks, terminals or
+ * other devices. Here a rule above a block is pushed down around it like
+ * around a plan node; the block keeps `cap` (listing, not opening
+ * devices). Unlike a plan node it is no narrowing of the plan: the plan
+ * never gave the host's /dev (posture "limits" say what it costs). */
+struct ll_block {
+	const char *path;
+	uint64_t cap;
 };
 
 struct walk {
 	const struct plan *plan;
+	struct ll_block blocks[3];
+	size_t n_blocks;
 	uint64_t handled;
 	ll_lister list;
 	void *user;
@@ -228,6 +243,14 @@ static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, int dep
 	uint64_t keep = r;
 	const struct plan_node *first = NULL;
 	size_t first_i = 0;
+	bool blocked = false;
+	for (size_t b = 0; b < w->n_blocks; b++) {
+		const struct ll_block *bl = &w->blocks[b];
+		if (strcmp(bl->path, p) == 0 || !path_is_under(bl->path, p) || !(r & ~bl->cap))
+			continue;
+		keep &= bl->cap;
+		blocked = true;
+	}
 	for (size_t i = 0; i < w->plan->n_nodes; i++) {
 		const struct plan_node *d = &w->plan->nodes[i];
 		const char *cp = conflict_point(d);
@@ -244,12 +267,13 @@ static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, int dep
 			first_i = i;
 		}
 	}
-	if (!first) {
+	if (!first && !blocked) {
 		landlock_rules_add(w->out, p, r, true);
 		return 0;
 	}
 	landlock_rules_add(w->out, p, keep, true);
-	note_narrowing(w, p, r & ~keep, first_i);
+	if (first)
+		note_narrowing(w, p, r & ~keep, first_i);
 
 	struct ll_entry *ents;
 	size_t n;
@@ -261,6 +285,13 @@ static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, int dep
 			continue;
 		_cleanup_free_ char *c = path_join(p, ents[e].name);
 		bool leads = false, is_point = false;
+		for (size_t b = 0; b < w->n_blocks; b++) {
+			const struct ll_block *bl = &w->blocks[b];
+			if (!path_is_under(bl->path, c) || !(r & ~bl->cap))
+				continue;
+			leads = true;
+			is_point = is_point || strcmp(bl->path, c) == 0;
+		}
 		for (size_t i = 0; i < w->plan->n_nodes; i++) {
 			const struct plan_node *d = &w->plan->nodes[i];
 			const char *cp = conflict_point(d);
@@ -280,22 +311,67 @@ static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, int dep
 	return ret;
 }
 
+/* Whether a plan node is `path` or (with `below`) lies under it: the
+ * plan names it, so no block of ours applies there. */
+static bool plan_names(const struct plan *plan, const char *path, bool below)
+{
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		const char *np = plan->nodes[i].path;
+		if (strcmp(np, path) == 0 || (below && path_is_under(np, path)))
+			return true;
+	}
+	return false;
+}
+
+/* The host's /dev stays out of a wider rule's reach (struct ll_block),
+ * and so do its terminals, unless the plan names them. A writable / is
+ * the exception: narrowing it to keep /dev out would refuse creating
+ * anything in /, and such a plan already gives the host as it is. */
+static void set_blocks(struct walk *w)
+{
+	const struct plan *plan = w->plan;
+	uint64_t list = (LL_FS_READ_DIR | LL_FS_EXECUTE) & w->handled;
+	uint64_t not_open = w->handled & ~(LL_FS_READ_FILE | LL_FS_WRITE_FILE | LL_FS_TRUNCATE |
+					   LL_FS_IOCTL_DEV);
+	w->n_blocks = 0;
+	if (plan->root_writable)
+		return;
+	if (!plan_names(plan, "/dev", false))
+		w->blocks[w->n_blocks++] = (struct ll_block){"/dev", list};
+	if (!plan_names(plan, "/dev/pts", true) && !plan_names(plan, "/dev/ptmx", false)) {
+		w->blocks[w->n_blocks++] = (struct ll_block){"/dev/pts", list};
+		w->blocks[w->n_blocks++] = (struct ll_block){"/dev/ptmx", not_open};
+	}
+}
+
 /* What the mount backends' minimal /dev and fresh /proc give, whatever the
- * plan says about / (there is no /dev of our own to mount here). */
-static void add_base_rules(struct walk *w)
+ * plan says about / (there is no /dev of our own to mount here). The
+ * terminal the command was started on gets its own rule at start, by fd
+ * (landlock_add_fd_rule). */
+static int add_base_rules(struct walk *w)
 {
 	const struct plan *plan = w->plan;
 	if (plan->root_writable)
-		return;
+		return 0;
 	uint64_t dev = (LL_FS_READ_FILE | LL_FS_WRITE_FILE | LL_FS_IOCTL_DEV) & w->handled;
 	for (size_t i = 0; dev_nodes[i]; i++) {
 		struct stat st;
 		if (stat(dev_nodes[i], &st) == 0 && S_ISCHR(st.st_mode))
 			landlock_rules_add(w->out, dev_nodes[i], dev, false);
 	}
-	landlock_rules_add(w->out, "/dev/pts", dev | (LL_FS_READ_DIR & w->handled), true);
+	/* the host's /dev/shm (POSIX shared memory): what the plan says
+	 * about that path, as the blocked /dev no longer passes it on */
+	struct stat st;
+	if (w->n_blocks > 0 && strcmp(w->blocks[0].path, "/dev") == 0 &&
+	    lstat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && !plan_names(plan, "/dev/shm", false)) {
+		int r = grant(w, "/dev/shm", true,
+			      rights_for((ab_access)plan_access_at(plan, "/dev/shm", -1), w->handled), 0);
+		if (r < 0)
+			return r;
+	}
 	if (!plan->root_readable && plan->mount_proc)
 		landlock_rules_add(w->out, "/proc", LL_FS_READ & w->handled, true);
+	return 0;
 }
 
 int landlock_rules_compute(const struct plan *plan, uint64_t handled, ll_lister list, void *user,
@@ -306,6 +382,7 @@ int landlock_rules_compute(const struct plan *plan, uint64_t handled, ll_lister 
 		.plan = plan, .handled = handled, .list = list ? list : landlock_list_dir,
 		.user = user, .out = out, .err = err,
 	};
+	set_blocks(&w);
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		const struct plan_node *n = &plan->nodes[i];
 		/* a pin is a mount backends' device (plan/pin.c): its
@@ -318,6 +395,8 @@ int landlock_rules_compute(const struct plan *plan, uint64_t handled, ll_lister 
 			return r;
 		}
 	}
-	add_base_rules(&w);
-	return 0;
+	int r = add_base_rules(&w);
+	if (r < 0)
+		landlock_rules_free(out);
+	return r;
 }

@@ -92,6 +92,16 @@ int landlock_prepare(const struct plan *plan, bool exact, bool for_run, struct l
 	landlock_note_abi_limits(&lp->feat, plan, &lp->rules, &lp->gaps);
 	for (size_t i = 0; i < sizeof(limits_text) / sizeof(limits_text[0]); i++)
 		strv_push(&lp->limits, limits_text[i]);
+	/* landlock_rules.c's blocks: what keeping the host's /dev out costs */
+	if (!plan->root_writable)
+		strv_push(&lp->limits,
+			  "the host's /dev is out of reach but for null, zero, full, random, urandom, tty, "
+			  "/dev/shm (as the plan says) and the terminal the command was started on (a rule on "
+			  "that device alone): the user's other terminals in /dev/pts cannot be opened (only "
+			  "listed), so no new pseudo-terminal can be made either (script, expect, pty.openpty "
+			  "fail; --write /dev/pts grants them, and with it every terminal of this host); files "
+			  "that appear directly in / after the start are not readable (the rule on / is "
+			  "pushed down around /dev)");
 	if (exact && !landlock_prep_exact(lp)) {
 		sbuf b = {0};
 		for (size_t i = 0; i < lp->rules.n_narrowings; i++)

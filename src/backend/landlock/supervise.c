@@ -110,11 +110,42 @@ static char **command_environ(const struct supervise_request *req)
 	return env.v;
 }
 
-/* The ruleset fd, at 3 or above: the inner stage takes <= 0 as "none". */
-static int ruleset_fd(const struct landlock_prep *lp, ab_error *err)
+/* The terminal(s) among the command's fds 0-2 may be opened again (a
+ * program reopening /dev/stdin or its tty by name): a rule on that very
+ * device, by the fd we hold. The host's other terminals get none
+ * (landlock_rules.c keeps /dev/pts out), so the command can neither read
+ * what is typed into them nor write into them. */
+static int add_terminal_rules(int rfd, const struct supervise_request *req, ab_error *err)
 {
-	int fd = landlock_build_ruleset(&lp->rules, &lp->feat, err);
-	if (fd < 0 || fd >= 3)
+	const ab_run_options *o = req->opts;
+	/* -1: the calling process's own 0, 1 or 2 (agentbox.h) */
+	int fds[3] = {o->stdin_fd >= 0 ? o->stdin_fd : 0, o->stdout_fd >= 0 ? o->stdout_fd : 1,
+		      o->stderr_fd >= 0 ? o->stderr_fd : 2};
+	uint64_t access = (LL_FS_READ_FILE | LL_FS_WRITE_FILE | LL_FS_IOCTL_DEV) & req->landlock->feat.fs;
+	for (int i = 0; i < 3; i++) {
+		if (!isatty(fds[i]))
+			continue;
+		char what[64];
+		snprintf(what, sizeof(what), "the command's terminal on fd %d", i);
+		int r = landlock_add_fd_rule(rfd, fds[i], access, what, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The ruleset fd, at 3 or above: the inner stage takes <= 0 as "none". */
+static int ruleset_fd(const struct supervise_request *req, ab_error *err)
+{
+	int fd = landlock_build_ruleset(&req->landlock->rules, &req->landlock->feat, err);
+	if (fd < 0)
+		return fd;
+	int r = add_terminal_rules(fd, req, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if (fd >= 3)
 		return fd;
 	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	int e = errno;
@@ -193,7 +224,7 @@ int supervise_landlock(const struct supervise_request *req, int *exit_status, ab
 	struct watch_state st = {.hooks = req->hooks, .pid_is_reaper = true};
 	struct reaper_buf rb = {0};
 	struct ll_pipes pp;
-	int rfd = ruleset_fd(req->landlock, err);
+	int rfd = ruleset_fd(req, err);
 	if (rfd < 0)
 		return rfd;
 	int ret = open_pipes(&pp, err);
