@@ -400,3 +400,62 @@ PY
 	expect_stdout_eq "/dev/null and /dev/urandom work, /dev/pts may be listed" "4
 listed"
 }
+
+# The fresh TMPDIR goes at the end of the run whatever the command left in
+# it: a mode-000 directory with files, a 300-level chain (deeper than any
+# fd budget of a recursive walk), read-only files and directories, and a
+# symlink out of it, which must not be followed.
+case_landlock_tmpdir_removed_whatever_is_left() {
+	ll_only_once || return 0
+	new_ws
+	new_outside
+	mkdir "$WS/sub"
+	echo keep >"$OUTSIDE/keep"
+	chmod 0644 "$OUTSIDE/keep"
+	ab run --backend landlock --policy workspace-write -C "$WS" -- sh -c '
+		set -e
+		cd "$TMPDIR"; echo "$TMPDIR" >"$1/sub/tmp"
+		mkdir locked; echo a >locked/a; echo b >locked/b; chmod 000 locked
+		echo r >readonly; chmod 400 readonly
+		mkdir rodir; echo c >rodir/c; chmod 500 rodir
+		ln -s "$2" out; ln -s "$2/keep" outkeep
+		i=0; while [ $i -lt 300 ]; do mkdir d; cd d; i=$((i+1)); done
+		echo deep >f; chmod 400 f; cd ..; chmod 000 d
+		echo made' sh "$WS" "$OUTSIDE"
+	expect_exit "the command made its mess" 0
+	expect_stdout_eq "it got to the end" made
+	local tmpdir
+	tmpdir=$(cat "$WS/sub/tmp" 2>/dev/null)
+	expect "the TMPDIR was one of agentbox's" '[[ "$tmpdir" == */agentbox-tmp-* ]]'
+	expect "after the run nothing of it is left" '[ -n "$tmpdir" ] && [ ! -e "$tmpdir" ] && [ ! -L "$tmpdir" ]'
+	expect "no removal failure was reported" '! grep -q "cannot remove" <<<"$ERR"'
+	expect "the symlinks' targets are untouched" \
+		'[ "$(cat "$OUTSIDE/keep")" = keep ] && [ "$(stat -c %a "$OUTSIDE/keep")" = 644 ]'
+}
+
+# agentbox killed with -9 cannot remove the TMPDIR; the next Landlock run
+# of the same user does (its record is in agentbox's state directory).
+case_landlock_tmpdir_of_killed_run_removed_by_next() {
+	ll_only_once || return 0
+	new_ws
+	mkdir "$WS/sub"
+	local mark=$$ i
+	"$AGENTBOX" run --backend landlock --policy workspace-write -C "$WS" -- \
+		sh -c "mkdir \"\$TMPDIR/x\" && echo f >\"\$TMPDIR/x/f\" && chmod 000 \"\$TMPDIR/x\" && echo \"\$TMPDIR\" >sub/tmp; exec sleep 304.$mark" \
+		</dev/null >/dev/null 2>&1 &
+	local ab_pid=$!
+	bg_track "$ab_pid"
+	wait_for_file "$WS/sub/tmp" . 100
+	local tmpdir
+	tmpdir=$(cat "$WS/sub/tmp" 2>/dev/null)
+	kill -9 "$ab_pid"
+	wait "$ab_pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		pgrep -u "$(id -u)" -f "^sleep 304\.$mark\$" >/dev/null || break
+		sleep 0.1
+	done
+	expect "the killed run left its TMPDIR (else this proves nothing)" '[ -n "$tmpdir" ] && [ -d "$tmpdir" ]'
+	ab run --backend landlock --policy workspace-write -C "$WS" -- true
+	expect_exit "the next run succeeds" 0
+	expect "the next run removed the leftover" '[ -n "$tmpdir" ] && [ ! -e "$tmpdir" ]'
+}

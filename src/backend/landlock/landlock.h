@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "agentbox.h"
 #include "common/util.h"
@@ -154,8 +155,22 @@ struct landlock_prep {
 	strv limits;     /* what Landlock never does that the mount backends do */
 	char *tmpdir;    /* fresh per-run TMPDIR (removed after the run), or NULL */
 	bool tmpdir_created; /* false for explain: tmpdir is only the pattern */
+	dev_t tmp_dev;       /* its identity, checked before it is removed */
+	ino_t tmp_ino;
+	char *tmp_record;    /* its record's name in the state dir, or NULL */
 	bool prepared;
 };
+
+/* ---- the per-run TMPDIR (tmpdir.c) ---- */
+
+/* Removes what earlier runs of this user left (agentbox killed with -9):
+ * only recorded directories of runs that are gone, still ours. */
+void landlock_tmpdir_sweep(void);
+/* Makes the fresh TMPDIR in `base` and records it (lp->tmpdir...). */
+int landlock_tmpdir_make(const char *base, struct landlock_prep *lp, ab_error *err);
+/* Removes it, whatever the command left in it, and its record; when that
+ * fails it says so on stderr and the record stays for the next run. */
+void landlock_tmpdir_remove(struct landlock_prep *lp);
 
 /* Queries the ABI and computes the rules; fails with the precise reason
  * when the kernel has no Landlock. With `exact`, refuses a plan Landlock

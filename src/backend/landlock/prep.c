@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,21 +45,16 @@ static int make_tmpdir(const struct plan *plan, bool create, struct landlock_pre
 		return 0;
 	if (landlock_rules_access_at(&lp->rules, base) & LL_FS_MAKE_REG)
 		return 0;
-	char *tmpl = xasprintf("%s/agentbox-tmp-XXXXXX", base);
 	if (!create) {
-		lp->tmpdir = tmpl;
+		lp->tmpdir = xasprintf("%s/agentbox-tmp-XXXXXX", base);
 		return 0;
 	}
-	if (!mkdtemp(tmpl)) {
-		int r = ab_fail_errno(err, errno,
-				      "landlock: cannot create the run's temporary directory in %s "
-				      "(files cannot be created directly in it under Landlock)", base);
-		free(tmpl);
+	/* what a run killed with -9 left, before making another */
+	landlock_tmpdir_sweep();
+	int r = landlock_tmpdir_make(base, lp, err);
+	if (r < 0)
 		return r;
-	}
-	lp->tmpdir = tmpl;
-	lp->tmpdir_created = true;
-	landlock_rules_add(&lp->rules, tmpl, lp->feat.fs, true);
+	landlock_rules_add(&lp->rules, lp->tmpdir, lp->feat.fs, true);
 	return 0;
 }
 
@@ -118,40 +112,11 @@ int landlock_prepare(const struct plan *plan, bool exact, bool for_run, struct l
 	return make_tmpdir(plan, for_run, lp, err);
 }
 
-/* Removes what the command left in its TMPDIR without following any
- * symbolic link it may have planted there. */
-static void remove_tree_at(int at, const char *name, int depth)
-{
-	if (unlinkat(at, name, 0) == 0 || depth > 128)
-		return;
-	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			remove_tree_at(dirfd(d), de->d_name, depth + 1);
-	closedir(d);
-	unlinkat(at, name, AT_REMOVEDIR);
-}
-
 void landlock_prep_free(struct landlock_prep *lp)
 {
-	if (lp->tmpdir && lp->tmpdir_created) {
-		_cleanup_free_ char *parent = path_parent(lp->tmpdir);
-		const char *name = strrchr(lp->tmpdir, '/') + 1;
-		int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (pfd >= 0) {
-			remove_tree_at(pfd, name, 0);
-			close(pfd);
-		}
-	}
+	landlock_tmpdir_remove(lp);
 	free(lp->tmpdir);
+	free(lp->tmp_record);
 	landlock_rules_free(&lp->rules);
 	strv_free(&lp->gaps);
 	strv_free(&lp->limits);
@@ -230,7 +195,7 @@ void landlock_print_posture(const struct landlock_prep *lp, FILE *out)
 	for (size_t i = 0; i < lp->gaps.n; i++)
 		fprintf(out, "  not enforced: %s\n", lp->gaps.v[i]);
 	if (lp->tmpdir)
-		fprintf(out, "TMPDIR: %s (fresh for this run, writable, removed afterwards)\n", lp->tmpdir);
+		fprintf(out, "TMPDIR: %s (fresh for this run, writable, removed afterwards whatever is left in it; by the next run if agentbox is killed)\n", lp->tmpdir);
 	for (size_t i = 0; i < lp->limits.n; i++)
 		fprintf(out, "  limit: %s\n", lp->limits.v[i]);
 }
