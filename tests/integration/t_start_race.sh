@@ -220,6 +220,31 @@ case_start_race_git_symlink_swap_loop() {
 		skip "60 starts under a .git/symlink swap loop" "renameat2(RENAME_EXCHANGE) is not available here"
 		return
 	fi
+	git_swap_loop
+}
+
+# The same against the Landlock backend (no mounts: the rules are opened by
+# path, from / without following any link, and checked against what the
+# plan and the listing resolved). It picks --backend landlock itself, so it
+# runs in the builtin variant only.
+case_start_race_landlock_git_symlink_swap_loop() {
+	if [ "$BACKEND" != builtin ] || [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
+		skip "60 Landlock starts under a .git/symlink swap loop" "run only in the builtin variant (it picks --backend landlock itself)"
+		return
+	fi
+	if ! "$AGENTBOX" explain --backend landlock >/dev/null 2>&1; then
+		skip "60 Landlock starts under a .git/symlink swap loop" "no usable Landlock here"
+		return
+	fi
+	if ! can_exchange; then
+		skip "60 Landlock starts under a .git/symlink swap loop" "renameat2(RENAME_EXCHANGE) is not available here"
+		return
+	fi
+	git_swap_loop --backend landlock
+}
+
+# git_swap_loop [AGENTBOX-RUN-ARGS...]: the 60 starts under the swap loop.
+git_swap_loop() {
 	new_ws
 	git_q init "$WS"
 	mkdir "$WS/decoy"
@@ -227,7 +252,7 @@ case_start_race_git_symlink_swap_loop() {
 	local i runs=60 ran=0 refused=0 problems=() started=$SECONDS real
 	start_racer "$WS/.git" "$WS/.git-link" 1000
 	for ((i = 1; i <= runs; i++)); do
-		ab run --policy workspace-write -C "$WS" -- sh -c \
+		ab run "$@" --policy workspace-write -C "$WS" -- sh -c \
 			'echo RAN; touch ".git/planted-$1" 2>/dev/null; exit 0' sh "$i"
 		case $RC in
 		0)

@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/open_beneath.h"
 #include "common/util.h"
 
 #ifndef SYS_landlock_create_ruleset
@@ -115,15 +117,48 @@ void landlock_note_abi_limits(const struct ll_features *f, const struct plan *pl
 			"denials are not audited (ABI %d; audit logging needs ABI 7, Linux 6.15)", f->abi));
 }
 
-static int add_rule(int rfd, const struct ll_rule *rule, uint64_t handled, ab_error *err)
+/* Opens a rule's path from / following no symbolic link (nor magic link)
+ * in any component, and checks it is still the file the rules were
+ * computed for: a path a racing writer redirected during start-up (a
+ * directory swapped with a symlink, or with another directory) refuses
+ * the run; it never puts the rule on something else. Returns the O_PATH
+ * fd, 0 when the path is gone (nothing there to grant), or -errno. */
+static int open_rule_path(int rootfd, bool openat2, const struct ll_rule *rule, ab_error *err)
 {
-	int fd = open(rule->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		/* Gone between planning and now: nothing there to grant. */
-		if (errno == ENOENT)
-			return 0;
-		return ab_fail_errno(err, errno, "landlock: cannot open %s for its rule", rule->path);
+	int fd = open_beneath(openat2, rootfd, rule->path, O_PATH);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd == -ELOOP)
+		return ab_fail(err, ELOOP,
+			       "landlock: %s now has a symbolic link in it (a component was replaced while "
+			       "agentbox started); refusing to run rather than put its rule elsewhere\n"
+			       "fix: run again once nothing renames files there", rule->path);
+	if (fd < 0)
+		return ab_fail_errno(err, -fd, "landlock: cannot open %s for its rule", rule->path);
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return ab_fail_errno(err, e, "landlock: cannot check %s for its rule", rule->path);
 	}
+	if (rule->id.have && (st.st_dev != rule->id.dev || st.st_ino != rule->id.ino)) {
+		close(fd);
+		return ab_fail(err, EBUSY,
+			       "landlock: %s is no longer the file agentbox resolved (device %llu, inode %llu; "
+			       "now %llu, %llu): it was replaced while agentbox started; refusing to run\n"
+			       "fix: run again once nothing renames files there",
+			       rule->path, (unsigned long long)rule->id.dev, (unsigned long long)rule->id.ino,
+			       (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	}
+	return fd;
+}
+
+static int add_rule(int rfd, int rootfd, bool openat2, const struct ll_rule *rule, uint64_t handled,
+		    ab_error *err)
+{
+	int fd = open_rule_path(rootfd, openat2, rule, err);
+	if (fd <= 0)
+		return fd;
 	struct ll_path_beneath_attr pb = {
 		.allowed_access = rule->access & handled,
 		.parent_fd = fd,
@@ -155,13 +190,22 @@ int landlock_build_ruleset(const struct ll_rules *rules, const struct ll_feature
 				     f->abi, (unsigned long long)f->fs, (unsigned long long)f->net,
 				     (unsigned long long)f->scoped);
 	/* Network none: TCP is handled and no port is allowed. */
+	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		int r = ab_fail_errno(err, errno, "landlock: cannot open / to open the rules' paths below it");
+		close(rfd);
+		return r;
+	}
+	bool openat2 = open_beneath_probe_openat2();
 	for (size_t i = 0; i < rules->n_rules; i++) {
-		int r = add_rule(rfd, &rules->rules[i], f->fs, err);
+		int r = add_rule(rfd, rootfd, openat2, &rules->rules[i], f->fs, err);
 		if (r < 0) {
+			close(rootfd);
 			close(rfd);
 			return r;
 		}
 	}
+	close(rootfd);
 	return rfd;
 }
 

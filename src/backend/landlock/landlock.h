@@ -62,10 +62,21 @@
 #define LL_FS_FILE_RIGHTS (LL_FS_EXECUTE | LL_FS_WRITE_FILE | LL_FS_READ_FILE | \
 			   LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
 
+/* What a path was when the rules were computed: the plan's resolution for
+ * a plan node, the listing's for an entry a rule was pushed down to. The
+ * ruleset is built on what the path holds then, checked to be the same
+ * file (landlock.c), so a swap during start-up refuses the run. */
+struct ll_id {
+	bool have;
+	dev_t dev;
+	ino_t ino;
+};
+
 struct ll_rule {
 	char *path;
 	uint64_t access;
 	bool is_dir;
+	struct ll_id id;
 };
 
 /* An operation the plan allows that this rule set refuses. */
@@ -87,6 +98,7 @@ enum ll_entry_kind { LL_ENTRY_DIR, LL_ENTRY_FILE, LL_ENTRY_SKIP };
 struct ll_entry {
 	char *name;
 	enum ll_entry_kind kind; /* SKIP: symbolic links (Landlock checks their target) */
+	struct ll_id id;         /* as listed (have: false when the lister knows none) */
 };
 
 /* Lists the entries of `dir` (without . and ..) into a malloc'd array. */
@@ -105,6 +117,9 @@ int landlock_rules_compute(const struct plan *plan, uint64_t handled, ll_lister 
 			   struct ll_rules *out, ab_error *err);
 void landlock_rules_free(struct ll_rules *r);
 void landlock_rules_add(struct ll_rules *r, const char *path, uint64_t access, bool is_dir);
+/* The same for a path whose identity is known (NULL: not known). */
+void landlock_rules_add_id(struct ll_rules *r, const char *path, uint64_t access, bool is_dir,
+			   const struct ll_id *id);
 void landlock_add_narrowing(struct ll_rules *r, const char *code, const char *path,
 			    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* What the rules give at `path`: the union of the rules on it and on its

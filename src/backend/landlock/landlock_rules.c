@@ -57,6 +57,12 @@ struct walk {
 
 void landlock_rules_add(struct ll_rules *r, const char *path, uint64_t access, bool is_dir)
 {
+	landlock_rules_add_id(r, path, access, is_dir, NULL);
+}
+
+void landlock_rules_add_id(struct ll_rules *r, const char *path, uint64_t access, bool is_dir,
+			   const struct ll_id *id)
+{
 	if (!is_dir)
 		access &= LL_FS_FILE_RIGHTS;
 	if (!access)
@@ -68,7 +74,10 @@ void landlock_rules_add(struct ll_rules *r, const char *path, uint64_t access, b
 		}
 	}
 	grow_array((void **)&r->rules, &r->cap_rules, r->n_rules + 1, sizeof(*r->rules));
-	r->rules[r->n_rules++] = (struct ll_rule){.path = xstrdup(path), .access = access, .is_dir = is_dir};
+	r->rules[r->n_rules++] = (struct ll_rule){
+		.path = xstrdup(path), .access = access, .is_dir = is_dir,
+		.id = id ? *id : (struct ll_id){0},
+	};
 }
 
 void landlock_add_narrowing(struct ll_rules *r, const char *code, const char *path,
@@ -146,7 +155,10 @@ int landlock_list_dir(const char *dir, struct ll_entry **out, size_t *n, void *u
 			continue; /* gone meanwhile: nothing to grant */
 		kind = S_ISDIR(st.st_mode) ? LL_ENTRY_DIR : S_ISLNK(st.st_mode) ? LL_ENTRY_SKIP : LL_ENTRY_FILE;
 		grow_array((void **)out, &cap, *n + 1, sizeof(**out));
-		(*out)[(*n)++] = (struct ll_entry){.name = xstrdup(de->d_name), .kind = kind};
+		(*out)[(*n)++] = (struct ll_entry){
+			.name = xstrdup(de->d_name), .kind = kind,
+			.id = {.have = true, .dev = st.st_dev, .ino = st.st_ino},
+		};
 	}
 	closedir(d);
 	return 0;
@@ -230,14 +242,39 @@ static void note_narrowing(struct walk *w, const char *p, uint64_t lost, size_t 
 				       p, p);
 }
 
-static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, int depth)
+/* An entry about to get rule rights r must not be a plan node's file
+ * found under another name: a node the plan keeps narrower (a protected
+ * .git) renamed there while agentbox started would get the wide rights. */
+static int check_not_moved(struct walk *w, const char *c, const struct ll_id *id, uint64_t r)
+{
+	if (!id || !id->have)
+		return 0;
+	for (size_t i = 0; i < w->plan->n_nodes; i++) {
+		const struct plan_node *d = &w->plan->nodes[i];
+		if (!d->exists || d->dev != id->dev || d->ino != id->ino || strcmp(d->path, c) == 0 ||
+		    !(r & ~node_cap(w->plan, i, w->handled)))
+			continue;
+		return ab_fail(w->err, EBUSY,
+			       "landlock: %s is the same file as %s (device %llu, inode %llu), which the plan "
+			       "keeps %s: it was renamed or linked there while agentbox started; refusing to "
+			       "run rather than give it the wider rights of %s\n"
+			       "fix: run again once nothing renames files there (a hard link of it in a "
+			       "writable directory must go)",
+			       c, d->path, (unsigned long long)id->dev, (unsigned long long)id->ino,
+			       node_reason(w->plan, i), c);
+	}
+	return 0;
+}
+
+static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, const struct ll_id *id,
+		 int depth)
 {
 	if (!r)
 		return 0;
 	if (depth > 256)
 		return ab_fail(w->err, ELOOP, "landlock: %s is nested too deeply to compute its rules", p);
 	if (!is_dir) {
-		landlock_rules_add(w->out, p, r, false);
+		landlock_rules_add_id(w->out, p, r, false, id);
 		return 0;
 	}
 	uint64_t keep = r;
@@ -268,10 +305,10 @@ static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, int dep
 		}
 	}
 	if (!first && !blocked) {
-		landlock_rules_add(w->out, p, r, true);
+		landlock_rules_add_id(w->out, p, r, true, id);
 		return 0;
 	}
-	landlock_rules_add(w->out, p, keep, true);
+	landlock_rules_add_id(w->out, p, keep, true, id);
 	if (first)
 		note_narrowing(w, p, r & ~keep, first_i);
 
@@ -302,10 +339,13 @@ static int grant(struct walk *w, const char *p, bool is_dir, uint64_t r, int dep
 		}
 		if (is_point)
 			continue; /* a node of its own: its rule point decides */
+		ret = check_not_moved(w, c, &ents[e].id, r);
+		if (ret < 0)
+			break;
 		if (leads)
-			ret = grant(w, c, ents[e].kind == LL_ENTRY_DIR, r, depth + 1);
+			ret = grant(w, c, ents[e].kind == LL_ENTRY_DIR, r, &ents[e].id, depth + 1);
 		else
-			landlock_rules_add(w->out, c, r, ents[e].kind == LL_ENTRY_DIR);
+			landlock_rules_add_id(w->out, c, r, ents[e].kind == LL_ENTRY_DIR, &ents[e].id);
 	}
 	landlock_entries_free(ents, n);
 	return ret;
@@ -364,8 +404,9 @@ static int add_base_rules(struct walk *w)
 	struct stat st;
 	if (w->n_blocks > 0 && strcmp(w->blocks[0].path, "/dev") == 0 &&
 	    lstat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && !plan_names(plan, "/dev/shm", false)) {
+		struct ll_id id = {.have = true, .dev = st.st_dev, .ino = st.st_ino};
 		int r = grant(w, "/dev/shm", true,
-			      rights_for((ab_access)plan_access_at(plan, "/dev/shm", -1), w->handled), 0);
+			      rights_for((ab_access)plan_access_at(plan, "/dev/shm", -1), w->handled), &id, 0);
 		if (r < 0)
 			return r;
 	}
@@ -389,7 +430,8 @@ int landlock_rules_compute(const struct plan *plan, uint64_t handled, ll_lister 
 		 * directory already gets what its parent's rule gives */
 		if (!n->exists || n->source == NODE_PIN)
 			continue;
-		int r = grant(&w, n->path, n->is_dir, rights_for(landlock_access(plan, i), handled), 0);
+		struct ll_id id = {.have = true, .dev = n->dev, .ino = n->ino};
+		int r = grant(&w, n->path, n->is_dir, rights_for(landlock_access(plan, i), handled), &id, 0);
 		if (r < 0) {
 			landlock_rules_free(out);
 			return r;
