@@ -318,6 +318,26 @@ static void add_bwrap(struct report *r, const struct probes *p)
 	add(r, "bwrap", ST_WARN, xasprintf("%s; a trial sandbox failed: %s", desc, b->run_error), xstrdup(fix));
 }
 
+/* On a host where Landlock is all that is left: what a user of
+ * `agentbox run` will run into, so that a "Permission denied" in the
+ * workspace or a refused --net proxy has a cause they have read, and how
+ * to get the namespace backends back (the user namespaces item's fix). */
+static void add_landlock_only(struct report *r, const struct probes *p)
+{
+	const char *fix = p->userns.f.step != HOST_STEP_OK && p->userns_cause.fix
+				  ? p->userns_cause.fix
+				  : "allow unprivileged user namespaces for agentbox (see the user namespaces item)";
+	add(r, "landlock only", ST_WARN,
+	    xstrdup("what you will notice: nothing can be created, removed or renamed directly in a "
+		    "writable root that holds .git or another protected name (git clone, python3 -m venv, "
+		    "editors' atomic saves and sed -i fail there with Permission denied; subdirectories "
+		    "and $TMPDIR work); no network proxy (--net proxy is refused: use --net none or full); "
+		    "no PID namespace (the command sees the host's processes); System V IPC is refused; "
+		    "no new pseudo-terminals; --exact refuses such plans; each narrowed run says so in "
+		    "one line on stderr"),
+	    xasprintf("for the full posture: %s", fix));
+}
+
 static char *posture(const struct backend *b, const struct probes *p)
 {
 	const char *proc = p->proc.step == HOST_STEP_OK ? "a fresh /proc" : "the outer /proc read-only (no fresh one here)";
@@ -332,7 +352,8 @@ static char *posture(const struct backend *b, const struct probes *p)
 	case AB_BACKEND_LANDLOCK:
 		return xasprintf("weaker: no namespaces; filesystem rules by Landlock ABI %d; seccomp filter; "
 				 "no_new_privs; other processes and the host /proc stay visible; --net proxy refused "
-				 "(it needs a network namespace)%s",
+				 "(it needs a network namespace); System V IPC refused; the host's /dev and other "
+				 "terminals out of reach; creating directly in a workspace root holding .git refused%s",
 				 p->landlock.abi,
 				 p->landlock.abi < 6 ? "; abstract unix sockets outside are not refused (ABI 6)" : "");
 	case AB_BACKEND_AUTO:
@@ -421,6 +442,8 @@ int doctor_main(char **args)
 		seccomp_ok ? doctor_auto_choice(p.builtin_r == 0, p.bwrap.ran, p.landlock.abi) : NULL;
 	bool weak = b == &backend_landlock, full = b && !weak;
 	int status = full ? DOCTOR_EXIT_FULL : weak ? DOCTOR_EXIT_WEAK : DOCTOR_EXIT_NONE;
+	if (weak)
+		add_landlock_only(&r, &p);
 	_cleanup_free_ char *post = posture(b, &p);
 	add(&r, "auto backend", full ? ST_OK : weak ? ST_WARN : ST_FAIL,
 	    xasprintf("%s", backend_name(b)),

@@ -98,6 +98,12 @@ case_doctor_seccomp_denies_userns() {
 		'[ ! -x /usr/bin/bwrap ] || [[ "$(doctor_line bwrap)" == *"warn"*"trial sandbox failed"* ]]'
 	expect "the inherited filter is listed" \
 		'[[ "$(doctor_line seccomp)" == *"1 filter already on agentbox itself"* ]]'
+	if [ "$RC" = 1 ]; then
+		expect "Landlock only: doctor says what the user will notice" \
+			'[[ "$(doctor_line "landlock only")" == *"warn"*"nothing can be created, removed or renamed directly in a writable root that holds .git"*"no network proxy"*"no PID namespace"* ]]'
+		expect "and how to get the full posture on this host" \
+			'[[ "$(doctor_fix "landlock only")" == *"for the full posture: "*"seccomp=unconfined"* ]]'
+	fi
 
 	abx "$deny" "$AGENTBOX" doctor --json
 	expect_stdout_contains "JSON says not full strength" '"full_strength":false'

@@ -459,3 +459,22 @@ case_landlock_tmpdir_of_killed_run_removed_by_next() {
 	expect_exit "the next run succeeds" 0
 	expect "the next run removed the leftover" '[ -n "$tmpdir" ] && [ ! -e "$tmpdir" ]'
 }
+
+# A narrowed run says so on stderr at start, in one line, even with -q
+# (like the note on a backend chosen by AGENTBOX_BACKEND): the command's
+# bare "Permission denied" in the workspace root then has a visible cause.
+# A plan this backend enforces exactly gets no such line; --exact refuses.
+case_landlock_narrowing_said_at_start() {
+	ll_only_once || return 0
+	ll_repo
+	ab run -q --backend landlock --policy workspace-write -C "$WS" -- sh -c 'touch new 2>/dev/null || echo refused'
+	expect_stdout_eq "creating directly in the workspace root is refused" refused
+	expect "one line names the workspace root, .git and explain" \
+		'[ "$(stderr_but_backend_note | grep -c "^agentbox: landlock backend: creating, removing or renaming entries directly in $WS is refused (Landlock cannot otherwise keep $WS/.git read-only).*see \`agentbox explain\`$")" = 1 ]'
+	expect "nothing else is said with -q" '[ "$(stderr_but_backend_note | wc -l)" = 1 ]'
+	ab run --backend landlock --policy read-only -C "$WS" -- true
+	expect_exit "an exactly enforced plan runs" 0
+	expect "and gets no narrowing line" '! grep -q "landlock backend:" <<<"$ERR"'
+	ab run --backend landlock --exact --policy workspace-write -C "$WS" -- true
+	expect_exit "--exact still refuses the narrowed plan" 125
+}

@@ -125,7 +125,13 @@ case_matrix_seccomp_refuses_userns() {
 	matrix_run "container seccomp profile" "$deny" --
 	expect_posture_holds
 	expect_backend landlock
+	expect_stderr_contains "$MLABEL: the narrowing of the workspace root is said at start" \
+		"agentbox: landlock backend: creating, removing or renaming entries directly in $WS is refused (Landlock cannot otherwise keep $WS/.git read-only)"
 	doctor_names "container seccomp profile" "seccomp filter installed before agentbox started" "$deny"
+	expect_stdout_contains "container seccomp profile: doctor says what the user will notice" \
+		"landlock only     warn   what you will notice: nothing can be created, removed or renamed directly in a writable root that holds .git"
+	expect_stdout_contains "container seccomp profile: and how to get the full posture" \
+		"fix: for the full posture: run the container with a seccomp profile that allows unshare"
 
 	matrix_run "container seccomp profile, --require userns" "$deny" -- --require userns
 	expect_named_refusal "userns"

@@ -200,6 +200,11 @@ bool landlock_prep_exact(const struct landlock_prep *lp);
 /* The posture's Landlock parts, as JSON members (no braces, leading
  * comma) and as text lines. */
 void landlock_append_posture_json(sbuf *b, const struct landlock_prep *lp);
+/* One line on stderr at the start of a run that this backend narrows
+ * (nothing when it enforces the plan exactly): said even with --quiet,
+ * like the note on a backend chosen by AGENTBOX_BACKEND, because the
+ * command's "Permission denied" would otherwise have no visible cause. */
+void landlock_print_notice(const struct landlock_prep *lp, FILE *out);
 void landlock_print_posture(const struct landlock_prep *lp, FILE *out);
 
 /* Runs the command under the prepared rules, without namespaces. */

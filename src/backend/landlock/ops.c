@@ -4,6 +4,8 @@
 
 #include "supervisor/supervisor.h"
 
+#include <stdio.h>
+
 static int prepare(struct backend_choice *c, const struct plan *plan, const struct backend_ctx *ctx,
 		   ab_error *err)
 {
@@ -29,6 +31,7 @@ static int supervise(struct supervise_request *req, struct backend_choice *c, in
 {
 	req->landlock = &c->ll;
 	*host_refused = false; /* the last resort: nothing comes after it */
+	landlock_print_notice(&c->ll, stderr);
 	return supervise_landlock(req, exit_status, err);
 }
 

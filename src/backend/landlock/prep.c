@@ -199,3 +199,31 @@ void landlock_print_posture(const struct landlock_prep *lp, FILE *out)
 	for (size_t i = 0; i < lp->limits.n; i++)
 		fprintf(out, "  limit: %s\n", lp->limits.v[i]);
 }
+
+/* The narrowing a user is most likely to run into: what cannot be created
+ * in a directory first (a workspace root holding .git), then what cannot
+ * be listed, then the rest. */
+static const struct ll_narrowing *main_narrowing(const struct landlock_prep *lp)
+{
+	static const char *const order[] = {"no_create", "no_list", "no_refer"};
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+		for (size_t i = 0; i < lp->rules.n_narrowings; i++)
+			if (strcmp(lp->rules.narrowings[i].code, order[k]) == 0)
+				return &lp->rules.narrowings[i];
+	return lp->rules.n_narrowings ? &lp->rules.narrowings[0] : NULL;
+}
+
+void landlock_print_notice(const struct landlock_prep *lp, FILE *out)
+{
+	const struct ll_narrowing *n = main_narrowing(lp);
+	if (!n)
+		return;
+	size_t more = 0;
+	for (size_t i = 0; i < lp->rules.n_narrowings; i++)
+		more += &lp->rules.narrowings[i] != n && strcmp(lp->rules.narrowings[i].code, "new_entries") != 0;
+	if (more)
+		fprintf(out, "agentbox: landlock backend: %s, and %zu more narrowing%s; see `agentbox explain`\n",
+			n->message, more, more == 1 ? "" : "s");
+	else
+		fprintf(out, "agentbox: landlock backend: %s; see `agentbox explain`\n", n->message);
+}
