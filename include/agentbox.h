@@ -242,6 +242,11 @@ typedef struct ab_run_options {
 	bool approvals_tty;   /* ask on agentbox's controlling terminal */
 	double approval_timeout_sec; /* 0 = the default (60 s); then deny */
 	const char *approvals_save; /* policy file "always" answers go to, or NULL */
+	/* The policy file the policy was loaded from, or NULL. Like
+	 * approvals_save it must not be writable inside: a run whose plan
+	 * makes either writable is refused (EPERM), and each is listed by
+	 * explain as "agentbox configuration". */
+	const char *policy_file;
 	/* Run even when the sandbox could write the program that calls ab_run
 	 * (/proc/self/exe), a directory on the way to it, or a shared object
 	 * it runs: a replaced copy would run later commands unsandboxed.

@@ -390,6 +390,10 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 	cli->opts.cwd = cd ? xstrdup(base) : NULL;
 	/* The file is written by agentbox, outside the sandbox, so it is
 	 * named from where agentbox was started, not from -C. */
+	if (file) {
+		_cleanup_free_ char *joined = file[0] == '/' ? xstrdup(file) : path_join(here, file);
+		cli->opts.policy_file = path_normalize(joined);
+	}
 	if (save) {
 		_cleanup_free_ char *joined = save[0] == '/' ? xstrdup(save) : path_join(here, save);
 		cli->opts.approvals_save = path_normalize(joined);
@@ -402,5 +406,6 @@ void cli_free(struct cli *cli)
 	ab_policy_free(cli->policy);
 	free((char *)cli->opts.cwd);
 	free((char *)cli->opts.approvals_save);
+	free((char *)cli->opts.policy_file);
 	memset(cli, 0, sizeof(*cli));
 }

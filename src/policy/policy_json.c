@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/config_open.h"
 #include "common/error.h"
 #include "common/util.h"
 
@@ -787,6 +788,12 @@ static void hint_for_open_error(ab_error *err, int code, const char *path)
 	case EISDIR:
 		ab_error_hint(err, "hint: give the path of the policy file itself, not of its directory");
 		break;
+	case ELOOP:
+		ab_error_hint(err, "hint: the file or a directory on the way is a symbolic link; agentbox follows none for its own configuration, so that a sandboxed command cannot redirect it; name the real path (realpath %s)", path);
+		break;
+	case EINVAL:
+		ab_error_hint(err, "hint: the policy file must be a regular file");
+		break;
 	default:
 		ab_error_hint(err, "hint: the policy file must be a readable JSON file");
 	}
@@ -797,9 +804,17 @@ int policy_read_file(const char *path, sbuf *out, ab_error *err)
 	*out = (sbuf){0};
 	if (!path || !*path)
 		return ab_fail(err, EINVAL, "no policy file path given");
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* No symbolic link followed on any component, and the file read is
+	 * the one opened: a sandboxed command that planted a link cannot
+	 * choose the policy of the next run (common/config_open.h). */
+	const char *base;
+	_cleanup_close_ int dirfd = config_open_parent(path, &base);
+	_cleanup_close_ int fd = dirfd < 0 ? dirfd : config_open_file(dirfd, base);
 	if (fd < 0) {
-		int e = errno;
+		int e = -fd;
+		fd = -1;
+		if (dirfd < 0)
+			dirfd = -1;
 		ab_fail_errno(err, e, "cannot open policy file %s", path);
 		hint_for_open_error(err, e, path);
 		return -e;
