@@ -149,6 +149,19 @@ static int parse_net(const char *v, ab_net *out, ab_error *err)
 	return ab_fail(err, EINVAL, "--net: '%s' is not a network mode (use none, full or proxy)", v);
 }
 
+/* A flag that sets one value (--policy, --net) may be repeated with the
+ * same value; two different values are an error naming both, since
+ * "the last one wins" would let a later, forgotten flag widen the run. */
+static int same_or_first(const char *name, const char **seen, const char *v, ab_error *err)
+{
+	if (*seen && strcmp(*seen, v) != 0)
+		return ab_fail(err, EINVAL,
+			       "%s is given twice with different values ('%s', then '%s'); keep the one you mean",
+			       name, *seen, v);
+	*seen = v;
+	return 0;
+}
+
 /* Checked here so a bad pattern is reported before the policy file is
  * read, like every other bad value; pass 2 adds it for real. */
 static int check_domain(const char *opt, const char *v, ab_error *err)
@@ -253,16 +266,25 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			v = argv[++i];
 		}
 		if (strcmp(name, "--policy") == 0) {
-			preset = v;
+			if (same_or_first(name, &preset, v, err) < 0)
+				return -EINVAL;
+		} else if ((strcmp(name, "--write") == 0 || strcmp(name, "--read") == 0 ||
+			    strcmp(name, "--deny") == 0) && !*v) {
+			/* usually an unset variable ("--write $DIR"): taking
+			 * it as the working directory would widen silently */
+			return ab_fail(err, EINVAL,
+				       "%s: the path is empty (an unset variable?); write the path out, or use %s . for the working directory",
+				       name, name);
 		} else if (strcmp(name, "--policy-file") == 0) {
-			file = v;
+			/* one file is read: a second one would be ignored */
+			if (same_or_first(name, &file, v, err) < 0)
+				return -EINVAL;
 		} else if (strcmp(name, "-C") == 0 || strcmp(name, "--cd") == 0) {
 			cd = v;
 		} else if (strcmp(name, "--net") == 0) {
 			ab_net net;
-			if (parse_net(v, &net, err) < 0)
+			if (parse_net(v, &net, err) < 0 || same_or_first(name, &nf.net, v, err) < 0)
 				return -EINVAL;
-			nf.net = v;
 		} else if (strcmp(name, "--allow-domain") == 0 || strcmp(name, "--deny-domain") == 0) {
 			if (check_domain(name, v, err) < 0)
 				return -EINVAL;

@@ -208,3 +208,32 @@ case_env_backend_announced() {
 	abx env AGENTBOX_BACKEND=auto "$AGENTBOX" run -- true
 	expect "AGENTBOX_BACKEND=auto (the default): nothing said" '[ -z "$ERR" ]'
 }
+
+# Issue #14: flags that set one value cannot contradict each other (the
+# last one does not silently win), and an empty path is not the working
+# directory.
+case_flag_contradictions() {
+	new_ws
+	local run=(-- touch "$WS/ran")
+	bad_input "--net none then --net full" "--net is given twice with different values ('none', then 'full')" \
+		run --net none --net=full "${run[@]}"
+	bad_input "--policy read-only then workspace-write" \
+		"--policy is given twice with different values ('read-only', then 'workspace-write')" \
+		run --policy read-only --policy workspace-write "${run[@]}"
+	new_outside
+	printf '{"version": 1}\n' >"$OUTSIDE/a.json"
+	printf '{"version": 1}\n' >"$OUTSIDE/b.json"
+	bad_input "two different --policy-file" "--policy-file is given twice" \
+		run --policy-file "$OUTSIDE/a.json" --policy-file "$OUTSIDE/b.json" "${run[@]}"
+	local f
+	for f in --write --read --deny; do
+		bad_input "$f with an empty path" "$f: the path is empty" \
+			run --policy read-only "$f" "" "${run[@]}"
+		bad_input "$f= with an empty path" "$f: the path is empty" \
+			run --policy read-only "$f=" "${run[@]}"
+	done
+	ab run --net none --net none --policy workspace-write --policy=workspace-write -C "$WS" \
+		-- touch "$WS/ran"
+	expect_exit "the same value repeated is fine" 0
+	expect "... and the command ran" '[ -e "$WS/ran" ]'
+}
