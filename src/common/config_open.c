@@ -43,9 +43,16 @@ int config_open_parent(const char *path, const char **base)
 		free(dir);
 		return -e;
 	}
-	int fd = open_beneath(open_beneath_probe_openat2(), root, dir, O_RDONLY | O_DIRECTORY);
+	/* Not O_DIRECTORY: with O_NOFOLLOW it turns a link at the last
+	 * component into ENOTDIR, and the user should learn it is a link. */
+	int fd = open_beneath(open_beneath_probe_openat2(), root, dir, O_RDONLY);
 	close(root);
 	free(dir);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		close(fd);
+		return -ENOTDIR;
+	}
 	return fd;
 }
 
@@ -55,7 +62,9 @@ int config_open_file(int dirfd, const char *base)
 	if (fd < 0)
 		return -errno;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	/* a regular file, or a character device such as /dev/null (an
+	 * empty policy); a FIFO or socket could block or change under us */
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
 		int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		close(fd);
 		return -e;

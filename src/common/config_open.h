@@ -17,7 +17,7 @@ int config_open_parent(const char *path, const char **base);
 
 /* `base` in dirfd for reading: a regular file, not followed if it is a
  * link (ELOOP), not blocking on a FIFO (EINVAL for anything but a regular
- * file). Returns the fd or -errno. */
+ * file or a character device such as /dev/null). Returns the fd or -errno. */
 int config_open_file(int dirfd, const char *base);
 
 /* Writes `len` bytes of `text` as `base` in dirfd: a temporary file in

@@ -42,10 +42,12 @@ static int check_one(struct plan *plan, const struct plan_config_file *cf, ab_er
 	int at = plan_node_at(plan, c.path, -1);
 	ab_access a = at < 0 ? AB_ACCESS_NONE : plan->nodes[at].access;
 	if (a == AB_ACCESS_WRITE) {
+		bool same = strcmp(cf->path, c.path) == 0;
 		r = ab_fail(err, EPERM,
-			    "%s %s lies inside %s, which this run makes writable (%s): the sandboxed command could rewrite the configuration agentbox obeys next time, and an earlier run may already have done so\n"
+			    "%s %s%s%s%s lies inside %s, which this run makes writable (%s): the sandboxed command could rewrite the configuration agentbox obeys next time, and an earlier run may already have done so\n"
 			    "fix: move the file to .agentbox/ directly under that directory (kept read-only in every run), or outside every writable root",
-			    cf->option, c.path, plan->nodes[at].path, plan->nodes[at].why);
+			    cf->option, cf->path, same ? "" : " (", same ? "" : c.path, same ? "" : ")",
+			    plan->nodes[at].path, plan->nodes[at].why);
 		canonical_free(&c);
 		return r;
 	}

@@ -909,7 +909,7 @@ static void test_load_file_directory_is_rejected_with_hint(void **state)
 	ab_policy *p = ab_policy_new();
 	ab_error err = {0};
 	assert_int_equal(ab_policy_load_file(p, "/tmp", &err), -EISDIR);
-	assert_non_null(strstr(err.message, "cannot read policy file /tmp: Is a directory"));
+	assert_non_null(strstr(err.message, "cannot open policy file /tmp: Is a directory"));
 	assert_non_null(strstr(err.message, "not of its directory"));
 	ab_policy_free(p);
 }
