@@ -182,6 +182,10 @@ AB_EXPORT int ab_policy_add_path(ab_policy *p, const char *path, ab_access acces
 				 const char *origin, ab_error *err);
 /* Adds a protected name (a single path component such as ".git"). */
 AB_EXPORT int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err);
+/* Removes a protected name, built-in (docs/policy.md lists them) or added:
+ * the path is then what the rules around it say. EINVAL when the name is
+ * not protected. */
+AB_EXPORT int ab_policy_unprotect(ab_policy *p, const char *name, ab_error *err);
 AB_EXPORT void ab_policy_set_network(ab_policy *p, ab_net net);
 AB_EXPORT ab_net ab_policy_network(const ab_policy *p);
 /* Adds a destination pattern for the proxy (--allow-domain, --deny-domain;

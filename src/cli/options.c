@@ -34,6 +34,7 @@ void cli_usage(FILE *out)
 	      "                        PATH: absolute, relative to -C, ~, ~/..., or :root :minimal\n"
 	      "                        :cwd :tmpdir :slash_tmp; the most specific rule wins\n"
 	      "  --protect NAME        keep NAME read-only under every writable root\n"
+	      "  --unprotect NAME      drop a protected name for this run (see docs/policy.md)\n"
 	      "  --net none|full|proxy network access (default none; proxy when domain\n"
 	      "                        rules are given): proxy leaves only agentbox's\n"
 	      "                        policy proxy, which applies the domain rules and\n"
@@ -79,7 +80,7 @@ void cli_usage(FILE *out)
 static bool takes_value(const char *opt)
 {
 	static const char *const with_value[] = {
-		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--net",
+		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--unprotect", "--net",
 		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
 		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
 		"--approvals-save", NULL,
@@ -387,6 +388,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			acc = AB_ACCESS_NONE;
 		else if (strcmp(name, "--protect") == 0) {
 			r = ab_policy_add_protect(cli->policy, v, err);
+			continue;
+		} else if (strcmp(name, "--unprotect") == 0) {
+			r = ab_policy_unprotect(cli->policy, v, err);
 			continue;
 		} else if (strcmp(name, "--net") == 0) {
 			ab_net net = AB_NET_NONE;

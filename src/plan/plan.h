@@ -170,7 +170,8 @@ void plan_add_warning(struct plan *plan, const char *code, const char *path,
 int plan_add_node(struct plan *plan, const char *path, ab_access access,
 		  enum node_source source, const char *why, ab_error *err);
 int plan_find_node(const struct plan *plan, const char *path);
-int protected_add_nodes(struct plan *plan, const ab_policy *policy, ab_error *err);
+int protected_add_nodes(struct plan *plan, const ab_policy *policy,
+			const struct plan_context *ctx, ab_error *err);
 int plan_add_pins(struct plan *plan, ab_error *err);
 int plan_add_config_files(struct plan *plan, const struct plan_context *ctx, ab_error *err);
 int plan_order_ops(struct plan *plan, ab_error *err);

@@ -374,7 +374,7 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 	if (r == 0)
 		r = add_entries(plan, policy, ctx, err);
 	if (r == 0)
-		r = protected_add_nodes(plan, policy, err);
+		r = protected_add_nodes(plan, policy, ctx, err);
 	if (r == 0)
 		r = refuse_writable_knobs(plan, err);
 	if (r < 0)

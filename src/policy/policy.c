@@ -6,7 +6,6 @@
 #include "common/error.h"
 #include "common/util.h"
 
-const char *const policy_default_protect[] = {".git", ".agentbox", NULL};
 
 const char *ab_access_name(ab_access a)
 {
@@ -84,8 +83,13 @@ static ab_policy *policy_alloc(ab_policy **out)
 	ab_policy *p = xcalloc(1, sizeof(*p));
 	p->net = AB_NET_NONE;
 	*out = p; /* from here on the caller can free it, however far we get */
-	for (size_t i = 0; policy_default_protect[i]; i++)
-		policy_add_protect(p, policy_default_protect[i], NULL);
+	/* not through policy_add_protect: one built-in name (.config/fish)
+	 * has two components, which users cannot write */
+	for (size_t i = 0; policy_protect_defaults[i].name; i++) {
+		grow_array((void **)&p->protect, &p->cap_protect, p->n_protect + 1,
+			   sizeof(*p->protect));
+		p->protect[p->n_protect++] = xstrdup(policy_protect_defaults[i].name);
+	}
 	return p;
 }
 
@@ -315,6 +319,26 @@ int policy_add_protect(ab_policy *p, const char *name, ab_error *err)
 	return 0;
 }
 
+int policy_remove_protect(ab_policy *p, const char *name, ab_error *err)
+{
+	for (size_t i = 0; i < p->n_protect; i++) {
+		if (strcmp(p->protect[i], name) != 0)
+			continue;
+		free(p->protect[i]);
+		memmove(&p->protect[i], &p->protect[i + 1], (p->n_protect - i - 1) * sizeof(*p->protect));
+		p->n_protect--;
+		return 0;
+	}
+	sbuf known = {0};
+	sbuf_add(&known, "");
+	for (size_t i = 0; i < p->n_protect; i++)
+		sbuf_addf(&known, "%s%s", i ? " " : "", p->protect[i]);
+	int r = ab_fail(err, EINVAL, "cannot unprotect '%s': it is not a protected name (protected: %s)",
+			name ? name : "", known.s);
+	sbuf_free(&known);
+	return r;
+}
+
 void ab_policy_set_network(ab_policy *p, ab_net net)
 {
 	p->net = net;
@@ -369,6 +393,18 @@ static int add_domain_body(void *ctx)
 {
 	struct add_args *a = ctx;
 	return policy_add_domain(a->p, a->text, a->allow, a->err);
+}
+
+static int remove_protect_body(void *ctx)
+{
+	struct add_args *a = ctx;
+	return policy_remove_protect(a->p, a->text, a->err);
+}
+
+int ab_policy_unprotect(ab_policy *p, const char *name, ab_error *err)
+{
+	struct add_args a = {.p = p, .text = name, .err = err};
+	return oom_guarded(remove_protect_body, &a, err, "ab_policy_unprotect");
 }
 
 int ab_policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err)

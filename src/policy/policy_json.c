@@ -529,6 +529,33 @@ static int load_protect(struct loader *ld, json_t *root)
 	return 0;
 }
 
+/* "unprotect": built-in or earlier names removed for this policy, after
+ * "protect" (a name in both ends up unprotected). */
+static int load_unprotect(struct loader *ld, json_t *root)
+{
+	json_t *arr = json_object_get(root, "unprotect");
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr)) {
+		const struct jstep at[] = {{.key = "unprotect"}};
+		return fail_at(ld, at, 1, false,
+			       "\"unprotect\" must be an array of protected names such as [\".vscode\"], found %s",
+			       json_kind(arr));
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const struct jstep at[] = {{.key = "unprotect"}, {.index = i}};
+		if (!json_is_string(v))
+			return fail_at(ld, at, 2, false, "\"unprotect\" entries must be strings, found %s",
+				       json_kind(v));
+		ab_error why;
+		if (policy_remove_protect(ld->stage, json_string_value(v), &why) < 0)
+			return fail_at(ld, at, 2, false, "%s", why.message);
+	}
+	return 0;
+}
+
 /* One of network.allow / network.deny: a list of domain patterns, staged
  * in the order written. */
 static int load_domain_list(struct loader *ld, json_t *net, const char *key, bool allow)
@@ -621,7 +648,7 @@ static int load_network(struct loader *ld, json_t *root)
 }
 
 static const char *const top_keys[] = {
-	"version", "preset", "filesystem", "protect", "network", NULL,
+	"version", "preset", "filesystem", "protect", "unprotect", "network", NULL,
 };
 
 static int load_root(struct loader *ld, json_t *root)
@@ -641,7 +668,7 @@ static int load_root(struct loader *ld, json_t *root)
 		const struct jstep at[] = {{.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 1, true,
-			       "unknown key %s (known keys: version, preset, filesystem, protect, network)",
+			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network)",
 			       q);
 	}
 	int r;
@@ -649,7 +676,8 @@ static int load_root(struct loader *ld, json_t *root)
 	 * own entries can narrow or widen it. */
 	if ((r = load_version(ld, root)) < 0 || (r = load_preset(ld, root)) < 0 ||
 	    (r = load_filesystem(ld, root)) < 0 ||
-	    (r = load_protect(ld, root)) < 0 || (r = load_network(ld, root)) < 0)
+	    (r = load_protect(ld, root)) < 0 || (r = load_unprotect(ld, root)) < 0 ||
+	    (r = load_network(ld, root)) < 0)
 		return r;
 	return 0;
 }
