@@ -124,8 +124,16 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 		const struct policy_entry *e = &src->entries[i];
 		policy_add_entry(c, e->kind, e->path, e->access, e->origin);
 	}
-	for (size_t i = 0; i < src->n_protect; i++)
-		policy_add_protect(c, src->protect[i], NULL);
+	/* exactly src's names: not the built-in ones policy_alloc put in
+	 * (src may have had some removed), and without policy_add_protect's
+	 * check (.config/fish has two components) */
+	for (size_t i = 0; i < c->n_protect; i++)
+		free(c->protect[i]);
+	c->n_protect = 0;
+	for (size_t i = 0; i < src->n_protect; i++) {
+		grow_array((void **)&c->protect, &c->cap_protect, c->n_protect + 1, sizeof(*c->protect));
+		c->protect[c->n_protect++] = xstrdup(src->protect[i]);
+	}
 	/* the patterns passed the same parser once: no error here */
 	for (size_t i = 0; i < src->domains.n_allow; i++)
 		domain_rules_add(&c->domains, src->domains.allow[i].text, true, NULL);

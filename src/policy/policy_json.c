@@ -309,6 +309,10 @@ struct loader {
 	ab_error *err;
 	ab_policy *stage; /* validated content, merged at the end */
 	bool set_net;
+	/* "protect" and "unprotect" as written: the stage starts with the
+	 * built-in names, which must not come back into a policy that had
+	 * them removed before this file was loaded */
+	strv protect, unprotect;
 };
 
 static int fail_at_offset(struct loader *ld, size_t off, const char *fmt, ...)
@@ -519,6 +523,7 @@ static int load_protect(struct loader *ld, json_t *root)
 				       "\"protect\" entries must be strings, found %s",
 				       json_kind(v));
 		ab_error why;
+		strv_push(&ld->protect, json_string_value(v));
 		if (policy_add_protect(ld->stage, json_string_value(v), &why) < 0) {
 			_cleanup_free_ char *q = quoted(json_string_value(v));
 			return fail_at(ld, at, 2, false,
@@ -552,6 +557,7 @@ static int load_unprotect(struct loader *ld, json_t *root)
 		ab_error why;
 		if (policy_remove_protect(ld->stage, json_string_value(v), &why) < 0)
 			return fail_at(ld, at, 2, false, "%s", why.message);
+		strv_push(&ld->unprotect, json_string_value(v));
 	}
 	return 0;
 }
@@ -713,14 +719,19 @@ static int fail_duplicate_key(struct loader *ld, const json_error_t *je)
 		       je->line, je->column > 0 ? je->column : 1, je->text);
 }
 
-static void merge_stage(ab_policy *p, const ab_policy *stage, bool set_net)
+static void merge_stage(ab_policy *p, const struct loader *ld)
 {
+	const ab_policy *stage = ld->stage;
 	for (size_t i = 0; i < stage->n_entries; i++) {
 		const struct policy_entry *e = &stage->entries[i];
 		policy_add_entry(p, e->kind, e->path, e->access, e->origin);
 	}
-	for (size_t i = 0; i < stage->n_protect; i++)
-		policy_add_protect(p, stage->protect[i], NULL);
+	for (size_t i = 0; i < ld->protect.n; i++)
+		policy_add_protect(p, ld->protect.v[i], NULL);
+	/* not protected in p (removed before): nothing to remove */
+	for (size_t i = 0; i < ld->unprotect.n; i++)
+		policy_remove_protect(p, ld->unprotect.v[i], NULL);
+	bool set_net = ld->set_net;
 	const struct domain_rules *d = &stage->domains;
 	for (size_t i = 0; i < d->n_allow; i++)
 		policy_add_domain(p, d->allow[i].text, true, NULL);
@@ -770,8 +781,10 @@ static int load_text(ab_policy *p, const char *text, size_t len,
 	ld.stage = policy_new();
 	int r = load_root(&ld, root);
 	if (r == 0)
-		merge_stage(p, ld.stage, ld.set_net);
+		merge_stage(p, &ld);
 	ab_policy_free(ld.stage);
+	strv_free(&ld.protect);
+	strv_free(&ld.unprotect);
 	json_decref(root);
 	return r;
 }
