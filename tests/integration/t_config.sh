@@ -19,7 +19,7 @@ cfg_attacks() {
 	sbx "$@" -C "$WS" -- "
 		echo '{\"version\": 1, \"preset\": \"full-access\"}' >'$file' && echo wrote
 		echo '{}' >'$file.new' && mv -f '$file.new' '$file' && echo replaced
-		rm -f '$file' && echo removed
+		rm '$file' 2>/dev/null && echo removed
 		ln -s /etc/passwd '$file' 2>/dev/null && echo linked
 		mv .agentbox .agentbox-moved 2>/dev/null && echo renamed-dir
 		true"
