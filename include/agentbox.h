@@ -246,11 +246,6 @@ typedef struct ab_run_options {
 	bool approvals_tty;   /* ask on agentbox's controlling terminal */
 	double approval_timeout_sec; /* 0 = the default (60 s); then deny */
 	const char *approvals_save; /* policy file "always" answers go to, or NULL */
-	/* The policy file the policy was loaded from, or NULL. Like
-	 * approvals_save it must not be writable inside: a run whose plan
-	 * makes either writable is refused (EPERM), and each is listed by
-	 * explain as "agentbox configuration". */
-	const char *policy_file;
 	/* Run even when the sandbox could write the program that calls ab_run
 	 * (/proc/self/exe), a directory on the way to it, or a shared object
 	 * it runs: a replaced copy would run later commands unsandboxed.
@@ -274,6 +269,12 @@ typedef struct ab_run_options {
 	 * event's backend_reason and in explain, so that a backend picked by
 	 * the environment is never silent. Borrowed for the call. */
 	const char *backend_from_env;
+	/* The policy file the policy was loaded from, or NULL. Like
+	 * approvals_save it must not be writable inside: a run whose plan
+	 * makes either writable is refused (EPERM), and each is listed by
+	 * explain as "agentbox configuration". Borrowed for the call. (Last:
+	 * fields are only ever appended, see `size`.) */
+	const char *policy_file;
 } ab_run_options;
 
 /* Sets every field to its default (events_fd, approvals_fd and the three
@@ -344,7 +345,7 @@ typedef struct ab_child ab_child;
  *
  * Ownership: the policy and argv are copied (free or change them when
  * ab_start returns); the options struct is copied, but what it points to
- * (cwd, envp, approvals_save, event_user) and its fds (stdio, events,
+ * (cwd, envp, approvals_save, policy_file, event_user) and its fds (stdio, events,
  * approvals) are the caller's and must stay valid and open until
  * ab_child_wait or ab_child_free returns.
  *
