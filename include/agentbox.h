@@ -182,6 +182,10 @@ AB_EXPORT int ab_policy_add_path(ab_policy *p, const char *path, ab_access acces
 				 const char *origin, ab_error *err);
 /* Adds a protected name (a single path component such as ".git"). */
 AB_EXPORT int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err);
+/* Removes a protected name, built-in (docs/policy.md lists them) or added:
+ * the path is then what the rules around it say. EINVAL when the name is
+ * not protected. */
+AB_EXPORT int ab_policy_unprotect(ab_policy *p, const char *name, ab_error *err);
 AB_EXPORT void ab_policy_set_network(ab_policy *p, ab_net net);
 AB_EXPORT ab_net ab_policy_network(const ab_policy *p);
 /* Adds a destination pattern for the proxy (--allow-domain, --deny-domain;
@@ -265,6 +269,12 @@ typedef struct ab_run_options {
 	 * event's backend_reason and in explain, so that a backend picked by
 	 * the environment is never silent. Borrowed for the call. */
 	const char *backend_from_env;
+	/* The policy file the policy was loaded from, or NULL. Like
+	 * approvals_save it must not be writable inside: a run whose plan
+	 * makes either writable is refused (EPERM), and each is listed by
+	 * explain as "agentbox configuration". Borrowed for the call. (Last:
+	 * fields are only ever appended, see `size`.) */
+	const char *policy_file;
 } ab_run_options;
 
 /* Sets every field to its default (events_fd, approvals_fd and the three
@@ -335,7 +345,7 @@ typedef struct ab_child ab_child;
  *
  * Ownership: the policy and argv are copied (free or change them when
  * ab_start returns); the options struct is copied, but what it points to
- * (cwd, envp, approvals_save, event_user) and its fds (stdio, events,
+ * (cwd, envp, approvals_save, policy_file, event_user) and its fds (stdio, events,
  * approvals) are the caller's and must stay valid and open until
  * ab_child_wait or ab_child_free returns.
  *

@@ -23,17 +23,20 @@ void cli_usage(FILE *out)
 	      "       agentbox --help | --version\n"
 	      "\n"
 	      "Runs COMMAND with the filesystem read-only except the paths a policy makes\n"
-	      "writable (.git and .agentbox stay read-only in them), and no network.\n"
+	      "writable (.git, .agentbox, shell start-up files, editor and agent settings\n"
+	      "stay read-only in them: docs/policy.md lists them), and no network.\n"
 	      "\n"
 	      "options:\n"
 	      "  --policy NAME         read-only (default), workspace-write or full-access\n"
-	      "  --policy-file FILE    JSON policy (see docs/policy.md)\n"
+	      "  --policy-file FILE    JSON policy (see docs/policy.md); refused when the\n"
+	      "                        run could write it (keep it in .agentbox/ or outside)\n"
 	      "  --write PATH          make PATH writable\n"
 	      "  --read PATH           make PATH readable (read-only)\n"
 	      "  --deny PATH           hide PATH\n"
 	      "                        PATH: absolute, relative to -C, ~, ~/..., or :root :minimal\n"
 	      "                        :cwd :tmpdir :slash_tmp; the most specific rule wins\n"
 	      "  --protect NAME        keep NAME read-only under every writable root\n"
+	      "  --unprotect NAME      drop a protected name for this run (see docs/policy.md)\n"
 	      "  --net none|full|proxy network access (default none; proxy when domain\n"
 	      "                        rules are given): proxy leaves only agentbox's\n"
 	      "                        policy proxy, which applies the domain rules and\n"
@@ -79,7 +82,7 @@ void cli_usage(FILE *out)
 static bool takes_value(const char *opt)
 {
 	static const char *const with_value[] = {
-		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--net",
+		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--unprotect", "--net",
 		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
 		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
 		"--approvals-save", NULL,
@@ -147,6 +150,19 @@ static int parse_net(const char *v, ab_net *out, ab_error *err)
 		}
 	}
 	return ab_fail(err, EINVAL, "--net: '%s' is not a network mode (use none, full or proxy)", v);
+}
+
+/* A flag that sets one value (--policy, --net) may be repeated with the
+ * same value; two different values are an error naming both, since
+ * "the last one wins" would let a later, forgotten flag widen the run. */
+static int same_or_first(const char *name, const char **seen, const char *v, ab_error *err)
+{
+	if (*seen && strcmp(*seen, v) != 0)
+		return ab_fail(err, EINVAL,
+			       "%s is given twice with different values ('%s', then '%s'); keep the one you mean",
+			       name, *seen, v);
+	*seen = v;
+	return 0;
 }
 
 /* Checked here so a bad pattern is reported before the policy file is
@@ -253,16 +269,25 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			v = argv[++i];
 		}
 		if (strcmp(name, "--policy") == 0) {
-			preset = v;
+			if (same_or_first(name, &preset, v, err) < 0)
+				return -EINVAL;
+		} else if ((strcmp(name, "--write") == 0 || strcmp(name, "--read") == 0 ||
+			    strcmp(name, "--deny") == 0) && !*v) {
+			/* usually an unset variable ("--write $DIR"): taking
+			 * it as the working directory would widen silently */
+			return ab_fail(err, EINVAL,
+				       "%s: the path is empty (an unset variable?); write the path out, or use %s . for the working directory",
+				       name, name);
 		} else if (strcmp(name, "--policy-file") == 0) {
-			file = v;
+			/* one file is read: a second one would be ignored */
+			if (same_or_first(name, &file, v, err) < 0)
+				return -EINVAL;
 		} else if (strcmp(name, "-C") == 0 || strcmp(name, "--cd") == 0) {
 			cd = v;
 		} else if (strcmp(name, "--net") == 0) {
 			ab_net net;
-			if (parse_net(v, &net, err) < 0)
+			if (parse_net(v, &net, err) < 0 || same_or_first(name, &nf.net, v, err) < 0)
 				return -EINVAL;
-			nf.net = v;
 		} else if (strcmp(name, "--allow-domain") == 0 || strcmp(name, "--deny-domain") == 0) {
 			if (check_domain(name, v, err) < 0)
 				return -EINVAL;
@@ -366,6 +391,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 		else if (strcmp(name, "--protect") == 0) {
 			r = ab_policy_add_protect(cli->policy, v, err);
 			continue;
+		} else if (strcmp(name, "--unprotect") == 0) {
+			r = ab_policy_unprotect(cli->policy, v, err);
+			continue;
 		} else if (strcmp(name, "--net") == 0) {
 			ab_net net = AB_NET_NONE;
 			parse_net(v, &net, NULL);
@@ -390,6 +418,10 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 	cli->opts.cwd = cd ? xstrdup(base) : NULL;
 	/* The file is written by agentbox, outside the sandbox, so it is
 	 * named from where agentbox was started, not from -C. */
+	if (file) {
+		_cleanup_free_ char *joined = file[0] == '/' ? xstrdup(file) : path_join(here, file);
+		cli->opts.policy_file = path_normalize(joined);
+	}
 	if (save) {
 		_cleanup_free_ char *joined = save[0] == '/' ? xstrdup(save) : path_join(here, save);
 		cli->opts.approvals_save = path_normalize(joined);
@@ -402,5 +434,6 @@ void cli_free(struct cli *cli)
 	ab_policy_free(cli->policy);
 	free((char *)cli->opts.cwd);
 	free((char *)cli->opts.approvals_save);
+	free((char *)cli->opts.policy_file);
 	memset(cli, 0, sizeof(*cli));
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/config_open.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "net/approval_int.h"
@@ -61,18 +62,31 @@ static ssize_t find_string(json_t *list, const char *s)
 	return -1;
 }
 
-/* Reads the policy (an empty one when the file does not exist yet). */
-static int load(const char *path, json_t **out, struct stat *st, bool *exists, ab_error *err)
+/* Reads the policy through dirfd (an empty one when the file does not
+ * exist yet): the fd that is checked is the fd that is read. */
+static int load(int dirfd, const char *base, const char *path, json_t **out, struct stat *st,
+		bool *exists, ab_error *err)
 {
-	*exists = stat(path, st) == 0;
-	if (!*exists) {
-		if (errno != ENOENT)
-			return ab_fail_errno(err, errno, "cannot save the answer into %s", path);
+	int fd = config_open_file(dirfd, base);
+	*exists = fd >= 0;
+	if (fd == -ENOENT) {
 		*out = json_object();
 		return 0;
 	}
+	if (fd < 0) {
+		ab_fail_errno(err, -fd, "cannot save the answer into %s", path);
+		if (fd == -ELOOP)
+			ab_error_hint(err, "it is a symbolic link: agentbox follows none for its own configuration, so that a sandboxed command cannot redirect the write; name the real file");
+		return fd;
+	}
+	if (fstat(fd, st) < 0) {
+		int e = errno;
+		close(fd);
+		return ab_fail_errno(err, e, "cannot save the answer into %s", path);
+	}
 	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	close(fd);
 	if (!root)
 		return ab_fail(err, EINVAL,
 			       "cannot save the answer into %s:%d:%d: %s; the file was left as it is",
@@ -87,56 +101,19 @@ static int load(const char *path, json_t **out, struct stat *st, bool *exists, a
 	return 0;
 }
 
-static int write_atomically(const char *path, json_t *root, const struct stat *old, ab_error *err)
+static int write_atomically(int dirfd, const char *base, const char *path, json_t *root,
+			    const struct stat *old, ab_error *err)
 {
-	_cleanup_free_ char *dir = NULL;
-	const char *slash = strrchr(path, '/');
-	dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
-	_cleanup_free_ char *tmp = xasprintf("%s.agentbox-XXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return ab_fail_errno(err, errno, "cannot create a temporary file next to %s", path);
-	/* The file keeps its mode and owner; a new one is readable like any
-	 * other configuration file. */
-	if (old) {
-		fchmod(fd, old->st_mode & 07777);
-		if (fchown(fd, old->st_uid, old->st_gid) < 0) {
-			/* not root: the file becomes ours, as any editor would do */
-		}
-	} else {
-		fchmod(fd, 0644);
-	}
 	char *dump = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	_cleanup_free_ char *text = xasprintf("%s\n", dump);
 	free(dump);
-	size_t len = strlen(text), off = 0;
-	int r = 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = ab_fail_errno(err, errno, "cannot write %s", tmp);
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (r == 0 && fsync(fd) < 0)
-		r = ab_fail_errno(err, errno, "cannot flush %s to disk", tmp);
-	if (close(fd) < 0 && r == 0)
-		r = ab_fail_errno(err, errno, "cannot write %s", tmp);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = ab_fail_errno(err, errno, "cannot replace %s", path);
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	/* The rename itself must reach the disk too. */
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	const char *what = "";
+	int r = config_write_atomically(dirfd, base, text, strlen(text), old ? old->st_mode : 0644,
+					old ? (int)old->st_uid : -1, old ? (int)old->st_gid : -1,
+					old != NULL, &what);
+	if (r < 0)
+		return ab_fail_errno(err, -r, "cannot replace %s: could not %s in its directory", path,
+				     what);
 	return 0;
 }
 
@@ -145,19 +122,24 @@ int approval_save(const char *path, const char *pattern, bool allow, bool *chang
 {
 	if (changed)
 		*changed = false;
-	/* A symbolic link (a policy kept in a dotfiles repository) stays
-	 * one: its target is what gets replaced. */
-	char real[PATH_MAX];
-	_cleanup_free_ char *target = xstrdup(path);
-	struct stat lst;
-	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, real)) {
-		free(target);
-		target = xstrdup(real);
+	/* No symbolic link is followed, neither at the file nor on the way
+	 * to it: the run refused a save file the sandbox could write
+	 * (plan/config_files.c), but a link planted by an earlier run
+	 * would still redirect the write outside every writable root. */
+	const char *base;
+	_cleanup_close_ int dirfd = config_open_parent(path, &base);
+	if (dirfd < 0) {
+		int e = -dirfd;
+		dirfd = -1;
+		ab_fail_errno(err, e, "cannot save the answer into %s: cannot open its directory", path);
+		if (e == ELOOP)
+			ab_error_hint(err, "a directory on the way is a symbolic link: agentbox follows none for its own configuration; name the real path");
+		return -e;
 	}
 	json_t *root = NULL;
 	struct stat st;
 	bool exists;
-	int r = load(target, &root, &st, &exists, err);
+	int r = load(dirfd, base, path, &root, &st, &exists, err);
 	if (r < 0)
 		return r;
 	json_t *net = NULL, *list = NULL, *other = NULL;
@@ -188,7 +170,7 @@ int approval_save(const char *path, const char *pattern, bool allow, bool *chang
 		dirty = true;
 	}
 	if (dirty) {
-		r = write_atomically(target, root, exists ? &st : NULL, err);
+		r = write_atomically(dirfd, base, path, root, exists ? &st : NULL, err);
 		if (r == 0 && changed)
 			*changed = true;
 	}

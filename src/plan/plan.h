@@ -27,6 +27,8 @@ enum node_source {
 	NODE_STATE,     /* agentbox's own state directories (hidden) */
 	NODE_SELF,      /* agentbox's own binary, kept visible for the inner stage */
 	NODE_KERNEL,    /* /sys: kernel knobs stay read-only even under full access */
+	NODE_CONFIG,    /* agentbox's own configuration file (--policy-file,
+			   --approvals-save): read-only, plan/config_files.c */
 	NODE_PIN,       /* a directory inside a writable area on the way to a
 			   mount: bound onto itself so it cannot be renamed
 			   (plan/pin.c); not a rule, ignored by plan_node_at */
@@ -118,6 +120,13 @@ struct plan {
 #define PLAN_PROXY_HTTP_PORT 3128
 #define PLAN_PROXY_SOCKS_PORT 1080
 
+/* A file agentbox reads or writes as its configuration, and the option
+ * that named it ("--policy-file"). */
+struct plan_config_file {
+	const char *path; /* absolute */
+	const char *option;
+};
+
 /* Facts about this run that resolution needs, gathered by the caller so
  * that resolution itself stays testable. */
 struct plan_context {
@@ -127,6 +136,9 @@ struct plan_context {
 	const char *const *state_dirs; /* every candidate state dir, NULL-terminated, or NULL */
 	const char *self_exe;  /* canonical path of the agentbox binary or NULL */
 	bool no_proc;
+	/* agentbox's own configuration files: none may be writable inside */
+	const struct plan_config_file *config_files;
+	size_t n_config_files;
 };
 
 /* Parts of a fresh /proc that stay read-only. A caller who is root keeps
@@ -158,8 +170,10 @@ void plan_add_warning(struct plan *plan, const char *code, const char *path,
 int plan_add_node(struct plan *plan, const char *path, ab_access access,
 		  enum node_source source, const char *why, ab_error *err);
 int plan_find_node(const struct plan *plan, const char *path);
-int protected_add_nodes(struct plan *plan, const ab_policy *policy, ab_error *err);
+int protected_add_nodes(struct plan *plan, const ab_policy *policy,
+			const struct plan_context *ctx, ab_error *err);
 int plan_add_pins(struct plan *plan, ab_error *err);
+int plan_add_config_files(struct plan *plan, const struct plan_context *ctx, ab_error *err);
 int plan_order_ops(struct plan *plan, ab_error *err);
 
 /* A run without a fresh /proc (the host refused one): drops the /proc

@@ -1,8 +1,11 @@
-/* Protected names under writable roots: .git (a directory, or a pointer
- * file plus the git dir it names and a worktree's common dir), .agentbox,
- * and names the user adds. They stay read-only; a missing one is blocked so
- * it cannot be created; one that is a symbolic link makes us refuse to run,
- * because the sandboxed command could re-point it. */
+/* Protected names under writable roots: the built-in list of
+ * policy/protect_list.c (.git, .agentbox, shell start-up files, editor,
+ * direnv and agent configuration) and names the user adds. Each stays
+ * read-only; a missing one is blocked so that it cannot be created, where
+ * its scope says the host reads it; one that is a symbolic link makes us
+ * refuse to run, because the sandboxed command could re-point it. .git may
+ * also be a pointer file: the git dir it names and a worktree's common dir
+ * are protected too. */
 #include "plan/plan.h"
 
 #include <errno.h>
@@ -13,6 +16,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "plan/canonical.h"
 #include "policy/policy.h"
 
 #define GIT_POINTER_MAX 4096
@@ -99,8 +103,27 @@ static int protect_git_pointer(struct plan *plan, const char *root, const char *
 	return add_git_node(plan, common_path, why2, err);
 }
 
-static int protect_name(struct plan *plan, const char *root, const char *name, ab_error *err)
+/* Whether a missing `name` under `root` is blocked: only where the host
+ * reads it, because each block is a placeholder on the host for the
+ * length of the run (policy/protect_list.c says why per name). */
+static bool block_missing(const struct protect_default *d, const char *root,
+			  const struct plan *plan, const char *home, bool home_only)
 {
+	bool is_home = home && strcmp(root, home) == 0;
+	if (!d)
+		return !home_only; /* a name the user added: every writable root */
+	switch (d->scope) {
+	case PROTECT_EVERY_ROOT: return !home_only;
+	case PROTECT_PROJECT: return is_home || strcmp(root, plan->cwd) == 0;
+	case PROTECT_HOME: return is_home;
+	}
+	return true;
+}
+
+static int protect_name(struct plan *plan, const char *root, const char *name,
+			const char *home, bool home_only, ab_error *err)
+{
+	const struct protect_default *d = policy_protect_default(name);
 	_cleanup_free_ char *path = path_join(root, name);
 	int existing = plan_find_node(plan, path);
 	if (existing >= 0) {
@@ -111,16 +134,30 @@ static int protect_name(struct plan *plan, const char *root, const char *name, a
 	}
 
 	struct stat st;
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+	bool present = lstat(path, &st) == 0;
+	if (present && S_ISLNK(st.st_mode)) {
 		char target[4096];
 		ssize_t n = readlink(path, target, sizeof(target) - 1);
 		target[n < 0 ? 0 : n] = '\0';
 		return ab_fail(err, ELOOP,
 			       "protected path %s is a symbolic link (to '%s'); agentbox refuses to run because the sandboxed command could re-point it and write through it\n"
-			       "fix: replace the link by the directory it points to, or add an explicit rule for %s",
-			       path, target, path);
+			       "fix: replace the link by the directory it points to, add an explicit rule for %s, or --unprotect %s",
+			       path, target, path, name);
 	}
-	_cleanup_free_ char *why = xasprintf("protected name %s under writable %s", name, root);
+	if (!present) {
+		if (!block_missing(d, root, plan, home, home_only))
+			return 0;
+		/* .config/fish: blocking it when ~/.config is missing would
+		 * block all of ~/.config (the first missing component) */
+		if (strchr(name, '/')) {
+			_cleanup_free_ char *parent = path_parent(path);
+			struct stat pst;
+			if (lstat(parent, &pst) < 0 || !S_ISDIR(pst.st_mode))
+				return 0;
+		}
+	}
+	_cleanup_free_ char *why = d ? xasprintf("protected name %s under writable %s (%s)", name, root, d->why)
+				     : xasprintf("protected name %s under writable %s", name, root);
 	int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_PROTECTED, why, err);
 	if (idx < 0)
 		return idx;
@@ -133,22 +170,52 @@ static int protect_name(struct plan *plan, const char *root, const char *name, a
 	return 0;
 }
 
-int protected_add_nodes(struct plan *plan, const ab_policy *policy, ab_error *err)
+/* $HOME, canonical, when it is an existing directory; NULL otherwise. */
+static char *canonical_home(const struct plan_context *ctx)
 {
+	if (!ctx->home || !path_is_absolute(ctx->home) || path_has_dotdot(ctx->home))
+		return NULL;
+	struct canonical c;
+	ab_error ignored;
+	if (canonicalize(ctx->home, &c, &ignored) < 0)
+		return NULL;
+	char *home = c.exists && c.is_dir ? c.path : NULL;
+	if (home)
+		c.path = NULL;
+	canonical_free(&c);
+	return home;
+}
+
+int protected_add_nodes(struct plan *plan, const ab_policy *policy,
+			const struct plan_context *ctx, ab_error *err)
+{
+	_cleanup_free_ char *home = canonical_home(ctx);
 	/* Writable roots are collected first: protecting adds nodes, which
 	 * may move the array. */
 	strv roots = {0};
+	bool home_is_root = false;
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		const struct plan_node *n = &plan->nodes[i];
 		/* "/" writable means full access; masking /.git there would
 		 * only leave placeholders at the top of the filesystem. */
-		if (n->access == AB_ACCESS_WRITE && n->exists && n->is_dir && strcmp(n->path, "/") != 0)
+		if (n->access == AB_ACCESS_WRITE && n->exists && n->is_dir && strcmp(n->path, "/") != 0) {
 			strv_push(&roots, n->path);
+			home_is_root |= home && strcmp(n->path, home) == 0;
+		}
 	}
 	int r = 0;
 	for (size_t i = 0; i < roots.n && r == 0; i++)
 		for (size_t k = 0; k < policy->n_protect && r == 0; k++)
-			r = protect_name(plan, roots.v[i], policy->protect[k], err);
+			r = protect_name(plan, roots.v[i], policy->protect[k], home, false, err);
 	strv_free(&roots);
+	/* $HOME writable as part of a wider root (/tmp/u as home under
+	 * /tmp): the shell still reads its start-up files there. Only the
+	 * names whose scope includes $HOME get blocked when missing;
+	 * existing ones of every scope are kept read-only. Not under full
+	 * access (see above). */
+	if (r == 0 && home && !home_is_root && plan_access_at(plan, home, -1) == AB_ACCESS_WRITE &&
+	    plan_access_at(plan, "/", -1) != AB_ACCESS_WRITE)
+		for (size_t k = 0; k < policy->n_protect && r == 0; k++)
+			r = protect_name(plan, home, policy->protect[k], home, true, err);
 	return r;
 }

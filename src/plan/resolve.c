@@ -374,7 +374,7 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 	if (r == 0)
 		r = add_entries(plan, policy, ctx, err);
 	if (r == 0)
-		r = protected_add_nodes(plan, policy, err);
+		r = protected_add_nodes(plan, policy, ctx, err);
 	if (r == 0)
 		r = refuse_writable_knobs(plan, err);
 	if (r < 0)
@@ -418,6 +418,11 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 			return r;
 	}
 
+	/* after every protection: whether a configuration file is writable
+	 * depends on all of them */
+	r = plan_add_config_files(plan, ctx, err);
+	if (r < 0)
+		return r;
 	/* last: pins go on the way to every mount added above */
 	r = plan_add_pins(plan, err);
 	if (r == 0)

@@ -6,7 +6,6 @@
 #include "common/error.h"
 #include "common/util.h"
 
-const char *const policy_default_protect[] = {".git", ".agentbox", NULL};
 
 const char *ab_access_name(ab_access a)
 {
@@ -84,8 +83,13 @@ static ab_policy *policy_alloc(ab_policy **out)
 	ab_policy *p = xcalloc(1, sizeof(*p));
 	p->net = AB_NET_NONE;
 	*out = p; /* from here on the caller can free it, however far we get */
-	for (size_t i = 0; policy_default_protect[i]; i++)
-		policy_add_protect(p, policy_default_protect[i], NULL);
+	/* not through policy_add_protect: one built-in name (.config/fish)
+	 * has two components, which users cannot write */
+	for (size_t i = 0; policy_protect_defaults[i].name; i++) {
+		grow_array((void **)&p->protect, &p->cap_protect, p->n_protect + 1,
+			   sizeof(*p->protect));
+		p->protect[p->n_protect++] = xstrdup(policy_protect_defaults[i].name);
+	}
 	return p;
 }
 
@@ -120,8 +124,16 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 		const struct policy_entry *e = &src->entries[i];
 		policy_add_entry(c, e->kind, e->path, e->access, e->origin);
 	}
-	for (size_t i = 0; i < src->n_protect; i++)
-		policy_add_protect(c, src->protect[i], NULL);
+	/* exactly src's names: not the built-in ones policy_alloc put in
+	 * (src may have had some removed), and without policy_add_protect's
+	 * check (.config/fish has two components) */
+	for (size_t i = 0; i < c->n_protect; i++)
+		free(c->protect[i]);
+	c->n_protect = 0;
+	for (size_t i = 0; i < src->n_protect; i++) {
+		grow_array((void **)&c->protect, &c->cap_protect, c->n_protect + 1, sizeof(*c->protect));
+		c->protect[c->n_protect++] = xstrdup(src->protect[i]);
+	}
 	/* the patterns passed the same parser once: no error here */
 	for (size_t i = 0; i < src->domains.n_allow; i++)
 		domain_rules_add(&c->domains, src->domains.allow[i].text, true, NULL);
@@ -315,6 +327,26 @@ int policy_add_protect(ab_policy *p, const char *name, ab_error *err)
 	return 0;
 }
 
+int policy_remove_protect(ab_policy *p, const char *name, ab_error *err)
+{
+	for (size_t i = 0; i < p->n_protect; i++) {
+		if (strcmp(p->protect[i], name) != 0)
+			continue;
+		free(p->protect[i]);
+		memmove(&p->protect[i], &p->protect[i + 1], (p->n_protect - i - 1) * sizeof(*p->protect));
+		p->n_protect--;
+		return 0;
+	}
+	sbuf known = {0};
+	sbuf_add(&known, "");
+	for (size_t i = 0; i < p->n_protect; i++)
+		sbuf_addf(&known, "%s%s", i ? " " : "", p->protect[i]);
+	int r = ab_fail(err, EINVAL, "cannot unprotect '%s': it is not a protected name (protected: %s)",
+			name ? name : "", known.s);
+	sbuf_free(&known);
+	return r;
+}
+
 void ab_policy_set_network(ab_policy *p, ab_net net)
 {
 	p->net = net;
@@ -369,6 +401,18 @@ static int add_domain_body(void *ctx)
 {
 	struct add_args *a = ctx;
 	return policy_add_domain(a->p, a->text, a->allow, a->err);
+}
+
+static int remove_protect_body(void *ctx)
+{
+	struct add_args *a = ctx;
+	return policy_remove_protect(a->p, a->text, a->err);
+}
+
+int ab_policy_unprotect(ab_policy *p, const char *name, ab_error *err)
+{
+	struct add_args a = {.p = p, .text = name, .err = err};
+	return oom_guarded(remove_protect_body, &a, err, "ab_policy_unprotect");
 }
 
 int ab_policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err)

@@ -35,9 +35,22 @@ struct ab_policy {
 	struct domain_rules domains; /* the proxy's allow and deny patterns */
 };
 
-/* The names protected under every writable root unless a rule names the
- * path itself. They cannot be removed, only granted explicitly. */
-extern const char *const policy_default_protect[];
+/* The built-in protected names (policy/protect_list.c): in every new
+ * policy, kept read-only under writable roots unless a rule names the
+ * path itself or --unprotect / "unprotect" removes the name. */
+enum protect_scope {
+	PROTECT_EVERY_ROOT, /* a missing one is blocked under every writable root */
+	PROTECT_PROJECT,    /* ... under the working directory and $HOME only */
+	PROTECT_HOME,       /* ... under $HOME only */
+};
+struct protect_default {
+	const char *name;
+	const char *why; /* what on the host reads or runs it */
+	enum protect_scope scope;
+};
+extern const struct protect_default policy_protect_defaults[]; /* NULL-terminated */
+/* The built-in entry for `name`, or NULL for a name the user added. */
+const struct protect_default *policy_protect_default(const char *name);
 
 /* Parses a path token. On success *kind and *sub are set (sub owned by the
  * caller, "" when none). Relative paths are rejected. */
@@ -57,6 +70,7 @@ int policy_apply_preset(ab_policy *p, const char *name, ab_error *err);
 int policy_add_path(ab_policy *p, const char *path, ab_access access,
 		    const char *origin, ab_error *err);
 int policy_add_protect(ab_policy *p, const char *name, ab_error *err);
+int policy_remove_protect(ab_policy *p, const char *name, ab_error *err);
 int policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err);
 
 /* Runs op on a copy of p under oom_guarded() and puts the copy in p's

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/config_open.h"
 #include "common/error.h"
 #include "common/util.h"
 
@@ -308,6 +309,10 @@ struct loader {
 	ab_error *err;
 	ab_policy *stage; /* validated content, merged at the end */
 	bool set_net;
+	/* "protect" and "unprotect" as written: the stage starts with the
+	 * built-in names, which must not come back into a policy that had
+	 * them removed before this file was loaded */
+	strv protect, unprotect;
 };
 
 static int fail_at_offset(struct loader *ld, size_t off, const char *fmt, ...)
@@ -518,12 +523,41 @@ static int load_protect(struct loader *ld, json_t *root)
 				       "\"protect\" entries must be strings, found %s",
 				       json_kind(v));
 		ab_error why;
+		strv_push(&ld->protect, json_string_value(v));
 		if (policy_add_protect(ld->stage, json_string_value(v), &why) < 0) {
 			_cleanup_free_ char *q = quoted(json_string_value(v));
 			return fail_at(ld, at, 2, false,
 				       "protected name %s must be a single path component such as \".git\" (no \"/\", not \".\" or \"..\")",
 				       q);
 		}
+	}
+	return 0;
+}
+
+/* "unprotect": built-in or earlier names removed for this policy, after
+ * "protect" (a name in both ends up unprotected). */
+static int load_unprotect(struct loader *ld, json_t *root)
+{
+	json_t *arr = json_object_get(root, "unprotect");
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr)) {
+		const struct jstep at[] = {{.key = "unprotect"}};
+		return fail_at(ld, at, 1, false,
+			       "\"unprotect\" must be an array of protected names such as [\".vscode\"], found %s",
+			       json_kind(arr));
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const struct jstep at[] = {{.key = "unprotect"}, {.index = i}};
+		if (!json_is_string(v))
+			return fail_at(ld, at, 2, false, "\"unprotect\" entries must be strings, found %s",
+				       json_kind(v));
+		ab_error why;
+		if (policy_remove_protect(ld->stage, json_string_value(v), &why) < 0)
+			return fail_at(ld, at, 2, false, "%s", why.message);
+		strv_push(&ld->unprotect, json_string_value(v));
 	}
 	return 0;
 }
@@ -620,7 +654,7 @@ static int load_network(struct loader *ld, json_t *root)
 }
 
 static const char *const top_keys[] = {
-	"version", "preset", "filesystem", "protect", "network", NULL,
+	"version", "preset", "filesystem", "protect", "unprotect", "network", NULL,
 };
 
 static int load_root(struct loader *ld, json_t *root)
@@ -640,7 +674,7 @@ static int load_root(struct loader *ld, json_t *root)
 		const struct jstep at[] = {{.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 1, true,
-			       "unknown key %s (known keys: version, preset, filesystem, protect, network)",
+			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network)",
 			       q);
 	}
 	int r;
@@ -648,7 +682,8 @@ static int load_root(struct loader *ld, json_t *root)
 	 * own entries can narrow or widen it. */
 	if ((r = load_version(ld, root)) < 0 || (r = load_preset(ld, root)) < 0 ||
 	    (r = load_filesystem(ld, root)) < 0 ||
-	    (r = load_protect(ld, root)) < 0 || (r = load_network(ld, root)) < 0)
+	    (r = load_protect(ld, root)) < 0 || (r = load_unprotect(ld, root)) < 0 ||
+	    (r = load_network(ld, root)) < 0)
 		return r;
 	return 0;
 }
@@ -684,14 +719,19 @@ static int fail_duplicate_key(struct loader *ld, const json_error_t *je)
 		       je->line, je->column > 0 ? je->column : 1, je->text);
 }
 
-static void merge_stage(ab_policy *p, const ab_policy *stage, bool set_net)
+static void merge_stage(ab_policy *p, const struct loader *ld)
 {
+	const ab_policy *stage = ld->stage;
 	for (size_t i = 0; i < stage->n_entries; i++) {
 		const struct policy_entry *e = &stage->entries[i];
 		policy_add_entry(p, e->kind, e->path, e->access, e->origin);
 	}
-	for (size_t i = 0; i < stage->n_protect; i++)
-		policy_add_protect(p, stage->protect[i], NULL);
+	for (size_t i = 0; i < ld->protect.n; i++)
+		policy_add_protect(p, ld->protect.v[i], NULL);
+	/* not protected in p (removed before): nothing to remove */
+	for (size_t i = 0; i < ld->unprotect.n; i++)
+		policy_remove_protect(p, ld->unprotect.v[i], NULL);
+	bool set_net = ld->set_net;
 	const struct domain_rules *d = &stage->domains;
 	for (size_t i = 0; i < d->n_allow; i++)
 		policy_add_domain(p, d->allow[i].text, true, NULL);
@@ -741,8 +781,10 @@ static int load_text(ab_policy *p, const char *text, size_t len,
 	ld.stage = policy_new();
 	int r = load_root(&ld, root);
 	if (r == 0)
-		merge_stage(p, ld.stage, ld.set_net);
+		merge_stage(p, &ld);
 	ab_policy_free(ld.stage);
+	strv_free(&ld.protect);
+	strv_free(&ld.unprotect);
 	json_decref(root);
 	return r;
 }
@@ -787,6 +829,12 @@ static void hint_for_open_error(ab_error *err, int code, const char *path)
 	case EISDIR:
 		ab_error_hint(err, "hint: give the path of the policy file itself, not of its directory");
 		break;
+	case ELOOP:
+		ab_error_hint(err, "hint: the file or a directory on the way is a symbolic link; agentbox follows none for its own configuration, so that a sandboxed command cannot redirect it; name the real path (realpath %s)", path);
+		break;
+	case EINVAL:
+		ab_error_hint(err, "hint: the policy file must be a regular file");
+		break;
 	default:
 		ab_error_hint(err, "hint: the policy file must be a readable JSON file");
 	}
@@ -797,9 +845,17 @@ int policy_read_file(const char *path, sbuf *out, ab_error *err)
 	*out = (sbuf){0};
 	if (!path || !*path)
 		return ab_fail(err, EINVAL, "no policy file path given");
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* No symbolic link followed on any component, and the file read is
+	 * the one opened: a sandboxed command that planted a link cannot
+	 * choose the policy of the next run (common/config_open.h). */
+	const char *base;
+	_cleanup_close_ int dirfd = config_open_parent(path, &base);
+	_cleanup_close_ int fd = dirfd < 0 ? dirfd : config_open_file(dirfd, base);
 	if (fd < 0) {
-		int e = errno;
+		int e = -fd;
+		fd = -1;
+		if (dirfd < 0)
+			dirfd = -1;
 		ab_fail_errno(err, e, "cannot open policy file %s", path);
 		hint_for_open_error(err, e, path);
 		return -e;

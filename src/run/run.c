@@ -73,7 +73,15 @@ static int gather(const ab_run_options *o, struct run_facts *f, const struct eve
 static int resolve(const ab_policy *p, const ab_run_options *o, const struct run_facts *f,
 		   struct plan *plan, ab_error *err)
 {
+	struct plan_config_file cfg[2];
+	size_t n_cfg = 0;
+	if (o->policy_file)
+		cfg[n_cfg++] = (struct plan_config_file){o->policy_file, "--policy-file"};
+	if (o->approvals_save)
+		cfg[n_cfg++] = (struct plan_config_file){o->approvals_save, "--approvals-save"};
 	struct plan_context ctx = {
+		.config_files = cfg,
+		.n_config_files = n_cfg,
 		.cwd = f->cwd,
 		.home = getenv("HOME"),
 		.tmpdir = getenv("TMPDIR"),

@@ -237,8 +237,11 @@ case_approvals_tty_interactive_program_through_the_relay() {
 
 case_approvals_tty_always_is_confirmed_before_saving() {
 	at_prereqs || return 0
+	# outside /tmp: a save file the run makes writable is refused
+	new_outside
+	local AT_SAVE=$OUTSIDE/saved.json
 	at_drive always run --net proxy --approvals-tty --approval-timeout 30 \
-		--approvals-save "$CASE_DIR/saved.json" --policy workspace-write -C "$WS" -- sh -c '
+		--approvals-save "$AT_SAVE" --policy workspace-write -C "$WS" -- sh -c '
 		code=$(curl -sS --max-time 25 -o /dev/null -w "%{http_code}" http://one.example.invalid/ 2>/dev/null)
 		echo "curl:$code"'
 	at_driver_ok "\"always\" shows host, port and file; n goes back to the question; y saves"

@@ -114,8 +114,11 @@ race_variant() {
 				if [ "$mp" = "$OUTSIDE" ] || [[ "$mp" == "$OUTSIDE"/* ]]; then
 					problems+=("run $i: a mount landed on the symlink's target: $mp")
 				elif [ "$mp" = "$WS" ] || [[ "$mp" == "$WS"/* ]]; then
-					case $mp in
-					"$WS" | "$WS/sub" | "$WS/.git" | "$WS/.agentbox") ;;
+					# the protected names blocked in the working
+					# directory (policy/protect_list.c) are named too
+					case ${mp#"$WS"} in
+					"" | /sub | /.git | /.agentbox) ;;
+					/.gitmodules | /.envrc | /.vscode | /.idea | /.claude | /.codex | /.cursor | /.gemini | /.mcp.json) ;;
 					*) problems+=("run $i: a mount at a path the policy does not name: $mp") ;;
 					esac
 				fi
@@ -417,6 +420,15 @@ case_builtin_no_host_files_created() {
 	git_q init "$WS"
 	mkdir -p "$WS/.agentbox" "$WS/a/b/c" "$WS/x/y"
 	echo st >"$WS/.agentbox/state"
+	# the project names of the built-in protected list exist too, so that
+	# the working directory needs no placeholder (issue #14)
+	local d
+	for d in .vscode .idea .claude .codex .cursor .gemini; do
+		mkdir "$WS/$d" && echo x >"$WS/$d/settings"
+	done
+	for d in .gitmodules .envrc .mcp.json; do
+		echo x >"$WS/$d"
+	done
 	echo deep >"$WS/a/b/c/f"
 	echo hidden >"$WS/x/secret"
 	cat >"$pf" <<-'EOF'
@@ -451,8 +463,9 @@ case_builtin_no_host_files_created() {
 	expect "nothing new at the top of /tmp and /var/tmp${added:+ (found: $added)}" '[ -z "$added" ]'
 	expect_absent "no /tmp/.venv placeholder left" /tmp/.venv
 
-	# During a run that needs no placeholder (.git and .agentbox exist),
-	# nothing may appear in $WS either, not even for a moment.
+	# During a run that needs no placeholder in $WS (.git, .agentbox and
+	# the other protected project names exist), nothing may appear in $WS
+	# either, not even for a moment.
 	local ws_before now pid rc
 	ws_before=$(snapshot "$WS")
 	"$AGENTBOX" run --policy workspace-write -C "$WS" -- sh -c 'echo started; sleep 1' \

@@ -230,7 +230,9 @@ case_restricted_read_without_root() {
 case_policy_file_paths() {
 	new_ws
 	mkdir -p "$WS/docs" "$PASS_DIR/home/proj"
-	local pf=$CASE_DIR/p.json
+	# outside /tmp: a policy file the run makes writable is refused
+	new_outside
+	local pf=$OUTSIDE/p.json
 	cat >"$pf" <<-EOF
 	{"version": 1, "preset": "workspace-write",
 	 "filesystem": {"$WS/docs": "read", "~/proj": "write"},

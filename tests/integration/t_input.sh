@@ -125,13 +125,21 @@ case_net_input() {
 	ab "${base[@]}" --allow-domain '**.example.com:443' --deny-domain '[2001:db8::1]' -- true
 	expect_exit "explain with domain rules and no --net: exit 0" 0
 	expect "explain with domain rules and no --net: no error" '! grep -qi "error" <<<"$ERR"'
-	printf '{"version": 1, "preset": "workspace-write", "network": {"allow": ["example.com"]}}\n' >"$pf"
-	ab explain --policy-file "$pf" -C "$WS" --deny-domain bad.example.com \
+	# the policy and save files outside every writable root (issue #14:
+	# one the run could write is refused); the save file relative to the
+	# directory agentbox starts in
+	new_outside
+	printf '{"version": 1, "preset": "workspace-write", "network": {"allow": ["example.com"]}}\n' >"$OUTSIDE/p.json"
+	pushd "$OUTSIDE" >/dev/null || return
+	ab explain --policy-file p.json -C "$WS" --deny-domain bad.example.com \
 		--approvals-fd 3 --approval-timeout 2.5 --approvals-save rel.json -- true 3<>/dev/null
+	popd >/dev/null || return
 	expect_exit "explain with a file's rules, flags and approvals: exit 0" 0
 	expect "explain with a file's rules, flags and approvals: no error" '! grep -qi "error" <<<"$ERR"'
+	expect_stdout_contains "explain: the relative save file is taken from where agentbox started" \
+		"$OUTSIDE/rel.json"
 	ab "${base[@]}" --net none --net proxy --approvals-tty -- true
-	expect_exit "explain: the last --net wins" 0
+	expect_exit "explain: two different --net values are refused (the last one does not win)" 125
 	expect_absent "explain did not run anything" "$WS/ran"
 }
 
@@ -207,4 +215,33 @@ case_env_backend_announced() {
 		"grep -q '\"backend\":\"builtin\",\"backend_reason\":\"requested\"' '$CASE_DIR/ev.flag'"
 	abx env AGENTBOX_BACKEND=auto "$AGENTBOX" run -- true
 	expect "AGENTBOX_BACKEND=auto (the default): nothing said" '[ -z "$ERR" ]'
+}
+
+# Issue #14: flags that set one value cannot contradict each other (the
+# last one does not silently win), and an empty path is not the working
+# directory.
+case_flag_contradictions() {
+	new_ws
+	local run=(-- touch "$WS/ran")
+	bad_input "--net none then --net full" "--net is given twice with different values ('none', then 'full')" \
+		run --net none --net=full "${run[@]}"
+	bad_input "--policy read-only then workspace-write" \
+		"--policy is given twice with different values ('read-only', then 'workspace-write')" \
+		run --policy read-only --policy workspace-write "${run[@]}"
+	new_outside
+	printf '{"version": 1}\n' >"$OUTSIDE/a.json"
+	printf '{"version": 1}\n' >"$OUTSIDE/b.json"
+	bad_input "two different --policy-file" "--policy-file is given twice" \
+		run --policy-file "$OUTSIDE/a.json" --policy-file "$OUTSIDE/b.json" "${run[@]}"
+	local f
+	for f in --write --read --deny; do
+		bad_input "$f with an empty path" "$f: the path is empty" \
+			run --policy read-only "$f" "" "${run[@]}"
+		bad_input "$f= with an empty path" "$f: the path is empty" \
+			run --policy read-only "$f=" "${run[@]}"
+	done
+	ab run --net none --net none --policy workspace-write --policy=workspace-write -C "$WS" \
+		-- touch "$WS/ran"
+	expect_exit "the same value repeated is fine" 0
+	expect "... and the command ran" '[ -e "$WS/ran" ]'
 }

@@ -177,3 +177,111 @@ case_git_worktree() {
 	expect_file_content "main checkout write visible" "$WS/main/newfile" ok
 	expect_file_content "worktree write visible" "$WS/wt/newfile" ok
 }
+
+# Issue #14: the built-in list of files the host executes or trusts
+# (policy/protect_list.c). In the working directory: every project name,
+# existing or missing, cannot be written or created; in $HOME (here a
+# directory under the writable /tmp, and then a writable root of its own)
+# the shell start-up files, .gitconfig and .config/fish too.
+case_dangerous_files_are_protected() {
+	new_ws
+	mkdir "$WS/.vscode"
+	echo '{"tasks": []}' >"$WS/.vscode/tasks.json"
+	echo 'export A=1' >"$WS/.envrc"
+	echo '{"mcpServers": {}}' >"$WS/.mcp.json"
+	local h=$CASE_DIR/home
+	mkdir -p "$h/.config"
+	echo 'PS1=x' >"$h/.bashrc"
+	local before_ws before_h
+	before_ws=$(snapshot "$WS")
+	before_h=$(snapshot "$h")
+	HOME=$h sbx --policy workspace-write -C "$WS" -- '
+		for f in .vscode/tasks.json .envrc .mcp.json; do
+			echo evil >>"$f" 2>/dev/null && echo "wrote $f"
+		done
+		for d in .vscode .idea .claude .codex .cursor .gemini; do
+			mkdir -p "$d/x" 2>/dev/null && echo "made $d/x"
+			echo evil >"$d/settings.json" 2>/dev/null && echo "wrote $d/settings.json"
+		done
+		for f in .gitmodules .envrc .mcp.json; do
+			rm -rf "$f" 2>/dev/null; [ -e "$f" ] || echo "removed $f"
+		done
+		echo "[submodule]" >.gitmodules 2>/dev/null && echo "made .gitmodules"
+		mv .vscode .vscode-old 2>/dev/null && echo "renamed .vscode"
+		echo evil >>"$HOME/.bashrc" 2>/dev/null && echo "wrote ~/.bashrc"
+		for f in .bash_profile .bash_login .bash_logout .profile .zshrc .zprofile .zshenv .zlogin .gitconfig .claude/settings.json; do
+			echo evil >"$HOME/$f" 2>/dev/null && echo "made ~/$f"
+		done
+		echo evil >"$HOME/.config/fish/config.fish" 2>/dev/null && echo "made fish config"
+		rmdir "$HOME/.config/fish" 2>/dev/null && echo "removed ~/.config/fish"
+		echo ok-config >"$HOME/.config/other" && echo "other config writable"
+		true'
+	expect_exit "dangerous files: the run works" 0
+	expect_stdout_eq "dangerous files: nothing written, created, removed or renamed (but ~/.config/other)" \
+		"other config writable"
+	rm -f "$h/.config/other"
+	expect "dangerous files: the workspace is as it was (no placeholder left)" \
+		'[ "$(snapshot "$WS")" = "$before_ws" ]'
+	expect "dangerous files: \$HOME is as it was" '[ "$(snapshot "$h")" = "$before_h" ]'
+
+	# $HOME as a writable root of its own: the same
+	HOME=$h sbx --policy workspace-write --write "$h" -C "$WS" -- '
+		echo evil >>"$HOME/.bashrc" 2>/dev/null && echo "wrote ~/.bashrc"
+		echo evil >"$HOME/.zshrc" 2>/dev/null && echo "made ~/.zshrc"
+		mkdir "$HOME/.claude" 2>/dev/null && echo "made ~/.claude"
+		true'
+	expect_stdout_eq "dangerous files: writable \$HOME keeps its shell and agent files" ""
+	expect "dangerous files: \$HOME still as it was" '[ "$(snapshot "$h")" = "$before_h" ]'
+
+	# --unprotect gives one name back for one run
+	HOME=$h sbx --policy workspace-write --unprotect .envrc -C "$WS" -- \
+		'echo "export B=2" >>.envrc && echo wrote'
+	expect_stdout_eq "--unprotect .envrc: .envrc is writable" wrote
+	expect_file_content "--unprotect .envrc: the host sees it" "$WS/.envrc" "$(printf 'export A=1\nexport B=2')"
+	ab run --unprotect .nothing -- true
+	expect_exit "--unprotect of a name that is not protected: refused" 125
+	expect_stderr_contains "... and the message says so" "cannot unprotect '.nothing': it is not a protected name"
+
+	HOME=$h ab explain --policy workspace-write -C "$WS"
+	expect_stdout_contains "explain: each dangerous path and why" \
+		"$WS/.claude"
+	expect_stdout_contains "explain: ... the reason" "agent configuration and hooks (Claude Code)"
+	expect_stdout_contains "explain: ... in \$HOME" "$h/.zshrc"
+}
+
+# The same on Landlock (no mounts): a missing name is kept uncreatable by
+# refusing creation directly in the directory that would hold it (the
+# narrowing of landlock_rules.c, which explain lists); an existing one
+# gets read-only rules.
+case_dangerous_files_landlock() {
+	if [ "$BACKEND" != builtin ] || [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
+		skip "landlock dangerous files" "run only in the builtin variant (it picks --backend landlock itself)"
+		return 0
+	fi
+	if "$AGENTBOX" explain --backend landlock 2>&1 | grep -q "landlock unavailable"; then
+		skip "landlock dangerous files" "this kernel has no usable Landlock"
+		return 0
+	fi
+	new_ws
+	echo 'export A=1' >"$WS/.envrc"
+	mkdir "$WS/.vscode" "$WS/sub"
+	echo '{}' >"$WS/.vscode/tasks.json"
+	local before
+	before=$(snapshot "$WS")
+	sbx --backend landlock --policy workspace-write -C "$WS" -- '
+		echo evil >>.envrc 2>/dev/null && echo "wrote .envrc"
+		echo evil >.vscode/tasks.json 2>/dev/null && echo "wrote tasks.json"
+		for d in .claude .codex .cursor .gemini .idea; do
+			mkdir "$d" 2>/dev/null && echo "made $d"
+		done
+		echo "{}" >.mcp.json 2>/dev/null && echo "made .mcp.json"
+		echo "[x]" >.gitmodules 2>/dev/null && echo "made .gitmodules"
+		echo ok >sub/f && echo "sub writable"'
+	expect_exit "landlock: the run works" 0
+	expect_stdout_eq "landlock: no dangerous file written or created" "sub writable"
+	rm -f "$WS/sub/f"
+	expect "landlock: the workspace is as it was" '[ "$(snapshot "$WS")" = "$before" ]'
+	ab explain --backend landlock --policy workspace-write -C "$WS"
+	expect_stdout_contains "landlock: explain says what is narrowed" \
+		"creating, removing or renaming entries directly in $WS is refused"
+}

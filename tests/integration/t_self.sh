@@ -79,7 +79,9 @@ case_self_allow_writable_self() {
 case_self_in_read_only_sub_path_runs() {
 	new_outside
 	self_copy tools/bin/agentbox
-	local pf=$CASE_DIR/policy.json
+	# in the read-only sub-path itself: a policy file the run could write
+	# (here anywhere in /tmp) is refused (issue #14)
+	local pf=$OUTSIDE/tools/policy.json
 	printf '{"version": 1, "preset": "workspace-write", "filesystem": {"%s": "read"}}\n' \
 		"$OUTSIDE/tools" >"$pf"
 	abx "$SELF" run --policy-file "$pf" -C "$OUTSIDE" -- sh -c '

@@ -341,21 +341,54 @@ static void test_save_merge_keeps_keys(void **state)
 	tmpdir_free(d);
 }
 
-static void test_save_symlink(void **state)
+/* A symbolic link at the save file, or on the way to it, is refused (issue
+ * #14): a sandboxed command that planted one would have the answer
+ * written over the link's target, outside every writable root. */
+static void test_save_symlink_refused(void **state)
 {
 	(void)state;
 	char *d = tmpdir_new();
 	_cleanup_free_ char *real = path_join(d, "real.json");
 	_cleanup_free_ char *link = path_join(d, "link.json");
-	write_file(real, "{\"network\": {\"mode\": \"proxy\"}}");
+	const char *content = "{\"network\": {\"mode\": \"proxy\"}}";
+	write_file(real, content);
 	assert_int_equal(symlink("real.json", link), 0);
 	ab_error err = {0};
-	assert_int_equal(approval_save(link, "x.example:80", true, NULL, &err), 0);
+	bool changed = true;
+	assert_int_equal(approval_save(link, "x.example:80", true, &changed, &err), -ELOOP);
+	assert_false(changed);
+	assert_non_null(strstr(err.message, link));
+	assert_non_null(strstr(err.message, "symbolic link"));
 	struct stat st;
 	assert_int_equal(lstat(link, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
 	_cleanup_free_ char *text = read_file(real);
-	assert_non_null(strstr(text, "x.example:80"));
+	assert_string_equal(text, content);
+
+	/* a dangling link (the file "does not exist yet") is no better */
+	_cleanup_free_ char *dangling = path_join(d, "dangling.json");
+	_cleanup_free_ char *victim = path_join(d, "victim.json");
+	assert_int_equal(symlink("victim.json", dangling), 0);
+	assert_int_equal(approval_save(dangling, "x.example:80", true, NULL, &err), -ELOOP);
+	assert_int_equal(lstat(victim, &st), -1);
+
+	/* a linked directory on the way */
+	_cleanup_free_ char *sub = path_join(d, "sub");
+	_cleanup_free_ char *sublink = path_join(d, "sublink");
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(symlink("sub", sublink), 0);
+	_cleanup_free_ char *via = path_join(sublink, "p.json");
+	assert_int_equal(approval_save(via, "x.example:80", true, NULL, &err), -ELOOP);
+	_cleanup_free_ char *inside = path_join(sub, "p.json");
+	assert_int_equal(lstat(inside, &st), -1);
+	assert_int_equal(dir_entries(sub), 0);
+
+	/* the real path works, and leaves no temporary file */
+	assert_int_equal(approval_save(real, "x.example:80", true, &changed, &err), 0);
+	assert_true(changed);
+	_cleanup_free_ char *after = read_file(real);
+	assert_non_null(strstr(after, "x.example:80"));
+	assert_int_equal(dir_entries(d), 5);
 	tmpdir_free(d);
 }
 
@@ -402,7 +435,7 @@ int main(void)
 		cmocka_unit_test(test_pattern),
 		cmocka_unit_test(test_save_new_file),
 		cmocka_unit_test(test_save_merge_keeps_keys),
-		cmocka_unit_test(test_save_symlink),
+		cmocka_unit_test(test_save_symlink_refused),
 		cmocka_unit_test(test_save_refusals),
 	};
 	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);

@@ -28,7 +28,7 @@
 static void read_only_plan(struct plan *plan, ab_net net, bool no_proc)
 {
 	mkdirs("w");
-	ab_policy *p = ab_policy_new();
+	ab_policy *p = policy_git_agentbox_only();
 	assert_int_equal(ab_policy_apply_preset(p, "read-only", NULL), 0);
 	ab_policy_set_network(p, net);
 	struct plan_context ctx = {.cwd = P("w"), .no_proc = no_proc};
@@ -291,7 +291,7 @@ static void test_no_proc_with_empty_root_runs_inner_stage_by_path(void **state)
 	mkdirs("w");
 	mkdirs("bin");
 	mkfile("bin/agentbox", "ELF");
-	ab_policy *p = ab_policy_new();
+	ab_policy *p = policy_git_agentbox_only();
 	rule(p, ":cwd", AB_ACCESS_WRITE);
 	struct plan_context ctx = {.cwd = P("w"), .no_proc = true, .self_exe = P("bin/agentbox")};
 	struct plan plan;
@@ -325,7 +325,7 @@ static void test_pins_are_binds_onto_themselves_with_expectations(void **state)
 	(void)state;
 	mkdirs("tmp/a/ws/.git");
 	mkfile("tmp/a/ws/.git/HEAD", "ref: refs/heads/main\n");
-	ab_policy *p = ab_policy_new();
+	ab_policy *p = policy_git_agentbox_only();
 	rule(p, ":root", AB_ACCESS_READ);
 	rule(p, P("tmp"), AB_ACCESS_WRITE);
 	rule(p, ":cwd", AB_ACCESS_WRITE);
@@ -362,7 +362,7 @@ static void test_empty_root_is_remounted_read_only_after_proc(void **state)
 {
 	(void)state;
 	mkdirs("w");
-	ab_policy *p = ab_policy_new();
+	ab_policy *p = policy_git_agentbox_only();
 	rule(p, ":cwd", AB_ACCESS_READ);
 	struct plan_context ctx = {.cwd = P("w")};
 	struct plan plan;

@@ -42,6 +42,15 @@ static void assert_entry(const ab_policy *p, enum policy_path_kind kind,
 	assert_int_equal(e->access, access);
 }
 
+/* How many names every new policy protects (policy/protect_list.c). */
+static size_t n_builtin(void)
+{
+	size_t n = 0;
+	while (policy_protect_defaults[n].name)
+		n++;
+	return n;
+}
+
 static bool has_protect(const ab_policy *p, const char *name)
 {
 	for (size_t i = 0; i < p->n_protect; i++)
@@ -60,7 +69,7 @@ static void assert_load_error(const char *text, const char *want)
 	if (r != -EINVAL || strcmp(err.message, want) != 0)
 		fail_msg("r=%d\n got: %s\nwant: %s", r, err.message, want);
 	assert_int_equal(p->n_entries, 0);
-	assert_int_equal(p->n_protect, 2);
+	assert_int_equal(p->n_protect, n_builtin());
 	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
 	assert_false(p->net_set);
 	assert_int_equal(p->domains.n_allow, 0);
@@ -84,11 +93,43 @@ static void test_new_policy_protects_git_and_agentbox_without_network(void **sta
 {
 	ab_policy *p = ab_policy_new();
 	assert_int_equal(p->n_entries, 0);
-	assert_int_equal(p->n_protect, 2);
+	assert_int_equal(p->n_protect, n_builtin());
 	assert_true(has_protect(p, ".git"));
 	assert_true(has_protect(p, ".agentbox"));
+	/* the dangerous files of issue #14, one of each scope */
+	assert_true(has_protect(p, ".bashrc"));
+	assert_true(has_protect(p, ".vscode"));
+	assert_true(has_protect(p, ".config/fish"));
 	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
 	ab_policy_free(p);
+}
+
+/* --unprotect / "unprotect": a built-in or added name goes for one
+ * policy; an unknown one is an error that lists what is protected. */
+static void test_unprotect_removes_one_name(void **state)
+{
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	assert_int_equal(ab_policy_unprotect(p, ".vscode", &err), 0);
+	assert_false(has_protect(p, ".vscode"));
+	assert_true(has_protect(p, ".idea"));
+	assert_int_equal(p->n_protect, n_builtin() - 1);
+	assert_int_equal(ab_policy_unprotect(p, ".vscode", &err), -EINVAL);
+	assert_non_null(strstr(err.message, "cannot unprotect '.vscode': it is not a protected name"));
+	assert_non_null(strstr(err.message, ".idea"));
+	/* added back by a later --protect */
+	assert_int_equal(ab_policy_add_protect(p, ".vscode", NULL), 0);
+	assert_true(has_protect(p, ".vscode"));
+	ab_policy_free(p);
+
+	p = load_ok("{\"version\": 1, \"protect\": [\"node_modules\"],"
+		    " \"unprotect\": [\".envrc\", \"node_modules\"]}");
+	assert_false(has_protect(p, ".envrc"));
+	assert_false(has_protect(p, "node_modules"));
+	assert_int_equal(p->n_protect, n_builtin() - 1);
+	ab_policy_free(p);
+	assert_load_error("{\"version\": 1, \"unprotect\": \".envrc\"}",
+			  "p.json:1:29: \"unprotect\" must be an array of protected names such as [\".vscode\"], found a string");
 }
 
 static void test_read_only_preset_reads_root(void **state)
@@ -285,7 +326,7 @@ static void test_protect_adds_single_component_names_once(void **state)
 	assert_int_equal(ab_policy_add_protect(p, "node_modules", NULL), 0);
 	assert_int_equal(ab_policy_add_protect(p, "node_modules", NULL), 0);
 	assert_int_equal(ab_policy_add_protect(p, ".git", NULL), 0);
-	assert_int_equal(p->n_protect, 3);
+	assert_int_equal(p->n_protect, n_builtin() + 1);
 	assert_true(has_protect(p, "node_modules"));
 	ab_policy_free(p);
 }
@@ -300,7 +341,7 @@ static void test_protect_rejects_paths_dots_and_empty_names(void **state)
 		assert_non_null(strstr(err.message, "single path component"));
 	}
 	assert_int_equal(ab_policy_add_protect(p, NULL, NULL), -EINVAL);
-	assert_int_equal(p->n_protect, 2);
+	assert_int_equal(p->n_protect, n_builtin());
 	ab_policy_free(p);
 }
 
@@ -320,7 +361,7 @@ static void test_json_version_only_changes_nothing(void **state)
 {
 	ab_policy *p = load_ok("{\"version\": 1}");
 	assert_int_equal(p->n_entries, 0);
-	assert_int_equal(p->n_protect, 2);
+	assert_int_equal(p->n_protect, n_builtin());
 	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
 	ab_policy_free(p);
 }
@@ -339,7 +380,7 @@ static void test_json_full_policy_is_applied(void **state)
 	assert_entry(p, PP_CWD, "", AB_ACCESS_WRITE);
 	assert_entry(p, PP_HOME, ".ssh", AB_ACCESS_NONE);
 	assert_entry(p, PP_ABSOLUTE, "/repo/docs", AB_ACCESS_READ);
-	assert_int_equal(p->n_protect, 3);
+	assert_int_equal(p->n_protect, n_builtin() + 1);
 	assert_true(has_protect(p, "node_modules"));
 	assert_int_equal(ab_policy_network(p), AB_NET_FULL);
 	ab_policy_free(p);
@@ -454,7 +495,7 @@ static void test_json_empty_sections_are_accepted(void **state)
 	ab_policy *p = load_ok(
 		"{\"version\": 1, \"filesystem\": {}, \"protect\": [], \"network\": {}}");
 	assert_int_equal(p->n_entries, 0);
-	assert_int_equal(p->n_protect, 2);
+	assert_int_equal(p->n_protect, n_builtin());
 	ab_policy_free(p);
 }
 
@@ -500,7 +541,7 @@ static void test_json_top_level_must_be_object(void **state)
 static void test_json_unknown_top_level_key_is_rejected(void **state)
 {
 	assert_load_error("{\"version\": 1,\n  \"filesytem\": {}}",
-			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, network)");
+			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, unprotect, network)");
 }
 
 static void test_json_version_is_required_and_must_be_1(void **state)
@@ -839,7 +880,7 @@ static void test_json_nothing_is_applied_on_error(void **state)
 	assert_int_equal(p->n_entries, 1);
 	assert_entry(p, PP_ABSOLUTE, "/keep", AB_ACCESS_READ);
 	assert_string_equal(p->entries[0].origin, "--read");
-	assert_int_equal(p->n_protect, 2);
+	assert_int_equal(p->n_protect, n_builtin());
 	assert_false(has_protect(p, "node_modules"));
 	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
 	ab_policy_free(p);
@@ -909,7 +950,7 @@ static void test_load_file_directory_is_rejected_with_hint(void **state)
 	ab_policy *p = ab_policy_new();
 	ab_error err = {0};
 	assert_int_equal(ab_policy_load_file(p, "/tmp", &err), -EISDIR);
-	assert_non_null(strstr(err.message, "cannot read policy file /tmp: Is a directory"));
+	assert_non_null(strstr(err.message, "cannot open policy file /tmp: Is a directory"));
 	assert_non_null(strstr(err.message, "not of its directory"));
 	ab_policy_free(p);
 }
@@ -1129,6 +1170,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_policy_protects_git_and_agentbox_without_network),
+		cmocka_unit_test(test_unprotect_removes_one_name),
 		cmocka_unit_test(test_read_only_preset_reads_root),
 		cmocka_unit_test(test_workspace_write_preset_writes_cwd_and_temp_dirs),
 		cmocka_unit_test(test_full_access_preset_writes_root),

@@ -66,7 +66,7 @@ static void assert_ops(const struct plan *plan, const char *want)
 
 static ab_policy *policy(void)
 {
-	return ab_policy_new();
+	return policy_git_agentbox_only();
 }
 
 /* Without a fresh /proc, so that the expected ops are about the policy;
@@ -1280,11 +1280,201 @@ static void test_no_proc_and_self_exe_under_empty_root(void **state)
 	ab_policy_free(p);
 }
 
+/* ---- agentbox's own configuration files (issue #14) ------------------ */
+
+static void resolve_config(const ab_policy *p, const char *rel, const char *option,
+			   struct plan *plan)
+{
+	_cleanup_free_ char *path = xstrdup(P(rel));
+	struct plan_config_file cf = {path, option};
+	struct plan_context ctx = ctx_at("w");
+	ctx.config_files = &cf;
+	ctx.n_config_files = 1;
+	resolve_ok(p, &ctx, plan);
+}
+
+static void config_fails(const ab_policy *p, const char *rel, int want_errno, const char *needle)
+{
+	_cleanup_free_ char *path = xstrdup(P(rel));
+	struct plan_config_file cf = {path, "--policy-file"};
+	struct plan_context ctx = ctx_at("w");
+	ctx.config_files = &cf;
+	ctx.n_config_files = 1;
+	resolve_fails(p, &ctx, want_errno, path, needle);
+}
+
+static void test_config_file_in_writable_root_is_refused(void **state)
+{
+	(void)state;
+	mkdirs("w/.agentbox");
+	mkdirs("out");
+	mkdirs("w/sub");
+	mkfile("w/agent.json", "{}");
+	mkfile("w/sub/deep.json", "{}");
+	mkfile("w/.agentbox/p.json", "{}");
+	ab_policy *p = root_read_cwd_write();
+	config_fails(p, "w/agent.json", EPERM, "move the file to .agentbox/");
+	config_fails(p, "w/sub/deep.json", EPERM, "lies inside");
+	/* missing (a save file not written yet): no better */
+	config_fails(p, "w/new.json", EPERM, "lies inside");
+	/* reached through a link in a read-only area: what counts is where
+	 * it lands */
+	assert_int_equal(symlink(P("w"), P("out/to-w")), 0);
+	config_fails(p, "out/to-w/agent.json", EPERM, "lies inside");
+	/* a link in the writable area could be re-pointed */
+	assert_int_equal(symlink(P("out"), P("w/to-out")), 0);
+	mkfile("out/p.json", "{}");
+	config_fails(p, "w/to-out/p.json", ELOOP, "symbolic link");
+	ab_policy_free(p);
+}
+
+static void test_config_file_read_only_gets_a_node_and_no_mount(void **state)
+{
+	(void)state;
+	mkdirs("w/.agentbox");
+	mkdirs("out");
+	mkdirs("secret");
+	mkfile("w/.agentbox/p.json", "{}");
+	mkfile("out/p.json", "{}");
+	mkfile("secret/p.json", "{}");
+	ab_policy *p = root_read_cwd_write();
+	rule(p, P("secret"), AB_ACCESS_NONE);
+	struct plan plain, plan;
+	resolve_ok(p, &(struct plan_context){.cwd = P("w"), .no_proc = true}, &plain);
+	char *want = render_ops(&plain);
+
+	/* under .agentbox, which every run keeps read-only */
+	resolve_config(p, "w/.agentbox/p.json", "--policy-file", &plan);
+	assert_node(&plan, P("w/.agentbox/p.json"), AB_ACCESS_READ, NODE_CONFIG, true);
+	assert_non_null(strstr(node(&plan, P("w/.agentbox/p.json"))->why, "(--policy-file)"));
+	assert_ops(&plan, want);
+	plan_free(&plan);
+	/* a save file not created yet, under .agentbox */
+	resolve_config(p, "w/.agentbox/s.json", "--approvals-save", &plan);
+	assert_node(&plan, P("w/.agentbox/s.json"), AB_ACCESS_READ, NODE_CONFIG, false);
+	assert_ops(&plan, want);
+	plan_free(&plan);
+	/* outside every writable root */
+	resolve_config(p, "out/p.json", "--policy-file", &plan);
+	assert_node(&plan, P("out/p.json"), AB_ACCESS_READ, NODE_CONFIG, true);
+	assert_ops(&plan, want);
+	plan_free(&plan);
+	/* hidden stays hidden */
+	resolve_config(p, "secret/p.json", "--policy-file", &plan);
+	assert_null(node(&plan, P("secret/p.json")));
+	assert_ops(&plan, want);
+	plan_free(&plan);
+	free(want);
+	plan_free(&plain);
+	ab_policy_free(p);
+
+	/* full access: nothing is protected, nothing refused */
+	mkfile("w/agent.json", "{}");
+	p = policy();
+	assert_int_equal(ab_policy_apply_preset(p, "full-access", NULL), 0);
+	resolve_config(p, "w/agent.json", "--policy-file", &plan);
+	assert_null(node(&plan, P("w/agent.json")));
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
+/* ---- dangerous files (issue #14) ---------------------------------------- */
+
+/* The built-in list with its scopes: an existing name is read-only under
+ * every writable root; a missing one is blocked only where the host reads
+ * it (project names in the working directory and $HOME, shell files in
+ * $HOME), so that other roots get no placeholders. */
+static void test_dangerous_names_by_scope(void **state)
+{
+	(void)state;
+	mkdirs("w");
+	mkdirs("other/.vscode");
+	mkfile("other/.vscode/tasks.json", "{}");
+	mkfile("other/.bashrc", "echo hi\n");
+	mkdirs("home/.config");
+	mkfile("home/.profile", "PATH=x\n");
+	ab_policy *p = ab_policy_new();
+	rule(p, ":root", AB_ACCESS_READ);
+	rule(p, ":cwd", AB_ACCESS_WRITE);
+	rule(p, P("other"), AB_ACCESS_WRITE);
+	rule(p, P("home"), AB_ACCESS_WRITE);
+	_cleanup_free_ char *home = xstrdup(P("home"));
+	struct plan_context ctx = ctx_at("w");
+	ctx.home = home;
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	/* working directory: project names blocked, shell files left */
+	assert_node(&plan, P("w/.vscode"), AB_ACCESS_READ, NODE_PROTECTED, false);
+	assert_node(&plan, P("w/.envrc"), AB_ACCESS_READ, NODE_PROTECTED, false);
+	assert_node(&plan, P("w/.mcp.json"), AB_ACCESS_READ, NODE_PROTECTED, false);
+	assert_non_null(strstr(node(&plan, P("w/.claude"))->why, "Claude Code"));
+	assert_null(node(&plan, P("w/.bashrc")));
+	assert_null(node(&plan, P("w/.gitconfig")));
+	/* another writable root: existing ones read-only, missing ones
+	 * (but .git and .agentbox) left alone */
+	assert_node(&plan, P("other/.vscode"), AB_ACCESS_READ, NODE_PROTECTED, true);
+	assert_node(&plan, P("other/.bashrc"), AB_ACCESS_READ, NODE_PROTECTED, true);
+	assert_null(node(&plan, P("other/.envrc")));
+	assert_null(node(&plan, P("other/.zshrc")));
+	assert_node(&plan, P("other/.git"), AB_ACCESS_READ, NODE_PROTECTED, false);
+	/* $HOME: everything, .config/fish too since ~/.config exists */
+	assert_node(&plan, P("home/.profile"), AB_ACCESS_READ, NODE_PROTECTED, true);
+	assert_node(&plan, P("home/.zshrc"), AB_ACCESS_READ, NODE_PROTECTED, false);
+	assert_node(&plan, P("home/.gitconfig"), AB_ACCESS_READ, NODE_PROTECTED, false);
+	assert_node(&plan, P("home/.claude"), AB_ACCESS_READ, NODE_PROTECTED, false);
+	assert_node(&plan, P("home/.config/fish"), AB_ACCESS_READ, NODE_PROTECTED, false);
+	assert_true(node(&plan, P("home/.config/fish"))->is_dir);
+	plan_free(&plan);
+
+	/* --unprotect: gone everywhere */
+	assert_int_equal(ab_policy_unprotect(p, ".vscode", NULL), 0);
+	resolve_ok(p, &ctx, &plan);
+	assert_null(node(&plan, P("w/.vscode")));
+	assert_null(node(&plan, P("other/.vscode")));
+	assert_null(node(&plan, P("home/.vscode")));
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
+/* $HOME inside a wider writable root (/tmp/u under /tmp): its shell
+ * files are still blocked; a missing ~/.config leaves .config/fish alone
+ * rather than block all of ~/.config. */
+static void test_home_inside_writable_root_gets_its_names(void **state)
+{
+	(void)state;
+	mkdirs("w");
+	mkdirs("t/home");
+	ab_policy *p = ab_policy_new();
+	rule(p, ":root", AB_ACCESS_READ);
+	rule(p, ":cwd", AB_ACCESS_WRITE);
+	rule(p, P("t"), AB_ACCESS_WRITE);
+	_cleanup_free_ char *home = xstrdup(P("t/home"));
+	struct plan_context ctx = ctx_at("w");
+	ctx.home = home;
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	assert_node(&plan, P("t/home/.bashrc"), AB_ACCESS_READ, NODE_PROTECTED, false);
+	assert_node(&plan, P("t/home/.vscode"), AB_ACCESS_READ, NODE_PROTECTED, false);
+	/* .git and .agentbox are blocked under roots, not in a home below one */
+	assert_null(node(&plan, P("t/home/.git")));
+	assert_null(node(&plan, P("t/home/.config")));
+	assert_null(node(&plan, P("t/home/.config/fish")));
+	/* nor under t itself: it is neither the working directory nor $HOME */
+	assert_null(node(&plan, P("t/.bashrc")));
+	assert_null(node(&plan, P("t/.vscode")));
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
 int main(void)
 {
 #define T_(f) cmocka_unit_test_setup_teardown(f, tree_setup, tree_teardown)
 	const struct CMUnitTest tests[] = {
 		T_(test_read_only_preset_is_root_read_only_and_dev),
+		T_(test_config_file_in_writable_root_is_refused),
+		T_(test_dangerous_names_by_scope),
+		T_(test_home_inside_writable_root_gets_its_names),
+		T_(test_config_file_read_only_gets_a_node_and_no_mount),
 		T_(test_empty_root_proc_then_final_remount),
 		T_(test_workspace_write_protects_git_dir_and_blocks_missing_agentbox),
 		T_(test_full_access_adds_no_protected_nodes_under_root),

@@ -87,7 +87,7 @@ static void test_resolution_records_the_identity_found_at_each_existing_path(voi
 	mkdirs("w/.git");
 	mkdirs("w/secret");
 	mkfile("w/notes", "n");
-	ab_policy *p = ab_policy_new();
+	ab_policy *p = policy_git_agentbox_only();
 	assert_int_equal(ab_policy_apply_preset(p, "workspace-write", NULL), 0);
 	rule(p, P("w/secret"), AB_ACCESS_NONE);
 	rule(p, P("w/notes"), AB_ACCESS_READ);
@@ -133,7 +133,7 @@ static void test_an_empty_protected_dir_keeps_its_identity_for_its_block(void **
 	mkdirs("w/.git");
 	mkdirs("w/.agentbox");
 	mkfile("w/.git/HEAD", "ref: refs/heads/main\n");
-	ab_policy *p = ab_policy_new();
+	ab_policy *p = policy_git_agentbox_only();
 	rule(p, ":cwd", AB_ACCESS_WRITE);
 	struct plan_context ctx = {.cwd = P("w")};
 	struct plan plan;

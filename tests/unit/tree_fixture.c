@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/error.h"
+#include "policy/policy.h"
 #include "tree_fixture.h"
 
 char *T;
@@ -109,6 +110,18 @@ void rule(ab_policy *p, const char *path, ab_access access)
 		fail_msg("add %s: %s", path, err.message);
 }
 
+ab_policy *policy_git_agentbox_only(void)
+{
+	ab_policy *p = ab_policy_new();
+	for (size_t i = 0; policy_protect_defaults[i].name; i++) {
+		const char *n = policy_protect_defaults[i].name;
+		if (strcmp(n, ".git") != 0 && strcmp(n, ".agentbox") != 0 &&
+		    ab_policy_unprotect(p, n, NULL) < 0)
+			fail_msg("cannot unprotect %s", n);
+	}
+	return p;
+}
+
 void resolve_ok(const ab_policy *p, const struct plan_context *ctx, struct plan *plan)
 {
 	ab_error err = {0};
@@ -121,7 +134,7 @@ void nested_reopen_plan(struct plan *plan)
 {
 	mkdirs("w/a/b");
 	mkfile("w/secret.env", "k");
-	ab_policy *p = ab_policy_new();
+	ab_policy *p = policy_git_agentbox_only();
 	rule(p, ":root", AB_ACCESS_READ);
 	rule(p, ":cwd", AB_ACCESS_WRITE);
 	rule(p, P("w/a"), AB_ACCESS_NONE);

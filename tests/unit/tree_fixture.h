@@ -31,6 +31,10 @@ void mklink(const char *rel, const char *target);
 void tree_add_path(sbuf *b, const char *path);
 
 void rule(ab_policy *p, const char *path, ab_access access);
+/* A new policy that protects only .git and .agentbox: for the cases about
+ * ordering, pins and pointers, which predate the built-in list of
+ * dangerous files (issue #14) and would otherwise list all of it. */
+ab_policy *policy_git_agentbox_only(void);
 void resolve_ok(const ab_policy *p, const struct plan_context *ctx, struct plan *plan);
 
 /* A plan resolved from T/w with a hidden directory (w/a) that reopens a
