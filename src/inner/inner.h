@@ -47,6 +47,10 @@ struct inner_config {
 	 * take it as the session's controlling terminal and give the command
 	 * its foreground. */
 	bool ctty;
+	/* The Landlock backend: a unix socket to agentbox's broker, which
+	 * gets the listener of the notifying filter (seccomp_notify.h);
+	 * <= 0 = none. */
+	int broker_fd;
 	char **command;
 };
 

@@ -79,6 +79,66 @@ case_landlock_denied_path_cannot_be_read() {
 	expect_nonzero "listing the parent of a hidden path is refused (a narrowing)"
 }
 
+# Mode, owner, times and xattrs of a file, as the host sees them.
+ll_meta_of() {
+	stat -c '%a %u %g %Y %X' "$1"
+	"$(dirname "$PROBE")/meta" getx "$1" user.ab 2>/dev/null || echo no-xattr
+}
+
+# Landlock has no right for chmod, chown, utimes or xattrs: the broker
+# (backend/landlock/broker.h) must keep every change to a readable file
+# outside the writable roots from happening, by any call or path, while
+# the same calls keep working inside.
+case_landlock_metadata_outside_unchanged() {
+	ll_only_once || return 0
+	ll_repo
+	new_outside
+	local meta
+	meta="$(dirname "$PROBE")/meta"
+	echo data >"$OUTSIDE/f"
+	chmod 0644 "$OUTSIDE/f"
+	mkdir "$OUTSIDE/d"
+	chmod 0755 "$OUTSIDE/d"
+	local xattrs=1
+	if ! "$meta" setx "$OUTSIDE/f" user.ab before 2>/dev/null; then
+		xattrs=0
+	fi
+	ln -s "$OUTSIDE/f" "$WS/link"
+	echo in >"$WS/inside"
+	chmod 0644 "$WS/inside"
+	local before_f before_d before_git
+	before_f=$(ll_meta_of "$OUTSIDE/f")
+	before_d=$(ll_meta_of "$OUTSIDE/d")
+	before_git=$(ll_meta_of "$WS/.git/config")
+	local ll=(--backend landlock --policy workspace-write -C "$WS")
+	local f="$OUTSIDE/f" d="$OUTSIDE/d" cmd
+	for cmd in "chmod 4755 $f" "chmod 0666 $f" "chmod 0777 $d" "chmod 0666 link" \
+		"chown $(id -u):$(id -g) $f" "chown -h $(id -u) $f" "touch -d 2001-01-01 $f" \
+		"touch -d 2001-01-01 link" "touch -a $f" "$meta fchmod $f 666" "$meta fchown $f $(id -u)" \
+		"$meta setx $f user.ab evil" "$meta fsetx $f user.ab evil" "$meta rmx $f user.ab" \
+		"$meta setx $d user.ab evil" "chmod 0600 .git/config" "touch -d 2001-01-01 .git/config" \
+		"cd $OUTSIDE && chmod 0666 f" "exec 3<$f && chmod 0666 /proc/self/fd/3"; do
+		ab run "${ll[@]}" -- sh -c "$cmd"
+		expect_nonzero "refused: $cmd"
+	done
+	expect "mode, owner, times and xattrs of the outside file are unchanged" \
+		'[ "$(ll_meta_of "$OUTSIDE/f")" = "$before_f" ]'
+	expect "the outside directory is unchanged" '[ "$(ll_meta_of "$OUTSIDE/d")" = "$before_d" ]'
+	expect ".git/config (read-only in the plan) is unchanged" \
+		'[ "$(ll_meta_of "$WS/.git/config")" = "$before_git" ]'
+
+	ab run "${ll[@]}" -- sh -c "chmod +x inside && touch -d 2001-01-01 inside && chown $(id -u) inside && $meta fchmod inside 700 && touch -h link && mkdir -p sub/dd && chmod 0700 sub/dd"
+	expect_exit "chmod, touch -d, chown, fchmod and touch -h work inside the workspace" 0
+	expect "the host sees the mode and time set inside" \
+		'[ "$(stat -c "%a %Y" "$WS/inside")" = "700 $(date -d 2001-01-01 +%s)" ] && [ "$(stat -c %a "$WS/sub/dd")" = 700 ]'
+	if [ "$xattrs" = 1 ]; then
+		ab run "${ll[@]}" -- sh -c "$meta setx inside user.ab v1 && $meta fsetx inside user.ab v2 && $meta getx inside user.ab && $meta setx inside user.gone x && $meta rmx inside user.gone"
+		expect_stdout_eq "xattrs can be set and removed inside" v2
+	else
+		skip "xattrs inside" "the host filesystem of $OUTSIDE has no user xattrs"
+	fi
+}
+
 case_landlock_network_none() {
 	ll_only_once || return 0
 	if [ ! -x /usr/bin/python3 ]; then
