@@ -139,6 +139,30 @@ case_landlock_metadata_outside_unchanged() {
 	fi
 }
 
+# A racing renamer swaps a directory of the workspace with a symbolic link
+# to an outside directory while chmod and touch go through the path: the
+# broker decides on the object it opened, so the outside file never
+# changes, whichever way each race goes.
+case_landlock_metadata_race() {
+	ll_only_once || return 0
+	ll_repo
+	new_outside
+	echo data >"$OUTSIDE/f"
+	chmod 0644 "$OUTSIDE/f"
+	local before
+	before=$(stat -c '%a %Y' "$OUTSIDE/f")
+	mkdir "$WS/sub/d"
+	echo in >"$WS/sub/d/f"
+	ln -s "$OUTSIDE" "$WS/sub/s"
+	local r2
+	r2="$(dirname "$PROBE")/rename2"
+	ab run --backend landlock --policy workspace-write -C "$WS/sub" -- sh -c \
+		"( i=0; while [ \$i -lt 400 ]; do $r2 exchange d s >/dev/null; i=\$((i+1)); done ) &
+		 i=0; while [ \$i -lt 400 ]; do chmod 0777 d/f 2>/dev/null; touch -d 2001-01-01 d/f 2>/dev/null; i=\$((i+1)); done; wait; echo done"
+	expect_stdout_eq "the racing loop ran to its end" done
+	expect "the outside file's mode and time never changed" '[ "$(stat -c "%a %Y" "$OUTSIDE/f")" = "$before" ]'
+}
+
 case_landlock_network_none() {
 	ll_only_once || return 0
 	if [ ! -x /usr/bin/python3 ]; then
