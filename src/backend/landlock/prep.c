@@ -27,6 +27,7 @@ static const char *const limits_text[] = {
 	"no IPC namespace: System V IPC and /dev/shm are the host's (/dev/shm is not writable unless the plan makes it so)",
 	"unix sockets with a path can be connected wherever they are, even in hidden directories (Landlock checks no connect on them)",
 	"files created in narrowed directories by others after the start get only the directory's own rights",
+	"mode, owner, time and xattr changes go to agentbox's broker, which makes them only within the writable roots (chattr flags via ioctl are not covered)",
 	"agentbox's state directories stay readable (read-only), not hidden: Landlock cannot hide a path below a readable directory without narrowing it",
 };
 
