@@ -8,6 +8,7 @@
 #include "inner/seccomp_notify.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -45,7 +46,9 @@
 #define NR_REMOVEXATTRAT 466
 #define NR_FILE_SETATTR 469
 
-static const int notified[] = {
+/* Metadata calls: the broker performs them only within the writable
+ * roots (backend/landlock/broker_meta.c). */
+static const int meta_calls[] = {
 #ifdef SYS_chmod
 	SYS_chmod,
 #endif
@@ -71,42 +74,110 @@ static const int notified[] = {
 	SYS_removexattr, SYS_lremovexattr, SYS_fremovexattr,
 };
 
+/* Creating, removing and renaming: the broker performs them where the
+ * plan makes the whole target writable, which Landlock cannot say in a
+ * directory that holds protected names (backend/landlock/broker_fs.c). */
+static const int fs_calls[] = {
+#ifdef SYS_mkdir
+	SYS_mkdir,
+#endif
+	SYS_mkdirat,
+#ifdef SYS_rmdir
+	SYS_rmdir,
+#endif
+#ifdef SYS_unlink
+	SYS_unlink,
+#endif
+	SYS_unlinkat,
+#ifdef SYS_rename
+	SYS_rename,
+#endif
+#ifdef SYS_renameat
+	SYS_renameat,
+#endif
+	SYS_renameat2,
+#ifdef SYS_symlink
+	SYS_symlink,
+#endif
+	SYS_symlinkat,
+#ifdef SYS_link
+	SYS_link,
+#endif
+	SYS_linkat,
+#ifdef SYS_mknod
+	SYS_mknod,
+#endif
+	SYS_mknodat,
+#ifdef SYS_creat
+	SYS_creat,
+#endif
+};
+
+/* Opening calls, sent only when their flags (argument `arg`) create. */
+struct cond_call {
+	int nr;
+	unsigned arg;
+};
+static const struct cond_call create_calls[] = {
+#ifdef SYS_open
+	{SYS_open, 1},
+#endif
+	{SYS_openat, 2},
+};
+
 /* Calls that carry their arguments in a struct the broker does not read
  * yet: ENOSYS, so that libc falls back to the calls above. */
 static const int unsupported[] = { NR_SETXATTRAT, NR_REMOVEXATTRAT, NR_FILE_SETATTR };
 
-#define N_NOTIFIED (sizeof(notified) / sizeof(notified[0]))
-#define N_UNSUPPORTED (sizeof(unsupported) / sizeof(unsupported[0]))
-/* arch load, arch test, nr load, one test per call, four returns */
-#define PROG_MAX (3 + N_NOTIFIED + N_UNSUPPORTED + 4)
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+/* arch load and test, nr load, the tests, three per opening call, four returns */
+#define PROG_MAX (3 + COUNT(meta_calls) + COUNT(fs_calls) + COUNT(unsupported) + 3 * COUNT(create_calls) + 4)
 
-const int *seccomp_notify_calls(size_t *n_out)
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+#else
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i) + 4)
+#endif
+
+size_t seccomp_notify_meta_calls(const int **out)
 {
-	*n_out = N_NOTIFIED;
-	return notified;
+	*out = meta_calls;
+	return COUNT(meta_calls);
 }
 
-/* `action` for the notified calls: USER_NOTIF, or ERRNO(EPERM) on a
- * kernel without notifications. */
-static unsigned build(struct sock_filter *p, unsigned action)
+/* The program: `meta` for the metadata calls, `fs` for the others:
+ * USER_NOTIF, or ERRNO(EPERM) / ALLOW on a kernel without notifications. */
+static unsigned build(struct sock_filter *p, unsigned meta, unsigned fs)
 {
 	unsigned n = 0;
-	const unsigned ret_allow_from_arch = 1 + N_NOTIFIED + N_UNSUPPORTED;
+	const unsigned allow = (unsigned)(3 + COUNT(meta_calls) + COUNT(fs_calls) + COUNT(unsupported) +
+					  3 * COUNT(create_calls));
+	const unsigned ret_meta = allow + 1, ret_fs = allow + 2, ret_enosys = allow + 3;
 	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-	/* not native: jump to the final ALLOW */
-	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, ret_allow_from_arch);
+	/* not native: the main filter kills it; nothing to add */
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, (unsigned char)(allow - 2));
 	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	/* after the tests: [ALLOW][ACTION][ENOSYS] */
-	for (size_t i = 0; i < N_NOTIFIED; i++) {
-		unsigned to_action = (unsigned)(N_NOTIFIED - i - 1 + N_UNSUPPORTED + 1);
-		p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)notified[i], to_action, 0);
-	}
-	for (size_t i = 0; i < N_UNSUPPORTED; i++) {
-		unsigned to_enosys = (unsigned)(N_UNSUPPORTED - i - 1 + 2);
-		p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)unsupported[i], to_enosys, 0);
+	for (size_t i = 0; i < COUNT(meta_calls); i++, n++)
+		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)meta_calls[i],
+						    (unsigned char)(ret_meta - n - 1), 0);
+	for (size_t i = 0; i < COUNT(fs_calls); i++, n++)
+		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)fs_calls[i],
+						    (unsigned char)(ret_fs - n - 1), 0);
+	for (size_t i = 0; i < COUNT(unsupported); i++, n++)
+		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)unsupported[i],
+						    (unsigned char)(ret_enosys - n - 1), 0);
+	for (size_t i = 0; i < COUNT(create_calls); i++) {
+		/* not this call: skip its two instructions */
+		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)create_calls[i].nr, 0, 2);
+		n++;
+		p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(create_calls[i].arg));
+		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, O_CREAT,
+						    (unsigned char)(ret_fs - n - 1), (unsigned char)(allow - n - 1));
+		n++;
 	}
 	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, meta);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, fs);
 	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
 	return n;
 }
@@ -139,13 +210,15 @@ int seccomp_notify_install(int sock, bool *notify, ab_error *err)
 	struct sock_filter prog[PROG_MAX];
 	struct sock_fprog fp = {.filter = prog};
 	*notify = false;
-	fp.len = (unsigned short)build(prog, SECCOMP_RET_USER_NOTIF);
+	fp.len = (unsigned short)build(prog, SECCOMP_RET_USER_NOTIF, SECCOMP_RET_USER_NOTIF);
 	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
 	if (fd < 0 && errno != EINVAL)
 		return ab_fail_errno(err, errno, "seccomp: cannot install the filter that sends mode, owner, time and xattr changes to agentbox's broker");
 	if (fd < 0) {
 		/* no user notifications: refuse those calls outright */
-		fp.len = (unsigned short)build(prog, SECCOMP_RET_ERRNO | EPERM);
+		/* no notifications: metadata changes refused outright, and
+		 * creation left to Landlock (its narrowing stays) */
+		fp.len = (unsigned short)build(prog, SECCOMP_RET_ERRNO | EPERM, SECCOMP_RET_ALLOW);
 		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) < 0)
 			return ab_fail_errno(err, errno, "seccomp: cannot install the filter that refuses mode, owner, time and xattr changes");
 		/* tell the broker there is no listener: an empty message */

@@ -12,11 +12,13 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -101,12 +103,20 @@ static void answer(struct ll_broker *b, struct seccomp_notif *req, struct seccom
 {
 	struct broker_call c = {.b = b, .listener = b->listener, .req = req};
 	long long val = -ENOSYS;
+	enum broker_verdict v = BV_REPLY;
 	/* anything the broker does not know is refused, never continued */
-	if (!broker_meta(&c, &val))
+	if (!broker_meta(&c, &val) && !broker_fs(&c, &v, &val))
 		val = -EPERM;
+	if (v == BV_SENT)
+		return;
 	resp->id = req->id;
 	resp->flags = 0;
-	if (val < 0) {
+	if (v == BV_CONTINUE) {
+		/* Landlock stays in force for the continued call */
+		resp->val = 0;
+		resp->error = 0;
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	} else if (val < 0) {
 		resp->val = 0;
 		resp->error = (__s32)val;
 	} else {
@@ -124,12 +134,18 @@ static void *broker_main(void *arg)
 	/* Whatever ends this thread closes the listener (and the socket that
 	 * may still carry it): the command's notified calls then fail with
 	 * ENOSYS instead of waiting for an answer that never comes. */
-	if (drop_thread_caps() == 0)
+	/* a umask of its own (0): the caller's is applied by hand */
+	if (unshare(CLONE_FS) == 0 && drop_thread_caps() == 0) {
+		umask(0);
 		b->listener = receive_listener(b);
+	}
 	close(b->sock);
 	b->sock = -1;
 	if (b->listener < 0)
 		return NULL;
+	/* ADDFD (5.9): an unknown id gives ENOENT where the call exists */
+	struct seccomp_notif_addfd probe = {.id = 0, .srcfd = 0};
+	b->addfd = ioctl(b->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &probe) < 0 && errno == ENOENT;
 	struct seccomp_notif_sizes sz = {0};
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0)
 		return NULL;
@@ -186,6 +202,7 @@ int broker_start(const struct plan *plan, int sock, struct ll_broker **out, ab_e
 	}
 	b->sock = sock;
 	b->listener = -1;
+	b->plan = plan;
 	b->root_writable = plan->root_writable;
 	size_t cap = 0;
 	for (size_t i = 0; i < plan->n_nodes; i++)

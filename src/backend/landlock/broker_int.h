@@ -20,7 +20,11 @@ struct broker_ident {
 	bool writable;
 };
 
+struct plan;
+
 struct ll_broker {
+	const struct plan *plan;
+	bool addfd;         /* SECCOMP_IOCTL_NOTIF_ADDFD works (5.9+) */
 	struct broker_ident *idents;
 	size_t n_idents;
 	bool root_writable; /* what holds where no node decides */
@@ -46,9 +50,26 @@ int broker_read_mem(const struct broker_call *c, unsigned long long addr, void *
  * a recycled pid cannot stand in for it. */
 bool broker_still_valid(const struct broker_call *c);
 
+/* O_PATH fd of the caller's `dirfd` (AT_FDCWD: its working directory),
+ * through /proc/TID, or -errno. */
+int broker_open_base(const struct broker_call *c, int dirfd);
+/* `path` with /proc/self and /proc/thread-self made the caller's. */
+void broker_own_proc(const struct broker_call *c, const char *path, char *out, size_t len);
+
 /* Handles a metadata call: the reply's value in *val, or -errno. Returns
  * false when the call is not one of them. */
 bool broker_meta(const struct broker_call *c, long long *val);
+
+/* What to do with a notification. */
+enum broker_verdict {
+	BV_REPLY,    /* answer with val (>= 0) or error (-errno) */
+	BV_CONTINUE, /* let the kernel run the call: Landlock still judges it */
+	BV_SENT,     /* already answered (SECCOMP_ADDFD_FLAG_SEND) */
+};
+
+/* Handles creation, removal and renaming (broker_fs.c): false when the
+ * call is not one of them. */
+bool broker_fs(const struct broker_call *c, enum broker_verdict *v, long long *val);
 
 /* 1 when the object open at `fd` (O_PATH is fine) lies within a
  * writable root of the plan, 0 when not, -errno when that cannot be

@@ -47,8 +47,7 @@ struct meta {
 	int xflags;
 };
 
-/* O_PATH fd of `dirfd` (AT_FDCWD: the working directory) of the caller. */
-static int open_base(const struct broker_call *c, int dirfd)
+int broker_open_base(const struct broker_call *c, int dirfd)
 {
 	char p[64];
 	if (dirfd == AT_FDCWD)
@@ -63,8 +62,7 @@ static int open_base(const struct broker_call *c, int dirfd)
 	return fd;
 }
 
-/* /proc/self and /proc/thread-self name the caller, not the broker. */
-static void own_proc(const struct broker_call *c, const char *path, char *out, size_t len)
+void broker_own_proc(const struct broker_call *c, const char *path, char *out, size_t len)
 {
 	static const char *const selfs[] = {"/proc/self", "/proc/thread-self"};
 	for (size_t i = 0; i < 2; i++) {
@@ -80,7 +78,7 @@ static void own_proc(const struct broker_call *c, const char *path, char *out, s
 static int open_object(const struct broker_call *c, const struct meta *m)
 {
 	if (!m->has_path)
-		return m->dirfd == AT_FDCWD ? -EBADF : open_base(c, m->dirfd);
+		return m->dirfd == AT_FDCWD ? -EBADF : broker_open_base(c, m->dirfd);
 	char path[PATH_MAX], fixed[PATH_MAX + 32];
 	int r = broker_read_str(c, m->path_addr, path, sizeof(path));
 	if (r < 0)
@@ -88,15 +86,15 @@ static int open_object(const struct broker_call *c, const struct meta *m)
 	if (!path[0]) {
 		if (!m->empty_ok)
 			return -ENOENT;
-		return open_base(c, m->dirfd);
+		return broker_open_base(c, m->dirfd);
 	}
 	int flags = O_PATH | O_CLOEXEC | (m->follow ? 0 : O_NOFOLLOW);
 	int fd;
 	if (path[0] == '/') {
-		own_proc(c, path, fixed, sizeof(fixed));
+		broker_own_proc(c, path, fixed, sizeof(fixed));
 		fd = open(fixed, flags);
 	} else {
-		int base = open_base(c, m->dirfd);
+		int base = broker_open_base(c, m->dirfd);
 		if (base < 0)
 			return base;
 		fd = openat(base, path, flags);
