@@ -163,6 +163,96 @@ case_landlock_metadata_race() {
 	expect "the outside file's mode and time never changed" '[ "$(stat -c "%a %Y" "$OUTSIDE/f")" = "$before" ]'
 }
 
+# The workspace root holds .git, so Landlock alone must refuse every new
+# entry there; the broker (broker_fs.c) makes creating, removing and
+# renaming work for every name but the protected ones.
+case_landlock_workspace_root_usable() {
+	ll_only_once || return 0
+	ll_repo
+	echo secret >"$WS/keep.txt"
+	local ll=(--backend landlock --policy workspace-write --protect keep.txt -C "$WS")
+	ab run "${ll[@]}" -- sh -c 'set -e
+		mkdir d; echo one >f; mv f g; rm g; rmdir d
+		mkdir -p new/a/b; echo deep >new/a/b/file; mv new/a/b/file new/moved; rm -r new/a
+		echo x >s && sed -i s/x/y/ s && cat s
+		ln -s s link; ln s hard; mkfifo fifo
+		umask 077; echo p >private; mkdir pdir
+		stat -c "%a %n" private pdir
+		rm link hard fifo s'
+	expect_exit "mkdir, create, rename, remove, sed -i, links and FIFOs work in the workspace root" 0
+	expect_stdout_contains "sed -i replaced the file" y
+	expect_stdout_contains "a created file follows the umask" "600 private"
+	expect_stdout_contains "a created directory follows the umask" "700 pdir"
+	expect_file_content "the host sees the new tree" "$WS/new/moved" deep
+	expect_absent "removed files are gone on the host" "$WS/s"
+
+	local before_git
+	before_git=$(snapshot "$WS/.git")
+	local r2 cmd
+	r2="$(dirname "$PROBE")/rename2"
+	mkdir "$WS/sub/x"
+	for cmd in "mkdir .agentbox" "touch .agentbox" "ln -s /etc .agentbox" "ln sub/keep .agentbox" \
+		"mkfifo .agentbox" "mv sub/x .agentbox" "mv .git g2" "rm -rf .git" "rmdir .git" \
+		"mv sub/x .git" "echo x >.git/new" "mkdir .git/hooks2" "mv keep.txt k2" "rm keep.txt" \
+		"echo x >keep2 && mv keep2 keep.txt" "ln -s x keep.txt" "ln -sf /etc/passwd keep.txt" \
+		"cp sub/keep keep.txt" "$r2 exchange .git sub/x | grep -qx ok" "$r2 exchange sub/x .git | grep -qx ok" \
+		"$r2 noreplace sub/x .agentbox | grep -qx ok" "mkdir sub/.git2 && mv sub/.git2 .agentbox"; do
+		ab run "${ll[@]}" -- sh -c "$cmd"
+		expect_nonzero "refused: $cmd"
+	done
+	expect_absent ".agentbox was never created" "$WS/.agentbox"
+	expect "the repository is unchanged" '[ "$(snapshot "$WS/.git")" = "$before_git" ]'
+	expect_file_content "the protected file is unchanged" "$WS/keep.txt" secret
+	expect "sub/x is still where it was" '[ -d "$WS/sub/x" ]'
+
+	if [ -x /usr/bin/python3 ]; then
+		ab run "${ll[@]}" -- /usr/bin/python3 -c '
+import os
+d = os.open(".", os.O_RDONLY)
+os.mkdir("ok", dir_fd=d)
+os.rename("ok", "ok2", src_dir_fd=d, dst_dir_fd=d)
+for f in (lambda: os.mkdir(".agentbox", dir_fd=d),
+          lambda: os.open(".agentbox", os.O_CREAT | os.O_WRONLY, dir_fd=d),
+          lambda: os.rename("ok2", ".agentbox", src_dir_fd=d, dst_dir_fd=d),
+          lambda: os.symlink("/", ".agentbox", dir_fd=d),
+          lambda: os.unlink("keep.txt", dir_fd=d)):
+    try:
+        f()
+        print("WIDENED")
+    except OSError as e:
+        print("refused", e.errno)
+'
+		expect_exit "through a directory fd: the workspace works" 0
+		expect_stdout_lacks "through a directory fd: nothing protected is created" WIDENED
+		expect "ok2 was created through the fd" '[ -d "$WS/ok2" ]'
+	else
+		skip "dirfd cases" "no /usr/bin/python3"
+	fi
+}
+
+# A racing renamer swaps a workspace directory with symbolic links to .git
+# and to an outside directory while the command creates, renames and
+# removes through that path: nothing outside and nothing in .git changes.
+case_landlock_create_race() {
+	ll_only_once || return 0
+	ll_repo
+	new_outside
+	echo o >"$OUTSIDE/o"
+	mkdir "$WS/sub/d"
+	ln -s "$WS/.git" "$WS/sub/g"
+	ln -s "$OUTSIDE" "$WS/sub/o"
+	local before_git before_out r2
+	before_git=$(snapshot "$WS/.git")
+	before_out=$(snapshot "$OUTSIDE")
+	r2="$(dirname "$PROBE")/rename2"
+	ab run --backend landlock --policy workspace-write -C "$WS" -- sh -c \
+		"cd sub; ( i=0; while [ \$i -lt 300 ]; do $r2 exchange d g >/dev/null; $r2 exchange d o >/dev/null; i=\$((i+1)); done ) &
+		 i=0; while [ \$i -lt 300 ]; do echo x >d/f\$i 2>/dev/null; mkdir d/m\$i 2>/dev/null; mv d/f\$i d/config 2>/dev/null; rm -f d/HEAD d/o 2>/dev/null; ln -s /etc d/l\$i 2>/dev/null; i=\$((i+1)); done; wait; echo done"
+	expect_stdout_eq "the racing loop ran to its end" done
+	expect "nothing in .git changed" '[ "$(snapshot "$WS/.git")" = "$before_git" ]'
+	expect "nothing outside changed" '[ "$(snapshot "$OUTSIDE")" = "$before_out" ]'
+}
+
 case_landlock_network_none() {
 	ll_only_once || return 0
 	if [ ! -x /usr/bin/python3 ]; then

@@ -134,11 +134,13 @@ static void *broker_main(void *arg)
 	/* Whatever ends this thread closes the listener (and the socket that
 	 * may still carry it): the command's notified calls then fail with
 	 * ENOSYS instead of waiting for an answer that never comes. */
-	/* a umask of its own (0): the caller's is applied by hand */
-	if (unshare(CLONE_FS) == 0 && drop_thread_caps() == 0) {
+	/* A umask of its own (0): the caller's is applied by hand. Where
+	 * unshare is refused (a container's seccomp profile), agentbox's own
+	 * umask applies as well: modes come out stricter, never wider. */
+	if (unshare(CLONE_FS) == 0)
 		umask(0);
+	if (drop_thread_caps() == 0)
 		b->listener = receive_listener(b);
-	}
 	close(b->sock);
 	b->sock = -1;
 	if (b->listener < 0)
