@@ -308,7 +308,7 @@ case_landlock_exact_and_require() {
 	ab run --backend landlock --exact --policy workspace-write -C "$WS" -- true
 	expect_exit "--exact refuses a narrowed plan" 125
 	expect_stderr_contains "--exact names the cause" "--exact: Landlock cannot enforce this plan exactly"
-	expect_stderr_contains "--exact lists the narrowing" "directly in $WS is refused"
+	expect_stderr_contains "--exact lists the narrowing" "entries made in $WS after the start"
 	ab run --backend landlock --exact --policy read-only -C "$WS" -- echo exact
 	expect_stdout_eq "--exact runs a plan Landlock enforces exactly" exact
 
@@ -343,13 +343,15 @@ case_landlock_posture_in_start_event() {
 	expect "start: no namespaces" '[[ "$start" == *"\"namespaces\":[]"* ]]'
 	expect "start: filesystem narrowed" '[[ "$start" == *"\"filesystem_exact\":false"* ]]'
 	expect "start: the workspace narrowing is listed" \
-		'[[ "$start" == *"\"code\":\"no_create\",\"path\":\"$WS\""* ]]'
+		'[[ "$start" == *"\"code\":\"new_entries\",\"path\":\"$WS\""* ]]'
+	expect "start: creation in the workspace root is no narrowing (the broker does it)" \
+		'[[ "$start" != *"\"code\":\"no_create\""* ]]'
 	expect "start: Landlock ABI and features" \
 		'[[ "$start" == *"\"landlock\":{\"abi\":"* && "$start" == *"\"connect_tcp\""* && "$start" == *"\"signal\""* ]]'
 	ab explain --backend landlock --policy workspace-write -C "$WS"
 	expect_stdout_contains "explain shows the narrowed filesystem" "filesystem: narrowed"
 	expect_stdout_contains "explain: the host's /proc, not a fresh one" "/proc: the host's (no PID namespace with this backend)"
-	expect_stdout_contains "explain lists the narrowing" "directly in $WS is refused"
+	expect_stdout_contains "explain lists the narrowing" "entries made in $WS after the start"
 	ab explain --json --backend builtin -C "$WS"
 	expect_stdout_contains "other backends report an exact filesystem" '"filesystem_exact":true'
 }

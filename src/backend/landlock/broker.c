@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -183,6 +185,19 @@ static void *broker_main(void *arg)
 	close(b->listener);
 	b->listener = -1;
 	return NULL;
+}
+
+bool broker_available(void)
+{
+	struct seccomp_notif_sizes sz;
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0)
+		return false;
+	/* ADDFD cannot be probed without a listener: by release */
+	struct utsname u;
+	unsigned maj = 0, min = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &maj, &min) != 2)
+		return false;
+	return maj > 5 || (maj == 5 && min >= 9);
 }
 
 static void add_ident(struct ll_broker *b, const struct plan_node *n, size_t *cap)

@@ -18,6 +18,12 @@
 
 struct ll_broker;
 
+/* True when this kernel has seccomp user notifications with
+ * SECCOMP_IOCTL_NOTIF_ADDFD (5.9): then the broker performs creation in
+ * narrowed directories; without them the inner stage's filter leaves
+ * creation to Landlock (narrowed) and refuses metadata changes. */
+bool broker_available(void);
+
 /* Starts the thread, which first receives the listener over `sock` (the
  * inner stage sends it before the command runs); takes `sock`. */
 int broker_start(const struct plan *plan, int sock, struct ll_broker **out, ab_error *err);

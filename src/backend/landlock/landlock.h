@@ -150,6 +150,7 @@ struct landlock_prep {
 	strv limits;     /* what Landlock never does that the mount backends do */
 	char *tmpdir;    /* fresh per-run TMPDIR (removed after the run), or NULL */
 	bool tmpdir_created; /* false for explain: tmpdir is only the pattern */
+	bool broker;     /* the kernel has what the broker needs (broker.h) */
 	bool prepared;
 };
 
