@@ -82,6 +82,7 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 	a->life_fd = -1;
 	a->ctty = false;
 	a->broker_fd = -1;
+	a->broker_fs = false;
 	a->command_mask = NULL;
 	a->command = NULL;
 
@@ -251,7 +252,7 @@ static void harden(const struct inner_config *a)
 		die("%s", err.message);
 	if (a->broker_fd > 0) {
 		bool notify;
-		if (seccomp_notify_install(a->broker_fd, &notify, &err) < 0)
+		if (seccomp_notify_install(a->broker_fd, a->broker_fs, &notify, &err) < 0)
 			die("%s", err.message);
 		close(a->broker_fd);
 	}

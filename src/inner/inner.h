@@ -51,6 +51,9 @@ struct inner_config {
 	 * gets the listener of the notifying filter (seccomp_notify.h);
 	 * <= 0 = none. */
 	int broker_fd;
+	/* Also send creation, removal and renaming to the broker (the kernel
+	 * has ADDFD and CONTINUE); else those stay with Landlock alone. */
+	bool broker_fs;
 	char **command;
 };
 

@@ -205,12 +205,13 @@ static int send_fd(int sock, int fd)
 	return r == 1 ? 0 : -1;
 }
 
-int seccomp_notify_install(int sock, bool *notify, ab_error *err)
+int seccomp_notify_install(int sock, bool fs, bool *notify, ab_error *err)
 {
 	struct sock_filter prog[PROG_MAX];
 	struct sock_fprog fp = {.filter = prog};
 	*notify = false;
-	fp.len = (unsigned short)build(prog, SECCOMP_RET_USER_NOTIF, SECCOMP_RET_USER_NOTIF);
+	fp.len = (unsigned short)build(prog, SECCOMP_RET_USER_NOTIF,
+				       fs ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ALLOW);
 	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
 	if (fd < 0 && errno != EINVAL)
 		return ab_fail_errno(err, errno, "seccomp: cannot install the filter that sends mode, owner, time and xattr changes to agentbox's broker");

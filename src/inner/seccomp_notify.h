@@ -16,8 +16,9 @@
  * A kernel without user notifications (< 5.0) gets a filter that refuses
  * the metadata calls with EPERM and leaves the others to Landlock (whose
  * narrowing then stays), so nothing is ever widened; *notify then says
- * false. */
-int seccomp_notify_install(int sock, bool *notify, ab_error *err);
+ * false. Without `fs`, creation, removal and renaming are not sent
+ * (a kernel without ADDFD and CONTINUE: Landlock alone judges them). */
+int seccomp_notify_install(int sock, bool fs, bool *notify, ab_error *err);
 
 /* The metadata calls the filter notifies (for the tests). */
 size_t seccomp_notify_meta_calls(const int **out);

@@ -126,8 +126,16 @@ static void answer(struct ll_broker *b, struct seccomp_notif *req, struct seccom
 		resp->error = 0;
 	}
 	/* ENOENT: the caller is gone (killed meanwhile); nothing to do */
-	while (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno == EINTR)
+	int r;
+	while ((r = ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SEND, resp)) < 0 && errno == EINTR)
 		;
+	if (r < 0 && errno == EINVAL && (resp->flags & SECCOMP_USER_NOTIF_FLAG_CONTINUE)) {
+		/* a kernel without CONTINUE (< 5.5): refuse rather than hang */
+		resp->flags = 0;
+		resp->error = -EPERM;
+		while (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno == EINTR)
+			;
+	}
 }
 
 static void *broker_main(void *arg)

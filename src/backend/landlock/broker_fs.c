@@ -97,6 +97,8 @@ static int resolve(const struct broker_call *c, int dirfd, unsigned long long ad
 	char path[PATH_MAX], fixed[PATH_MAX + 32];
 	pl->dir = -1;
 	int r = broker_read_str(c, addr, path, sizeof(path));
+	if (r == -EFAULT)
+		return 1; /* unreadable (a non-dumpable caller, a bad pointer): the kernel decides */
 	if (r < 0)
 		return r;
 	size_t len = strlen(path);
@@ -238,8 +240,10 @@ static long long make_symlink(const struct broker_call *c, unsigned long long ta
 {
 	char t[PATH_MAX];
 	int r = broker_read_str(c, target, t, sizeof(t));
-	if (r < 0)
+	if (r < 0) {
+		*v = r == -EFAULT ? BV_CONTINUE : BV_REPLY;
 		return r;
+	}
 	struct place pl;
 	r = resolve(c, dirfd, addr, false, &pl);
 	long long ret = r;

@@ -81,6 +81,7 @@ static _Noreturn void child_main(void *arg, pid_t reaper)
 		.landlock_fd = a->ruleset_fd,
 		.landlock_flags = a->req->landlock->feat.restrict_flags,
 		.broker_fd = a->broker_fd,
+		.broker_fs = a->req->landlock->broker,
 		.command_mask = a->mask,
 		.command = (char **)a->req->command,
 	};
