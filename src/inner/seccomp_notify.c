@@ -36,6 +36,12 @@
 #ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 #endif
+/* 5.19: once agentbox has the notification, only a fatal signal ends the
+ * wait. Without it a signal (SIGCHLD under make, for one) could restart a
+ * call the broker has already performed: a second mkdir would say EEXIST. */
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
 #ifndef SECCOMP_RET_USER_NOTIF
 #define SECCOMP_RET_USER_NOTIF 0x7fc00000U
 #endif
@@ -212,7 +218,10 @@ int seccomp_notify_install(int sock, bool fs, bool *notify, ab_error *err)
 	*notify = false;
 	fp.len = (unsigned short)build(prog, SECCOMP_RET_USER_NOTIF,
 				       fs ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ALLOW);
-	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &fp);
+	if (fd < 0 && errno == EINVAL)
+		fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
 	if (fd < 0 && errno != EINVAL)
 		return ab_fail_errno(err, errno, "seccomp: cannot install the filter that sends mode, owner, time and xattr changes to agentbox's broker");
 	if (fd < 0) {
