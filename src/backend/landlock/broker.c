@@ -155,8 +155,9 @@ static void *broker_main(void *arg)
 	b->sock = -1;
 	if (b->listener < 0)
 		return NULL;
-	/* ADDFD (5.9): an unknown id gives ENOENT where the call exists */
-	struct seccomp_notif_addfd probe = {.id = 0, .srcfd = 0};
+	/* ADDFD (5.9): an unknown id gives ENOENT where the call exists (the
+	 * source fd must be open, or EBADF comes first: the listener is) */
+	struct seccomp_notif_addfd probe = {.id = 0, .srcfd = (__u32)b->listener};
 	b->addfd = ioctl(b->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &probe) < 0 && errno == ENOENT;
 	struct seccomp_notif_sizes sz = {0};
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0)
