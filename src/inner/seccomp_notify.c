@@ -36,9 +36,6 @@
 #ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 #endif
-/* 5.19: once agentbox has the notification, only a fatal signal ends the
- * wait. Without it a signal (SIGCHLD under make, for one) could restart a
- * call the broker has already performed: a second mkdir would say EEXIST. */
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
@@ -218,6 +215,12 @@ int seccomp_notify_install(int sock, bool fs, bool *notify, ab_error *err)
 	*notify = false;
 	fp.len = (unsigned short)build(prog, SECCOMP_RET_USER_NOTIF,
 				       fs ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ALLOW);
+	/* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (5.19): once agentbox has
+	 * a call, only a fatal signal ends the caller's wait. Without it a
+	 * signal could interrupt a call the broker has already performed:
+	 * the caller would see EINTR from mkdir or open (few programs expect
+	 * that), or restart it and see EEXIST. Before 5.19 the broker undoes
+	 * a creation whose answer could not be delivered (broker.c). */
 	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 			  SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &fp);
 	if (fd < 0 && errno == EINVAL)

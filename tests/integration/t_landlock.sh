@@ -230,6 +230,37 @@ for f in (lambda: os.mkdir(".agentbox", dir_fd=d),
 	fi
 }
 
+# A program whose signal handler restarts calls (SA_RESTART), with a timer
+# firing every 50us, creates 2000 directories and files through the broker:
+# a signal arriving while agentbox performs a call must not make the
+# restarted call find what the first attempt created (EEXIST).
+case_landlock_broker_signals_restart() {
+	ll_only_once || return 0
+	if [ ! -x /usr/bin/python3 ]; then
+		skip "broker and signals" "needs /usr/bin/python3"
+		return
+	fi
+	ll_repo
+	ab run --backend landlock --policy workspace-write -C "$WS" -- /usr/bin/python3 -c '
+import os, signal
+signal.signal(signal.SIGALRM, lambda s, f: None)
+signal.siginterrupt(signal.SIGALRM, False)
+signal.setitimer(signal.ITIMER_REAL, 0.00005, 0.00005)
+bad = 0
+for i in range(2000):
+    try:
+        os.mkdir("d%d" % i)
+        os.close(os.open("f%d" % i, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except OSError as e:
+        bad += 1
+signal.setitimer(signal.ITIMER_REAL, 0, 0)
+print("wrong errors:", bad)
+'
+	expect_stdout_eq "no call saw an error of its own restart" "wrong errors: 0"
+	expect "every directory and file exists on the host" \
+		'[ -d "$WS/d1999" ] && [ -f "$WS/f1999" ] && [ "$(ls "$WS" | wc -l)" -ge 4000 ]'
+}
+
 # A racing renamer swaps a workspace directory with symbolic links to .git
 # and to an outside directory while the command creates, renames and
 # removes through that path: nothing outside and nothing in .git changes.

@@ -101,16 +101,31 @@ static int receive_listener(struct ll_broker *b)
 	return fd;
 }
 
+/* The caller never got the answer (ENOENT: interrupted, it restarts the
+ * call, or killed): take back what was created for it. */
+static void undo(struct broker_call *c, bool undelivered)
+{
+	if (c->undo_dir < 0)
+		return;
+	if (undelivered)
+		unlinkat(c->undo_dir, c->undo_name, c->undo_flags);
+	close(c->undo_dir);
+	c->undo_dir = -1;
+}
+
 static void answer(struct ll_broker *b, struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
-	struct broker_call c = {.b = b, .listener = b->listener, .req = req};
+	struct broker_call c = {.b = b, .listener = b->listener, .req = req, .undo_dir = -1};
 	long long val = -ENOSYS;
 	enum broker_verdict v = BV_REPLY;
 	/* anything the broker does not know is refused, never continued */
 	if (!broker_meta(&c, &val) && !broker_fs(&c, &v, &val))
 		val = -EPERM;
-	if (v == BV_SENT)
+	if (v == BV_SENT) {
+		if (c.undo_dir >= 0)
+			close(c.undo_dir);
 		return;
+	}
 	resp->id = req->id;
 	resp->flags = 0;
 	if (v == BV_CONTINUE) {
@@ -136,6 +151,16 @@ static void answer(struct ll_broker *b, struct seccomp_notif *req, struct seccom
 		while (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno == EINTR)
 			;
 	}
+	undo(&c, r < 0 && errno == ENOENT);
+}
+
+void broker_note_created(struct broker_call *c, int dir, const char *name, int flags)
+{
+	if (c->undo_dir >= 0 || strlen(name) >= sizeof(c->undo_name))
+		return;
+	c->undo_dir = fcntl(dir, F_DUPFD_CLOEXEC, 3);
+	snprintf(c->undo_name, sizeof(c->undo_name), "%s", name);
+	c->undo_flags = flags;
 }
 
 static void *broker_main(void *arg)

@@ -171,7 +171,7 @@ static mode_t caller_umask(const struct broker_call *c)
 	return m;
 }
 
-static long long create_dir(const struct broker_call *c, int dirfd, unsigned long long addr, mode_t mode,
+static long long create_dir(struct broker_call *c, int dirfd, unsigned long long addr, mode_t mode,
 			    enum broker_verdict *v)
 {
 	struct place pl;
@@ -189,6 +189,8 @@ static long long create_dir(const struct broker_call *c, int dirfd, unsigned lon
 		ret = -ESRCH;
 	else
 		ret = mkdirat(pl.dir, pl.name, mode & 01777 & ~um) < 0 ? -errno : 0;
+	if (ret == 0)
+		broker_note_created(c, pl.dir, pl.name, AT_REMOVEDIR);
 	drop(&pl);
 	return ret;
 }
@@ -235,7 +237,7 @@ static long long rename_entry(const struct broker_call *c, const __u64 *a, int o
 }
 
 /* symlink: the target is only a string, stored as it is. */
-static long long make_symlink(const struct broker_call *c, unsigned long long target, int dirfd,
+static long long make_symlink(struct broker_call *c, unsigned long long target, int dirfd,
 			      unsigned long long addr, enum broker_verdict *v)
 {
 	char t[PATH_MAX];
@@ -250,13 +252,15 @@ static long long make_symlink(const struct broker_call *c, unsigned long long ta
 	*v = r > 0 ? BV_CONTINUE : BV_REPLY;
 	if (r == 0)
 		ret = !broker_still_valid(c) ? -ESRCH : symlinkat(t, pl.dir, pl.name) < 0 ? -errno : 0;
+	if (r == 0 && ret == 0)
+		broker_note_created(c, pl.dir, pl.name, 0);
 	drop(&pl);
 	return ret;
 }
 
 /* link: both places writable as a whole, the source never followed (with
  * AT_SYMLINK_FOLLOW it could be anything: Landlock judges that one). */
-static long long make_link(const struct broker_call *c, const __u64 *a, int od, int oa, int nd, int na,
+static long long make_link(struct broker_call *c, const __u64 *a, int od, int oa, int nd, int na,
 			   int flags, enum broker_verdict *v)
 {
 	if (flags) {
@@ -272,13 +276,15 @@ static long long make_link(const struct broker_call *c, const __u64 *a, int od, 
 	if (r == 0)
 		ret = !broker_still_valid(c) ? -ESRCH :
 		      linkat(from.dir, from.name, to.dir, to.name, 0) < 0 ? -errno : 0;
+	if (r == 0 && ret == 0)
+		broker_note_created(c, to.dir, to.name, 0);
 	drop(&from);
 	drop(&to);
 	return ret;
 }
 
 /* mknod: FIFOs, sockets and empty files (devices: the filter refuses). */
-static long long make_node(const struct broker_call *c, int dirfd, unsigned long long addr, mode_t mode,
+static long long make_node(struct broker_call *c, int dirfd, unsigned long long addr, mode_t mode,
 			   enum broker_verdict *v)
 {
 	mode_t type = mode & S_IFMT;
@@ -295,6 +301,8 @@ static long long make_node(const struct broker_call *c, int dirfd, unsigned long
 		ret = (mode & (S_ISUID | S_ISGID)) ? -EPERM :
 		      !broker_still_valid(c) ? -ESRCH :
 		      mknodat(pl.dir, pl.name, type | (mode & 0777 & ~um), 0) < 0 ? -errno : 0;
+		if (ret == 0)
+			broker_note_created(c, pl.dir, pl.name, 0);
 	}
 	drop(&pl);
 	return ret;
@@ -320,7 +328,7 @@ static long long hand_over(const struct broker_call *c, int fd, int flags, enum 
 	return r < 0 ? -errno : r;
 }
 
-static long long create_file(const struct broker_call *c, int dirfd, unsigned long long addr, int flags,
+static long long create_file(struct broker_call *c, int dirfd, unsigned long long addr, int flags,
 			     mode_t mode, enum broker_verdict *v)
 {
 	*v = BV_CONTINUE;
@@ -345,7 +353,14 @@ static long long create_file(const struct broker_call *c, int dirfd, unsigned lo
 		/* never through a symbolic link, never blocking on a FIFO,
 		 * never taking a terminal */
 		int ours = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-		int fd = openat(pl.dir, pl.name, flags | ours, mode & 0777 & ~um);
+		/* exclusively first, to know whether this call creates the
+		 * file (and must remove it if the caller never learns) */
+		bool created = true;
+		int fd = openat(pl.dir, pl.name, flags | O_EXCL | ours, mode & 0777 & ~um);
+		if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) {
+			created = false;
+			fd = openat(pl.dir, pl.name, flags | ours, mode & 0777 & ~um);
+		}
 		struct stat st;
 		if (fd < 0 && errno == ELOOP && !(flags & O_NOFOLLOW)) {
 			*v = BV_CONTINUE; /* a link: Landlock judges where it leads */
@@ -358,6 +373,8 @@ static long long create_file(const struct broker_call *c, int dirfd, unsigned lo
 		} else if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
 			ret = -errno;
 		} else {
+			if (created)
+				broker_note_created(c, pl.dir, pl.name, 0);
 			ret = hand_over(c, fd, flags, v);
 		}
 		if (fd >= 0)
@@ -367,7 +384,7 @@ static long long create_file(const struct broker_call *c, int dirfd, unsigned lo
 	return ret;
 }
 
-bool broker_fs(const struct broker_call *c, enum broker_verdict *v, long long *val)
+bool broker_fs(struct broker_call *c, enum broker_verdict *v, long long *val)
 {
 	const __u64 *a = c->req->data.args;
 	*v = BV_REPLY;

@@ -38,7 +38,17 @@ struct broker_call {
 	struct ll_broker *b;
 	int listener;
 	const struct seccomp_notif *req;
+	/* What the broker created for it, removed again when the answer
+	 * cannot be delivered (the caller was interrupted by a signal and
+	 * will restart the call, which must not find it): a dup of the
+	 * directory fd (-1: nothing) and the name, for unlinkat(flags). */
+	int undo_dir;
+	char undo_name[256];
+	int undo_flags;
 };
+
+/* Records the entry just created at dir/name for broker_call.undo_*. */
+void broker_note_created(struct broker_call *c, int dir, const char *name, int flags);
 
 /* Copies a NUL-terminated string of at most `max` bytes (with the NUL)
  * from the caller's memory: 0, or -errno (EFAULT, ENAMETOOLONG). */
@@ -69,7 +79,7 @@ enum broker_verdict {
 
 /* Handles creation, removal and renaming (broker_fs.c): false when the
  * call is not one of them. */
-bool broker_fs(const struct broker_call *c, enum broker_verdict *v, long long *val);
+bool broker_fs(struct broker_call *c, enum broker_verdict *v, long long *val);
 
 /* 1 when the object open at `fd` (O_PATH is fine) lies within a
  * writable root of the plan, 0 when not, -errno when that cannot be
