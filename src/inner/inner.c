@@ -31,6 +31,7 @@
 #include "agentbox.h"
 #include "inner/landlock_enforce.h"
 #include "inner/seccomp.h"
+#include "inner/seccomp_notify.h"
 #include "inner/verify.h"
 #include "net/bridge.h"
 
@@ -81,6 +82,8 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 	a->bridge_fd = -1;
 	a->life_fd = -1;
 	a->ctty = false;
+	a->broker_fd = -1;
+	a->broker_fs = false;
 	a->command_mask = NULL;
 	a->command = NULL;
 
@@ -192,12 +195,14 @@ static void close_range_or_die(unsigned lo, unsigned hi)
 }
 
 /* Everything above 2 but the fds in keep[] (ascending, < 3 = unused):
- * the Landlock ruleset (closed once enforced) and the life pipe, which PID
- * 1 keeps and the command must not inherit (close-on-exec). */
-static void close_inherited_fds(const int keep[2])
+ * the Landlock ruleset (closed once enforced), the broker socket (closed
+ * once the listener is sent) and the life pipe, which PID 1 keeps and the
+ * command must not inherit (close-on-exec). */
+#define N_KEEP 3
+static void close_inherited_fds(const int keep[N_KEEP])
 {
 	unsigned lo = 3U;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < N_KEEP; i++) {
 		if (keep[i] < (int)lo)
 			continue;
 		close_range_or_die(lo, (unsigned)keep[i] - 1);
@@ -216,11 +221,15 @@ static void harden(const struct inner_config *a)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		die("cannot make the inner stage non-dumpable: %s", strerror(errno));
 
-	int keep[2] = {a->landlock_fd, a->life_fd};
-	if (keep[0] > keep[1]) {
-		keep[0] = a->life_fd;
-		keep[1] = a->landlock_fd;
-	}
+	int keep[N_KEEP] = {a->landlock_fd, a->life_fd, a->broker_fd};
+	/* ascending, for close_inherited_fds */
+	for (int i = 0; i < N_KEEP; i++)
+		for (int j = i + 1; j < N_KEEP; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
 	close_inherited_fds(keep);
 
 	/* A fresh, empty session keyring: the caller's (with whatever tokens
@@ -242,6 +251,12 @@ static void harden(const struct inner_config *a)
 	}
 	if (seccomp_install(a->net, a->seccomp_flags, &err) < 0)
 		die("%s", err.message);
+	if (a->broker_fd > 0) {
+		bool notify;
+		if (seccomp_notify_install(a->broker_fd, a->broker_fs, &notify, &err) < 0)
+			die("%s", err.message);
+		close(a->broker_fd);
+	}
 }
 
 /* The proxy is the only way out of this namespace; without its listeners

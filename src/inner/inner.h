@@ -50,6 +50,13 @@ struct inner_config {
 	 * take it as the session's controlling terminal and give the command
 	 * its foreground. */
 	bool ctty;
+	/* The Landlock backend: a unix socket to agentbox's broker, which
+	 * gets the listener of the notifying filter (seccomp_notify.h);
+	 * <= 0 = none. */
+	int broker_fd;
+	/* Also send creation, removal and renaming to the broker (the kernel
+	 * has ADDFD and CONTINUE); else those stay with Landlock alone. */
+	bool broker_fs;
 	char **command;
 };
 

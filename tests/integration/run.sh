@@ -126,6 +126,8 @@ install -m 0755 "$(dirname "$PROBE_SRC")/deny_userns" "$BIN/deny_userns"
 install -m 0755 "$(dirname "$PROBE_SRC")/rename2" "$BIN/rename2"
 # A program linking libagentbox for t_landlock.sh (built next to probe).
 install -m 0755 "$(dirname "$PROBE_SRC")/ll_lib" "$BIN/ll_lib"
+# xattr and fd-based metadata calls for t_landlock.sh's broker cases.
+install -m 0755 "$(dirname "$PROBE_SRC")/meta" "$BIN/meta"
 install -m 0644 "$SRC_DIR/run.sh" "$SRC_DIR/lib.sh" "$SRC_DIR"/t_*.sh "$SUITE/"
 
 # prepare_pass NAME UID: directories owned by the pass user.

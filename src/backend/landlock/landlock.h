@@ -173,6 +173,7 @@ struct landlock_prep {
 	dev_t tmp_dev;       /* its identity, checked before it is removed */
 	ino_t tmp_ino;
 	char *tmp_record;    /* its record's name in the state dir, or NULL */
+	bool broker;     /* the kernel has what the broker needs (broker.h) */
 	bool prepared;
 };
 

@@ -19,6 +19,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "backend/landlock/broker.h"
 
 static const char *const limits_text[] = {
 	"no PID namespace: the command sees the host's processes in /proc (signals to them are refused where the ABI has scopes)",
@@ -26,6 +27,7 @@ static const char *const limits_text[] = {
 	"no IPC namespace: System V IPC calls are refused by the seccomp filter (shm*, sem*, msg*: EPERM), so the host's segments, semaphores and queues stay out of reach; POSIX shared memory is /dev/shm, the host's (not writable unless the plan makes it so)",
 	"unix sockets with a path can be connected wherever they are, even in hidden directories (Landlock checks no connect on them)",
 	"files created in narrowed directories by others after the start get only the directory's own rights",
+	"mode, owner, time and xattr changes go to agentbox's broker, which makes them only within the writable roots (chattr flags via ioctl are not covered)",
 	"agentbox's state directories stay readable (read-only), not hidden: Landlock cannot hide a path below a readable directory without narrowing it",
 };
 
@@ -58,6 +60,32 @@ static int make_tmpdir(const struct plan *plan, bool create, struct landlock_pre
 	return 0;
 }
 
+/* With the broker (broker.h), creating, removing and renaming in a
+ * narrowed directory work for every name the plan makes writable, so
+ * those narrowings are gone; what remains is that entries made there
+ * later get only the directory's own Landlock rights. */
+static void lift_create_narrowings(struct ll_rules *r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_narrowings; i++) {
+		struct ll_narrowing *n = &r->narrowings[i];
+		if (strcmp(n->code, "no_create") == 0) {
+			free(n->path);
+			free(n->message);
+			continue;
+		}
+		if (strcmp(n->code, "new_entries") == 0 && n->path) {
+			free(n->message);
+			n->message = xasprintf("entries made in %s after the start (agentbox's broker creates them) "
+					       "get only what %s itself gets from Landlock: reopening such a file for "
+					       "writing without O_CREAT, or truncating it by path, is refused",
+					       n->path, n->path);
+		}
+		r->narrowings[k++] = *n;
+	}
+	r->n_narrowings = k;
+}
+
 bool landlock_prep_exact(const struct landlock_prep *lp)
 {
 	return lp->rules.n_narrowings == 0 && lp->gaps.n == 0;
@@ -84,6 +112,9 @@ int landlock_prepare(const struct plan *plan, bool exact, bool for_run, struct l
 		return r;
 	lp->prepared = true;
 	landlock_note_abi_limits(&lp->feat, plan, &lp->rules, &lp->gaps);
+	lp->broker = broker_available();
+	if (lp->broker)
+		lift_create_narrowings(&lp->rules);
 	for (size_t i = 0; i < sizeof(limits_text) / sizeof(limits_text[0]); i++)
 		strv_push(&lp->limits, limits_text[i]);
 	/* landlock_rules.c's blocks: what keeping the host's /dev out costs */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "common/util.h"
 #include "inner/inner.h"
 #include "inner/seccomp.h"
+#include "backend/landlock/broker.h"
 #include "backend/landlock/reaper.h"
 #include "supervisor/watch.h"
 
@@ -39,7 +41,7 @@ static _Noreturn void child_fail(int report_fd, const ab_error *err)
 
 struct child_args {
 	const struct supervise_request *req;
-	int ruleset_fd, report_fd;
+	int ruleset_fd, report_fd, broker_fd;
 	char **envp;
 	const sigset_t *mask;
 };
@@ -82,6 +84,8 @@ static _Noreturn void child_main(void *arg, pid_t reaper)
 		/* no IPC namespace here: the host's System V IPC objects
 		 * would otherwise be reachable (seccomp_ipc.c) */
 		.seccomp_flags = AB_SECCOMP_NO_SYSV_IPC,
+		.broker_fd = a->broker_fd,
+		.broker_fs = a->req->landlock->broker,
 		.command_mask = a->mask,
 		.command = (char **)a->req->command,
 	};
@@ -167,12 +171,13 @@ static long status_int(const sbuf *text, const char *key)
 
 struct ll_pipes {
 	int rep[2], life[2], status[2];
+	int broker[2]; /* [0] agentbox's broker, [1] the inner stage */
 };
 
 static void close_pipes(struct ll_pipes *p)
 {
-	int *all[] = {p->rep, p->life, p->status};
-	for (size_t i = 0; i < 3; i++)
+	int *all[] = {p->rep, p->life, p->status, p->broker};
+	for (size_t i = 0; i < 4; i++)
 		for (int j = 0; j < 2; j++)
 			if (all[i][j] >= 0) {
 				close(all[i][j]);
@@ -182,10 +187,11 @@ static void close_pipes(struct ll_pipes *p)
 
 static int open_pipes(struct ll_pipes *p, ab_error *err)
 {
-	*p = (struct ll_pipes){{-1, -1}, {-1, -1}, {-1, -1}};
+	*p = (struct ll_pipes){{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
 	if (pipe2(p->rep, O_CLOEXEC) < 0 || pipe2(p->life, O_CLOEXEC) < 0 ||
-	    pipe2(p->status, O_CLOEXEC) < 0) {
-		int r = ab_fail_errno(err, errno, "landlock: cannot create the pipes to the reaper");
+	    pipe2(p->status, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->broker) < 0) {
+		int r = ab_fail_errno(err, errno, "landlock: cannot create the pipes to the reaper and the broker");
 		ab_error_hint(err, "fix: the process may be out of file descriptors (ulimit -n)");
 		close_pipes(p);
 		return r;
@@ -223,6 +229,7 @@ int supervise_landlock(const struct supervise_request *req, int *exit_status, ab
 {
 	struct watch_state st = {.hooks = req->hooks, .pid_is_reaper = true};
 	struct reaper_buf rb = {0};
+	struct ll_broker *broker = NULL;
 	struct ll_pipes pp;
 	int rfd = ruleset_fd(req, err);
 	if (rfd < 0)
@@ -243,7 +250,8 @@ int supervise_landlock(const struct supervise_request *req, int *exit_status, ab
 		goto out;
 	}
 	struct child_args ca = {
-		.req = req, .ruleset_fd = rfd, .report_fd = pp.rep[1], .envp = envp, .mask = &old,
+		.req = req, .ruleset_fd = rfd, .report_fd = pp.rep[1], .broker_fd = pp.broker[1],
+		.envp = envp, .mask = &old,
 	};
 	struct reaper_args ra = {
 		.buf = &rb, .life_fd = pp.life[0], .status_fd = pp.status[1], .report_fd = pp.rep[1],
@@ -260,8 +268,16 @@ int supervise_landlock(const struct supervise_request *req, int *exit_status, ab
 		close(pp.rep[1]);
 		close(pp.life[0]);
 		close(pp.status[1]);
-		pp.rep[1] = pp.life[0] = pp.status[1] = -1;
+		close(pp.broker[1]);
+		pp.rep[1] = pp.life[0] = pp.status[1] = pp.broker[1] = -1;
+		/* the broker takes its socket; without it the notified calls
+		 * fail (ENOSYS) rather than pass */
+		ret = broker_start(req->plan, pp.broker[0], &broker, err);
+		pp.broker[0] = -1;
+		if (ret < 0)
+			kill(st.pid, SIGKILL);
 		watch_loop(&st, sfd, pp.rep[0], pp.status[0], req->opts->timeout_sec);
+		broker_stop(broker);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(sfd);
