@@ -674,10 +674,20 @@ case_landlock_tmpdir_of_killed_run_removed_by_next() {
 case_landlock_narrowing_said_at_start() {
 	ll_only_once || return 0
 	ll_repo
-	ab run -q --backend landlock --policy workspace-write -C "$WS" -- sh -c 'touch new 2>/dev/null || echo refused'
-	expect_stdout_eq "creating directly in the workspace root is refused" refused
-	expect "one line names the workspace root, .git and explain" \
-		'[ "$(stderr_but_backend_note | grep -c "^agentbox: landlock backend: creating, removing or renaming entries directly in $WS is refused (Landlock cannot otherwise keep $WS/.git read-only).*see \`agentbox explain\`$")" = 1 ]'
+	ab run -q --backend landlock --policy workspace-write -C "$WS" -- sh -c 'touch new 2>/dev/null && echo created || echo refused'
+	# With agentbox's broker (kernel 5.9+) creating in the workspace root
+	# works and what stays narrowed is what later opens of such entries
+	# get; without it, creation there is refused. Either way one line says
+	# so, naming the workspace root and explain.
+	if [ "$OUT" = created ]; then
+		expect "one line names the workspace root, what stays refused and explain" \
+			'[ "$(stderr_but_backend_note | grep -c "^agentbox: landlock backend: entries made in $WS after the start (agentbox.s broker creates them).*see \`agentbox explain\`$")" = 1 ]'
+		rm -f "$WS/new"
+	else
+		expect_stdout_eq "without the broker, creating directly in the workspace root is refused" refused
+		expect "one line names the workspace root, .git and explain" \
+			'[ "$(stderr_but_backend_note | grep -c "^agentbox: landlock backend: creating, removing or renaming entries directly in $WS is refused (Landlock cannot otherwise keep $WS/.git read-only).*see \`agentbox explain\`$")" = 1 ]'
+	fi
 	expect "nothing else is said with -q" '[ "$(stderr_but_backend_note | wc -l)" = 1 ]'
 	ab run --backend landlock --policy read-only -C "$WS" -- true
 	expect_exit "an exactly enforced plan runs" 0

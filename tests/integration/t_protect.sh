@@ -282,6 +282,6 @@ case_dangerous_files_landlock() {
 	rm -f "$WS/sub/f"
 	expect "landlock: the workspace is as it was" '[ "$(snapshot "$WS")" = "$before" ]'
 	ab explain --backend landlock --policy workspace-write -C "$WS"
-	expect_stdout_contains "landlock: explain says what is narrowed" \
-		"creating, removing or renaming entries directly in $WS is refused"
+	expect "landlock: explain says what is narrowed in the workspace root" \
+		'grep -q "refused: .*$WS" <<<"$OUT"'
 }
