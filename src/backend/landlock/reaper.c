@@ -256,15 +256,49 @@ static long end_descendants(struct reaper_buf *b, pid_t self, pid_t cmd, int *cm
 			break;
 		pause_ms(1);
 	}
-	/* Everything is dying; its zombies come to us (subreaper). */
-	int s;
-	pid_t w;
-	while ((w = waitpid(-1, &s, 0)) > 0 || (w < 0 && errno == EINTR))
+	/* Everything is dying; its zombies come to us (subreaper). Never a
+	 * blocking wait: one that escaped the rounds (a chain that outran
+	 * them) is killed as the scans find it, so this cannot hang. */
+	for (;;) {
+		int s;
+		pid_t w = waitpid(-1, &s, WNOHANG);
 		if (w == cmd) {
 			*cmd_status = s;
 			*cmd_done = true;
 		}
+		if (w > 0 || (w < 0 && errno == EINTR))
+			continue;
+		if (w < 0)
+			break; /* ECHILD: nothing of the run is left */
+		size_t n = scan(b);
+		mark_descendants(b, n, self);
+		for (size_t i = 0; i < n; i++)
+			if (b->procs[i].mark && !is_dead(b->procs[i].state))
+				kill(b->procs[i].pid, SIGKILL);
+		pause_ms(1);
+	}
 	return killed < 0 ? 0 : killed;
+}
+
+/* Reaps the orphans that came to us, but never the command: while it is
+ * unreaped its pid, and with it its process group's id, cannot be reused,
+ * so the group can be stopped by that id (reaper_main). */
+static void reap_orphans(pid_t cmd)
+{
+	for (;;) {
+		siginfo_t si = {0};
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == EINTR)
+			continue;
+		if (si.si_pid <= 0 || si.si_pid == cmd)
+			return;
+		waitpid(si.si_pid, NULL, WNOHANG);
+	}
+}
+
+static bool command_exited(pid_t cmd)
+{
+	siginfo_t si = {0};
+	return waitid(P_PID, (id_t)cmd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == cmd;
 }
 
 /* Closes every fd but 0, 1, 2, a and b. */
@@ -320,7 +354,7 @@ _Noreturn void reaper_main(const struct reaper_args *a)
 	int pidfd = open_pidfd(cmd);
 	int cmd_status = 0;
 	bool cmd_done = false, parent_gone = false;
-	while (!cmd_done && !parent_gone) {
+	while (!parent_gone && !command_exited(cmd)) {
 		struct pollfd p[2] = {
 			{.fd = pidfd, .events = POLLIN},
 			{.fd = a->life_fd, .events = POLLIN},
@@ -329,11 +363,17 @@ _Noreturn void reaper_main(const struct reaper_args *a)
 		if (r < 0 && errno != EINTR)
 			pause_ms(CHILD_POLL_MS);
 		/* orphans re-parented to us end here too, and are reaped */
-		reap_nohang(cmd, &cmd_status, &cmd_done);
+		reap_orphans(cmd);
 		if (p[1].revents)
 			parent_gone = true; /* EOF: the supervisor is gone */
 	}
-	long killed = end_descendants(a->buf, self, cmd_done ? -1 : cmd, &cmd_status, &cmd_done);
+	/* The command (still unreaped, so its id cannot have been reused) led
+	 * its own session and process group: stopping the group stops at once
+	 * every process that stayed in it, a fork in progress included (the
+	 * kernel gives a group signal sent during fork to the new child too).
+	 * Only those that left the group remain for the rounds to catch. */
+	kill(-cmd, SIGSTOP);
+	long killed = end_descendants(a->buf, self, cmd, &cmd_status, &cmd_done);
 	if (!parent_gone) {
 		n = put_str(line, 0, sizeof(line), "{\"wait-status\":");
 		n = put_int(line, n, sizeof(line), cmd_status);
