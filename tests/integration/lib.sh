@@ -63,6 +63,24 @@ skip() {
 	return 0
 }
 
+# landlock_case WHAT: true when a case that picks --backend landlock itself
+# should run here: once per user, in the builtin pass (not the legacy-mount
+# one), on a kernel with a usable Landlock; otherwise it says why (as a
+# skip of WHAT) and is false. Use: landlock_case "what" || return 0
+landlock_case() {
+	if [ "$BACKEND" != builtin ] || [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
+		skip "$1" "run only in the builtin variant (the case picks --backend landlock itself)"
+		return 1
+	fi
+	local why
+	why=$("$AGENTBOX" explain --backend landlock 2>&1; echo "rc=$?")
+	if [ "${why##*rc=}" != 0 ] || grep -q "landlock unavailable" <<<"$why"; then
+		skip "$1" "this kernel has no usable Landlock: $(grep -m1 unavailable <<<"$why")"
+		return 1
+	fi
+	return 0
+}
+
 _last_run_details() {
 	[ -n "${LAST_CMD:-}" ] || return 0
 	echo "last command: $LAST_CMD"

@@ -134,14 +134,7 @@ case_explain_lists_config_files() {
 # read-only by the narrowing of landlock_rules.c, and the refusal of a
 # writable configuration file does not depend on the backend.
 case_config_landlock() {
-	if [ "$BACKEND" != builtin ] || [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
-		skip "landlock config cases" "run only in the builtin variant (they pick --backend landlock themselves)"
-		return 0
-	fi
-	if "$AGENTBOX" explain --backend landlock 2>&1 | grep -q "landlock unavailable"; then
-		skip "landlock config cases" "this kernel has no usable Landlock"
-		return 0
-	fi
+	landlock_case "landlock config cases" || return 0
 	new_ws
 	mkdir "$WS/.agentbox"
 	cfg_policy "$WS/.agentbox/policy.json"

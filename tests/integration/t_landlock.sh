@@ -6,16 +6,7 @@
 # root, once as uid 65534) to save CI time.
 
 ll_only_once() {
-	if [ "$BACKEND" != builtin ] || [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
-		skip "landlock cases" "run only in the builtin variant (they pick --backend landlock themselves)"
-		return 1
-	fi
-	if ! "$AGENTBOX" explain --backend landlock >/dev/null 2>&1 ||
-		"$AGENTBOX" explain --backend landlock 2>&1 | grep -q "landlock unavailable"; then
-		skip "landlock cases" "this kernel has no usable Landlock: $("$AGENTBOX" explain --backend landlock 2>&1 | grep unavailable)"
-		return 1
-	fi
-	return 0
+	landlock_case "landlock cases"
 }
 
 # A workspace that is a git repository with one subdirectory.

@@ -173,14 +173,7 @@ case_pin_explain_only_when_needed() {
 # entries from every directory on the way to a narrower rule
 # (landlock_rules.c), so the same renames fail there with EACCES.
 case_pin_landlock_renames() {
-	if [ "$BACKEND" != builtin ] || [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
-		skip "landlock" "run only in the builtin variant (the case picks --backend landlock itself)"
-		return
-	fi
-	if "$AGENTBOX" explain --backend landlock 2>&1 | grep -q "landlock unavailable"; then
-		skip "landlock" "this kernel has no usable Landlock"
-		return
-	fi
+	landlock_case "landlock" || return 0
 	pin_repo
 	mkdir -p "$WS/config" "$PIN_L2.x"
 	echo SECRET >"$WS/config/.env"

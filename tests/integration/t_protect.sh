@@ -254,14 +254,7 @@ case_dangerous_files_are_protected() {
 # narrowing of landlock_rules.c, which explain lists); an existing one
 # gets read-only rules.
 case_dangerous_files_landlock() {
-	if [ "$BACKEND" != builtin ] || [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
-		skip "landlock dangerous files" "run only in the builtin variant (it picks --backend landlock itself)"
-		return 0
-	fi
-	if "$AGENTBOX" explain --backend landlock 2>&1 | grep -q "landlock unavailable"; then
-		skip "landlock dangerous files" "this kernel has no usable Landlock"
-		return 0
-	fi
+	landlock_case "landlock dangerous files" || return 0
 	new_ws
 	echo 'export A=1' >"$WS/.envrc"
 	mkdir "$WS/.vscode" "$WS/sub"

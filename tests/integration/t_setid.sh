@@ -175,14 +175,7 @@ except OSError as e:
 
 # The Landlock backend runs the same inner stage and filter.
 case_setid_landlock_backend() {
-	if [ "$BACKEND" != builtin ] || [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
-		skip "landlock" "run only in the builtin variant (the case picks --backend landlock)"
-		return 0
-	fi
-	if "$AGENTBOX" explain --backend landlock 2>&1 | grep -q "landlock unavailable"; then
-		skip "landlock" "this kernel has no usable Landlock"
-		return 0
-	fi
+	landlock_case "landlock" || return 0
 	setid_source
 	new_ws
 	# a subdirectory: this backend keeps the workspace's top level

@@ -150,14 +150,7 @@ case_unixdgram_net_proxy_reaches_no_host_socket() {
 # The Landlock backend runs the same inner stage and filter (it has no
 # --net proxy).
 case_unixdgram_landlock_backend() {
-	if [ "$BACKEND" != builtin ] || [ "${AGENTBOX_TEST_LEGACY_MOUNT:-0}" = 1 ]; then
-		skip "landlock" "run only in the builtin variant (the case picks --backend landlock)"
-		return 0
-	fi
-	if "$AGENTBOX" explain --backend landlock 2>&1 | grep -q "landlock unavailable"; then
-		skip "landlock" "this kernel has no usable Landlock"
-		return 0
-	fi
+	landlock_case "landlock" || return 0
 	dgram_prereqs || return 0
 	dgram_refused "landlock, net none" --backend landlock --net none
 	pair_check "landlock, net none" --backend landlock --net none
