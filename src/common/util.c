@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The innermost oom_guarded() of this thread, or NULL, and the size that
  * could not be allocated. */
@@ -321,4 +323,15 @@ char *path_parent(const char *p)
 	if (!slash || slash == p)
 		return xstrdup("/");
 	return xstrndup(p, (size_t)(slash - p));
+}
+
+int pidfd_open_raw(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -93,5 +94,10 @@ size_t path_depth(const char *p);
 char *path_join(const char *dir, const char *name);
 /* Parent directory of an absolute normalised path ("/" for "/a"). */
 char *path_parent(const char *p);
+
+/* pidfd_open(pid, 0): a descriptor that polls readable when the child
+ * exits, or -1 with errno (ENOSYS before Linux 5.3). A bare system call,
+ * so also safe in a child forked from a threaded process. */
+int pidfd_open_raw(pid_t pid);
 
 #endif

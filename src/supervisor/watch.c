@@ -121,17 +121,6 @@ static long json_int_after(const char *text, const char *key)
  * CHILD_POLL_MS instead. */
 #define CHILD_POLL_MS 50
 
-static int open_pidfd(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	(void)pid;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
 /* The inner stage, PID 1 inside, relays it to the command's process
  * group (Landlock: sandbox_pid is the command itself). Before it exists,
  * the backend gets it and the run ends. */
@@ -175,7 +164,7 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		fcntl(err_r, F_SETFL, O_NONBLOCK);
 	if (status_r >= 0)
 		fcntl(status_r, F_SETFL, O_NONBLOCK);
-	int pidfd = open_pidfd(st->pid);
+	int pidfd = pidfd_open_raw(st->pid);
 	while (!st->exited) {
 		struct pollfd p[5 + TTY_RELAY_NFDS] = {
 			{.fd = sfd, .events = POLLIN},

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/util.h"
 
 /* Processes on the host the table can hold; beyond that a scan sees only
  * the first ones (the rounds below then go on until none is left). */
@@ -321,16 +322,6 @@ static void close_others(int a, int b)
 	}
 }
 
-static int open_pidfd(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	(void)pid;
-	return -1;
-#endif
-}
-
 _Noreturn void reaper_main(const struct reaper_args *a)
 {
 	pid_t self = getpid();
@@ -351,7 +342,7 @@ _Noreturn void reaper_main(const struct reaper_args *a)
 	 * other fd inherited from a process that may have threads. */
 	close_others(a->life_fd, a->status_fd);
 
-	int pidfd = open_pidfd(cmd);
+	int pidfd = pidfd_open_raw(cmd);
 	int cmd_status = 0;
 	bool cmd_done = false, parent_gone = false;
 	while (!parent_gone && !command_exited(cmd)) {
