@@ -186,6 +186,14 @@ AB_EXPORT int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *er
  * the path is then what the rules around it say. EINVAL when the name is
  * not protected. */
 AB_EXPORT int ab_policy_unprotect(ab_policy *p, const char *name, ab_error *err);
+/* Makes one host unix socket reachable inside (--allow-unix; an
+ * ssh-agent's $SSH_AUTH_SOCK, a database's socket): the namespace
+ * backends bind that very socket in (a symbolic link swapped in later is
+ * not followed), also inside a directory of the socket never-list, and
+ * one on the never-list itself only by its exact path, with a warning in
+ * the posture. EINVAL for a relative path; whether PATH is a socket is
+ * checked when the run is planned. */
+AB_EXPORT int ab_policy_add_allow_unix(ab_policy *p, const char *path, ab_error *err);
 AB_EXPORT void ab_policy_set_network(ab_policy *p, ab_net net);
 AB_EXPORT ab_net ab_policy_network(const ab_policy *p);
 /* Adds a destination pattern for the proxy (--allow-domain, --deny-domain;

@@ -41,6 +41,8 @@ void cli_usage(FILE *out)
 	      "                        rules are given): proxy leaves only agentbox's\n"
 	      "                        policy proxy, which applies the domain rules and\n"
 	      "                        asks a human about destinations no rule covers\n"
+	      "  --allow-unix PATH     make the host unix socket PATH reachable inside,\n"
+	      "                        bound in by its inode (repeatable; see README)\n"
 	      "  --allow-domain PATTERN  let the command reach PATTERN (repeatable)\n"
 	      "  --deny-domain PATTERN   refuse PATTERN; deny wins over allow (repeatable)\n"
 	      "                        PATTERN: example.com, *.example.com (subdomains),\n"
@@ -83,6 +85,7 @@ static bool takes_value(const char *opt)
 {
 	static const char *const with_value[] = {
 		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--unprotect", "--net",
+		"--allow-unix",
 		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
 		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
 		"--approvals-save", NULL,
@@ -393,6 +396,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			continue;
 		} else if (strcmp(name, "--unprotect") == 0) {
 			r = ab_policy_unprotect(cli->policy, v, err);
+			continue;
+		} else if (strcmp(name, "--allow-unix") == 0) {
+			r = ab_policy_add_allow_unix(cli->policy, v, err);
 			continue;
 		} else if (strcmp(name, "--net") == 0) {
 			ab_net net = AB_NET_NONE;

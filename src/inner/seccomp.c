@@ -249,7 +249,7 @@ static int build_filter(ab_net net, unsigned flags, scmp_filter_ctx *out, ab_err
 	if (r == 0)
 		r = seccomp_add_file_mode_rules(ctx, err);
 	if (r == 0)
-		r = seccomp_add_net_rules(ctx, net, err);
+		r = seccomp_add_net_rules(ctx, net, !(flags & AB_SECCOMP_NO_NET_NAMESPACE), err);
 	if (r == 0 && (flags & AB_SECCOMP_NO_SYSV_IPC))
 		r = seccomp_add_sysv_ipc_rules(ctx, err);
 	if (r < 0)
@@ -274,6 +274,10 @@ static const struct sock_fprog *prebuilt(ab_net net, unsigned flags)
 		{AB_PROG(ab_bpf_net_none), AB_PROG(ab_bpf_net_full), AB_PROG(ab_bpf_net_proxy)},
 		{AB_PROG(ab_bpf_net_none_nosysv), AB_PROG(ab_bpf_net_full_nosysv),
 		 AB_PROG(ab_bpf_net_proxy_nosysv)},
+		{AB_PROG(ab_bpf_net_none_nonetns), AB_PROG(ab_bpf_net_full_nonetns),
+		 AB_PROG(ab_bpf_net_proxy_nonetns)},
+		{AB_PROG(ab_bpf_net_none_nosysv_nonetns), AB_PROG(ab_bpf_net_full_nosysv_nonetns),
+		 AB_PROG(ab_bpf_net_proxy_nosysv_nonetns)},
 	};
 	_Static_assert(AB_NET_NONE == 0 && AB_NET_FULL == 1 && AB_NET_PROXY == 2,
 		       "prebuilt() indexes its table by ab_net");

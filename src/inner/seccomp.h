@@ -12,8 +12,12 @@ enum {
 	/* No IPC namespace around the command (the Landlock backend):
 	 * refuse every System V IPC call (seccomp_ipc.c). */
 	AB_SECCOMP_NO_SYSV_IPC = 1u << 0,
+	/* No network namespace around the command (the Landlock backend):
+	 * under --net none no socket call but socketpair-style AF_UNIX use,
+	 * under proxy IP sockets only (seccomp_net.c). */
+	AB_SECCOMP_NO_NET_NAMESPACE = 1u << 1,
 };
-#define AB_SECCOMP_VARIANTS 2 /* how many flag combinations exist */
+#define AB_SECCOMP_VARIANTS 4 /* how many flag combinations exist */
 
 /* Builds and loads the filter for this network mode and these
  * AB_SECCOMP_* flags on the calling thread. no_new_privs must already be

@@ -6,6 +6,7 @@
 #define AB_INNER_SECCOMP_RULE_H
 
 #include <seccomp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "agentbox.h"
 #include "common/error.h"
@@ -31,7 +32,8 @@ int seccomp_add_file_mode_rules(scmp_filter_ctx ctx, ab_error *err);
  * without an IPC namespace. */
 int seccomp_add_sysv_ipc_rules(scmp_filter_ctx ctx, ab_error *err);
 
-/* Socket rules for the network mode (seccomp_net.c). */
-int seccomp_add_net_rules(scmp_filter_ctx ctx, ab_net net, ab_error *err);
+/* Socket rules for the network mode (seccomp_net.c); own_netns: the
+ * command has a network namespace of its own (the namespace backends). */
+int seccomp_add_net_rules(scmp_filter_ctx ctx, ab_net net, bool own_netns, ab_error *err);
 
 #endif

@@ -16,6 +16,7 @@
 #include "agentbox.h"
 
 struct domain_rules;
+struct socket_never;
 
 struct sbuf;
 
@@ -29,6 +30,8 @@ enum node_source {
 	NODE_KERNEL,    /* /sys: kernel knobs stay read-only even under full access */
 	NODE_CONFIG,    /* agentbox's own configuration file (--policy-file,
 			   --approvals-save): read-only, plan/config_files.c */
+	NODE_SOCKET,    /* on the socket never-list (hidden; plan/sockets.c) */
+	NODE_SOCKET_ALLOW, /* a host socket --allow-unix binds in (plan/sockets.c) */
 	NODE_PIN,       /* a directory inside a writable area on the way to a
 			   mount: bound onto itself so it cannot be renamed
 			   (plan/pin.c); not a rule, ignored by plan_node_at */
@@ -136,6 +139,13 @@ struct plan_context {
 	const char *const *state_dirs; /* every candidate state dir, NULL-terminated, or NULL */
 	const char *self_exe;  /* canonical path of the agentbox binary or NULL */
 	bool no_proc;
+	/* for the socket never-list: $XDG_RUNTIME_DIR (NULL when unset) and
+	 * the caller's real uid (/run/user/$UID) */
+	const char *runtime_dir;
+	uid_t uid;
+	/* the never-list to apply (policy_socket_never_list for a run);
+	 * NULL: none, for tests that build their own trees */
+	const struct socket_never *never_list;
 	/* agentbox's own configuration files: none may be writable inside */
 	const struct plan_config_file *config_files;
 	size_t n_config_files;
@@ -173,6 +183,8 @@ int plan_find_node(const struct plan *plan, const char *path);
 int protected_add_nodes(struct plan *plan, const ab_policy *policy,
 			const struct plan_context *ctx, ab_error *err);
 int plan_add_pins(struct plan *plan, ab_error *err);
+int plan_add_socket_nodes(struct plan *plan, const ab_policy *policy,
+			  const struct plan_context *ctx, ab_error *err);
 int plan_add_config_files(struct plan *plan, const struct plan_context *ctx, ab_error *err);
 int plan_order_ops(struct plan *plan, ab_error *err);
 

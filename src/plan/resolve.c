@@ -418,6 +418,10 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 			return r;
 	}
 
+	/* host sockets: after the rules they override or reopen */
+	r = plan_add_socket_nodes(plan, policy, ctx, err);
+	if (r < 0)
+		return r;
 	/* after every protection: whether a configuration file is writable
 	 * depends on all of them */
 	r = plan_add_config_files(plan, ctx, err);

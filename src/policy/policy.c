@@ -141,6 +141,8 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 		domain_rules_add(&c->domains, src->domains.deny[i].text, false, NULL);
 	c->net = src->net;
 	c->net_set = src->net_set;
+	for (size_t i = 0; i < src->n_allow_unix; i++)
+		policy_add_allow_unix(c, src->allow_unix[i].path, src->allow_unix[i].origin, NULL);
 }
 
 struct clone_args {
@@ -208,6 +210,7 @@ void ab_policy_free(ab_policy *p)
 	for (size_t i = 0; i < p->n_protect; i++)
 		free(p->protect[i]);
 	free(p->protect);
+	policy_free_allow_unix(p);
 	free(p);
 }
 

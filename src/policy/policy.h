@@ -25,6 +25,12 @@ struct policy_entry {
 	char *origin; /* where the rule came from, for explain and errors */
 };
 
+/* A host unix socket made reachable inside (policy/allow_unix.c). */
+struct policy_allow_unix {
+	char *path;   /* absolute, lexically normalised */
+	char *origin; /* "--allow-unix" or "policy.json:5:20" */
+};
+
 struct ab_policy {
 	struct policy_entry *entries;
 	size_t n_entries, cap_entries;
@@ -33,6 +39,8 @@ struct ab_policy {
 	ab_net net;
 	bool net_set;                /* the mode was given (file or flag), not defaulted */
 	struct domain_rules domains; /* the proxy's allow and deny patterns */
+	struct policy_allow_unix *allow_unix;
+	size_t n_allow_unix, cap_allow_unix;
 };
 
 /* The built-in protected names (policy/protect_list.c): in every new
@@ -51,6 +59,15 @@ struct protect_default {
 extern const struct protect_default policy_protect_defaults[]; /* NULL-terminated */
 /* The built-in entry for `name`, or NULL for a name the user added. */
 const struct protect_default *policy_protect_default(const char *name);
+
+/* The socket never-list (policy/socket_never_list.c): host sockets and
+ * socket directories hidden in every network mode by the namespace
+ * backends. NULL-terminated. */
+struct socket_never {
+	const char *path; /* may start with $XDG_RUNTIME_DIR or contain $UID */
+	const char *why;  /* what connecting there gives */
+};
+extern const struct socket_never policy_socket_never_list[];
 
 /* Parses a path token. On success *kind and *sub are set (sub owned by the
  * caller, "" when none). Relative paths are rejected. */
@@ -83,6 +100,11 @@ int policy_transaction(ab_policy *p, int (*op)(ab_policy *p, void *arg, ab_error
 /* A deep copy of src in *out (the caller frees it with ab_policy_free), or
  * -ENOMEM with err set and *out unchanged. */
 int policy_clone(const ab_policy *src, ab_policy **out, ab_error *err);
+
+/* --allow-unix PATH (policy/allow_unix.c): PATH must be absolute; a
+ * repeated path is kept once. origin NULL = "--allow-unix". */
+int policy_add_allow_unix(ab_policy *p, const char *path, const char *origin, ab_error *err);
+void policy_free_allow_unix(ab_policy *p);
 
 /* "read" / "write" / "none" -> access; returns false when unknown. */
 bool policy_parse_access(const char *word, ab_access *out);

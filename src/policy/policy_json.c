@@ -591,6 +591,35 @@ static int load_domain_list(struct loader *ld, json_t *net, const char *key, boo
 	return 0;
 }
 
+/* "network"."allow_unix": host unix sockets made reachable inside, as
+ * --allow-unix (policy/allow_unix.c); any network mode. */
+static int load_allow_unix(struct loader *ld, json_t *net)
+{
+	json_t *arr = json_object_get(net, "allow_unix");
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr)) {
+		const struct jstep at[] = {{.key = "network"}, {.key = "allow_unix"}};
+		return fail_at(ld, at, 2, false,
+			       "\"network\".\"allow_unix\" must be an array of socket paths such as [\"/run/postgresql/.s.PGSQL.5432\"], found %s",
+			       json_kind(arr));
+	}
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *v = json_array_get(arr, i);
+		const struct jstep at[] = {{.key = "network"}, {.key = "allow_unix"}, {.index = i}};
+		if (!json_is_string(v))
+			return fail_at(ld, at, 3, false,
+				       "\"network\".\"allow_unix\" entries must be strings (absolute socket paths), found %s",
+				       json_kind(v));
+		_cleanup_free_ char *origin =
+			xasprintf("%s \"network\".\"allow_unix\"[%zu]", ld->source, i);
+		ab_error why;
+		if (policy_add_allow_unix(ld->stage, json_string_value(v), origin, &why) < 0)
+			return fail_at(ld, at, 3, false, "%s", why.message);
+	}
+	return 0;
+}
+
 static int load_network(struct loader *ld, json_t *root)
 {
 	json_t *net = json_object_get(root, "network");
@@ -606,13 +635,16 @@ static int load_network(struct loader *ld, json_t *root)
 	json_t *v;
 	json_object_foreach(net, key, v) {
 		if (strcmp(key, "mode") == 0 || strcmp(key, "allow") == 0 ||
-		    strcmp(key, "deny") == 0)
+		    strcmp(key, "deny") == 0 || strcmp(key, "allow_unix") == 0)
 			continue;
 		const struct jstep at[] = {{.key = "network"}, {.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 2, true,
-			       "unknown key %s in \"network\" (known keys: mode, allow, deny)", q);
+			       "unknown key %s in \"network\" (known keys: mode, allow, deny, allow_unix)", q);
 	}
+	int lr = load_allow_unix(ld, net);
+	if (lr < 0)
+		return lr;
 	/* The lists belong to the proxy, even empty: {"allow": []} asks the
 	 * human about everything, which is a proxy setting too. */
 	const char *rules_key = json_object_get(net, "allow") ? "allow" :
@@ -739,6 +771,8 @@ static void merge_stage(ab_policy *p, const struct loader *ld)
 		policy_add_domain(p, d->deny[i].text, false, NULL);
 	if (set_net)
 		ab_policy_set_network(p, stage->net);
+	for (size_t i = 0; i < stage->n_allow_unix; i++)
+		policy_add_allow_unix(p, stage->allow_unix[i].path, stage->allow_unix[i].origin, NULL);
 }
 
 static int load_text(ab_policy *p, const char *text, size_t len,

@@ -18,6 +18,8 @@
 #include "run/run.h"
 #include "run/run_options.h"
 #include "run/self_check.h"
+#include "run/socket_posture.h"
+#include "policy/policy.h"
 #include "run/state_dir.h"
 #include "supervisor/supervisor.h"
 
@@ -88,6 +90,9 @@ static int resolve(const ab_policy *p, const ab_run_options *o, const struct run
 		.state_dirs = (const char *const *)f->state_dirs.v,
 		.self_exe = f->self_exe,
 		.no_proc = o->no_proc,
+		.runtime_dir = getenv("XDG_RUNTIME_DIR"),
+		.uid = getuid(),
+		.never_list = policy_socket_never_list,
 	};
 	return plan_resolve(p, &ctx, plan, err);
 }
@@ -194,6 +199,7 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct backen
 		  plan->root_writable ? "full-write" : plan->root_readable ? "read-only-root" : "restricted-read",
 		  writable, hidden, protected_n, ab_net_name(plan->net), seccomp_mode_name(plan->net));
 	c->b->append_posture(b, plan, c);
+	socket_posture_json(b, plan, c->b->id);
 	if (plan->net == AB_NET_PROXY)
 		append_proxy_posture(b, o);
 	self_check_append_json(self, b);
@@ -376,6 +382,8 @@ static int run_backends(struct supervise_request *req, struct plan *plan, const 
 			host_refused = false;
 		}
 		if (r == 0)
+			r = socket_check_backend(plan, c.b->id, err);
+		if (r == 0)
 			r = run_with(&c, ctx, req, plan, exit_status, &host_refused, err);
 		backend_choice_free(&c);
 		if (r >= 0 || !is_auto || !host_refused || !next)
@@ -557,9 +565,10 @@ static void explain_text(const struct plan *plan, const struct backend_choice *c
 	plan_print_table(plan, usable && c->b->id == AB_BACKEND_LANDLOCK, out);
 	fputc('\n', out);
 	self_check_print(self, out);
-	if (usable)
+	if (usable) {
 		fputs(text ? text : "", out);
-	else
+		socket_posture_print(plan, c->b->id, out);
+	} else
 		fprintf(out, "\nbackend: %s unavailable: %s\n(%s)\n", c->b->name, berr->message, c->reason);
 	free(text);
 }

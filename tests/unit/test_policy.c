@@ -716,7 +716,7 @@ static void test_json_network_section_errors(void **state)
 	assert_load_error("{\"version\": 1, \"network\": \"full\"}",
 			  "p.json:1:27: \"network\" must be an object such as {\"mode\": \"none\"}, found a string");
 	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"proxy\",\n \"alow\": []}}",
-			  "p.json:2:2: unknown key \"alow\" in \"network\" (known keys: mode, allow, deny)");
+			  "p.json:2:2: unknown key \"alow\" in \"network\" (known keys: mode, allow, deny, allow_unix)");
 	assert_load_error("{\"version\": 1, \"network\": {\"mode\": false}}",
 			  "p.json:1:36: \"network\".\"mode\" must be a string (\"none\", \"full\" or \"proxy\"), found a boolean");
 	assert_load_error("{\"version\": 1, \"network\": {\"mode\": \"sometimes\"}}",
@@ -725,6 +725,33 @@ static void test_json_network_section_errors(void **state)
 			  "p.json:1:37: \"network\".\"allow\" must be an array of domain patterns such as [\"**.example.com\"], found a string");
 	assert_load_error("{\"version\": 1, \"network\": {\"deny\": [\"a.com\", 7]}}",
 			  "p.json:1:46: \"network\".\"deny\" entries must be strings (domain patterns), found an integer");
+}
+
+/* "network"."allow_unix": absolute socket paths, any mode, kept with
+ * where they were written; the mode stays what it was. */
+static void test_json_network_allow_unix(void **state)
+{
+	(void)state;
+	ab_policy *p = ab_policy_new();
+	ab_error err = {0};
+	assert_int_equal(ab_policy_load_json(p,
+		"{\"version\": 1, \"network\": {\"allow_unix\": [\"/run/pg/.s.PGSQL.5432\", \"/a//b/./c.sock\"]}}",
+		"p.json", &err), 0);
+	assert_int_equal(p->n_allow_unix, 2);
+	assert_string_equal(p->allow_unix[0].path, "/run/pg/.s.PGSQL.5432");
+	assert_string_equal(p->allow_unix[1].path, "/a/b/c.sock");
+	assert_non_null(strstr(p->allow_unix[0].origin, "p.json"));
+	assert_int_equal(ab_policy_network(p), AB_NET_NONE);
+	ab_policy *c = NULL;
+	assert_int_equal(policy_clone(p, &c, &err), 0);
+	assert_int_equal(c->n_allow_unix, 2);
+	assert_string_equal(c->allow_unix[1].path, "/a/b/c.sock");
+	ab_policy_free(c);
+	ab_policy_free(p);
+	assert_load_error("{\"version\": 1, \"network\": {\"allow_unix\": \"/x.sock\"}}",
+			  "p.json:1:42: \"network\".\"allow_unix\" must be an array of socket paths such as [\"/run/postgresql/.s.PGSQL.5432\"], found a string");
+	assert_load_error("{\"version\": 1, \"network\": {\"allow_unix\": [\"x.sock\"]}}",
+			  "p.json:1:43: --allow-unix 'x.sock': the socket's path must be absolute, such as \"$SSH_AUTH_SOCK\" or /run/postgresql/.s.PGSQL.5432");
 }
 
 static void test_json_network_rules_conflict_with_mode_none_or_full(void **state)
@@ -1216,6 +1243,7 @@ int main(void)
 		cmocka_unit_test(test_json_network_rules_without_mode_imply_proxy),
 		cmocka_unit_test(test_json_network_rules_add_to_existing_ones),
 		cmocka_unit_test(test_json_network_section_errors),
+		cmocka_unit_test(test_json_network_allow_unix),
 		cmocka_unit_test(test_json_network_rules_conflict_with_mode_none_or_full),
 		cmocka_unit_test(test_json_network_bad_patterns_quote_text_and_reason),
 		cmocka_unit_test(test_json_network_failure_changes_nothing),

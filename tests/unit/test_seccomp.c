@@ -147,20 +147,30 @@ static void test_dangerous_calls_fail_with_eperm_in_both_network_modes(void **st
 	}
 }
 
-static void test_socket_calls_fail_with_eperm_only_without_network(void **state)
+#define NO_NETNS AB_SECCOMP_NO_NET_NAMESPACE
+
+/* The socket calls themselves are refused only under --net none without
+ * a network namespace of its own (the Landlock backend's variant): with
+ * one, loopback is the sandbox's own and the command's servers need
+ * bind, listen, accept and connect. */
+static void test_socket_calls_fail_with_eperm_only_without_network_namespace(void **state)
 {
 	for (size_t i = 0; i < N_ELEMS(net_denied); i++) {
 		const struct raw_call *c = &net_denied[i];
 		char what[96];
 
-		snprintf(what, sizeof(what), "%s (net none)", c->name);
-		expect_errno(what, run_probe(AB_NET_NONE, probe_raw, c), EPERM);
+		snprintf(what, sizeof(what), "%s (net none, no network namespace)", c->name);
+		expect_errno(what, run_probe_flags(AB_NET_NONE, NO_NETNS, probe_raw, c), EPERM);
 		/* fd -1: the kernel's own answer, proving the call got through */
+		snprintf(what, sizeof(what), "%s (net none, own network namespace)", c->name);
+		expect_errno(what, run_probe(AB_NET_NONE, probe_raw, c), EBADF);
 		snprintf(what, sizeof(what), "%s (net full)", c->name);
 		expect_errno(what, run_probe(AB_NET_FULL, probe_raw, c), EBADF);
 		/* the proxy mode needs IP socket calls: they reach the kernel */
 		snprintf(what, sizeof(what), "%s (net proxy)", c->name);
 		expect_errno(what, run_probe(AB_NET_PROXY, probe_raw, c), EBADF);
+		snprintf(what, sizeof(what), "%s (net proxy, no network namespace)", c->name);
+		expect_errno(what, run_probe_flags(AB_NET_PROXY, NO_NETNS, probe_raw, c), EBADF);
 	}
 }
 
@@ -389,24 +399,76 @@ static void test_socketpair_is_allowed_without_network(void **state)
 	expect_success("socketpair(AF_UNIX)", run_probe(AB_NET_NONE, probe_socketpair, NULL));
 }
 
-static void test_other_socket_domains_fail_with_eperm_without_network(void **state)
+/* Families refused under --net none and proxy whatever the backend. */
+static const struct {
+	const char *name;
+	long domain;
+} never_families[] = {
+	{ "AF_NETLINK", AF_NETLINK },
+	{ "AF_PACKET", AF_PACKET },
+	{ "AF_VSOCK", AF_VSOCK },
+	{ "AF_UNSPEC", AF_UNSPEC },
+	{ "AF_UNIX|1<<31", 0x80000000L | AF_UNIX },
+	{ "AF_INET|1<<31", 0x80000000L | AF_INET },
+	{ "AF_INET6|1<<4", 0x10L | AF_INET6 },
+	{ "AF_INET|1<<3|1<<0 (11)", AF_INET | 8 | 1 },
+	{ "AF_AX25 (3)", 3 },
+	{ "AF_X25 (9)", 9 },
+};
+
+static long probe_socket_type(const void *arg)
 {
+	const long *dt = arg;
+	return syscall(__NR_socket, dt[0], dt[1], 0);
+}
+
+/* --net none with a network namespace of its own: unix, IPv4 and IPv6
+ * sockets (the sandbox's loopback), nothing else; no raw IP sockets. */
+static void test_none_with_own_netns_allows_unix_and_ip_sockets_only(void **state)
+{
+	(void)state;
+	expect_socket_works("socket(AF_INET) net none", AB_NET_NONE, AF_INET);
+	expect_socket_works("socket(AF_INET6) net none", AB_NET_NONE, AF_INET6);
+	expect_socket_works("socket(AF_INET|1<<32) net none", AB_NET_NONE, 0x100000000L | AF_INET);
+	const long udp[2] = { AF_INET, SOCK_DGRAM };
+	expect_success("socket(AF_INET, SOCK_DGRAM) net none",
+		       run_probe(AB_NET_NONE, probe_socket_type, udp));
+	const long raw[2] = { AF_INET, SOCK_RAW };
+	expect_errno("socket(AF_INET, SOCK_RAW) net none",
+		     run_probe(AB_NET_NONE, probe_socket_type, raw), EPERM);
+	const long unix_dgram[2] = { AF_UNIX, SOCK_DGRAM };
+	expect_errno("socket(AF_UNIX, SOCK_DGRAM) net none",
+		     run_probe(AB_NET_NONE, probe_socket_type, unix_dgram), EPERM);
+	for (size_t i = 0; i < N_ELEMS(never_families); i++) {
+		char what[96];
+		snprintf(what, sizeof(what), "socket(%s) net none", never_families[i].name);
+		expect_errno(what, run_socket(AB_NET_NONE, never_families[i].domain), EPERM);
+	}
+}
+
+/* Without a network namespace (Landlock) --net none keeps AF_UNIX only:
+ * an IP listener would be on the host's loopback. */
+static void test_other_socket_domains_fail_with_eperm_without_network_namespace(void **state)
+{
+	(void)state;
+	expect_success("socket(AF_UNIX) no netns",
+		       run_probe_flags(AB_NET_NONE, NO_NETNS, probe_socket, &(long){AF_UNIX}));
 	static const struct {
 		const char *name;
 		long domain;
 	} domains[] = {
 		{ "AF_INET", AF_INET },
 		{ "AF_INET6", AF_INET6 },
-		{ "AF_NETLINK", AF_NETLINK },
-		{ "AF_PACKET", AF_PACKET },
-		{ "AF_VSOCK", AF_VSOCK },
 		{ "AF_INET|1<<32", 0x100000000L | AF_INET },
-		{ "AF_UNIX|1<<31", 0x80000000L | AF_UNIX },
-		{ "AF_UNSPEC", AF_UNSPEC },
 	};
-
 	for (size_t i = 0; i < N_ELEMS(domains); i++)
-		expect_errno(domains[i].name, run_socket(AB_NET_NONE, domains[i].domain),
+		expect_errno(domains[i].name,
+			     run_probe_flags(AB_NET_NONE, NO_NETNS, probe_socket, &domains[i].domain),
+			     EPERM);
+	for (size_t i = 0; i < N_ELEMS(never_families); i++)
+		expect_errno(never_families[i].name,
+			     run_probe_flags(AB_NET_NONE, NO_NETNS, probe_socket,
+					     &never_families[i].domain),
 			     EPERM);
 }
 
@@ -421,35 +483,36 @@ static void test_full_network_allows_inet_but_keeps_other_rules(void **state)
 }
 
 /* --net proxy: IP sockets (the sandbox's own namespace holds only
- * loopback and the proxy's listeners), socketpair; no new AF_UNIX socket
- * that could connect to a host socket by path, no other family. */
+ * loopback and the proxy's listeners), unix sockets where the command has
+ * a network namespace of its own (the never-list hides the host's
+ * sockets), socketpair; no other family. Without a network namespace no
+ * new AF_UNIX socket: it could connect to any host socket by path. */
 static void test_proxy_network_allows_only_ip_sockets_and_socketpair(void **state)
 {
 	(void)state;
-	expect_socket_works("socket(AF_INET) net proxy", AB_NET_PROXY, AF_INET);
-	expect_socket_works("socket(AF_INET6) net proxy", AB_NET_PROXY, AF_INET6);
-	expect_socket_works("socket(AF_INET|1<<32) net proxy", AB_NET_PROXY,
-			    0x100000000L | AF_INET);
-	expect_success("socketpair(AF_UNIX) net proxy",
-		       run_probe(AB_NET_PROXY, probe_socketpair, NULL));
-	static const struct {
-		const char *name;
-		long domain;
-	} refused[] = {
-		{ "AF_UNIX", AF_UNIX },
-		{ "AF_NETLINK", AF_NETLINK },
-		{ "AF_PACKET", AF_PACKET },
-		{ "AF_VSOCK", AF_VSOCK },
-		{ "AF_UNSPEC", AF_UNSPEC },
-		{ "AF_INET|1<<31", 0x80000000L | AF_INET },
-		{ "AF_INET6|1<<4", 0x10L | AF_INET6 },
-		{ "AF_INET|1<<3|1<<0 (11)", AF_INET | 8 | 1 },
-	};
-	for (size_t i = 0; i < N_ELEMS(refused); i++) {
+	for (unsigned flags = 0; flags <= NO_NETNS; flags += NO_NETNS) {
+		const char *v = flags ? " (no netns)" : "";
 		char what[96];
-		snprintf(what, sizeof(what), "socket(%s) net proxy", refused[i].name);
-		expect_errno(what, run_socket(AB_NET_PROXY, refused[i].domain), EPERM);
+		snprintf(what, sizeof(what), "socket(AF_INET6) net proxy%s", v);
+		struct outcome o = run_probe_flags(AB_NET_PROXY, flags, probe_socket, &(long){AF_INET6});
+		struct outcome base = run_socket(NO_FILTER, AF_INET6);
+		if (succeeded(base))
+			expect_success(what, o);
+		snprintf(what, sizeof(what), "socket(AF_INET|1<<32) net proxy%s", v);
+		expect_success(what, run_probe_flags(AB_NET_PROXY, flags, probe_socket,
+						     &(long){0x100000000L | AF_INET}));
+		snprintf(what, sizeof(what), "socketpair(AF_UNIX) net proxy%s", v);
+		expect_success(what, run_probe_flags(AB_NET_PROXY, flags, probe_socketpair, NULL));
+		for (size_t i = 0; i < N_ELEMS(never_families); i++) {
+			snprintf(what, sizeof(what), "socket(%s) net proxy%s", never_families[i].name, v);
+			expect_errno(what, run_probe_flags(AB_NET_PROXY, flags, probe_socket,
+							   &never_families[i].domain),
+				     EPERM);
+		}
 	}
+	expect_success("socket(AF_UNIX) net proxy", run_socket(AB_NET_PROXY, AF_UNIX));
+	expect_errno("socket(AF_UNIX) net proxy, no netns",
+		     run_probe_flags(AB_NET_PROXY, NO_NETNS, probe_socket, &(long){AF_UNIX}), EPERM);
 	expect_errno("ptrace net proxy",
 		     run_raw(AB_NET_PROXY, __NR_ptrace, 0x4206, 0, 0), EPERM);
 }
@@ -487,14 +550,21 @@ static long probe_unix_socket_op(const void *arg)
 static void test_unix_socket_traffic_calls_fail_with_eperm_without_network(void **state)
 {
 	enum sock_op op = OP_CONNECT;
-	expect_errno("connect", run_probe(AB_NET_NONE, probe_unix_socket_op, &op), EPERM);
+	expect_errno("connect no netns",
+		     run_probe_flags(AB_NET_NONE, NO_NETNS, probe_unix_socket_op, &op), EPERM);
+	/* ENOENT: the kernel looked the path up, the filter let it through */
+	expect_errno("connect net none", run_probe(AB_NET_NONE, probe_unix_socket_op, &op),
+		     ENOENT);
 	expect_errno("connect net full", run_probe(AB_NET_FULL, probe_unix_socket_op, &op),
 		     ENOENT);
 	op = OP_SENDTO;
-	expect_errno("sendto", run_probe(AB_NET_NONE, probe_unix_socket_op, &op), EPERM);
+	expect_errno("sendto no netns",
+		     run_probe_flags(AB_NET_NONE, NO_NETNS, probe_unix_socket_op, &op), EPERM);
+	expect_success("sendto net none", run_probe(AB_NET_NONE, probe_unix_socket_op, &op));
 	expect_success("sendto net full", run_probe(AB_NET_FULL, probe_unix_socket_op, &op));
 	op = OP_GETSOCKOPT;
-	expect_errno("getsockopt", run_probe(AB_NET_NONE, probe_unix_socket_op, &op), EPERM);
+	expect_errno("getsockopt no netns",
+		     run_probe_flags(AB_NET_NONE, NO_NETNS, probe_unix_socket_op, &op), EPERM);
 	expect_success("getsockopt net full",
 		       run_probe(AB_NET_FULL, probe_unix_socket_op, &op));
 }
@@ -699,7 +769,7 @@ static void test_dump_writes_the_filter(void **state)
 
 	assert_non_null(strstr(none, "\"ptrace\""));
 	assert_non_null(strstr(none, "\"clone3\""));
-	assert_non_null(strstr(none, "\"connect\""));
+	assert_non_null(strstr(none, "\"socket\""));
 	assert_non_null(strstr(none, "KILL_PROCESS"));
 	assert_non_null(strstr(full, "\"ptrace\""));
 	assert_null(strstr(full, "\"connect\""));
@@ -782,7 +852,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dangerous_calls_fail_with_eperm_in_both_network_modes),
 		cmocka_unit_test(test_sysv_ipc_refused_only_in_the_no_ipc_namespace_variant),
-		cmocka_unit_test(test_socket_calls_fail_with_eperm_only_without_network),
+		cmocka_unit_test(test_socket_calls_fail_with_eperm_only_without_network_namespace),
 		cmocka_unit_test(test_unshare_newuser_is_denied),
 		cmocka_unit_test(test_unshare_without_newuser_is_allowed),
 		cmocka_unit_test(test_clone_newuser_is_denied),
@@ -794,7 +864,8 @@ int main(void)
 		cmocka_unit_test(test_unrelated_ioctl_is_allowed),
 		cmocka_unit_test(test_unix_sockets_are_allowed_without_network),
 		cmocka_unit_test(test_socketpair_is_allowed_without_network),
-		cmocka_unit_test(test_other_socket_domains_fail_with_eperm_without_network),
+		cmocka_unit_test(test_none_with_own_netns_allows_unix_and_ip_sockets_only),
+		cmocka_unit_test(test_other_socket_domains_fail_with_eperm_without_network_namespace),
 		cmocka_unit_test(test_full_network_allows_inet_but_keeps_other_rules),
 		cmocka_unit_test(test_proxy_network_allows_only_ip_sockets_and_socketpair),
 		cmocka_unit_test(test_unix_socket_traffic_calls_fail_with_eperm_without_network),

@@ -184,6 +184,13 @@ static uint64_t rights_for(ab_access a, uint64_t handled)
 static ab_access landlock_access(const struct plan *plan, size_t i)
 {
 	const struct plan_node *d = &plan->nodes[i];
+	/* Landlock cannot hide a socket from connect(2): the socket nodes
+	 * (plan/sockets.c) change nothing here; run/socket_posture.c says
+	 * what holds instead */
+	if (d->source == NODE_SOCKET || d->source == NODE_SOCKET_ALLOW) {
+		int parent = plan_access_at(plan, d->path, (int)i);
+		return parent ? (ab_access)parent : AB_ACCESS_NONE;
+	}
 	if (d->source != NODE_STATE)
 		return d->access;
 	int parent = plan_access_at(plan, d->path, (int)i);

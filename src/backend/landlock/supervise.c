@@ -82,8 +82,9 @@ static _Noreturn void child_main(void *arg, pid_t reaper)
 		.landlock_fd = a->ruleset_fd,
 		.landlock_flags = a->req->landlock->feat.restrict_flags,
 		/* no IPC namespace here: the host's System V IPC objects
-		 * would otherwise be reachable (seccomp_ipc.c) */
-		.seccomp_flags = AB_SECCOMP_NO_SYSV_IPC,
+		 * would otherwise be reachable (seccomp_ipc.c); no network
+		 * namespace: loopback is the host's (seccomp_net.c) */
+		.seccomp_flags = AB_SECCOMP_NO_SYSV_IPC | AB_SECCOMP_NO_NET_NAMESPACE,
 		.broker_fd = a->broker_fd,
 		.broker_fs = a->req->landlock->broker,
 		.command_mask = a->mask,
