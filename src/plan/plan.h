@@ -173,6 +173,12 @@ int plan_access_at(const struct plan *plan, const char *path, int skip);
  * a path is writable), or -1. */
 int plan_node_at(const struct plan *plan, const char *path, int skip);
 
+/* The socket nodes (plan/sockets.c): NODE_SOCKET and NODE_SOCKET_ALLOW.
+ * A backend that cannot hide a socket from connect(2) (Landlock) treats
+ * them as absent: plan_access_at as if they were not there. */
+bool plan_node_is_socket(const struct plan_node *n);
+int plan_access_at_without_sockets(const struct plan *plan, const char *path, int skip);
+
 void plan_add_warning(struct plan *plan, const char *code, const char *path,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

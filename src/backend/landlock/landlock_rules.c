@@ -187,13 +187,13 @@ static ab_access landlock_access(const struct plan *plan, size_t i)
 	/* Landlock cannot hide a socket from connect(2): the socket nodes
 	 * (plan/sockets.c) change nothing here; run/socket_posture.c says
 	 * what holds instead */
-	if (d->source == NODE_SOCKET || d->source == NODE_SOCKET_ALLOW) {
-		int parent = plan_access_at(plan, d->path, (int)i);
+	if (plan_node_is_socket(d)) {
+		int parent = plan_access_at_without_sockets(plan, d->path, (int)i);
 		return parent ? (ab_access)parent : AB_ACCESS_NONE;
 	}
 	if (d->source != NODE_STATE)
 		return d->access;
-	int parent = plan_access_at(plan, d->path, (int)i);
+	int parent = plan_access_at_without_sockets(plan, d->path, (int)i);
 	return parent == AB_ACCESS_WRITE ? AB_ACCESS_READ : (ab_access)parent;
 }
 
