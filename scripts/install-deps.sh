@@ -24,10 +24,11 @@ set -euo pipefail
 # git              integration tests and the demo create real git repos
 # python3          meson itself; scripts/run-tests.sh reads meson's JSON log
 # jq               integration tests read the JSON events and explain --json
+# openssh-client   integration tests bind a test ssh-agent in (--allow-unix)
 packages=(
 	build-essential meson ninja-build pkg-config
 	libseccomp-dev libjansson-dev libcmocka-dev
-	bubblewrap util-linux iproute2 curl netcat-openbsd git python3 jq
+	bubblewrap util-linux iproute2 curl netcat-openbsd git python3 jq openssh-client
 )
 
 if [ "${AGENTBOX_SKIP_DEPS:-0}" = 1 ]; then
@@ -37,7 +38,7 @@ fi
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	# Not Debian: check the tools themselves and say what is missing.
 	missing_cmds=()
-	for c in cc make meson ninja pkg-config bwrap setpriv ip curl nc git python3; do
+	for c in cc make meson ninja pkg-config bwrap setpriv ip curl nc git python3 ssh-agent; do
 		command -v "$c" >/dev/null 2>&1 || missing_cmds+=("$c")
 	done
 	if [ ${#missing_cmds[@]} -gt 0 ]; then

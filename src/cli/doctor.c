@@ -332,6 +332,9 @@ static void add_landlock_only(struct report *r, const struct probes *p)
 		    "writable root that holds .git or another protected name (git clone, python3 -m venv, "
 		    "editors' atomic saves and sed -i fail there with Permission denied; subdirectories "
 		    "and $TMPDIR work); no network proxy (--net proxy is refused: use --net none or full); "
+		    "no local servers under --net none (no loopback of its own: IP sockets and unix "
+		    "connect/listen are refused, --allow-unix too); under --net full the socket never-list "
+		    "(docker.sock, the session bus, ssh-agent) is not hidden; "
 		    "no PID namespace (the command sees the host's processes); System V IPC is refused; "
 		    "no new pseudo-terminals; --exact refuses such plans; each narrowed run says so in "
 		    "one line on stderr"),
@@ -352,7 +355,8 @@ static char *posture(const struct backend *b, const struct probes *p)
 	case AB_BACKEND_LANDLOCK:
 		return xasprintf("weaker: no namespaces; filesystem rules by Landlock ABI %d; seccomp filter; "
 				 "no_new_privs; other processes and the host /proc stay visible; --net proxy refused "
-				 "(it needs a network namespace); System V IPC refused; the host's /dev and other "
+				 "(it needs a network namespace); no loopback servers or unix connect under --net none; "
+				 "the socket never-list not enforced under --net full; System V IPC refused; the host's /dev and other "
 				 "terminals out of reach; creating directly in a workspace root holding .git refused%s",
 				 p->landlock.abi,
 				 p->landlock.abi < 6 ? "; abstract unix sockets outside are not refused (ABI 6)" : "");
