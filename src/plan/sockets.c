@@ -48,7 +48,7 @@ static int hide_never_listed(struct plan *plan, const struct socket_never *e,
 	if (!path)
 		return 0;
 	struct stat st;
-	if (lstat(path, &st) < 0 && stat(path, &st) < 0)
+	if (lstat(path, &st) < 0)
 		return 0; /* absent: nothing to hide, no mount */
 	struct canonical c;
 	int r = canonicalize(path, &c, err);
@@ -138,7 +138,11 @@ static int allow_one(struct plan *plan, const struct policy_allow_unix *au, ab_e
 	}
 	char *canon = xstrdup(c.path);
 	canonical_free(&c);
-	r = plan_add_node(plan, canon, AB_ACCESS_READ, NODE_SOCKET_ALLOW, au->origin, err);
+	/* the posture's never_list_allowed looks for this mark */
+	_cleanup_free_ char *why = never ? xasprintf("%s (inside %s, on the socket never-list)",
+						     au->origin, never->path)
+				  : xstrdup(au->origin);
+	r = plan_add_node(plan, canon, AB_ACCESS_READ, NODE_SOCKET_ALLOW, why, err);
 	free(canon);
 	return r < 0 ? r : 0;
 }

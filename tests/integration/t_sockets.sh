@@ -299,6 +299,12 @@ i=0; while [ ! -S /run/user/$U/ssh-agent.sock ] && [ $i -lt 100 ]; do sleep 0.05
 	expect_stdout_contains "ssh-add -l exits 1 (connected, no keys)" "rc=1"
 	expect_stdout_contains "the session bus next to it stays hidden" "REFUSED"
 	expect_stderr_contains "a warning names the never-list" "on the socket never-list"
+	private_run '
+U=$(id -u); mkdir -p -m 0700 /run/user/$U
+serve /run/user/$U/agent.sock
+"$AGENTBOX" run --allow-unix /run/user/$U/agent.sock --events-fd 3 -- true 3>&1 >/dev/null 2>/dev/null'
+	expect "the posture lists it under never_list_allowed" \
+		'grep -q "\"never_list_allowed\":\[\"/run/user/[0-9]*/agent.sock\"\]" <<<"$OUT"'
 }
 
 # The allowed socket lies in a writable workspace; after planning it is

@@ -159,6 +159,7 @@ static void test_allow_unix_reopens_one_socket_inside_a_hidden_directory(void **
 	assert_true(has_op(&plan, OP_MKFILE, P("rt/agent.sock")));
 	assert_true(has_op(&plan, OP_BIND_RO, P("rt/agent.sock")));
 	assert_true(has_warning(&plan, "allow_unix_never_list"));
+	assert_non_null(strstr(a->why, "on the socket never-list"));
 	plan_free(&plan);
 	ab_policy_free(p);
 }
