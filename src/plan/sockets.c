@@ -71,6 +71,16 @@ static int hide_never_listed(struct plan *plan, const struct socket_never *e,
 	}
 	_cleanup_free_ char *why = xasprintf("socket never-list: %s", e->why);
 	r = plan_add_node(plan, canon, AB_ACCESS_NONE, NODE_SOCKET, why, err);
+	/* a rule below reopens part of it (mask_dir): allowed, as a rule
+	 * that names its path, but said like --allow-unix's */
+	for (size_t i = 0; r >= 0 && i < plan->n_nodes; i++) {
+		const struct plan_node *n = &plan->nodes[i];
+		if (n->source == NODE_RULE && n->access != AB_ACCESS_NONE &&
+		    path_is_under(n->path, canon) && strcmp(n->path, canon) != 0)
+			plan_add_warning(plan, "socket_never_list", n->path,
+					 "%s makes %s visible inside %s, on the socket never-list (%s)",
+					 n->why, n->path, canon, e->why);
+	}
 	free(canon);
 	return r < 0 ? r : 0;
 }

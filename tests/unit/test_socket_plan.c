@@ -142,6 +142,25 @@ static void test_rule_on_never_list_path_is_overridden_with_warning(void **state
 	ab_policy_free(p);
 }
 
+/* A rule below a hidden never-list directory reopens that part, with a
+ * warning that names the rule. */
+static void test_rule_below_never_list_directory_reopens_with_warning(void **state)
+{
+	(void)state;
+	struct plan_context ctx;
+	ab_policy *p = setup_tree(&ctx);
+	mkdirs("rt/proj");
+	rule(p, P("rt/proj"), AB_ACCESS_WRITE);
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	assert_int_equal(node(&plan, P("rt"))->access, AB_ACCESS_NONE);
+	assert_int_equal(node(&plan, P("rt/proj"))->access, AB_ACCESS_WRITE);
+	assert_true(has_op(&plan, OP_BIND_RW, P("rt/proj")));
+	assert_true(has_warning(&plan, "socket_never_list"));
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
 static void test_allow_unix_reopens_one_socket_inside_a_hidden_directory(void **state)
 {
 	(void)state;
@@ -245,6 +264,7 @@ int main(void)
 		T_(test_never_list_hides_what_exists_and_is_visible),
 		T_(test_no_never_list_adds_nothing),
 		T_(test_rule_on_never_list_path_is_overridden_with_warning),
+		T_(test_rule_below_never_list_directory_reopens_with_warning),
 		T_(test_allow_unix_reopens_one_socket_inside_a_hidden_directory),
 		T_(test_allow_unix_on_a_never_list_socket_itself),
 		T_(test_allow_unix_refuses_what_is_not_a_socket),
