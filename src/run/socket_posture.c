@@ -111,10 +111,18 @@ void socket_posture_print(const struct plan *plan, ab_backend backend, FILE *out
 	fprintf(out, "\nsockets:\n  loopback: %s\n  ip: %s\n  unix: %s\n  abstract unix: %s\n"
 		     "  unix datagram: %s\n  never-list: %s\n",
 		f.loopback, f.ip, f.unix_path, f.abstract, f.datagram, f.never);
+	/* Landlock keeps none of these nodes (plan/sockets.c): say what
+	 * they would have been, not that they hold */
+	bool refused = landlock && plan->net != AB_NET_FULL;
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		const struct plan_node *n = &plan->nodes[i];
 		if (n->source == NODE_SOCKET)
-			fprintf(out, "  hidden %s (%s)\n", n->path, n->why);
+			fprintf(out, "  %s %s (%s)\n", landlock ? "not hidden by this backend:" : "hidden",
+				n->path, n->why);
+		else if (n->source == NODE_SOCKET_ALLOW && refused)
+			fprintf(out, "  --allow-unix %s: refused on this backend under --net %s "
+				     "(no unix connect here; use a namespace backend)\n",
+				n->path, ab_net_name(plan->net));
 		else if (n->source == NODE_SOCKET_ALLOW)
 			fprintf(out, "  reachable %s (%s)%s\n", n->path, n->why,
 				strstr(n->why, "never-list") ? " WARNING: on the never-list" : "");

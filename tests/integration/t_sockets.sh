@@ -376,5 +376,7 @@ case_sockets_landlock_says_what_holds() {
 		ab run --backend landlock -C "$WS" --allow-unix "$CASE_DIR/agent/a.sock" -- true
 		expect_exit "--allow-unix under --net none is refused" 125
 		expect_stderr_contains "the refusal says why and what to do" "use a namespace backend"
+		ab explain --backend landlock -C "$WS" --allow-unix "$CASE_DIR/agent/a.sock" -- true
+		expect_stdout_contains "explain says so too" "a.sock: refused on this backend under --net none"
 	fi
 }
