@@ -142,22 +142,36 @@ static int read_config(struct reader *rd, const char *path, int depth)
 	close(fd);
 	if (r == 0) {
 		_cleanup_free_ char *dir = path_parent(real);
-		rd->file = path;
+		rd->file = real; /* messages name the file itself, not "x/.git/../cfg" */
 		rd->dir = dir;
 		rd->depth = depth;
-		r = gitconfig_parse(text.s ? text.s : "", text.len, path, on_value, rd, rd->err);
+		r = gitconfig_parse(text.s ? text.s : "", text.len, real, on_value, rd, rd->err);
 		rd->file = rd->dir = NULL;
 	}
 	sbuf_free(&text);
 	return r;
 }
 
+char *git_canonical_path(const char *path)
+{
+	struct canonical c;
+	ab_error ignored;
+	if (canonicalize(path, &c, &ignored) < 0)
+		return NULL;
+	char *p = c.path;
+	c.path = NULL;
+	canonical_free(&c);
+	return p;
+}
+
 /* A path a key names: read-only where it is writable. A missing one is
  * blocked (it cannot be created); one that a rule of the user keeps
  * writable cannot be protected, and the run is refused. */
-static int protect_path(struct plan *plan, const char *path, const struct named_value *nv, ab_error *err)
+static int protect_path(struct plan *plan, const char *named, const struct named_value *nv, ab_error *err)
 {
-	if (plan_access_at(plan, path, -1) != AB_ACCESS_WRITE)
+	/* where git ends up ("../x" from .git/ leaves the read-only .git) */
+	_cleanup_free_ char *path = git_canonical_path(named);
+	if (!path || plan_access_at(plan, path, -1) != AB_ACCESS_WRITE)
 		return 0;
 	_cleanup_free_ char *why = xasprintf("named by git config %s = '%s' (%s:%u; %s)", nv->name, nv->value,
 					     nv->file, nv->line, nv->key->why);

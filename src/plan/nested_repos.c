@@ -98,12 +98,13 @@ static char *resolve_from(const char *base, const char *p)
  * read-only where it is writable; elsewhere its access stays what the
  * rules say (never widened: a hidden git dir stays hidden). Returns the
  * canonical path in *canon (or NULL) when it is a directory. */
-static int protect_dir(struct plan *plan, const char *path, const char *why,
+static int protect_dir(struct plan *plan, const char *named, const char *why,
 		       char **canon, ab_error *err)
 {
 	*canon = NULL;
 	struct stat st;
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+	_cleanup_free_ char *path = git_canonical_path(named);
+	if (!path || stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
 	if (plan_access_at(plan, path, -1) != AB_ACCESS_WRITE) {
 		*canon = xstrdup(path);
@@ -190,6 +191,14 @@ static bool over_bound(struct scan *s)
 
 static int scan_dir(struct scan *s, int dirfd, const char *path, int level)
 {
+	/* at the depth limit only .git itself matters: no need to list */
+	if (level >= s->depth) {
+		struct stat st;
+		s->dirs++;
+		if (over_bound(s) || fstatat(dirfd, ".git", &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return 0;
+		return found_dotgit(s, dirfd, path, level);
+	}
 	int fd = dup(dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
@@ -209,7 +218,7 @@ static int scan_dir(struct scan *s, int dirfd, const char *path, int level)
 			r = found_dotgit(s, dirfd, path, level);
 			continue;
 		}
-		if (level >= s->depth || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;
 		int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0) {
@@ -260,7 +269,7 @@ static bool is_shared_tmp(const char *root, const struct plan_context *ctx)
 	return strcmp(root, t) == 0 || (real && strcmp(root, real) == 0);
 }
 
-static int scan_root(struct plan *plan, const char *root, int depth, bool partial,
+static int scan_root(struct plan *plan, const char *root, int depth, bool partial, bool note,
 		     struct git_repo_list *repos, ab_error *err)
 {
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -290,7 +299,8 @@ static int scan_root(struct plan *plan, const char *root, int depth, bool partia
 		plan_add_warning(plan, "git_scan_partial", root,
 				 "the search for nested git repositories under %s stopped at its bound (%zu entries or %d ms); repositories it did not reach are not protected (--git-scan-partial)",
 				 root, s.max_entries, GIT_SCAN_MAX_MS);
-	plan_add_note(plan,
+	if (note)
+		plan_add_note(plan,
 		      "git scan of %s: depth %d (--git-scan-depth), %zu directories, %zu entries, %zu nested repositories, %.1f ms%s; a repository deeper than %d levels is not protected",
 		      root, depth, s.dirs, s.entries, s.found, ms, s.bound_hit ? ", stopped at its bound" : "", depth);
 	return 0;
@@ -321,7 +331,7 @@ int nested_repos_add_nodes(struct plan *plan, const ab_policy *policy,
 	for (size_t i = 0; i < roots.n && r == 0; i++) {
 		bool shared = is_shared_tmp(roots.v[i], ctx);
 		r = scan_root(plan, roots.v[i], shared ? 0 : policy->git_scan_depth,
-			      policy->git_scan_partial, &repos, err);
+			      policy->git_scan_partial, !shared, &repos, err);
 		if (r == 0 && shared && policy->git_scan_depth > 0)
 			plan_add_note(plan, "%s is shared scratch space: only its own .git is looked at, not nested repositories (a repository there is searched when it is the working directory or a writable root)",
 				      roots.v[i]);

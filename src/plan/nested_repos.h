@@ -46,4 +46,8 @@ int nested_repos_add_nodes(struct plan *plan, const ab_policy *policy,
 int git_config_paths_add_nodes(struct plan *plan, const struct git_repo_list *repos,
 			       const struct plan_context *ctx, ab_error *err);
 
+/* The canonical form of an absolute path ("..", links resolved, a missing
+ * tail kept), NULL when it cannot be resolved (a link loop). */
+char *git_canonical_path(const char *path);
+
 #endif
