@@ -42,21 +42,28 @@ gn_submodule_attack() {
 		cp -r .git/modules/sub evil-gitdir && echo copied
 		git config --file evil-gitdir/config core.fsmonitor "$PWD/fsmon.sh" && echo configured
 		git config --file evil-gitdir/config core.worktree "$PWD/sub"
+		printf "gitdir: ../evil-gitdir\n" > sub/.git.new
+		mv -f sub/.git.new sub/.git 2>/dev/null && echo pointer-replaced
+		rm -f sub/.git.new
 		printf "gitdir: ../evil-gitdir\n" > sub/.git 2>/dev/null && echo pointer-rewritten
-		printf "gitdir: ../evil-gitdir\n" > sub/.git.new && mv -f sub/.git.new sub/.git 2>/dev/null && echo pointer-replaced
+		true'
+	expect_exit "$what: the run works" 0
+	expect_stdout_eq "$what: the copy is made and configured, but the pointer is neither replaced nor rewritten" \
+		"$(printf 'copied\nconfigured')"
+	expect "$what: sub/.git on the host is the original pointer" '[ -f "$WS/sub/.git" ] && [ "$(cat "$WS/sub/.git")" = "$pointer" ]'
+	git -C "$WS" status --porcelain >/dev/null 2>&1
+	git -C "$WS/sub" status --porcelain >/dev/null 2>&1
+	expect_absent "$what: git status on the host runs nothing planted" "$WS/PWNED"
+	sbx "$@" -C "$WS" -- '
+		export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 		rm -f sub/.git 2>/dev/null && echo pointer-removed
 		mv sub sub-moved 2>/dev/null && echo sub-renamed
 		git config --file .git/modules/sub/config core.fsmonitor "$PWD/fsmon.sh" 2>/dev/null && echo modules-config-written
 		echo x > .git/modules/sub/hooks/pre-commit 2>/dev/null && echo modules-hook-written
 		true'
-	expect_exit "$what: the run works" 0
-	expect_stdout_eq "$what: the copy is made, but no pointer, module config or hook is changed" \
-		"$(printf 'copied\nconfigured')"
-	expect "$what: sub/.git on the host is the original pointer" '[ -f "$WS/sub/.git" ] && [ "$(cat "$WS/sub/.git")" = "$pointer" ]'
+	expect_exit "$what: the second run works" 0
+	expect_stdout_eq "$what: the pointer is not removed, sub not renamed, the module's config and hooks not written" ""
 	expect "$what: the submodule's config is unchanged" 'cmp -s "$WS/.git/modules/sub/config" "$CASE_DIR/sub-config.orig"'
-	git -C "$WS" status --porcelain >/dev/null 2>&1
-	git -C "$WS/sub" status --porcelain >/dev/null 2>&1
-	expect_absent "$what: git status on the host runs nothing planted" "$WS/PWNED"
 }
 
 case_submodule_pointer_attack_fails() {
@@ -79,14 +86,16 @@ case_hooks_path_in_worktree_is_read_only() {
 	sbx --policy workspace-write -C "$WS" -- '
 		printf "#!/bin/sh\ntouch \"$PWD/PWNED\"\n" > .husky/pre-commit 2>/dev/null && echo hook-written
 		printf "#!/bin/sh\ntouch \"$PWD/PWNED\"\n" > .husky/post-commit 2>/dev/null && echo hook-created
-		mv .husky husky-old 2>/dev/null && echo renamed
+		chmod +x .husky/post-commit 2>/dev/null
 		echo ok > other.txt && echo other-written'
 	expect_exit "hooksPath: the run works" 0
-	expect_stdout_eq "hooksPath: no hook written, created or moved; other files are" "other-written"
+	expect_stdout_eq "hooksPath: no hook written or created; other files are" "other-written"
 	expect "hooksPath: the host's hook is unchanged" 'cmp -s "$WS/.husky/pre-commit" "$CASE_DIR/hook.orig"'
 	git_q -C "$WS" add other.txt
 	git_q -C "$WS" commit -m host
 	expect_absent "hooksPath: git commit on the host runs nothing planted" "$WS/PWNED"
+	sbx --policy workspace-write -C "$WS" -- 'mv .husky husky-old 2>/dev/null && echo renamed; true'
+	expect_stdout_eq "hooksPath: the hooks directory cannot be renamed away" ""
 	ab explain --policy workspace-write -C "$WS"
 	expect_stdout_contains "explain names the key and the file" "named by git config core.hookspath = '.husky' ($WS/.git/config:"
 
