@@ -290,6 +290,7 @@ static int scan_root(struct plan *plan, const char *root, int depth, bool partia
 	if (r < 0)
 		return r;
 	double ms = monotonic_ms() - start;
+	plan->git_nested_found += s.found;
 	if (s.bound_hit && !partial)
 		return ab_fail(err, E2BIG,
 			       "the search for nested git repositories under %s reached its bound (%zu entries or %d ms) at depth %d; a repository it did not reach would stay writable, and git runs its hooks on the host, so agentbox refuses to run\n"
@@ -328,6 +329,7 @@ int nested_repos_add_nodes(struct plan *plan, const ab_policy *policy,
 	}
 	struct git_repo_list repos = {0};
 	int r = 0;
+	plan->git_scan_depth = policy->git_scan_depth;
 	for (size_t i = 0; i < roots.n && r == 0; i++) {
 		bool shared = is_shared_tmp(roots.v[i], ctx);
 		r = scan_root(plan, roots.v[i], shared ? 0 : policy->git_scan_depth,

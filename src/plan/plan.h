@@ -110,6 +110,10 @@ struct plan {
 	 * (each run would print it): "git scan of /ws: depth 4, ..." */
 	char **notes;
 	size_t n_notes, cap_notes;
+	/* the search for nested repositories (plan/nested_repos.c): its
+	 * depth, -1 when there was none, and how many .git it found */
+	int git_scan_depth;
+	size_t git_nested_found;
 
 	char *cwd;           /* canonical working directory inside */
 	ab_net net;

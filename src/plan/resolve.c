@@ -375,6 +375,7 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 		 struct plan *plan, ab_error *err)
 {
 	memset(plan, 0, sizeof(*plan));
+	plan->git_scan_depth = -1;
 	plan->net = policy->net;
 	plan->domains = &policy->domains;
 	plan->mount_proc = !ctx->no_proc;

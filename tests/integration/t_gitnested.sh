@@ -130,6 +130,10 @@ case_nested_repo_hooks_and_depth() {
 	expect_stdout_contains "explain: the scan says its depth" "a repository deeper than 4 levels is not protected"
 	expect_stdout_lacks "explain: the depth-5 repository is not listed" "$WS/a/b/c/d4/e5/.git"
 
+	ab run --policy workspace-write --events-fd 3 -C "$WS" -- true 3>"$CASE_DIR/events"
+	expect "nested: the start event's posture gives the depth and the repositories found" \
+		'grep -q "\"git_scan\":{\"depth\":4,\"nested_repositories\":2}" "$CASE_DIR/events"'
+
 	sbx --policy workspace-write --git-scan-depth 5 -C "$WS" -- \
 		'echo x > a/b/c/d4/e5/.git/hooks/pre-commit 2>/dev/null && echo e5-hook; true'
 	expect_stdout_eq "--git-scan-depth 5 protects the depth-5 repository" ""
