@@ -15,7 +15,7 @@ const struct git_key git_config_keys[] = {
 	/* files git reads as configuration, or directories it runs from */
 	{"include", NULL, "path", GIT_KEY_INCLUDE, "a configuration file git includes"},
 	{"includeif", "*", "path", GIT_KEY_INCLUDE, "a configuration file git includes (conditions are not evaluated: every one counts)"},
-	{"core", NULL, "hookspath", GIT_KEY_DIR, "the directory git runs hooks from"},
+	{"core", NULL, "hookspath", GIT_KEY_DIR, "the directory git runs hooks from (and its parent when it ends in /_: husky 9 runs .husky/* from .husky/_)"},
 	{"init", NULL, "templatedir", GIT_KEY_DIR, "copied into every new repository, hooks included"},
 	{"core", NULL, "attributesfile", GIT_KEY_FILE, "attributes choose the filters and diff drivers git runs"},
 	{"core", NULL, "excludesfile", GIT_KEY_FILE, "read by git status and add"},
@@ -218,8 +218,20 @@ int git_key_paths(const struct git_key *key, const char *name, const char *value
 	case GIT_KEY_INCLUDE:
 		return add_path(name, value, value, base->config_dir, base, out, err);
 	case GIT_KEY_FILE:
-	case GIT_KEY_DIR:
 		return add_path(name, value, value, base->worktree, base, out, err);
+	case GIT_KEY_DIR: {
+		size_t before = out->n;
+		int r = add_path(name, value, value, base->worktree, base, out, err);
+		/* husky 9 points core.hooksPath at .husky/_, whose hooks run
+		 * the user's scripts in .husky/: keep its parent too */
+		if (r == 0 && out->n > before) {
+			const char *p = out->v[out->n - 1];
+			size_t len = strlen(p);
+			if (len > 2 && strcmp(p + len - 2, "/_") == 0)
+				strv_push_owned(out, path_parent(p));
+		}
+		return r;
+	}
 	case GIT_KEY_BOOL_OR_COMMAND:
 		return is_git_bool(value) ? 0 : command_paths(name, value, base, out, err);
 	case GIT_KEY_BANG_COMMAND:

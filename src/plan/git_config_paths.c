@@ -26,6 +26,9 @@
 
 #define CONFIG_MAX_BYTES (1 << 20)
 #define INCLUDE_MAX_DEPTH 10 /* git's own limit */
+/* Included files can fan out (one file including many, each including
+ * many): a bound on all files read in one resolution keeps it finite. */
+#define CONFIG_MAX_FILES 256
 
 /* One value of a key in the table, with where it was found. */
 struct named_value {
@@ -41,6 +44,7 @@ struct reader {
 	size_t n, cap;
 	const char *file, *dir; /* the file being parsed */
 	int depth;
+	size_t files_read;
 	bool openat2;
 	ab_error *err;
 };
@@ -79,16 +83,18 @@ static int on_value(const char *key, const char *value, unsigned line, void *arg
 	strv paths = {0};
 	int r = git_key_paths(k, key, value, &base, &paths, rd->err);
 	const char *file = rd->file, *dir = rd->dir;
+	int depth = rd->depth;
 	for (size_t i = 0; i < paths.n && r == 0; i++) {
-		if (rd->depth + 1 > INCLUDE_MAX_DEPTH) {
+		if (depth + 1 > INCLUDE_MAX_DEPTH) {
 			r = ab_fail(rd->err, ELOOP,
 				    "git configuration %s, line %u: %s = '%s' goes deeper than %d includes; agentbox refuses to run\n"
 				    "fix: remove the include loop", file, line, key, value, INCLUDE_MAX_DEPTH);
 			break;
 		}
-		r = read_config(rd, paths.v[i], rd->depth + 1);
+		r = read_config(rd, paths.v[i], depth + 1);
 		rd->file = file;
 		rd->dir = dir;
+		rd->depth = depth;
 	}
 	strv_free(&paths);
 	return r;
@@ -106,6 +112,13 @@ static int read_config(struct reader *rd, const char *path, int depth)
 	if (!c.exists || c.is_dir) {
 		canonical_free(&c);
 		return 0; /* git skips a missing file; the caller blocks it where writable */
+	}
+	if (++rd->files_read > CONFIG_MAX_FILES) {
+		canonical_free(&c);
+		return ab_fail(rd->err, E2BIG,
+			       "reading the git configuration %s: more than %d configuration files (with their includes) in one run; agentbox cannot follow them all and refuses to run\n"
+			       "fix: reduce the include.path / includeIf chains, or make the repositories unreachable for this run",
+			       path, CONFIG_MAX_FILES);
 	}
 	int fd = -1;
 	int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

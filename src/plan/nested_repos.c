@@ -163,6 +163,8 @@ static int found_dotgit(struct scan *s, int dirfd, const char *path, int level)
 	if (fstatat(dirfd, ".git", &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0; /* gone since readdir */
 	_cleanup_free_ char *dotgit = path_join(path, ".git");
+	if (S_ISLNK(st.st_mode) && level == 0)
+		return 0; /* the root's own: protected.c refuses it or a rule names it */
 	if (S_ISLNK(st.st_mode))
 		return ab_fail(s->err, ELOOP,
 			       "nested repository %s: its .git is a symbolic link; agentbox refuses to run because the sandboxed command could re-point it\n"

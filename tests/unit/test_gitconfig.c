@@ -165,6 +165,8 @@ static void test_values_resolve_as_git_does(void **state)
 	assert_paths("core.hookspath", "./a/../hooks", "/ws/a/../hooks");
 	assert_paths("core.hookspath", "~/hooks", "/home/u/hooks");
 	assert_paths("core.hookspath", "/abs/h", "/abs/h");
+	/* husky 9: .husky/_ runs the scripts in .husky/ */
+	assert_paths("core.hookspath", ".husky/_", "/ws/.husky/_ /ws/.husky");
 	assert_paths("include.path", "extra.inc", "/ws/.git/extra.inc");
 	assert_paths("include.path", ":(optional)~/x.inc", "/home/u/x.inc");
 	assert_paths("core.fsmonitor", "true", "");

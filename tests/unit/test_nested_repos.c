@@ -214,6 +214,15 @@ static void test_config_refusals_name_key_file_and_line(void **state)
 	resolve_fails(p, &ctx, EINVAL, "line 3", P("w/.git/config"));
 	mkfile("w/.git/config", "[include]\n\tpath = config\n");
 	resolve_fails(p, &ctx, ELOOP, "includes", NULL);
+	/* fan-out: 300 includes of one file, each read */
+	sbuf many = {0};
+	sbuf_add(&many, "[include]\n");
+	for (int i = 0; i < 300; i++)
+		sbuf_add(&many, "\tpath = empty.cfg\n");
+	mkfile("w/.git/empty.cfg", "");
+	mkfile("w/.git/config", many.s);
+	sbuf_free(&many);
+	resolve_fails(p, &ctx, E2BIG, "more than 256 configuration files", NULL);
 	ab_policy_free(p);
 }
 
