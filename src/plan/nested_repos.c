@@ -95,25 +95,27 @@ static char *resolve_from(const char *base, const char *p)
 }
 
 /* A directory that protects a repository (a git dir, a common dir): made
- * read-only where it is writable; elsewhere its access stays what the
- * rules say (never widened: a hidden git dir stays hidden). Returns the
- * canonical path in *canon (or NULL) when it is a directory. */
+ * read-only where it is writable, and where it is missing there, blocked
+ * (else the command could create it, with a config of its own, for the
+ * pointer that names it); elsewhere its access stays what the rules say
+ * (never widened: a hidden git dir stays hidden). Sets *canon to the
+ * canonical path when it is a directory git can use. */
 static int protect_dir(struct plan *plan, const char *named, const char *why,
 		       char **canon, ab_error *err)
 {
 	*canon = NULL;
-	struct stat st;
 	_cleanup_free_ char *path = git_canonical_path(named);
-	if (!path || stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (!path)
 		return 0;
-	if (plan_access_at(plan, path, -1) != AB_ACCESS_WRITE) {
-		*canon = xstrdup(path);
-		return 0;
+	struct stat st;
+	bool is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (plan_access_at(plan, path, -1) == AB_ACCESS_WRITE) {
+		int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_GITDIR, why, err);
+		if (idx < 0)
+			return idx;
 	}
-	int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_GITDIR, why, err);
-	if (idx < 0)
-		return idx;
-	*canon = xstrdup(plan->nodes[idx].path);
+	if (is_dir)
+		*canon = xstrdup(path);
 	return 0;
 }
 

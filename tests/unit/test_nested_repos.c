@@ -75,6 +75,8 @@ static void test_nested_repositories_down_to_the_depth(void **state)
 	mkdirs("elsewhere/gd");               /* a git dir outside, in another writable root */
 	mkdirs("w/ext");
 	mkfile("w/ext/.git", "gitdir: ../../elsewhere/gd\n");
+	mkdirs("w/gone");                     /* names a git dir that does not exist yet */
+	mkfile("w/gone/.git", "gitdir: ../planted\n");
 	struct plan_context ctx;
 	ab_policy *p = workspace(&ctx);
 	rule(p, P("elsewhere"), AB_ACCESS_WRITE);
@@ -90,8 +92,11 @@ static void test_nested_repositories_down_to_the_depth(void **state)
 	/* inside the read-only .git already: no node of its own */
 	assert_null(node(&plan, P("w/.git/modules/m")));
 	assert_read_only(&plan, P("elsewhere/gd"), "git dir named by");
+	/* missing in a writable area: blocked, so that it cannot be planted */
+	assert_read_only(&plan, P("w/planted"), "git dir named by");
+	assert_false(node(&plan, P("w/planted"))->exists);
 	assert_int_equal(plan.git_scan_depth, 4);
-	assert_int_equal(plan.git_nested_found, 5);
+	assert_int_equal(plan.git_nested_found, 6);
 	bool noted = false;
 	for (size_t i = 0; i < plan.n_notes; i++)
 		noted |= strstr(plan.notes[i], "depth 4") && strstr(plan.notes[i], "not protected");
