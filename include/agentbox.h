@@ -194,6 +194,13 @@ AB_EXPORT int ab_policy_unprotect(ab_policy *p, const char *name, ab_error *err)
  * the posture. EINVAL for a relative path; whether PATH is a socket is
  * checked when the run is planned. */
 AB_EXPORT int ab_policy_add_allow_unix(ab_policy *p, const char *path, ab_error *err);
+/* Nested repositories: how many directory levels below each writable root
+ * are searched for .git (default 4, 0 = the root's own .git only, at most
+ * 32), and whether a search that reaches its bound of entries or time may
+ * go on protecting only what it found (partial) instead of refusing the
+ * run. EINVAL when depth is out of range. */
+AB_EXPORT int ab_policy_set_git_scan_depth(ab_policy *p, int depth, ab_error *err);
+AB_EXPORT void ab_policy_set_git_scan_partial(ab_policy *p, bool partial);
 AB_EXPORT void ab_policy_set_network(ab_policy *p, ab_net net);
 AB_EXPORT ab_net ab_policy_network(const ab_policy *p);
 /* Adds a destination pattern for the proxy (--allow-domain, --deny-domain;

@@ -37,6 +37,10 @@ void cli_usage(FILE *out)
 	      "                        :cwd :tmpdir :slash_tmp; the most specific rule wins\n"
 	      "  --protect NAME        keep NAME read-only under every writable root\n"
 	      "  --unprotect NAME      drop a protected name for this run (see docs/policy.md)\n"
+	      "  --git-scan-depth N    look for nested repositories (.git) N directory levels\n"
+	      "                        below each writable root (default 4; 0 = top level only)\n"
+	      "  --git-scan-partial    when that search reaches its bound of entries or time,\n"
+	      "                        protect what it found instead of refusing the run\n"
 	      "  --net none|full|proxy network access (default none; proxy when domain\n"
 	      "                        rules are given): proxy leaves only agentbox's\n"
 	      "                        policy proxy, which applies the domain rules and\n"
@@ -88,7 +92,7 @@ static bool takes_value(const char *opt)
 		"--allow-unix",
 		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
 		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
-		"--approvals-save", NULL,
+		"--approvals-save", "--git-scan-depth", NULL,
 	};
 	for (size_t i = 0; with_value[i]; i++)
 		if (strcmp(opt, with_value[i]) == 0)
@@ -252,6 +256,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 	/* Pass 1: options that decide the base (preset, file, cwd) and every
 	 * value check; the rules themselves are applied in pass 2, in order. */
 	const char *preset = NULL, *file = NULL, *cd = NULL, *save = NULL;
+	int scan_depth = POLICY_GIT_SCAN_DEPTH_DEFAULT;
+	bool scan_partial = false;
 	struct net_flags nf = {0};
 	int end = argc;
 	for (int i = 2; i < argc; i++) {
@@ -334,6 +340,16 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			cli->opts.exact = true;
 		} else if (strcmp(name, "--allow-writable-self") == 0) {
 			cli->opts.allow_writable_self = true;
+		} else if (strcmp(name, "--git-scan-partial") == 0) {
+			scan_partial = true;
+		} else if (strcmp(name, "--git-scan-depth") == 0) {
+			char *endp;
+			errno = 0;
+			long d = strtol(v, &endp, 10);
+			if (!*v || *endp || errno || d < 0 || d > 32)
+				return ab_fail(err, EINVAL,
+					       "--git-scan-depth: '%s' is not a depth from 0 (the top-level .git only) to 32", v);
+			scan_depth = (int)d;
 		} else if (strcmp(name, "--timeout") == 0) {
 			int r = parse_number(name, v, &cli->opts.timeout_sec, err);
 			if (r < 0)
@@ -408,6 +424,10 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 		} else if (strcmp(name, "--allow-domain") == 0 || strcmp(name, "--deny-domain") == 0) {
 			r = ab_policy_add_domain(cli->policy, v, name[2] == 'a', err);
 			continue;
+		} else if (strcmp(name, "--git-scan-depth") == 0) {
+			/* after the policy file: the flag wins over its key */
+			r = ab_policy_set_git_scan_depth(cli->policy, scan_depth, err);
+			continue;
 		} else {
 			continue;
 		}
@@ -417,6 +437,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 		if (r < 0)
 			ab_error_hint(err, "in option %s %s", name, v);
 	}
+	if (r == 0 && scan_partial)
+		ab_policy_set_git_scan_partial(cli->policy, true);
 	if (r == 0)
 		r = settle_network(cli->policy, &nf, file, err);
 	if (r < 0)

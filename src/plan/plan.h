@@ -24,7 +24,9 @@ enum node_source {
 	NODE_RULE,      /* a policy entry */
 	NODE_MINIMAL,   /* a platform default read root (:minimal) */
 	NODE_PROTECTED, /* a protected name under a writable root */
-	NODE_GITDIR,    /* the target of a .git pointer file, or its common dir */
+	NODE_GITDIR,    /* a nested .git, the target of a .git pointer file or its
+			   common dir, or a path the git configuration names
+			   (plan/nested_repos.c, plan/git_config_paths.c) */
 	NODE_STATE,     /* agentbox's own state directories (hidden) */
 	NODE_SELF,      /* agentbox's own binary, kept visible for the inner stage */
 	NODE_KERNEL,    /* /sys: kernel knobs stay read-only even under full access */
@@ -107,6 +109,14 @@ struct plan {
 	size_t n_ops, cap_ops;
 	struct plan_warning *warnings;
 	size_t n_warnings, cap_warnings;
+	/* What explain says about how the plan was made, not a warning
+	 * (each run would print it): "git scan of /ws: depth 4, ..." */
+	char **notes;
+	size_t n_notes, cap_notes;
+	/* the search for nested repositories (plan/nested_repos.c): its
+	 * depth, -1 when there was none, and how many .git it found */
+	int git_scan_depth;
+	size_t git_nested_found;
 
 	char *cwd;           /* canonical working directory inside */
 	ab_net net;
@@ -191,6 +201,7 @@ int protected_add_nodes(struct plan *plan, const ab_policy *policy,
 int plan_add_pins(struct plan *plan, ab_error *err);
 int plan_add_socket_nodes(struct plan *plan, const ab_policy *policy,
 			  const struct plan_context *ctx, ab_error *err);
+void plan_add_note(struct plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int plan_add_config_files(struct plan *plan, const struct plan_context *ctx, ab_error *err);
 int plan_order_ops(struct plan *plan, ab_error *err);
 

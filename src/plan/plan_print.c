@@ -135,6 +135,8 @@ void plan_print_table(const struct plan *plan, bool host_proc, FILE *out)
 		fprintf(out, "%-44s %-6s %-21s %s\n", n->path, ab_access_name(n->access),
 			node_effect(plan, i), n->why);
 	}
+	for (size_t i = 0; i < plan->n_notes; i++)
+		fprintf(out, "note: %s\n", plan->notes[i]);
 	for (size_t i = 0; i < plan->n_warnings; i++)
 		fprintf(out, "warning: %s\n", plan->warnings[i].message);
 }
@@ -190,6 +192,11 @@ void plan_append_json(const struct plan *plan, sbuf *b)
 		sbuf_addf(b, "%s{\"op\":\"%s\",\"path\":", i ? "," : "", plan_op_name(op->kind));
 		sbuf_add_json_string(b, op->path);
 		sbuf_addf(b, ",\"mode\":\"%04o\"}", op->mode);
+	}
+	sbuf_add(b, "],\"notes\":[");
+	for (size_t i = 0; i < plan->n_notes; i++) {
+		sbuf_add(b, i ? "," : "");
+		sbuf_add_json_string(b, plan->notes[i]);
 	}
 	sbuf_add(b, "],\"warnings\":[");
 	for (size_t i = 0; i < plan->n_warnings; i++) {

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/canonical.h"
+#include "plan/nested_repos.h"
 #include "policy/policy.h"
 
 /* Platform default read roots (:minimal), included when they exist. */
@@ -75,6 +76,16 @@ void plan_add_warning(struct plan *plan, const char *code, const char *path,
 		.path = path ? xstrdup(path) : NULL,
 		.message = msg ? msg : xstrdup(code),
 	};
+}
+
+void plan_add_note(struct plan *plan, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	grow_array((void **)&plan->notes, &plan->cap_notes, plan->n_notes + 1, sizeof(*plan->notes));
+	plan->notes[plan->n_notes++] = msg;
 }
 
 int plan_find_node(const struct plan *plan, const char *path)
@@ -364,6 +375,7 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 		 struct plan *plan, ab_error *err)
 {
 	memset(plan, 0, sizeof(*plan));
+	plan->git_scan_depth = -1;
 	plan->net = policy->net;
 	plan->domains = &policy->domains;
 	plan->mount_proc = !ctx->no_proc;
@@ -375,6 +387,8 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 		r = add_entries(plan, policy, ctx, err);
 	if (r == 0)
 		r = protected_add_nodes(plan, policy, ctx, err);
+	if (r == 0)
+		r = nested_repos_add_nodes(plan, policy, ctx, err);
 	if (r == 0)
 		r = refuse_writable_knobs(plan, err);
 	if (r < 0)
@@ -464,6 +478,9 @@ void plan_free(struct plan *plan)
 		free(plan->warnings[i].message);
 	}
 	free(plan->warnings);
+	for (size_t i = 0; i < plan->n_notes; i++)
+		free(plan->notes[i]);
+	free(plan->notes);
 	free(plan->cwd);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -82,6 +82,7 @@ static ab_policy *policy_alloc(ab_policy **out)
 {
 	ab_policy *p = xcalloc(1, sizeof(*p));
 	p->net = AB_NET_NONE;
+	p->git_scan_depth = POLICY_GIT_SCAN_DEPTH_DEFAULT;
 	*out = p; /* from here on the caller can free it, however far we get */
 	/* not through policy_add_protect: one built-in name (.config/fish)
 	 * has two components, which users cannot write */
@@ -143,6 +144,8 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 	c->net_set = src->net_set;
 	for (size_t i = 0; i < src->n_allow_unix; i++)
 		policy_add_allow_unix(c, src->allow_unix[i].path, src->allow_unix[i].origin, NULL);
+	c->git_scan_depth = src->git_scan_depth;
+	c->git_scan_partial = src->git_scan_partial;
 }
 
 struct clone_args {
@@ -441,4 +444,19 @@ char *policy_entry_spelling(const struct policy_entry *e)
 	case PP_HOME: return *e->path ? xasprintf("~/%s", e->path) : xstrdup("~");
 	}
 	return xstrdup("?");
+}
+
+int ab_policy_set_git_scan_depth(ab_policy *p, int depth, ab_error *err)
+{
+	if (depth < 0 || depth > POLICY_GIT_SCAN_DEPTH_MAX)
+		return ab_fail(err, EINVAL,
+			       "git scan depth %d is out of range; use 0 (the top-level .git only) to %d",
+			       depth, POLICY_GIT_SCAN_DEPTH_MAX);
+	p->git_scan_depth = depth;
+	return 0;
+}
+
+void ab_policy_set_git_scan_partial(ab_policy *p, bool partial)
+{
+	p->git_scan_partial = partial;
 }

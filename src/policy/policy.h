@@ -41,7 +41,15 @@ struct ab_policy {
 	struct domain_rules domains; /* the proxy's allow and deny patterns */
 	struct policy_allow_unix *allow_unix;
 	size_t n_allow_unix, cap_allow_unix;
+	/* How deep below each writable root nested repositories are looked
+	 * for (plan/nested_repos.c; 0 = the root's own .git only), and
+	 * whether a scan that hits its bound may go on with what it found. */
+	int git_scan_depth;
+	bool git_scan_partial;
 };
+
+#define POLICY_GIT_SCAN_DEPTH_DEFAULT 4
+#define POLICY_GIT_SCAN_DEPTH_MAX 32
 
 /* The built-in protected names (policy/protect_list.c): in every new
  * policy, kept read-only under writable roots unless a rule names the

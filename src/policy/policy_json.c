@@ -309,6 +309,7 @@ struct loader {
 	ab_error *err;
 	ab_policy *stage; /* validated content, merged at the end */
 	bool set_net;
+	bool set_scan_depth; /* "git_scan_depth" was given */
 	/* "protect" and "unprotect" as written: the stage starts with the
 	 * built-in names, which must not come back into a policy that had
 	 * them removed before this file was loaded */
@@ -685,8 +686,25 @@ static int load_network(struct loader *ld, json_t *root)
 	return 0;
 }
 
+/* "git_scan_depth": how deep nested repositories are looked for. */
+static int load_git_scan_depth(struct loader *ld, json_t *root)
+{
+	const struct jstep at[] = {{.key = "git_scan_depth"}};
+	json_t *v = json_object_get(root, "git_scan_depth");
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > POLICY_GIT_SCAN_DEPTH_MAX)
+		return fail_at(ld, at, 1, false,
+			       "\"git_scan_depth\" must be an integer from 0 (the top-level .git only) to %d, found %s",
+			       POLICY_GIT_SCAN_DEPTH_MAX, json_is_integer(v) ? "an integer out of range" : json_kind(v));
+	ld->stage->git_scan_depth = (int)json_integer_value(v);
+	ld->set_scan_depth = true;
+	return 0;
+}
+
 static const char *const top_keys[] = {
-	"version", "preset", "filesystem", "protect", "unprotect", "network", NULL,
+	"version", "preset", "filesystem", "protect", "unprotect", "network", "git_scan_depth", NULL,
 };
 
 static int load_root(struct loader *ld, json_t *root)
@@ -706,7 +724,7 @@ static int load_root(struct loader *ld, json_t *root)
 		const struct jstep at[] = {{.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 1, true,
-			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network)",
+			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git_scan_depth)",
 			       q);
 	}
 	int r;
@@ -715,7 +733,7 @@ static int load_root(struct loader *ld, json_t *root)
 	if ((r = load_version(ld, root)) < 0 || (r = load_preset(ld, root)) < 0 ||
 	    (r = load_filesystem(ld, root)) < 0 ||
 	    (r = load_protect(ld, root)) < 0 || (r = load_unprotect(ld, root)) < 0 ||
-	    (r = load_network(ld, root)) < 0)
+	    (r = load_network(ld, root)) < 0 || (r = load_git_scan_depth(ld, root)) < 0)
 		return r;
 	return 0;
 }
@@ -773,6 +791,8 @@ static void merge_stage(ab_policy *p, const struct loader *ld)
 		ab_policy_set_network(p, stage->net);
 	for (size_t i = 0; i < stage->n_allow_unix; i++)
 		policy_add_allow_unix(p, stage->allow_unix[i].path, stage->allow_unix[i].origin, NULL);
+	if (ld->set_scan_depth)
+		p->git_scan_depth = stage->git_scan_depth;
 }
 
 static int load_text(ab_policy *p, const char *text, size_t len,

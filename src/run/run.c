@@ -198,6 +198,9 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct backen
 		     "\"new_session\":true,\"capabilities\":\"none\"",
 		  plan->root_writable ? "full-write" : plan->root_readable ? "read-only-root" : "restricted-read",
 		  writable, hidden, protected_n, ab_net_name(plan->net), seccomp_mode_name(plan->net));
+	if (plan->git_scan_depth >= 0)
+		sbuf_addf(b, ",\"git_scan\":{\"depth\":%d,\"nested_repositories\":%zu}",
+			  plan->git_scan_depth, plan->git_nested_found);
 	c->b->append_posture(b, plan, c);
 	socket_posture_json(b, plan, c->b->id);
 	if (plan->net == AB_NET_PROXY)

@@ -1,0 +1,350 @@
+/* The search for nested repositories and submodules under each writable
+ * root. protected.c keeps a root's own .git read-only; a repository
+ * further down (vendor/lib/.git, a submodule's .git pointer file) would
+ * otherwise stay writable, and a hook planted there runs on the host the
+ * next time the user types `git commit` in it. Every directory is opened
+ * by fd below its parent (O_NOFOLLOW|O_DIRECTORY), so a concurrent writer
+ * cannot redirect the walk; the nodes record device and inode, so a swap
+ * between the walk and the mounts is caught by the backend (expect.c).
+ * The walk stays on the root's filesystem, enters no build-output tree
+ * without a .git directly inside, and is bounded in entries and time:
+ * at the bound the run is refused unless the user accepted a partial
+ * search (--git-scan-partial). */
+#include "plan/nested_repos.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+#define POINTER_MAX 4096
+
+/* Installed packages, caches and build output: large, and a repository
+ * inside would be a copy, not one the user works in. Entered anyway when
+ * a .git lies directly inside. */
+const char *const git_scan_skipped_dirs[] = {
+	"node_modules", "bower_components", "target", "build", "dist", "out",
+	".venv", "venv", "__pycache__", ".tox", ".nox", ".mypy_cache",
+	".pytest_cache", ".gradle", ".next", ".cache", ".cargo", NULL,
+};
+
+struct scan {
+	struct plan *plan;
+	struct git_repo_list *repos;
+	int depth;
+	dev_t dev;
+	size_t entries, max_entries, dirs, found;
+	double deadline;
+	bool bound_hit;
+	ab_error *err;
+};
+
+void git_repo_list_free(struct git_repo_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].worktree);
+		free(l->v[i].gitdir);
+		free(l->v[i].commondir);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static bool is_skipped_dir(const char *name)
+{
+	for (size_t i = 0; git_scan_skipped_dirs[i]; i++)
+		if (strcmp(git_scan_skipped_dirs[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A small file `name` in dirfd (not through a link), trimmed; NULL when
+ * missing, not a regular file or too large for what git writes there. */
+static char *read_small_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	char buf[POINTER_MAX + 1];
+	ssize_t n = -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0 || n > POINTER_MAX)
+		return NULL;
+	buf[n] = '\0';
+	char *s = buf, *e = buf + n;
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return xstrdup(s);
+}
+
+static char *resolve_from(const char *base, const char *p)
+{
+	_cleanup_free_ char *joined = p[0] == '/' ? xstrdup(p) : path_join(base, p);
+	return path_normalize(joined);
+}
+
+/* A directory that protects a repository (a git dir, a common dir): made
+ * read-only where it is writable, and where it is missing there, blocked
+ * (else the command could create it, with a config of its own, for the
+ * pointer that names it); elsewhere its access stays what the rules say
+ * (never widened: a hidden git dir stays hidden). Sets *canon to the
+ * canonical path when it is a directory git can use. */
+static int protect_dir(struct plan *plan, const char *named, const char *why,
+		       char **canon, ab_error *err)
+{
+	*canon = NULL;
+	_cleanup_free_ char *path = git_canonical_path(named);
+	if (!path)
+		return 0;
+	struct stat st;
+	bool is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (plan_access_at(plan, path, -1) == AB_ACCESS_WRITE) {
+		int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_GITDIR, why, err);
+		if (idx < 0)
+			return idx;
+	}
+	if (is_dir)
+		*canon = xstrdup(path);
+	return 0;
+}
+
+/* Records a repository; for a pointer file, protects the git dir it
+ * names and that git dir's common dir (a linked worktree's main .git). */
+static int record_repo(struct scan *s, int dirfd, const char *worktree, bool pointer)
+{
+	struct git_repo repo = {.worktree = xstrdup(worktree)};
+	int r = 0;
+	if (!pointer) {
+		repo.gitdir = path_join(worktree, ".git");
+	} else {
+		_cleanup_free_ char *text = read_small_at(dirfd, ".git");
+		if (!text || strncmp(text, "gitdir:", 7) != 0) {
+			plan_add_warning(s->plan, "malformed_git_pointer", worktree,
+					 "%s/.git is a file but not a 'gitdir:' pointer; only the file itself is protected",
+					 worktree);
+		} else {
+			const char *t = text + 7;
+			while (*t == ' ' || *t == '\t')
+				t++;
+			_cleanup_free_ char *gitdir = resolve_from(worktree, t);
+			_cleanup_free_ char *why = xasprintf("git dir named by %s/.git (git scan)", worktree);
+			r = *t ? protect_dir(s->plan, gitdir, why, &repo.gitdir, s->err) : 0;
+		}
+	}
+	if (r == 0 && repo.gitdir) {
+		int gfd = open(repo.gitdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_free_ char *common = gfd >= 0 ? read_small_at(gfd, "commondir") : NULL;
+		if (gfd >= 0)
+			close(gfd);
+		if (common && *common) {
+			_cleanup_free_ char *cpath = resolve_from(repo.gitdir, common);
+			_cleanup_free_ char *why = xasprintf("common git dir of the worktree %s (git scan)", worktree);
+			r = protect_dir(s->plan, cpath, why, &repo.commondir, s->err);
+		}
+	}
+	grow_array((void **)&s->repos->v, &s->repos->cap, s->repos->n + 1, sizeof(*s->repos->v));
+	s->repos->v[s->repos->n++] = repo;
+	return r;
+}
+
+/* `.git` found in the directory `path` (dirfd) at `level` below the root. */
+static int found_dotgit(struct scan *s, int dirfd, const char *path, int level)
+{
+	struct stat st;
+	if (fstatat(dirfd, ".git", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0; /* gone since readdir */
+	_cleanup_free_ char *dotgit = path_join(path, ".git");
+	if (S_ISLNK(st.st_mode) && level == 0)
+		return 0; /* the root's own: protected.c refuses it or a rule names it */
+	if (S_ISLNK(st.st_mode))
+		return ab_fail(s->err, ELOOP,
+			       "nested repository %s: its .git is a symbolic link; agentbox refuses to run because the sandboxed command could re-point it\n"
+			       "fix: replace the link by the directory it points to, or lower --git-scan-depth below %d",
+			       path, level);
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return 0;
+	if (level > 0) {
+		/* level 0 is the root's own .git: protected.c's */
+		_cleanup_free_ char *why = xasprintf("nested repository %s, depth %d (git scan)%s", path, level,
+						     S_ISREG(st.st_mode) ? ": its .git pointer file" : "");
+		int idx = plan_add_node(s->plan, dotgit, AB_ACCESS_READ, NODE_GITDIR, why, s->err);
+		if (idx < 0)
+			return idx;
+		s->found++;
+	}
+	return record_repo(s, dirfd, path, S_ISREG(st.st_mode));
+}
+
+static bool over_bound(struct scan *s)
+{
+	if (++s->entries > s->max_entries || ((s->entries & 255) == 0 && monotonic_ms() > s->deadline))
+		s->bound_hit = true;
+	return s->bound_hit;
+}
+
+static int scan_dir(struct scan *s, int dirfd, const char *path, int level)
+{
+	/* at the depth limit only .git itself matters: no need to list */
+	if (level >= s->depth) {
+		struct stat st;
+		s->dirs++;
+		if (over_bound(s) || fstatat(dirfd, ".git", &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return 0;
+		return found_dotgit(s, dirfd, path, level);
+	}
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return ab_fail_errno(s->err, e, "searching %s for nested git repositories", path);
+	}
+	s->dirs++;
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && !over_bound(s) && (errno = 0, de = readdir(d))) {
+		const char *name = de->d_name;
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (strcmp(name, ".git") == 0) {
+			r = found_dotgit(s, dirfd, path, level);
+			continue;
+		}
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			/* not a directory or a link (ENOTDIR, ELOOP), gone
+			 * (ENOENT), or one this user cannot read (EACCES):
+			 * nothing the user's git could use either */
+			if (errno != ENOTDIR && errno != ELOOP && errno != ENOENT && errno != EACCES)
+				r = ab_fail_errno(s->err, errno, "searching %s/%s for nested git repositories", path, name);
+			continue;
+		}
+		struct stat st;
+		struct stat g;
+		bool enter = fstat(sub, &st) == 0 && st.st_dev == s->dev &&
+			     (!is_skipped_dir(name) || fstatat(sub, ".git", &g, AT_SYMLINK_NOFOLLOW) == 0);
+		if (enter) {
+			_cleanup_free_ char *child = path_join(path, name);
+			r = scan_dir(s, sub, child, level + 1);
+		}
+		close(sub);
+	}
+	if (r == 0 && !s->bound_hit && errno && errno != EACCES)
+		r = ab_fail_errno(s->err, errno, "reading the directory %s while searching for nested git repositories", path);
+	closedir(d);
+	return r;
+}
+
+static size_t max_entries(void)
+{
+	const char *v = getenv("AGENTBOX_GIT_SCAN_MAX_ENTRIES");
+	char *end;
+	unsigned long n = v && *v ? strtoul(v, &end, 10) : 0;
+	return n > 0 && !*end && n < GIT_SCAN_MAX_ENTRIES ? n : GIT_SCAN_MAX_ENTRIES;
+}
+
+/* /tmp and $TMPDIR are shared scratch space: other programs create and
+ * delete repositories there all the time, and a nested one that vanished
+ * between the search and the mounts would fail the run. Only their own
+ * .git is looked at; a repository there is searched when it is the
+ * working directory or a writable root of its own. */
+static bool is_shared_tmp(const char *root, const struct plan_context *ctx)
+{
+	if (strcmp(root, "/tmp") == 0)
+		return true;
+	if (!ctx->tmpdir || !path_is_absolute(ctx->tmpdir))
+		return false;
+	_cleanup_free_ char *t = path_normalize(ctx->tmpdir);
+	_cleanup_free_ char *real = realpath(t, NULL);
+	return strcmp(root, t) == 0 || (real && strcmp(root, real) == 0);
+}
+
+static int scan_root(struct plan *plan, const char *root, int depth, bool partial, bool note,
+		     struct git_repo_list *repos, ab_error *err)
+{
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return ab_fail_errno(err, e, "opening the writable root %s to search it for nested git repositories", root);
+	}
+	double start = monotonic_ms();
+	struct scan s = {
+		.plan = plan, .repos = repos, .depth = depth, .dev = st.st_dev,
+		.max_entries = max_entries(), .deadline = start + GIT_SCAN_MAX_MS, .err = err,
+	};
+	int r = scan_dir(&s, fd, root, 0);
+	close(fd);
+	if (r < 0)
+		return r;
+	double ms = monotonic_ms() - start;
+	plan->git_nested_found += s.found;
+	if (s.bound_hit && !partial)
+		return ab_fail(err, E2BIG,
+			       "the search for nested git repositories under %s reached its bound (%zu entries or %d ms) at depth %d; a repository it did not reach would stay writable, and git runs its hooks on the host, so agentbox refuses to run\n"
+			       "fix: lower the depth (--git-scan-depth N, or \"git_scan_depth\" in the policy; 0 = the top-level .git only), run in a smaller directory, or pass --git-scan-partial to protect only what the search reached",
+			       root, s.max_entries, GIT_SCAN_MAX_MS, depth);
+	if (s.bound_hit)
+		plan_add_warning(plan, "git_scan_partial", root,
+				 "the search for nested git repositories under %s stopped at its bound (%zu entries or %d ms); repositories it did not reach are not protected (--git-scan-partial)",
+				 root, s.max_entries, GIT_SCAN_MAX_MS);
+	if (note)
+		plan_add_note(plan,
+		      "git scan of %s: depth %d (--git-scan-depth), %zu directories, %zu entries, %zu nested repositories, %.1f ms%s; a repository deeper than %d levels is not protected",
+		      root, depth, s.dirs, s.entries, s.found, ms, s.bound_hit ? ", stopped at its bound" : "", depth);
+	return 0;
+}
+
+int nested_repos_add_nodes(struct plan *plan, const ab_policy *policy,
+			   const struct plan_context *ctx, ab_error *err)
+{
+	bool git_protected = false;
+	for (size_t k = 0; k < policy->n_protect; k++)
+		git_protected |= strcmp(policy->protect[k], ".git") == 0;
+	if (!git_protected)
+		return 0;
+	/* roots first: protecting adds nodes, which may move the array */
+	strv roots = {0};
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		const struct plan_node *n = &plan->nodes[i];
+		/* not "/" (full access: nothing is protected, as in
+		 * protected.c), nor kernel interfaces, which hold no
+		 * repository */
+		if (n->access == AB_ACCESS_WRITE && n->exists && n->is_dir && strcmp(n->path, "/") != 0 &&
+		    !path_is_under(n->path, "/proc") && !path_is_under(n->path, "/sys") &&
+		    !path_is_under(n->path, "/dev"))
+			strv_push(&roots, n->path);
+	}
+	struct git_repo_list repos = {0};
+	int r = 0;
+	plan->git_scan_depth = policy->git_scan_depth;
+	for (size_t i = 0; i < roots.n && r == 0; i++) {
+		bool shared = is_shared_tmp(roots.v[i], ctx);
+		r = scan_root(plan, roots.v[i], shared ? 0 : policy->git_scan_depth,
+			      policy->git_scan_partial, !shared, &repos, err);
+		if (r == 0 && shared && policy->git_scan_depth > 0)
+			plan_add_note(plan, "%s is shared scratch space: only its own .git is looked at, not nested repositories (a repository there is searched when it is the working directory or a writable root)",
+				      roots.v[i]);
+	}
+	strv_free(&roots);
+	if (r == 0 && plan_access_at(plan, "/", -1) != AB_ACCESS_WRITE)
+		r = git_config_paths_add_nodes(plan, &repos, ctx, err);
+	git_repo_list_free(&repos);
+	return r;
+}
