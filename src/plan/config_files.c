@@ -1,6 +1,7 @@
 /* agentbox's own configuration files (each --policy-file, the
- * --approvals-save file): the sandboxed command must not be able to
- * change what the next run obeys.
+ * --approvals-save file, the discovered user configuration directory and
+ * project file): the sandboxed command must not be able to change what
+ * the next run obeys.
  *
  * A file the plan leaves writable is refused rather than bound read-only
  * for this run: it may already have been rewritten by an earlier run that
@@ -11,7 +12,13 @@
  * there, so it is not WRITE), and no sandbox can have changed it.
  * A file that is read-only anyway gets a node of its own, so that
  * `explain` names it and the reason; it costs no mount (its access equals
- * its parent's, plan/order.c). A hidden one stays hidden. */
+ * its parent's, plan/order.c). A hidden one stays hidden.
+ *
+ * The places agentbox discovers configuration in (its user configuration
+ * directory, a project's .agentbox/policy.json that does not exist) are
+ * `block` entries instead: every run makes them read-only, or blocks
+ * their creation when missing, rather than refusing to run, since the
+ * user named none of them. */
 #include "plan/plan.h"
 
 #include <errno.h>
@@ -41,6 +48,19 @@ static int check_one(struct plan *plan, const struct plan_config_file *cf, ab_er
 	}
 	int at = plan_node_at(plan, c.path, -1);
 	ab_access a = at < 0 ? AB_ACCESS_NONE : plan->nodes[at].access;
+	/* a rule naming the place itself writable is the user's explicit
+	 * choice: refused below, since a node cannot be both */
+	bool named = at >= 0 && strcmp(plan->nodes[at].path, c.path) == 0;
+	if (a == AB_ACCESS_WRITE && cf->block && !named) {
+		/* agentbox's own directory, or a place where a discovered
+		 * file would be found: read-only (or, missing, uncreatable)
+		 * for this run, as in every run */
+		_cleanup_free_ char *why = xasprintf("agentbox configuration (%s), kept read-only%s",
+						     cf->option, c.exists ? "" : " and uncreatable");
+		canonical_free(&c);
+		r = plan_add_node(plan, cf->path, AB_ACCESS_READ, NODE_CONFIG, why, err);
+		return r < 0 ? r : 0;
+	}
 	if (a == AB_ACCESS_WRITE) {
 		bool same = strcmp(cf->path, c.path) == 0;
 		r = ab_fail(err, EPERM,
@@ -51,9 +71,12 @@ static int check_one(struct plan *plan, const struct plan_config_file *cf, ab_er
 		canonical_free(&c);
 		return r;
 	}
+	bool exists = c.exists;
 	canonical_free(&c);
 	if (a == AB_ACCESS_NONE)
 		return 0; /* hidden: neither readable nor writable inside */
+	if (cf->block && !exists)
+		return 0; /* a place that is not there and cannot be created */
 	_cleanup_free_ char *why = xasprintf("agentbox configuration (%s)", cf->option);
 	r = plan_add_node(plan, cf->path, AB_ACCESS_READ, NODE_CONFIG, why, err);
 	return r < 0 ? r : 0;
