@@ -63,14 +63,18 @@ ab_policy *cli_config_compose(const struct policy_layer *const *layers, size_t n
 	return p;
 }
 
-/* Which layer chose the network mode, for the network checks' messages. */
-static const char *mode_layer(const struct policy_layer *const *ls, size_t n)
+/* Which layer chose the network mode, for the network checks' messages
+ * ("policy file F", "user config U", "project file P"). */
+static char *mode_layer(const struct policy_layer *const *ls, size_t n,
+			const struct policy_layer *file)
 {
-	const char *from = "a policy file";
+	const struct policy_layer *from = NULL;
 	for (size_t i = 0; i < n; i++)
 		if (ls[i]->net_set || ls[i]->rules->domains.n_allow + ls[i]->rules->domains.n_deny)
-			from = ls[i]->source;
-	return from;
+			from = ls[i];
+	if (!from)
+		return xstrdup("a policy file");
+	return from == file ? xasprintf("policy file %s", from->source) : xstrdup(from->source);
 }
 
 struct build_args {
@@ -94,7 +98,7 @@ static int build(struct cli_config *c, bool with_project, const struct build_arg
 	const char *preset, *from;
 	ab_policy *p = cli_config_compose(ls, n, a->flag_preset, a->file != NULL, &preset, &from);
 	int r = cli_apply_flags(p, a->argv, a->end, a->base, err);
-	_cleanup_free_ char *label = xstrdup(mode_layer(ls, n));
+	_cleanup_free_ char *label = mode_layer(ls, n, &c->file);
 	if (r == 0)
 		r = cli_settle_network(p, a->nf, label, err);
 	if (r < 0) {

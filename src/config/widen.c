@@ -32,21 +32,39 @@ static int net_rank(ab_net n)
 	return n == AB_NET_FULL ? 2 : n == AB_NET_PROXY ? 1 : 0;
 }
 
+struct wider {
+	const char *path;
+	int before, after;
+	const char *why;
+};
+
 static void compare_at(const struct plan *without, const struct plan *with, const char *path,
-		       strv *seen, strv *out)
+		       struct wider **w, size_t *n, size_t *cap)
 {
-	for (size_t i = 0; i < seen->n; i++)
-		if (strcmp(seen->v[i], path) == 0)
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*w)[i].path, path) == 0)
 			return;
-	strv_push(seen, path);
 	int before = access_rank(plan_access_at(without, path, -1));
 	int after = access_rank(plan_access_at(with, path, -1));
 	if (after <= before)
 		return;
 	int at = plan_node_at(with, path, -1);
-	strv_push_owned(out, xasprintf("%s becomes %s (without the project file: %s), by %s", path,
-				       rank_name(after), rank_name(before),
-				       at >= 0 ? with->nodes[at].why : "?"));
+	grow_array((void **)w, cap, *n + 1, sizeof(**w));
+	(*w)[(*n)++] = (struct wider){path, before, after, at >= 0 ? with->nodes[at].why : "?"};
+}
+
+/* Whether w is inside a path already reported as at least as open: the
+ * protected names below a newly writable root, say, need no line each. */
+static bool covered(const struct wider *all, size_t n, const struct wider *w)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(all[i].path);
+		bool above = strcmp(all[i].path, "/") == 0 ? strcmp(w->path, "/") != 0 :
+			     strncmp(w->path, all[i].path, len) == 0 && w->path[len] == '/';
+		if (above && all[i].after >= w->after)
+			return true;
+	}
+	return false;
 }
 
 static int compare_plans(const ab_policy *without, const ab_policy *with, const char *cwd,
@@ -70,13 +88,19 @@ static int compare_plans(const ab_policy *without, const ab_policy *with, const 
 		plan_free(&b);
 		return r;
 	}
-	strv seen = {0};
-	compare_at(&a, &b, "/", &seen, out);
+	struct wider *w = NULL;
+	size_t n = 0, cap = 0;
+	compare_at(&a, &b, "/", &w, &n, &cap);
 	for (size_t i = 0; i < b.n_nodes; i++)
-		compare_at(&a, &b, b.nodes[i].path, &seen, out);
+		compare_at(&a, &b, b.nodes[i].path, &w, &n, &cap);
 	for (size_t i = 0; i < a.n_nodes; i++)
-		compare_at(&a, &b, a.nodes[i].path, &seen, out);
-	strv_free(&seen);
+		compare_at(&a, &b, a.nodes[i].path, &w, &n, &cap);
+	for (size_t i = 0; i < n; i++)
+		if (!covered(w, n, &w[i]))
+			strv_push_owned(out, xasprintf("%s becomes %s (without the project file: %s), by %s",
+						       w[i].path, rank_name(w[i].after),
+						       rank_name(w[i].before), w[i].why));
+	free(w);
 	plan_free(&a);
 	plan_free(&b);
 	return 0;
