@@ -144,6 +144,11 @@ static int read_discovered(struct cli_config *c, const char *cwd, ab_error *err)
 	return 0;
 }
 
+/* Every place a project file is looked for is kept read-only (or, when
+ * missing, uncreatable) rather than refused when writable, unlike a
+ * --policy-file: its content is untrusted anyway (it may only narrow
+ * unless its hash is trusted), so an earlier run that rewrote it gained
+ * nothing, and this run must not let the next one find another. */
 static void set_paths(struct cli_config *c)
 {
 	c->paths = xcalloc(c->places.n, sizeof(*c->paths));
@@ -152,7 +157,7 @@ static void set_paths(struct cli_config *c)
 		c->paths[c->n_paths++] = (ab_config_path){
 			.path = c->places.v[i],
 			.role = found ? "project file" : "project file place",
-			.block = !found,
+			.block = true,
 		};
 	}
 }
