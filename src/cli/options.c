@@ -18,6 +18,8 @@ void cli_usage(FILE *out)
 {
 	fputs("usage: agentbox run [OPTIONS] -- COMMAND [ARG...]\n"
 	      "       agentbox explain [OPTIONS] [--json] [-- COMMAND [ARG...]]\n"
+	      "       agentbox config [OPTIONS]   (the merged configuration as JSON)\n"
+	      "       agentbox trust [PATH]       (let a project file widen; see README)\n"
 	      "       agentbox doctor [--json]\n"
 	      "       agentbox proxy [OPTIONS] --listen ADDR:PORT (see 'agentbox proxy --help')\n"
 	      "       agentbox --help | --version\n"
@@ -28,6 +30,8 @@ void cli_usage(FILE *out)
 	      "\n"
 	      "options:\n"
 	      "  --policy NAME         read-only (default), workspace-write or full-access\n"
+	      "  --no-config           ignore ~/.config/agentbox/config.json and the\n"
+	      "                        project's .agentbox/policy.json\n"
 	      "  --policy-file FILE    JSON policy (see docs/policy.md); refused when the\n"
 	      "                        run could write it (keep it in .agentbox/ or outside)\n"
 	      "  --write PATH          make PATH writable\n"
