@@ -233,3 +233,19 @@ case_explain_lists_layers() {
 	expect_stdout_contains "explain --json has the layers" '{"layers":["built-in default: '
 	expect_success "... and is JSON" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$CASE_DIR/.out"
 }
+
+# Landlock has no mounts: the user configuration directory is kept
+# read-only by a read-only rule, and a missing one by the lack of MAKE_*
+# rights in the directory that would hold it.
+case_discovery_landlock() {
+	landlock_case "landlock discovery cases" || return 0
+	disc_home
+	new_ws
+	user_config '{"version": 1}'
+	disc_attacks "landlock: user config" "$UCFG/config.json" --backend landlock --write "$HOME" -C "$WS"
+	disc_attacks "landlock: missing trust store" "$UCFG/trusted.json" --backend landlock --write "$HOME" -C "$WS"
+	disc_home
+	disc_attacks "landlock: missing user config dir" "$HOME/.config/agentbox/config.json" \
+		--backend landlock --write "$HOME" -C "$WS"
+	expect_absent "... no ~/.config left behind" "$HOME/.config"
+}
