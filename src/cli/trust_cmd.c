@@ -204,6 +204,13 @@ int trust_cmd_main(char **args)
 		}
 		path = args[i];
 	}
+	/* inside a sandbox the trust store is read-only anyway (the write
+	 * would fail); saying why is kinder than EROFS */
+	const char *inside = getenv("AGENTBOX_SANDBOX");
+	if (inside && strcmp(inside, "1") == 0) {
+		fprintf(stderr, "agentbox: trust: this runs inside an agentbox sandbox (AGENTBOX_SANDBOX=1); trusting a project file is your decision, outside any sandbox, where the trust store is writable\n");
+		return AB_EXIT_FAILURE;
+	}
 	ab_error err = {0};
 	if (trust(path, &err) < 0) {
 		fprintf(stderr, "agentbox: %s\n", err.message);
