@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "policy/policy.h"
+#include "supervisor/placeholders.h"
 
 char *config_user_dir(void)
 {
@@ -50,11 +51,29 @@ void config_project_places(const char *cwd, const char *home, strv *places)
 	}
 }
 
+/* Whether a directory on the way to path is an empty placeholder of
+ * agentbox's (a run in parallel blocks it; mode 01444 has no search
+ * bit): then nothing can be below it, the file is absent. */
+static bool under_placeholder(const char *path)
+{
+	_cleanup_free_ char *dir = path_parent(path);
+	while (strcmp(dir, "/") != 0) {
+		struct stat st;
+		if (lstat(dir, &st) == 0 && placeholder_is_marked(&st))
+			return true;
+		char *up = path_parent(dir);
+		free(dir);
+		dir = up;
+	}
+	return false;
+}
+
 int config_read(const char *path, sbuf *out, ab_error *err)
 {
 	ab_error why = {0};
 	int r = policy_read_file(path, out, &why);
-	if (r == -ENOENT)
+	/* ENOTDIR: a component is a file, so there is no file at path */
+	if (r == -ENOENT || r == -ENOTDIR || (r == -EACCES && path[0] == '/' && under_placeholder(path)))
 		return 1;
 	if (r < 0) {
 		*err = why;

@@ -27,6 +27,63 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/canonical.h"
+#include "supervisor/placeholders.h"
+
+#include <sys/stat.h>
+
+/* An empty placeholder of agentbox's (supervisor/placeholders.h): a
+ * concurrent run blocked this component, or a killed one left it. */
+static bool is_placeholder(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && placeholder_is_marked(&st);
+}
+
+/* Where creating a missing discovered place is stopped: its shallowest
+ * missing component, or above it the shallowest placeholder of another
+ * run (blocking that same path again, so that runs in parallel and the
+ * leftovers of a killed one agree on it and it is adopted, never nested
+ * into). Returns the path (owned by the caller). */
+static char *blocking_point(const struct plan *plan, const char *first_missing)
+{
+	char *point = xstrdup(first_missing);
+	for (;;) {
+		char *up = path_parent(point);
+		if (strcmp(up, "/") == 0 || plan_access_at(plan, up, -1) != AB_ACCESS_WRITE ||
+		    !is_placeholder(up)) {
+			free(up);
+			return point;
+		}
+		free(point);
+		point = up;
+	}
+}
+
+/* A READ node over a discovered place: an existing one is bound
+ * read-only (or, an empty placeholder, blocked again); a missing one is
+ * blocked as an empty read-only directory at its blocking point. */
+static int keep_place(struct plan *plan, const struct plan_config_file *cf,
+		      const struct canonical *c, ab_error *err)
+{
+	_cleanup_free_ char *why = xasprintf("agentbox configuration (%s), kept read-only%s",
+					     cf->option, c->exists ? "" : " and uncreatable");
+	_cleanup_free_ char *point = c->exists ? xstrdup(c->path) :
+		blocking_point(plan, c->first_missing ? c->first_missing : c->path);
+	int r = plan_add_node(plan, point, AB_ACCESS_READ, NODE_CONFIG, why, err);
+	if (r < 0)
+		return r;
+	if (plan->nodes[r].access != AB_ACCESS_READ)
+		/* a rule names that very component writable (another run's
+		 * placeholder stood there): nothing can be kept, so refuse */
+		return ab_fail(err, EPERM,
+			       "%s %s cannot be kept from being created: a rule makes %s writable (%s)\n"
+			       "fix: drop that rule, or wait for the other agentbox run to end",
+			       cf->option, cf->path, point, plan->nodes[r].why);
+	/* blocked as a directory, as protected names are: what lies below
+	 * reads as missing (ENOENT), not as "not a directory" */
+	plan->nodes[r].protected_name = true;
+	return 0;
+}
 
 static int check_one(struct plan *plan, const struct plan_config_file *cf, ab_error *err)
 {
@@ -55,11 +112,9 @@ static int check_one(struct plan *plan, const struct plan_config_file *cf, ab_er
 		/* agentbox's own directory, or a place where a discovered
 		 * file would be found: read-only (or, missing, uncreatable)
 		 * for this run, as in every run */
-		_cleanup_free_ char *why = xasprintf("agentbox configuration (%s), kept read-only%s",
-						     cf->option, c.exists ? "" : " and uncreatable");
+		r = keep_place(plan, cf, &c, err);
 		canonical_free(&c);
-		r = plan_add_node(plan, cf->path, AB_ACCESS_READ, NODE_CONFIG, why, err);
-		return r < 0 ? r : 0;
+		return r;
 	}
 	if (a == AB_ACCESS_WRITE) {
 		bool same = strcmp(cf->path, c.path) == 0;

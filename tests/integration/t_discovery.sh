@@ -249,3 +249,36 @@ case_discovery_landlock() {
 		--backend landlock --write "$HOME" -C "$WS"
 	expect_absent "... no ~/.config left behind" "$HOME/.config"
 }
+
+# A missing user configuration directory is blocked with a placeholder
+# (an empty read-only directory) while a run lasts: a run in parallel, and
+# a run after a killed one left the placeholder, must still read their
+# configuration and keep it uncreatable, and the placeholder goes at the
+# end (found by the full suite: a file placeholder made every later run
+# fail with "Not a directory").
+case_user_config_place_shared_by_parallel_runs() {
+	disc_home
+	new_ws
+	"$AGENTBOX" run --policy workspace-write -C "$WS" -- sleep 2 >/dev/null 2>&1 &
+	local first=$!
+	bg_track "$first"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$HOME/.config" ] && break
+		sleep 0.05
+	done
+	expect "the first run blocks the missing ~/.config with a directory" '[ -d "$HOME/.config" ]'
+	sbx --policy workspace-write -C "$WS" -- 'mkdir ~/.config/agentbox 2>/dev/null; echo $?'
+	expect_exit "a run in parallel works" 0
+	expect_stdout_eq "... and cannot create the directory either" "1"
+	wait "$first"
+	expect_absent "after both, no ~/.config is left" "$HOME/.config"
+
+	# what a kill -9 leaves behind: adopted, kept blocked, then removed
+	mkdir "$HOME/.config"
+	chmod 01444 "$HOME/.config"
+	sbx --policy workspace-write -C "$WS" -- 'mkdir ~/.config/agentbox 2>/dev/null; echo $?'
+	expect_exit "a leftover placeholder: the run works" 0
+	expect_stdout_eq "... the place stays uncreatable" "1"
+	expect_absent "... and the leftover is removed" "$HOME/.config"
+}
