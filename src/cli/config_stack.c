@@ -52,8 +52,12 @@ ab_policy *cli_config_compose(const struct policy_layer *const *layers, size_t n
 		from = "built-in default";
 	}
 	ab_policy *p = policy_new();
+	/* a file's preset names its file in the rules' origin; one of
+	 * --policy or the default reads as it always did ("preset
+	 * workspace-write"), the layers section of explain says which */
+	bool from_file = preset && strcmp(from, "--policy") != 0 && strcmp(from, "built-in default") != 0;
 	if (preset)
-		policy_apply_preset_from(p, preset, from, NULL);
+		policy_apply_preset_from(p, preset, from_file ? from : NULL, NULL);
 	for (size_t i = 0; i < n; i++)
 		policy_layer_merge(p, layers[i]);
 	if (preset_out)
