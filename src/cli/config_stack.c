@@ -119,7 +119,7 @@ static int build(struct cli_config *c, bool with_project, const struct build_arg
 	return 0;
 }
 
-static int read_discovered(struct cli_config *c, const char *cwd, ab_error *err)
+static int read_discovered(struct cli_config *c, ab_error *err)
 {
 	if (c->user_dir) {
 		_cleanup_free_ char *path = path_join(c->user_dir, CONFIG_USER_FILE);
@@ -131,7 +131,6 @@ static int read_discovered(struct cli_config *c, const char *cwd, ab_error *err)
 			return r;
 		}
 	}
-	(void)cwd;
 	for (size_t i = 0; i < c->places.n; i++) {
 		_cleanup_free_ char *source = xasprintf("project file %s", c->places.v[i]);
 		int r = cli_config_read_layer(c->places.v[i], source, &c->project, &c->project_text, err);
@@ -236,7 +235,7 @@ int cli_config_build(struct cli *cli, char **argv, int end, const char *base,
 	c->user_dir = config_user_dir();
 	int r = 0;
 	if (!cli->no_config)
-		r = read_discovered(c, canon ? canon : base, err);
+		r = read_discovered(c, err);
 	if (r == 0 && file) {
 		_cleanup_free_ char *text = NULL;
 		r = cli_config_read_layer(file, file, &c->file, &text, err);
