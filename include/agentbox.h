@@ -228,6 +228,13 @@ typedef void (*ab_event_fn)(const char *json, void *user);
  * and event_user, and they must stay valid until ab_run returns (for
  * ab_start: until ab_child_wait or ab_child_free returns); the library
  * closes none of the fds. */
+/* One configuration file or directory of ab_run_options.config_paths. */
+typedef struct ab_config_path {
+	const char *path; /* absolute */
+	const char *role; /* named by explain and errors: "project file" */
+	bool block;
+} ab_config_path;
+
 typedef struct ab_run_options {
 	/* sizeof(ab_run_options) as the caller was compiled; set by
 	 * ab_run_options_init, never by hand */
@@ -290,6 +297,17 @@ typedef struct ab_run_options {
 	 * explain as "agentbox configuration". Borrowed for the call. (Last:
 	 * fields are only ever appended, see `size`.) */
 	const char *policy_file;
+	/* Further files and directories agentbox reads as its configuration
+	 * (the CLI passes the project file it discovered, or the places one
+	 * would be found): `block` ones are made read-only, or blocked from
+	 * being created when missing, others are refused when writable, like
+	 * policy_file. The user configuration directory
+	 * ($XDG_CONFIG_HOME/agentbox, else ~/.config/agentbox) is added by
+	 * every run without being named here. The library itself discovers
+	 * no configuration: the caller's policy is the whole policy.
+	 * Borrowed for the call. */
+	const ab_config_path *config_paths;
+	size_t n_config_paths;
 } ab_run_options;
 
 /* Sets every field to its default (events_fd, approvals_fd and the three

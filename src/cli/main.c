@@ -1,12 +1,51 @@
 /* agentbox: the command-line client of libagentbox. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agentbox.h"
 #include "cli/doctor.h"
 #include "cli/options.h"
 #include "cli/proxy_cmd.h"
+#include "cli/trust_cmd.h"
+#include "common/util.h"
+#include "config/config_print.h"
+#include "common/error.h"
 #include "inner/inner.h"
+#include <errno.h>
+
+/* explain with the configuration layers first: in text, a section of
+ * its own; in JSON, a "layers" member ahead of the plan's. */
+static int explain(struct cli *cli, ab_error *err)
+{
+	if (!cli->json) {
+		cli_config_print_layers(&cli->cfg, stdout);
+		return ab_explain(cli->policy, &cli->opts, cli->argv, false, stdout, err);
+	}
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem)
+		return ab_fail(err, ENOMEM, "explain: out of memory");
+	int r = ab_explain(cli->policy, &cli->opts, cli->argv, true, mem, err);
+	fclose(mem);
+	if (r == 0 && text && text[0] == '{') {
+		sbuf b = {0};
+		sbuf_add(&b, "{\"layers\":[");
+		for (size_t i = 0; i < cli->cfg.lines.n; i++) {
+			sbuf_add(&b, i ? "," : "");
+			sbuf_add_json_string(&b, cli->cfg.lines.v[i]);
+		}
+		sbuf_add(&b, "],");
+		fputs(b.s, stdout);
+		fputs(text + 1, stdout);
+		sbuf_free(&b);
+	} else if (r == 0 && text) {
+		fputs(text, stdout);
+	}
+	free(text);
+	return r;
+}
 
 int main(int argc, char **argv)
 {
@@ -38,10 +77,20 @@ int main(int argc, char **argv)
 		printf("agentbox %s\n", AB_VERSION);
 		break;
 	case CLI_EXPLAIN:
-		if (ab_explain(cli.policy, &cli.opts, cli.argv, cli.json, stdout, &err) < 0) {
+		if (explain(&cli, &err) < 0) {
 			fprintf(stderr, "agentbox: %s\n", err.message);
 			status = AB_EXIT_FAILURE;
 		}
+		break;
+	case CLI_CONFIG: {
+		sbuf b = {0};
+		config_print_json(cli.policy, cli.cfg.preset, &b);
+		fputs(b.s, stdout);
+		sbuf_free(&b);
+		break;
+	}
+	case CLI_TRUST:
+		status = trust_cmd_main(cli.argv);
 		break;
 	case CLI_DOCTOR:
 		status = doctor_main(cli.argv);

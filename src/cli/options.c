@@ -18,6 +18,8 @@ void cli_usage(FILE *out)
 {
 	fputs("usage: agentbox run [OPTIONS] -- COMMAND [ARG...]\n"
 	      "       agentbox explain [OPTIONS] [--json] [-- COMMAND [ARG...]]\n"
+	      "       agentbox config [OPTIONS]   (the merged configuration as JSON)\n"
+	      "       agentbox trust [PATH]       (let a project file widen; see README)\n"
 	      "       agentbox doctor [--json]\n"
 	      "       agentbox proxy [OPTIONS] --listen ADDR:PORT (see 'agentbox proxy --help')\n"
 	      "       agentbox --help | --version\n"
@@ -28,6 +30,8 @@ void cli_usage(FILE *out)
 	      "\n"
 	      "options:\n"
 	      "  --policy NAME         read-only (default), workspace-write or full-access\n"
+	      "  --no-config           ignore ~/.config/agentbox/config.json and the\n"
+	      "                        project's .agentbox/policy.json\n"
 	      "  --policy-file FILE    JSON policy (see docs/policy.md); refused when the\n"
 	      "                        run could write it (keep it in .agentbox/ or outside)\n"
 	      "  --write PATH          make PATH writable\n"
@@ -184,28 +188,19 @@ static int check_domain(const char *opt, const char *v, ab_error *err)
 	return 0;
 }
 
-/* What the command line said about the network, for the checks that need
- * the whole picture (the file's mode included). */
-struct net_flags {
-	const char *net;      /* last --net value, or NULL */
-	const char *domain;   /* first --allow-domain / --deny-domain, or NULL */
-	const char *approval; /* first approval option, or NULL */
-};
-
 /* Domain rules imply proxy when nothing chose a mode, conflict with an
  * explicit none or full, and approvals only mean something with proxy. */
-static int settle_network(ab_policy *p, const struct net_flags *f, const char *file,
-			  ab_error *err)
+int cli_settle_network(ab_policy *p, const struct net_flags *f, const char *file,
+		       ab_error *err)
 {
 	bool has_rules = p->domains.n_allow + p->domains.n_deny > 0;
 	if (has_rules && !p->net_set)
 		ab_policy_set_network(p, AB_NET_PROXY);
 	ab_net net = ab_policy_network(p);
 	_cleanup_free_ char *mode_from = f->net ? xasprintf("set by --net %s", f->net) :
-		p->net_set ? xasprintf("set by policy file %s", file) : xstrdup("the default");
+		p->net_set ? xasprintf("set by %s", file) : xstrdup("the default");
 	if (has_rules && net != AB_NET_PROXY) {
-		_cleanup_free_ char *rules_from = f->domain ? xstrdup(f->domain) :
-			xasprintf("policy file %s", file);
+		_cleanup_free_ char *rules_from = f->domain ? xstrdup(f->domain) : xstrdup(file);
 		return ab_fail(err, EINVAL,
 			       "%s: domain rules need network mode proxy, but the mode is %s (%s); use --net proxy, or drop the explicit mode, to apply them",
 			       rules_from, ab_net_name(net), mode_from);
@@ -215,6 +210,60 @@ static int settle_network(ab_policy *p, const struct net_flags *f, const char *f
 			       "%s needs --net proxy (approvals answer for the proxy's destinations), but the network mode is %s (%s)",
 			       f->approval, ab_net_name(net), mode_from);
 	return 0;
+}
+
+/* Pass 2: the rule flags, in the order given, over the layers below
+ * them (cli/config_stack.c). */
+int cli_apply_flags(ab_policy *p, char **argv, int end, const char *base, ab_error *err)
+{
+	int r = 0;
+	for (int i = 2; r == 0 && i < end; i++) {
+		char name[64];
+		const char *v;
+		split_eq(argv[i], name, sizeof(name), &v);
+		if (!takes_value(name))
+			continue;
+		if (!v)
+			v = argv[++i];
+		ab_access acc;
+		if (strcmp(name, "--write") == 0)
+			acc = AB_ACCESS_WRITE;
+		else if (strcmp(name, "--read") == 0)
+			acc = AB_ACCESS_READ;
+		else if (strcmp(name, "--deny") == 0)
+			acc = AB_ACCESS_NONE;
+		else if (strcmp(name, "--protect") == 0) {
+			r = ab_policy_add_protect(p, v, err);
+			continue;
+		} else if (strcmp(name, "--unprotect") == 0) {
+			r = ab_policy_unprotect(p, v, err);
+			continue;
+		} else if (strcmp(name, "--allow-unix") == 0) {
+			r = ab_policy_add_allow_unix(p, v, err);
+			continue;
+		} else if (strcmp(name, "--git-scan-depth") == 0) {
+			/* after every file: the flag wins over their key;
+			 * the value was checked by cli_parse */
+			r = ab_policy_set_git_scan_depth(p, atoi(v), err);
+			continue;
+		} else if (strcmp(name, "--net") == 0) {
+			ab_net net = AB_NET_NONE;
+			parse_net(v, &net, NULL);
+			ab_policy_set_network(p, net);
+			continue;
+		} else if (strcmp(name, "--allow-domain") == 0 || strcmp(name, "--deny-domain") == 0) {
+			r = ab_policy_add_domain(p, v, name[2] == 'a', err);
+			continue;
+		} else {
+			continue;
+		}
+		_cleanup_free_ char *abs = absolute_from(base, v);
+		_cleanup_free_ char *origin = xasprintf("%s", name);
+		r = ab_policy_add_path(p, abs, acc, origin, err);
+		if (r < 0)
+			ab_error_hint(err, "in option %s %s", name, v);
+	}
+	return r;
 }
 
 int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
@@ -246,17 +295,24 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 		cli->argv = argv + 2;
 		return 0;
 	}
+	if (strcmp(sub, "trust") == 0) {
+		/* trust parses its own arguments (src/cli/trust_cmd.c) */
+		cli->command = CLI_TRUST;
+		cli->argv = argv + 2;
+		return 0;
+	}
 	if (strcmp(sub, "run") == 0)
 		cli->command = CLI_RUN;
 	else if (strcmp(sub, "explain") == 0)
 		cli->command = CLI_EXPLAIN;
+	else if (strcmp(sub, "config") == 0)
+		cli->command = CLI_CONFIG;
 	else
-		return ab_fail(err, EINVAL, "unknown subcommand '%s'; use run, explain or doctor (see 'agentbox --help')", sub);
+		return ab_fail(err, EINVAL, "unknown subcommand '%s'; use run, explain, config, trust or doctor (see 'agentbox --help')", sub);
 
 	/* Pass 1: options that decide the base (preset, file, cwd) and every
 	 * value check; the rules themselves are applied in pass 2, in order. */
 	const char *preset = NULL, *file = NULL, *cd = NULL, *save = NULL;
-	int scan_depth = POLICY_GIT_SCAN_DEPTH_DEFAULT;
 	bool scan_partial = false;
 	struct net_flags nf = {0};
 	int end = argc;
@@ -349,7 +405,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			if (!*v || *endp || errno || d < 0 || d > 32)
 				return ab_fail(err, EINVAL,
 					       "--git-scan-depth: '%s' is not a depth from 0 (the top-level .git only) to 32", v);
-			scan_depth = (int)d;
+			/* applied with the other policy flags (cli_apply_flags) */
 		} else if (strcmp(name, "--timeout") == 0) {
 			int r = parse_number(name, v, &cli->opts.timeout_sec, err);
 			if (r < 0)
@@ -360,6 +416,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 				r = run_options_channel_fd(name, cli->opts.events_fd, err);
 			if (r < 0)
 				return r;
+		} else if (strcmp(name, "--no-config") == 0) {
+			cli->no_config = true;
 		} else if (strcmp(name, "--no-proc") == 0) {
 			cli->opts.no_proc = true;
 		} else if (strcmp(name, "-q") == 0 || strcmp(name, "--quiet") == 0) {
@@ -375,6 +433,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			       "--approvals-fd and --approvals-tty cannot go together: approvals have one channel; keep one of the two");
 	if (end < argc)
 		cli->argv = argv + end + 1;
+	if (cli->command == CLI_CONFIG && cli->argv)
+		return ab_fail(err, EINVAL, "agentbox config prints the configuration and runs no command; drop '-- %s'",
+			       cli->argv[0] ? cli->argv[0] : "");
 	if (cli->command == CLI_RUN && (!cli->argv || !cli->argv[0]))
 		return ab_fail(err, EINVAL, "no command given; usage: agentbox run [OPTIONS] -- COMMAND [ARG...]");
 
@@ -384,63 +445,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 	_cleanup_free_ char *base = cd ? absolute_from(here, cd) : xstrdup(here);
 	cli->opts.cwd = NULL;
 
-	cli->policy = ab_policy_new();
-	if (!cli->policy)
-		return ab_fail(err, ENOMEM, "out of memory creating the policy");
-	int r = 0;
-	if (preset || !file)
-		r = ab_policy_apply_preset(cli->policy, preset ? preset : "read-only", err);
-	if (r == 0 && file)
-		r = ab_policy_load_file(cli->policy, file, err);
-	for (int i = 2; r == 0 && i < end; i++) {
-		char name[64];
-		const char *v;
-		split_eq(argv[i], name, sizeof(name), &v);
-		if (!takes_value(name))
-			continue;
-		if (!v)
-			v = argv[++i];
-		ab_access acc;
-		if (strcmp(name, "--write") == 0)
-			acc = AB_ACCESS_WRITE;
-		else if (strcmp(name, "--read") == 0)
-			acc = AB_ACCESS_READ;
-		else if (strcmp(name, "--deny") == 0)
-			acc = AB_ACCESS_NONE;
-		else if (strcmp(name, "--protect") == 0) {
-			r = ab_policy_add_protect(cli->policy, v, err);
-			continue;
-		} else if (strcmp(name, "--unprotect") == 0) {
-			r = ab_policy_unprotect(cli->policy, v, err);
-			continue;
-		} else if (strcmp(name, "--allow-unix") == 0) {
-			r = ab_policy_add_allow_unix(cli->policy, v, err);
-			continue;
-		} else if (strcmp(name, "--net") == 0) {
-			ab_net net = AB_NET_NONE;
-			parse_net(v, &net, NULL);
-			ab_policy_set_network(cli->policy, net);
-			continue;
-		} else if (strcmp(name, "--allow-domain") == 0 || strcmp(name, "--deny-domain") == 0) {
-			r = ab_policy_add_domain(cli->policy, v, name[2] == 'a', err);
-			continue;
-		} else if (strcmp(name, "--git-scan-depth") == 0) {
-			/* after the policy file: the flag wins over its key */
-			r = ab_policy_set_git_scan_depth(cli->policy, scan_depth, err);
-			continue;
-		} else {
-			continue;
-		}
-		_cleanup_free_ char *abs = absolute_from(base, v);
-		_cleanup_free_ char *origin = xasprintf("%s", name);
-		r = ab_policy_add_path(cli->policy, abs, acc, origin, err);
-		if (r < 0)
-			ab_error_hint(err, "in option %s %s", name, v);
-	}
+	int r = cli_config_build(cli, argv, end, base, preset, file, &nf, err);
 	if (r == 0 && scan_partial)
 		ab_policy_set_git_scan_partial(cli->policy, true);
-	if (r == 0)
-		r = settle_network(cli->policy, &nf, file, err);
 	if (r < 0)
 		return r;
 	cli->opts.cwd = cd ? xstrdup(base) : NULL;
@@ -460,6 +467,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 void cli_free(struct cli *cli)
 {
 	ab_policy_free(cli->policy);
+	cli_config_free(&cli->cfg);
 	free((char *)cli->opts.cwd);
 	free((char *)cli->opts.approvals_save);
 	free((char *)cli->opts.policy_file);

@@ -1,6 +1,7 @@
 /* agentbox's own configuration files (each --policy-file, the
- * --approvals-save file): the sandboxed command must not be able to
- * change what the next run obeys.
+ * --approvals-save file, the discovered user configuration directory and
+ * project file): the sandboxed command must not be able to change what
+ * the next run obeys.
  *
  * A file the plan leaves writable is refused rather than bound read-only
  * for this run: it may already have been rewritten by an earlier run that
@@ -11,7 +12,13 @@
  * there, so it is not WRITE), and no sandbox can have changed it.
  * A file that is read-only anyway gets a node of its own, so that
  * `explain` names it and the reason; it costs no mount (its access equals
- * its parent's, plan/order.c). A hidden one stays hidden. */
+ * its parent's, plan/order.c). A hidden one stays hidden.
+ *
+ * The places agentbox discovers configuration in (its user configuration
+ * directory, a project's .agentbox/policy.json that does not exist) are
+ * `block` entries instead: every run makes them read-only, or blocks
+ * their creation when missing, rather than refusing to run, since the
+ * user named none of them. */
 #include "plan/plan.h"
 
 #include <errno.h>
@@ -20,6 +27,63 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/canonical.h"
+#include "supervisor/placeholders.h"
+
+#include <sys/stat.h>
+
+/* An empty placeholder of agentbox's (supervisor/placeholders.h): a
+ * concurrent run blocked this component, or a killed one left it. */
+static bool is_placeholder(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && placeholder_is_marked(&st);
+}
+
+/* Where creating a missing discovered place is stopped: its shallowest
+ * missing component, or above it the shallowest placeholder of another
+ * run (blocking that same path again, so that runs in parallel and the
+ * leftovers of a killed one agree on it and it is adopted, never nested
+ * into). Returns the path (owned by the caller). */
+static char *blocking_point(const struct plan *plan, const char *first_missing)
+{
+	char *point = xstrdup(first_missing);
+	for (;;) {
+		char *up = path_parent(point);
+		if (strcmp(up, "/") == 0 || plan_access_at(plan, up, -1) != AB_ACCESS_WRITE ||
+		    !is_placeholder(up)) {
+			free(up);
+			return point;
+		}
+		free(point);
+		point = up;
+	}
+}
+
+/* A READ node over a discovered place: an existing one is bound
+ * read-only (or, an empty placeholder, blocked again); a missing one is
+ * blocked as an empty read-only directory at its blocking point. */
+static int keep_place(struct plan *plan, const struct plan_config_file *cf,
+		      const struct canonical *c, ab_error *err)
+{
+	_cleanup_free_ char *why = xasprintf("agentbox configuration (%s), kept read-only%s",
+					     cf->option, c->exists ? "" : " and uncreatable");
+	_cleanup_free_ char *point = c->exists ? xstrdup(c->path) :
+		blocking_point(plan, c->first_missing ? c->first_missing : c->path);
+	int r = plan_add_node(plan, point, AB_ACCESS_READ, NODE_CONFIG, why, err);
+	if (r < 0)
+		return r;
+	if (plan->nodes[r].access != AB_ACCESS_READ)
+		/* a rule names that very component writable (another run's
+		 * placeholder stood there): nothing can be kept, so refuse */
+		return ab_fail(err, EPERM,
+			       "%s %s cannot be kept from being created: a rule makes %s writable (%s)\n"
+			       "fix: drop that rule, or wait for the other agentbox run to end",
+			       cf->option, cf->path, point, plan->nodes[r].why);
+	/* blocked as a directory, as protected names are: what lies below
+	 * reads as missing (ENOENT), not as "not a directory" */
+	plan->nodes[r].protected_name = true;
+	return 0;
+}
 
 static int check_one(struct plan *plan, const struct plan_config_file *cf, ab_error *err)
 {
@@ -41,6 +105,17 @@ static int check_one(struct plan *plan, const struct plan_config_file *cf, ab_er
 	}
 	int at = plan_node_at(plan, c.path, -1);
 	ab_access a = at < 0 ? AB_ACCESS_NONE : plan->nodes[at].access;
+	/* a rule naming the place itself writable is the user's explicit
+	 * choice: refused below, since a node cannot be both */
+	bool named = at >= 0 && strcmp(plan->nodes[at].path, c.path) == 0;
+	if (a == AB_ACCESS_WRITE && cf->block && !named) {
+		/* agentbox's own directory, or a place where a discovered
+		 * file would be found: read-only (or, missing, uncreatable)
+		 * for this run, as in every run */
+		r = keep_place(plan, cf, &c, err);
+		canonical_free(&c);
+		return r;
+	}
 	if (a == AB_ACCESS_WRITE) {
 		bool same = strcmp(cf->path, c.path) == 0;
 		r = ab_fail(err, EPERM,
@@ -51,9 +126,12 @@ static int check_one(struct plan *plan, const struct plan_config_file *cf, ab_er
 		canonical_free(&c);
 		return r;
 	}
+	bool exists = c.exists;
 	canonical_free(&c);
 	if (a == AB_ACCESS_NONE)
 		return 0; /* hidden: neither readable nor writable inside */
+	if (cf->block && !exists)
+		return 0; /* a place that is not there and cannot be created */
 	_cleanup_free_ char *why = xasprintf("agentbox configuration (%s)", cf->option);
 	r = plan_add_node(plan, cf->path, AB_ACCESS_READ, NODE_CONFIG, why, err);
 	return r < 0 ? r : 0;

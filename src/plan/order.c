@@ -151,7 +151,8 @@ static void order_node(struct plan *plan, size_t idx)
 		return;
 	case AB_ACCESS_READ:
 		if (parent == AB_ACCESS_WRITE &&
-		    (!n->exists || (n->empty && n->source == NODE_PROTECTED)))
+		    (!n->exists || (n->empty && (n->source == NODE_PROTECTED ||
+						 (n->source == NODE_CONFIG && n->protected_name)))))
 			block_creation(plan, idx);
 		else if (n->exists)
 			add_op(plan, OP_BIND_RO, n->path, 0, (int)idx);

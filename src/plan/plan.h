@@ -31,7 +31,9 @@ enum node_source {
 	NODE_SELF,      /* agentbox's own binary, kept visible for the inner stage */
 	NODE_KERNEL,    /* /sys: kernel knobs stay read-only even under full access */
 	NODE_CONFIG,    /* agentbox's own configuration file (--policy-file,
-			   --approvals-save): read-only, plan/config_files.c */
+			   --approvals-save, discovered files and the user
+			   configuration directory): read-only,
+			   plan/config_files.c */
 	NODE_SOCKET,    /* on the socket never-list (hidden; plan/sockets.c) */
 	NODE_SOCKET_ALLOW, /* a host socket --allow-unix binds in (plan/sockets.c) */
 	NODE_PIN,       /* a directory inside a writable area on the way to a
@@ -138,6 +140,9 @@ struct plan {
 struct plan_config_file {
 	const char *path; /* absolute */
 	const char *option;
+	/* a discovered place (plan/config_files.c): writable, it is made
+	 * read-only, or blocked when missing, instead of refusing the run */
+	bool block;
 };
 
 /* Facts about this run that resolution needs, gathered by the caller so

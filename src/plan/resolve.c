@@ -150,12 +150,13 @@ static bool dir_is_empty(const char *path)
 	return empty;
 }
 
-/* Only protected names use `empty` (an empty one may be a placeholder
- * left by an earlier run), so only they pay for the check. */
+/* Only protected names and the places of discovered configuration use
+ * `empty` (an empty one may be a placeholder left by an earlier run), so
+ * only they pay for the check. */
 static void note_emptiness(struct plan_node *n)
 {
 	struct stat st;
-	if (!n->exists || n->source != NODE_PROTECTED)
+	if (!n->exists || (n->source != NODE_PROTECTED && n->source != NODE_CONFIG))
 		return;
 	if (n->is_dir)
 		n->empty = dir_is_empty(n->path);

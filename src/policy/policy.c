@@ -145,6 +145,7 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 	for (size_t i = 0; i < src->n_allow_unix; i++)
 		policy_add_allow_unix(c, src->allow_unix[i].path, src->allow_unix[i].origin, NULL);
 	c->git_scan_depth = src->git_scan_depth;
+	c->git_scan_depth_set = src->git_scan_depth_set;
 	c->git_scan_partial = src->git_scan_partial;
 }
 
@@ -453,6 +454,7 @@ int ab_policy_set_git_scan_depth(ab_policy *p, int depth, ab_error *err)
 			       "git scan depth %d is out of range; use 0 (the top-level .git only) to %d",
 			       depth, POLICY_GIT_SCAN_DEPTH_MAX);
 	p->git_scan_depth = depth;
+	p->git_scan_depth_set = true;
 	return 0;
 }
 

@@ -45,6 +45,7 @@ struct ab_policy {
 	 * for (plan/nested_repos.c; 0 = the root's own .git only), and
 	 * whether a scan that hits its bound may go on with what it found. */
 	int git_scan_depth;
+	bool git_scan_depth_set; /* a layer chose it (merged over earlier ones) */
 	bool git_scan_partial;
 };
 
@@ -92,6 +93,9 @@ int policy_add_entry(ab_policy *p, enum policy_path_kind kind,
  * For code that is already inside a guard, such as the policy loader. */
 ab_policy *policy_new(void);
 int policy_apply_preset(ab_policy *p, const char *name, ab_error *err);
+/* The same, with the layer that chose the preset in each entry's origin
+ * ("preset workspace-write (user config ~/.config/agentbox/config.json)"). */
+int policy_apply_preset_from(ab_policy *p, const char *name, const char *from, ab_error *err);
 int policy_add_path(ab_policy *p, const char *path, ab_access access,
 		    const char *origin, ab_error *err);
 int policy_add_protect(ab_policy *p, const char *name, ab_error *err);

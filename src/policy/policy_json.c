@@ -22,6 +22,7 @@
 #include "common/config_open.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "policy/layer.h"
 
 #define POLICY_FORMAT_VERSION 1
 /* Policy files are a few hundred bytes; the cap only stops `--policy
@@ -309,11 +310,14 @@ struct loader {
 	ab_error *err;
 	ab_policy *stage; /* validated content, merged at the end */
 	bool set_net;
-	bool set_scan_depth; /* "git_scan_depth" was given */
 	/* "protect" and "unprotect" as written: the stage starts with the
 	 * built-in names, which must not come back into a policy that had
 	 * them removed before this file was loaded */
 	strv protect, unprotect;
+	/* a layer (policy/layer.h): the preset is validated and kept by
+	 * name instead of applied, since the stack decides which one holds */
+	bool defer_preset;
+	char *preset;
 };
 
 static int fail_at_offset(struct loader *ld, size_t off, const char *fmt, ...)
@@ -401,7 +405,14 @@ static int load_preset(struct loader *ld, json_t *root)
 		return fail_at(ld, at, 1, false,
 			       "\"preset\" must be a string, found %s", json_kind(v));
 	ab_error sub;
-	if (policy_apply_preset(ld->stage, json_string_value(v), &sub) == 0)
+	ab_policy *target = ld->defer_preset ? policy_new() : ld->stage;
+	int r = policy_apply_preset(target, json_string_value(v), &sub);
+	if (ld->defer_preset) {
+		ab_policy_free(target);
+		if (r == 0)
+			ld->preset = xstrdup(json_string_value(v));
+	}
+	if (r == 0)
 		return 0;
 	_cleanup_free_ char *q = quoted(json_string_value(v));
 	return fail_at(ld, at, 1, false,
@@ -699,7 +710,7 @@ static int load_git_scan_depth(struct loader *ld, json_t *root)
 			       "\"git_scan_depth\" must be an integer from 0 (the top-level .git only) to %d, found %s",
 			       POLICY_GIT_SCAN_DEPTH_MAX, json_is_integer(v) ? "an integer out of range" : json_kind(v));
 	ld->stage->git_scan_depth = (int)json_integer_value(v);
-	ld->set_scan_depth = true;
+	ld->stage->git_scan_depth_set = true;
 	return 0;
 }
 
@@ -771,39 +782,17 @@ static int fail_duplicate_key(struct loader *ld, const json_error_t *je)
 
 static void merge_stage(ab_policy *p, const struct loader *ld)
 {
-	const ab_policy *stage = ld->stage;
-	for (size_t i = 0; i < stage->n_entries; i++) {
-		const struct policy_entry *e = &stage->entries[i];
-		policy_add_entry(p, e->kind, e->path, e->access, e->origin);
-	}
-	for (size_t i = 0; i < ld->protect.n; i++)
-		policy_add_protect(p, ld->protect.v[i], NULL);
-	/* not protected in p (removed before): nothing to remove */
-	for (size_t i = 0; i < ld->unprotect.n; i++)
-		policy_remove_protect(p, ld->unprotect.v[i], NULL);
-	bool set_net = ld->set_net;
-	const struct domain_rules *d = &stage->domains;
-	for (size_t i = 0; i < d->n_allow; i++)
-		policy_add_domain(p, d->allow[i].text, true, NULL);
-	for (size_t i = 0; i < d->n_deny; i++)
-		policy_add_domain(p, d->deny[i].text, false, NULL);
-	if (set_net)
-		ab_policy_set_network(p, stage->net);
-	for (size_t i = 0; i < stage->n_allow_unix; i++)
-		policy_add_allow_unix(p, stage->allow_unix[i].path, stage->allow_unix[i].origin, NULL);
-	if (ld->set_scan_depth)
-		p->git_scan_depth = stage->git_scan_depth;
+	policy_merge_rules(p, ld->stage, &ld->protect, &ld->unprotect, ld->set_net);
 }
 
-static int load_text(ab_policy *p, const char *text, size_t len,
-		     const char *source, ab_error *err)
+/* Parses and validates text into ld->stage (and ld's lists); on failure
+ * the caller still frees ld. */
+static int parse_text(struct loader *ld_, const char *text, size_t len)
 {
-	struct loader ld = {
-		.source = source && *source ? source : "<policy>",
-		.text = text,
-		.len = len,
-		.err = err,
-	};
+	struct loader ld = *ld_;
+	ld.text = text;
+	ld.len = len;
+	ab_error *err = ld.err;
 	size_t k = 0;
 	while (k < len && is_json_space(text[k]))
 		k++;
@@ -834,12 +823,54 @@ static int load_text(ab_policy *p, const char *text, size_t len,
 
 	ld.stage = policy_new();
 	int r = load_root(&ld, root);
+	json_decref(root);
+	*ld_ = ld;
+	return r;
+}
+
+static void loader_free(struct loader *ld)
+{
+	ab_policy_free(ld->stage);
+	strv_free(&ld->protect);
+	strv_free(&ld->unprotect);
+	free(ld->preset);
+}
+
+static int load_text(ab_policy *p, const char *text, size_t len,
+		     const char *source, ab_error *err)
+{
+	struct loader ld = {
+		.source = source && *source ? source : "<policy>",
+		.err = err,
+	};
+	int r = parse_text(&ld, text, len);
 	if (r == 0)
 		merge_stage(p, &ld);
-	ab_policy_free(ld.stage);
-	strv_free(&ld.protect);
-	strv_free(&ld.unprotect);
-	json_decref(root);
+	loader_free(&ld);
+	return r;
+}
+
+int policy_layer_parse(const char *text, size_t len, const char *source,
+		       struct policy_layer *out, ab_error *err)
+{
+	struct loader ld = {
+		.source = source && *source ? source : "<policy>",
+		.err = err,
+		.defer_preset = true,
+	};
+	int r = parse_text(&ld, text, len);
+	if (r == 0) {
+		*out = (struct policy_layer){
+			.source = xstrdup(ld.source),
+			.preset = ld.preset,
+			.rules = ld.stage,
+			.net_set = ld.set_net,
+			.protect = ld.protect,
+			.unprotect = ld.unprotect,
+		};
+		ld = (struct loader){0};
+	}
+	loader_free(&ld);
 	return r;
 }
 

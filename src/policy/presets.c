@@ -9,8 +9,16 @@
 
 int policy_apply_preset(ab_policy *p, const char *name, ab_error *err)
 {
-	char origin[64];
-	snprintf(origin, sizeof(origin), "preset %s", name ? name : "");
+	return policy_apply_preset_from(p, name, NULL, err);
+}
+
+int policy_apply_preset_from(ab_policy *p, const char *name, const char *from, ab_error *err)
+{
+	char origin[1024];
+	if (from)
+		snprintf(origin, sizeof(origin), "preset %s (%s)", name ? name : "", from);
+	else
+		snprintf(origin, sizeof(origin), "preset %s", name ? name : "");
 	if (name && strcmp(name, "read-only") == 0) {
 		policy_add_entry(p, PP_ROOT, "", AB_ACCESS_READ, origin);
 		return 0;

@@ -12,6 +12,7 @@
 #include "backend/backend.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "config/discover.h"
 #include "net/bridge.h"
 #include "plan/plan.h"
 #include "common/events.h"
@@ -72,15 +73,41 @@ static int gather(const ab_run_options *o, struct run_facts *f, const struct eve
 	return 0;
 }
 
+/* agentbox's own configuration: the files the caller named, and the user
+ * configuration directory (with its config.json and trusted.json) in
+ * every run, library runs included, so that no sandboxed command can
+ * plant a configuration or a trust record for a later CLI run. */
+static void config_paths(const ab_run_options *o, struct plan_config_file **out, size_t *n,
+			 strv *own)
+{
+	*out = xcalloc(o->n_config_paths + 5, sizeof(**out));
+	*n = 0;
+	if (o->policy_file)
+		(*out)[(*n)++] = (struct plan_config_file){o->policy_file, "--policy-file", false};
+	if (o->approvals_save)
+		(*out)[(*n)++] = (struct plan_config_file){o->approvals_save, "--approvals-save", false};
+	char *dir = config_user_dir();
+	if (dir) {
+		strv_push_owned(own, dir);
+		strv_push_owned(own, path_join(dir, CONFIG_USER_FILE));
+		strv_push_owned(own, path_join(dir, CONFIG_TRUST_FILE));
+		(*out)[(*n)++] = (struct plan_config_file){own->v[0], "user configuration directory", true};
+		(*out)[(*n)++] = (struct plan_config_file){own->v[1], "user configuration", true};
+		(*out)[(*n)++] = (struct plan_config_file){own->v[2], "trust store", true};
+	}
+	for (size_t i = 0; i < o->n_config_paths; i++)
+		(*out)[(*n)++] = (struct plan_config_file){o->config_paths[i].path,
+							   o->config_paths[i].role,
+							   o->config_paths[i].block};
+}
+
 static int resolve(const ab_policy *p, const ab_run_options *o, const struct run_facts *f,
 		   struct plan *plan, ab_error *err)
 {
-	struct plan_config_file cfg[2];
-	size_t n_cfg = 0;
-	if (o->policy_file)
-		cfg[n_cfg++] = (struct plan_config_file){o->policy_file, "--policy-file"};
-	if (o->approvals_save)
-		cfg[n_cfg++] = (struct plan_config_file){o->approvals_save, "--approvals-save"};
+	struct plan_config_file *cfg;
+	size_t n_cfg;
+	strv own = {0};
+	config_paths(o, &cfg, &n_cfg, &own);
 	struct plan_context ctx = {
 		.config_files = cfg,
 		.n_config_files = n_cfg,
@@ -94,7 +121,10 @@ static int resolve(const ab_policy *p, const ab_run_options *o, const struct run
 		.uid = getuid(),
 		.never_list = policy_socket_never_list,
 	};
-	return plan_resolve(p, &ctx, plan, err);
+	int r = plan_resolve(p, &ctx, plan, err);
+	free(cfg);
+	strv_free(&own);
+	return r;
 }
 
 static const struct {

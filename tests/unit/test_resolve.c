@@ -1286,7 +1286,7 @@ static void resolve_config(const ab_policy *p, const char *rel, const char *opti
 			   struct plan *plan)
 {
 	_cleanup_free_ char *path = xstrdup(P(rel));
-	struct plan_config_file cf = {path, option};
+	struct plan_config_file cf = {path, option, false};
 	struct plan_context ctx = ctx_at("w");
 	ctx.config_files = &cf;
 	ctx.n_config_files = 1;
@@ -1296,7 +1296,7 @@ static void resolve_config(const ab_policy *p, const char *rel, const char *opti
 static void config_fails(const ab_policy *p, const char *rel, int want_errno, const char *needle)
 {
 	_cleanup_free_ char *path = xstrdup(P(rel));
-	struct plan_config_file cf = {path, "--policy-file"};
+	struct plan_config_file cf = {path, "--policy-file", false};
 	struct plan_context ctx = ctx_at("w");
 	ctx.config_files = &cf;
 	ctx.n_config_files = 1;
