@@ -37,6 +37,9 @@ void cli_usage(FILE *out)
 	      "                        :cwd :tmpdir :slash_tmp; the most specific rule wins\n"
 	      "  --protect NAME        keep NAME read-only under every writable root\n"
 	      "  --unprotect NAME      drop a protected name for this run (see docs/policy.md)\n"
+	      "  --git protect|commit  protect (default): all of .git read-only; commit:\n"
+	      "                        objects, refs, index and HEAD writable, hooks,\n"
+	      "                        config, info/ and pointer files still read-only\n"
 	      "  --net none|full|proxy network access (default none; proxy when domain\n"
 	      "                        rules are given): proxy leaves only agentbox's\n"
 	      "                        policy proxy, which applies the domain rules and\n"
@@ -85,7 +88,7 @@ static bool takes_value(const char *opt)
 		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--unprotect", "--net",
 		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
 		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
-		"--approvals-save", NULL,
+		"--approvals-save", "--git", NULL,
 	};
 	for (size_t i = 0; with_value[i]; i++)
 		if (strcmp(opt, with_value[i]) == 0)
@@ -248,7 +251,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 
 	/* Pass 1: options that decide the base (preset, file, cwd) and every
 	 * value check; the rules themselves are applied in pass 2, in order. */
-	const char *preset = NULL, *file = NULL, *cd = NULL, *save = NULL;
+	const char *preset = NULL, *file = NULL, *cd = NULL, *save = NULL, *git_flag = NULL;
 	struct net_flags nf = {0};
 	int end = argc;
 	for (int i = 2; i < argc; i++) {
@@ -317,6 +320,14 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 				return ab_fail(err, EINVAL, "--approvals-save: the file name is empty");
 			save = v;
 			nf.approval = nf.approval ? nf.approval : "--approvals-save";
+		} else if (strcmp(name, "--git") == 0) {
+			ab_git_mode mode;
+			if (ab_git_mode_parse(v, &mode) < 0)
+				return ab_fail(err, EINVAL,
+					       "--git: '%s' is not a git mode (use protect: all of .git read-only, or commit: commits allowed, hooks and config read-only)",
+					       v);
+			if (same_or_first(name, &git_flag, v, err) < 0)
+				return -EINVAL;
 		} else if (strcmp(name, "--backend") == 0) {
 			if (ab_backend_parse(v, &cli->opts.backend) < 0)
 				return ab_fail(err, EINVAL, "--backend: '%s' is not a backend (use auto, builtin, bwrap or landlock)", v);
@@ -398,6 +409,11 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			ab_net net = AB_NET_NONE;
 			parse_net(v, &net, NULL);
 			ab_policy_set_network(cli->policy, net);
+			continue;
+		} else if (strcmp(name, "--git") == 0) {
+			ab_git_mode mode = AB_GIT_PROTECT;
+			ab_git_mode_parse(v, &mode);
+			ab_policy_set_git(cli->policy, mode);
 			continue;
 		} else if (strcmp(name, "--allow-domain") == 0 || strcmp(name, "--deny-domain") == 0) {
 			r = ab_policy_add_domain(cli->policy, v, name[2] == 'a', err);

@@ -84,23 +84,31 @@ static int protect_git_pointer(struct plan *plan, const char *root, const char *
 				 dotgit, target);
 		return 0;
 	}
-	_cleanup_free_ char *why = xasprintf("git dir named by %s", dotgit);
-	int r = add_git_node(plan, gitdir, why, err);
+	bool commit = plan->git == AB_GIT_COMMIT && git_dir_looks_valid(gitdir);
+	_cleanup_free_ char *why = xasprintf(commit ? "--git commit: git dir named by %s, writable but for what git trusts"
+						    : "git dir named by %s", dotgit);
+	int r = commit ? git_commit_open_dir(plan, gitdir, why, true, err) : add_git_node(plan, gitdir, why, err);
 	if (r < 0)
 		return r;
 
 	_cleanup_free_ char *commondir_file = path_join(gitdir, "commondir");
 	_cleanup_free_ char *common = read_small_file(commondir_file);
-	if (!common || !*common)
+	if (!common || !*common) {
+		plan_add_git_repo(plan, root, gitdir, gitdir, commit);
 		return 0;
+	}
 	_cleanup_free_ char *common_path = resolve_relative(gitdir, common);
 	if (stat(common_path, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		plan_add_warning(plan, "missing_git_commondir", commondir_file,
 				 "%s names '%s', which is not a directory; not protected", commondir_file, common);
 		return 0;
 	}
-	_cleanup_free_ char *why2 = xasprintf("common git dir of the worktree %s", root);
-	return add_git_node(plan, common_path, why2, err);
+	plan_add_git_repo(plan, root, gitdir, common_path, commit);
+	commit = commit && git_dir_looks_valid(common_path);
+	_cleanup_free_ char *why2 = xasprintf(commit ? "--git commit: common git dir of the worktree %s, writable but for what git trusts"
+						     : "common git dir of the worktree %s", root);
+	r = commit ? git_commit_open_dir(plan, common_path, why2, true, err) : add_git_node(plan, common_path, why2, err);
+	return r < 0 ? r : 0;
 }
 
 /* Whether a missing `name` under `root` is blocked: only where the host
@@ -156,6 +164,20 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 				return 0;
 		}
 	}
+	bool dotgit = strcmp(name, ".git") == 0 && present;
+	/* commit mode only for what git takes for a repository; any other
+	 * .git stays read-only as a whole */
+	if (dotgit && S_ISDIR(st.st_mode) && git_dir_looks_valid(path)) {
+		plan_add_git_repo(plan, root, path, path, plan->git == AB_GIT_COMMIT);
+		if (plan->git == AB_GIT_COMMIT) {
+			_cleanup_free_ char *why = xasprintf(
+				"--git commit: .git under writable %s, writable but for what git trusts (hooks, config, info/: below)",
+				root);
+			int r = git_commit_open_dir(plan, path, why, false, err);
+			if (r != 0)
+				return r < 0 ? r : 0;
+		}
+	}
 	_cleanup_free_ char *why = d ? xasprintf("protected name %s under writable %s (%s)", name, root, d->why)
 				     : xasprintf("protected name %s under writable %s", name, root);
 	int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_PROTECTED, why, err);
@@ -165,7 +187,7 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 	n->protected_name = true;
 	if (!n->exists)
 		n->is_dir = true; /* block it as an (empty, read-only) directory */
-	else if (strcmp(name, ".git") == 0 && S_ISREG(st.st_mode))
+	else if (dotgit && S_ISREG(st.st_mode))
 		return protect_git_pointer(plan, root, path, err);
 	return 0;
 }

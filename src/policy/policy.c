@@ -141,6 +141,8 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 		domain_rules_add(&c->domains, src->domains.deny[i].text, false, NULL);
 	c->net = src->net;
 	c->net_set = src->net_set;
+	c->git = src->git;
+	c->git_set = src->git_set;
 }
 
 struct clone_args {
@@ -351,6 +353,33 @@ void ab_policy_set_network(ab_policy *p, ab_net net)
 {
 	p->net = net;
 	p->net_set = true;
+}
+
+void ab_policy_set_git(ab_policy *p, ab_git_mode mode)
+{
+	p->git = mode;
+	p->git_set = true;
+}
+
+ab_git_mode ab_policy_git(const ab_policy *p)
+{
+	return p->git;
+}
+
+int ab_git_mode_parse(const char *name, ab_git_mode *out)
+{
+	if (name && strcmp(name, "protect") == 0)
+		*out = AB_GIT_PROTECT;
+	else if (name && strcmp(name, "commit") == 0)
+		*out = AB_GIT_COMMIT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *ab_git_mode_name(ab_git_mode mode)
+{
+	return mode == AB_GIT_COMMIT ? "commit" : "protect";
 }
 
 int policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err)

@@ -32,6 +32,8 @@ struct ab_policy {
 	size_t n_protect, cap_protect;
 	ab_net net;
 	bool net_set;                /* the mode was given (file or flag), not defaulted */
+	ab_git_mode git;             /* protect (default) or commit */
+	bool git_set;                /* given by a file or flag */
 	struct domain_rules domains; /* the proxy's allow and deny patterns */
 };
 
