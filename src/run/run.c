@@ -17,6 +17,7 @@
 #include "common/events.h"
 #include "run/run.h"
 #include "run/run_options.h"
+#include "run/git_watch.h"
 #include "run/self_check.h"
 #include "run/state_dir.h"
 #include "supervisor/supervisor.h"
@@ -229,16 +230,18 @@ static void emit_start(const struct events *ev, const ab_run_options *o, const s
 	sbuf_free(&b);
 }
 
-static void emit_exit(const struct events *ev, int status, bool timed_out, double ms)
+/* `fields`: more members, each starting with a comma (run/git_watch.h). */
+static void emit_exit(const struct events *ev, int status, bool timed_out, double ms,
+		      const char *fields)
 {
-	char buf[256];
 	char sig[16] = "null";
 	if (status > 128 && status < 128 + 65 && !timed_out)
 		snprintf(sig, sizeof(sig), "%d", status - 128);
-	snprintf(buf, sizeof(buf),
-		 "{\"event\":\"exit\",\"status\":%d,\"signal\":%s,\"timed_out\":%s,\"duration_ms\":%.3f}",
-		 status, sig, timed_out ? "true" : "false", ms);
-	events_emit_closing(ev, buf);
+	sbuf b = {0};
+	sbuf_addf(&b, "{\"event\":\"exit\",\"status\":%d,\"signal\":%s,\"timed_out\":%s,\"duration_ms\":%.3f%s}",
+		  status, sig, timed_out ? "true" : "false", ms, fields ? fields : "");
+	events_emit_closing(ev, b.s);
+	sbuf_free(&b);
 }
 
 
@@ -461,10 +464,15 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 		.command = argv, .opts = o, .ev = &ev, .self = &ps.self, .hooks = hooks,
 	};
 	struct backend_ctx ctx = {.state_dir = ps.f.state_dir, .exact = o->exact, .for_run = true};
+	struct git_watch gw;
+	git_watch_start(&gw, &ps.plan);
 	r = run_backends(&req, &ps.plan, &ctx, exit_status, err);
+	sbuf fields = {0};
+	git_watch_finish(&gw, &ps.plan, argv, r == 0 ? *exit_status : 0, &ev, o->quiet, &fields);
 	if (r == 0)
 		emit_exit(&ev, *exit_status, *exit_status == AB_EXIT_TIMEOUT && o->timeout_sec > 0,
-			  monotonic_ms() - t0);
+			  monotonic_ms() - t0, fields.s);
+	sbuf_free(&fields);
 	prestart_free(&ps);
 	return r;
 }
