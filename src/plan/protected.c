@@ -185,8 +185,8 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 		return idx;
 	struct plan_node *n = &plan->nodes[idx];
 	n->protected_name = true;
-	if (!n->exists)
-		n->is_dir = true; /* block it as an (empty, read-only) directory */
+	if (!n->exists) /* block it as an (empty, read-only) directory or file */
+		n->is_dir = !(d && d->block_as_file);
 	else if (dotgit && S_ISREG(st.st_mode))
 		return protect_git_pointer(plan, root, path, err);
 	return 0;

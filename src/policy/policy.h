@@ -49,6 +49,7 @@ struct protect_default {
 	const char *name;
 	const char *why; /* what on the host reads or runs it */
 	enum protect_scope scope;
+	bool block_as_file; /* missing: blocked as an empty file, not a directory */
 };
 extern const struct protect_default policy_protect_defaults[]; /* NULL-terminated */
 /* The built-in entry for `name`, or NULL for a name the user added. */
