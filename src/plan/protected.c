@@ -137,7 +137,10 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 	if (existing >= 0) {
 		/* an explicit rule names it: the user decided the access, but
 		 * if it is blocked it is blocked as a protected name */
-		plan->nodes[existing].protected_name = true;
+		struct plan_node *n = &plan->nodes[existing];
+		n->protected_name = true;
+		if (!n->exists)
+			n->is_dir = !(d && d->block_as_file);
 		return 0;
 	}
 
