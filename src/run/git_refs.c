@@ -167,9 +167,12 @@ void git_refs_free(struct git_refs *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void change_json(sbuf *b, bool *first, const char *repo, const char *name, const char *old,
-			const char *new)
+static void change_json(sbuf *b, bool *first, size_t *room, const char *repo, const char *name,
+			const char *old, const char *new)
 {
+	if (!*room)
+		return;
+	(*room)--;
 	sbuf_add(b, *first ? "{\"repo\":" : ",{\"repo\":");
 	*first = false;
 	sbuf_add_json_string(b, repo);
@@ -183,22 +186,22 @@ static void change_json(sbuf *b, bool *first, const char *repo, const char *name
 }
 
 size_t git_refs_diff_json(const char *repo, const struct git_refs *before,
-			  const struct git_refs *after, sbuf *b, bool *first)
+			  const struct git_refs *after, sbuf *b, bool *first, size_t *room)
 {
 	size_t i = 0, k = 0, changed = 0;
 	while (i < before->n || k < after->n) {
 		int c = i == before->n ? 1 : k == after->n ? -1 : strcmp(before->v[i].name, after->v[k].name);
 		if (c < 0) {
-			change_json(b, first, repo, before->v[i].name, before->v[i].value, NULL);
+			change_json(b, first, room, repo, before->v[i].name, before->v[i].value, NULL);
 			i++;
 			changed++;
 		} else if (c > 0) {
-			change_json(b, first, repo, after->v[k].name, NULL, after->v[k].value);
+			change_json(b, first, room, repo, after->v[k].name, NULL, after->v[k].value);
 			k++;
 			changed++;
 		} else {
 			if (strcmp(before->v[i].value, after->v[k].value) != 0) {
-				change_json(b, first, repo, after->v[k].name, before->v[i].value,
+				change_json(b, first, room, repo, after->v[k].name, before->v[i].value,
 					    after->v[k].value);
 				changed++;
 			}

@@ -34,11 +34,17 @@ struct git_refs {
 void git_refs_read(const char *gitdir, const char *commondir, struct git_refs *out);
 void git_refs_free(struct git_refs *r);
 
+/* Changes listed in one exit event at most: the event must fit in the
+ * room the events fd keeps for the run's last lines (a quarter of a pipe
+ * buffer, common/event_sink.h); the count of all is given too. */
+#define GIT_REFS_EVENT_MAX 50
+
 /* Appends one JSON object per ref whose value differs between `before`
  * and `after` (both sorted): {"repo":REPO,"ref":NAME,"old":V|null,
- * "new":V|null}, each preceded by a comma unless *first. Returns how
- * many. */
+ * "new":V|null}, each preceded by a comma unless *first, while *room is
+ * above 0 (decremented for each). Returns how many differ, listed or
+ * not. */
 size_t git_refs_diff_json(const char *repo, const struct git_refs *before,
-			  const struct git_refs *after, sbuf *b, bool *first);
+			  const struct git_refs *after, sbuf *b, bool *first, size_t *room);
 
 #endif

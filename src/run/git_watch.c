@@ -129,6 +129,7 @@ static void finish_commit(struct git_watch *w, const struct plan *plan, const st
 {
 	sbuf list = {0};
 	bool first = true, truncated = false;
+	size_t room = GIT_REFS_EVENT_MAX, changed = 0;
 	sbuf_add(&list, "");
 	for (size_t i = 0; i < w->n; i++) {
 		const struct plan_git_repo *g = &plan->git_repos[i];
@@ -143,9 +144,9 @@ static void finish_commit(struct git_watch *w, const struct plan *plan, const st
 			for (size_t k = 0; k < w->before[i].n; k++)
 				if (strcmp(w->before[i].v[k].name, "HEAD") == 0)
 					head = (struct git_refs){.v = &w->before[i].v[k], .n = 1};
-			git_refs_diff_json(g->gitdir, &head, &after, &list, &first);
+			changed += git_refs_diff_json(g->gitdir, &head, &after, &list, &first, &room);
 		} else {
-			git_refs_diff_json(g->gitdir, &w->before[i], &after, &list, &first);
+			changed += git_refs_diff_json(g->gitdir, &w->before[i], &after, &list, &first, &room);
 		}
 		truncated |= w->before[i].truncated || after.truncated;
 		git_refs_free(&after);
@@ -153,7 +154,9 @@ static void finish_commit(struct git_watch *w, const struct plan *plan, const st
 			undo_commondir(g->gitdir, ev);
 	}
 	sbuf_addf(fields, ",\"git\":\"commit\",\"git_refs\":[%s]", list.s);
-	if (truncated)
+	if (changed > GIT_REFS_EVENT_MAX)
+		sbuf_addf(fields, ",\"git_refs_changed\":%zu", changed);
+	if (truncated || changed > GIT_REFS_EVENT_MAX)
 		sbuf_add(fields, ",\"git_refs_truncated\":true");
 	sbuf_free(&list);
 }

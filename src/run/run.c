@@ -191,9 +191,10 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct backen
 	}
 	sbuf_addf(b, "\"posture\":{\"filesystem\":\"%s\",\"writable_roots\":%zu,\"hidden_paths\":%zu,"
 		     "\"protected_paths\":%zu,\"network\":\"%s\",\"seccomp\":\"%s\",\"no_new_privs\":true,"
-		     "\"new_session\":true,\"capabilities\":\"none\"",
+		     "\"new_session\":true,\"capabilities\":\"none\",\"git\":\"%s\"",
 		  plan->root_writable ? "full-write" : plan->root_readable ? "read-only-root" : "restricted-read",
-		  writable, hidden, protected_n, ab_net_name(plan->net), seccomp_mode_name(plan->net));
+		  writable, hidden, protected_n, ab_net_name(plan->net), seccomp_mode_name(plan->net),
+		  ab_git_mode_name(plan->git));
 	c->b->append_posture(b, plan, c);
 	if (plan->net == AB_NET_PROXY)
 		append_proxy_posture(b, o);

@@ -129,6 +129,12 @@ case_git_commit_exit_event_lists_refs() {
 		'git -C "$WS/repo" reflog main | grep -q "^${old:0:7}"'
 	abx "$AGENTBOX" run --policy workspace-write --git commit -C "$WS/repo" --events-fd 3 -- true 3>"$CASE_DIR/ev"
 	expect "exit event: nothing changed, an empty list" 'exit_event | grep -qF "\"git\":\"commit\",\"git_refs\":[]"'
+	# more changes than one event lists: the first 50 and the count
+	abx "$AGENTBOX" run --policy workspace-write --git commit -C "$WS/repo" --events-fd 3 -- \
+		/bin/sh -c 'for i in $(seq 60); do git tag many$i || exit 1; done' 3>"$CASE_DIR/ev"
+	expect_exit "60 tags made" 0
+	expect "exit event: 50 listed, 60 counted, truncated" \
+		'[ "$(exit_event | grep -o "\"ref\":\"refs/tags/many" | wc -l)" = 50 ] && exit_event | grep -qF "\"git_refs_changed\":60,\"git_refs_truncated\":true"'
 }
 
 # The default is protect: a committing git command fails, and agentbox
@@ -179,6 +185,7 @@ case_git_policy_file_key() {
 	expect "explain: .git/config read-only under --git commit" \
 		'grep -E "^$WS/repo/.git/config +read +read-only +--git commit" <<<"$OUT" >/dev/null'
 	expect "explain: .git writable but pinned" 'grep -E "^$WS/repo/.git +write " <<<"$OUT" >/dev/null'
+	expect "explain: the mode, first" 'grep -q "^git: commit (--git commit): 1 repository writable" <<<"$OUT"'
 	echo '{"version": 1, "git": "yes"}' >"$OUTSIDE/bad.json"
 	ab run --policy-file "$OUTSIDE/bad.json" -- true
 	expect_exit "a bad \"git\" value is refused" 125
@@ -211,4 +218,20 @@ case_git_commit_landlock() {
 	ab explain --backend landlock --policy workspace-write --git commit -C "$WS/repo"
 	expect "landlock explain: the git dir is narrowed around what git trusts" \
 		'grep -q "refused: .*$WS/repo/.git" <<<"$OUT"'
+}
+
+# $HOME writable (here under /tmp) without a ~/.gitconfig: the protected
+# name is blocked as an empty read-only file, which git reads as an empty
+# configuration (a directory there made every git command fail).
+case_git_missing_home_gitconfig() {
+	new_ws
+	git_repo "$WS/repo" || { fail "setup: a repository"; return; }
+	local h=$CASE_DIR/home
+	mkdir -p "$h"
+	HOME=$h sbx --policy workspace-write -C "$WS/repo" -- '
+		git status --short >/dev/null && echo "git status works"
+		git config --global alias.x "!evil" 2>/dev/null && echo "wrote ~/.gitconfig"
+		exit 0'
+	expect_stdout_eq "missing ~/.gitconfig: git works, cannot create it" "git status works"
+	expect_absent "host: no ~/.gitconfig left" "$h/.gitconfig"
 }

@@ -93,7 +93,9 @@ static void test_refs_diff(void **state)
 	push(&after, "refs/tags/new", OID_C);
 	sbuf s = {0};
 	bool first = true;
-	assert_int_equal(git_refs_diff_json("/r/.git", &before, &after, &s, &first), 3);
+	size_t room = 10;
+	assert_int_equal(git_refs_diff_json("/r/.git", &before, &after, &s, &first, &room), 3);
+	assert_int_equal(room, 7);
 	assert_string_equal(s.s,
 		"{\"repo\":\"/r/.git\",\"ref\":\"refs/heads/gone\",\"old\":\"" OID_A "\",\"new\":null},"
 		"{\"repo\":\"/r/.git\",\"ref\":\"refs/heads/main\",\"old\":\"" OID_A "\",\"new\":\"" OID_B "\"},"
@@ -101,9 +103,17 @@ static void test_refs_diff(void **state)
 	sbuf_free(&s);
 	first = true;
 	sbuf none = {0};
-	assert_int_equal(git_refs_diff_json("/r/.git", &after, &after, &none, &first), 0);
+	assert_int_equal(git_refs_diff_json("/r/.git", &after, &after, &none, &first, &room), 0);
 	assert_true(first);
 	sbuf_free(&none);
+	/* out of room: counted, not listed */
+	sbuf one = {0};
+	first = true;
+	room = 1;
+	assert_int_equal(git_refs_diff_json("/r/.git", &before, &after, &one, &first, &room), 3);
+	assert_int_equal(room, 0);
+	assert_string_equal(one.s, "{\"repo\":\"/r/.git\",\"ref\":\"refs/heads/gone\",\"old\":\"" OID_A "\",\"new\":null}");
+	sbuf_free(&one);
 	git_refs_free(&before);
 	git_refs_free(&after);
 }
