@@ -16,6 +16,9 @@
  * the git directory itself, so that it cannot be renamed away and
  * replaced by one the command wrote.
  *
+ * modules/ stays read-only as a whole (the submodule git dirs in it are
+ * reopened the same way), so that no new one can be planted.
+ *
  * What cannot be blocked: a missing `commondir` (git dies on an empty
  * one, so no placeholder will do); run/git_refs.c looks for one created
  * during the run. A worktree added during the run gets its commondir and
@@ -158,9 +161,18 @@ static void list_subdirs(const char *dir, strv *out)
 
 static int protect_git_dir(struct plan *plan, const char *dir, int depth, ab_error *err);
 
-/* modules/: each submodule's git dir, found by its HEAD file at any
+/* A submodule's git dir: writable like the repository's, but for what git
+ * trusts in it. */
+static int open_module(struct plan *plan, const char *dir, int depth, ab_error *err)
+{
+	_cleanup_free_ char *why = xasprintf("--git commit: submodule git dir, writable but for what git trusts");
+	int idx = plan_add_node(plan, dir, AB_ACCESS_WRITE, NODE_GITDIR, why, err);
+	return idx < 0 ? idx : protect_git_dir(plan, dir, depth, err);
+}
+
+/* Below modules/: each submodule's git dir, found by its HEAD file at any
  * depth up to GIT_MODULES_DEPTH (names may hold slashes). */
-static int protect_modules(struct plan *plan, const char *dir, int depth, ab_error *err)
+static int open_modules_below(struct plan *plan, const char *dir, int depth, ab_error *err)
 {
 	if (depth > GIT_MODULES_DEPTH)
 		return 0;
@@ -168,12 +180,39 @@ static int protect_modules(struct plan *plan, const char *dir, int depth, ab_err
 	list_subdirs(dir, &subs);
 	int r = 0;
 	for (size_t i = 0; i < subs.n && r == 0; i++)
-		r = git_dir_looks_valid(subs.v[i]) ? protect_git_dir(plan, subs.v[i], depth + 1, err)
-						   : protect_modules(plan, subs.v[i], depth + 1, err);
+		r = git_dir_looks_valid(subs.v[i]) ? open_module(plan, subs.v[i], depth + 1, err)
+						   : open_modules_below(plan, subs.v[i], depth + 1, err);
 	strv_free(&subs);
 	return r;
 }
 
+/* modules/ itself stays read-only: `git submodule update --init` on the
+ * host takes an existing modules/NAME for the submodule's git dir, config
+ * and hooks included, so the command must not be able to plant one. The
+ * submodule git dirs already there are reopened. A missing modules/ is
+ * blocked only where a .gitmodules makes git look for it (the checkout of
+ * a `.git` directory); elsewhere nothing names a submodule. */
+static int protect_modules(struct plan *plan, const char *dir, int depth, ab_error *err)
+{
+	_cleanup_free_ char *modules = path_join(dir, "modules");
+	struct stat st;
+	bool present = lstat(modules, &st) == 0;
+	if (!present) {
+		const char *base = strrchr(dir, '/');
+		_cleanup_free_ char *checkout = path_parent(dir);
+		_cleanup_free_ char *gitmodules = path_join(checkout, ".gitmodules");
+		bool named = base && strcmp(base, "/.git") == 0 && lstat(gitmodules, &st) == 0;
+		if (!named)
+			return 0;
+	}
+	static const struct trusted_name modules_dir = {
+		"modules", true, true, "git takes the submodule git dirs in it, config and hooks included",
+	};
+	int r = keep_trusted(plan, dir, &modules_dir, err);
+	if (r < 0 || !present)
+		return r;
+	return open_modules_below(plan, modules, depth, err);
+}
 static int protect_git_dir(struct plan *plan, const char *dir, int depth, ab_error *err)
 {
 	int r = keep_all(plan, dir, in_git_dir, err);
@@ -187,8 +226,7 @@ static int protect_git_dir(struct plan *plan, const char *dir, int depth, ab_err
 	strv_free(&subs);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *modules = path_join(dir, "modules");
-	return protect_modules(plan, modules, depth, err);
+	return protect_modules(plan, dir, depth, err);
 }
 
 int git_commit_open_dir(struct plan *plan, const char *gitdir, const char *why, bool widen,

@@ -124,6 +124,24 @@ static void undo_commondir(const char *gitdir, const struct events *ev)
 	events_warning(ev, "git_commondir_created", p, msg);
 }
 
+/* A rebase or cherry-pick left in progress: its todo list is the
+ * command's, and `git rebase --continue` on the host runs the `exec`
+ * lines in it. Said, not undone (the user may want to continue). */
+static void warn_sequencer(const char *gitdir, const struct events *ev)
+{
+	static const char *const states[] = {"rebase-merge", "rebase-apply", "sequencer", NULL};
+	for (size_t i = 0; states[i]; i++) {
+		_cleanup_free_ char *p = path_join(gitdir, states[i]);
+		struct stat st;
+		if (lstat(p, &st) < 0)
+			continue;
+		_cleanup_free_ char *msg = xasprintf(
+			"the command left %s (a rebase or cherry-pick in progress); its todo list was written in the sandbox and continuing it on the host runs the commands (exec lines) it holds: read it first, or abort with git rebase --abort / git cherry-pick --abort",
+			p);
+		events_warning(ev, "git_operation_in_progress", p, msg);
+	}
+}
+
 static void finish_commit(struct git_watch *w, const struct plan *plan, const struct events *ev,
 			  sbuf *fields)
 {
@@ -152,6 +170,7 @@ static void finish_commit(struct git_watch *w, const struct plan *plan, const st
 		git_refs_free(&after);
 		if (!w->had_commondir[i] && strcmp(g->gitdir, g->commondir) == 0 && has_commondir(g->gitdir))
 			undo_commondir(g->gitdir, ev);
+		warn_sequencer(g->gitdir, ev);
 	}
 	sbuf_addf(fields, ",\"git\":\"commit\",\"git_refs\":[%s]", list.s);
 	if (changed > GIT_REFS_EVENT_MAX)

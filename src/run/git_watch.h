@@ -2,7 +2,9 @@
  *  - --git commit: the refs the command changed, in the `exit` event
  *    ("git_refs"), so that rewritten history is visible; and a
  *    `commondir` file the command created in a main git dir (the one name
- *    commit mode cannot block, plan/git_commit.c), removed with a warning.
+ *    commit mode cannot block, plan/git_commit.c), removed with a warning;
+ *    and a warning for a rebase or cherry-pick left in progress, whose
+ *    todo list (exec lines) the command wrote.
  *  - --git protect: when the command was a git command that writes the
  *    repository and it failed, one stderr line and "git_hint" in the
  *    exit event naming --git commit. */

@@ -67,6 +67,8 @@ case_git_commit_trusted_names_read_only() {
 		echo /tmp/evil >$wtdir/commondir 2>/dev/null && echo 'wrote worktree commondir'
 		echo '[core] fsmonitor = evil' >>.git/modules/sub/config 2>/dev/null && echo 'wrote module config'
 		touch .git/modules/sub/hooks/post-checkout 2>/dev/null && echo 'wrote module hook'
+		mkdir .git/modules/planted 2>/dev/null && echo 'planted a submodule git dir'
+		{ echo ok >.git/modules/sub/scratch && rm .git/modules/sub/scratch; } || echo 'module git dir not writable'
 		mv .git .git-away 2>/dev/null && echo 'moved .git'
 		rm -f .git/commondir.tmp; echo ok >.git/scratch && rm .git/scratch && echo 'other files writable'"
 	expect_exit "--git commit: the run works" 0
@@ -234,4 +236,19 @@ case_git_missing_home_gitconfig() {
 		exit 0'
 	expect_stdout_eq "missing ~/.gitconfig: git works, cannot create it" "git status works"
 	expect_absent "host: no ~/.gitconfig left" "$h/.gitconfig"
+}
+
+# A rebase the command leaves in progress: its todo list is the
+# command's, so the run ends with a warning naming it.
+case_git_commit_rebase_left_in_progress() {
+	new_ws
+	git_repo "$WS/repo" && echo b >"$WS/repo/b" && git_q -C "$WS/repo" add b &&
+		git_q -C "$WS/repo" commit -m two || { fail "setup: a repository with two commits"; return; }
+	abx "$AGENTBOX" run --policy workspace-write --git commit -C "$WS/repo" --events-fd 3 -- \
+		/bin/sh -c 'GIT_SEQUENCE_EDITOR="sed -i 1ibreak" git rebase -q -i HEAD~1' 3>"$CASE_DIR/ev"
+	expect_exit "the rebase stops at the break" 0
+	expect "host: a rebase is in progress" '[ -d "$WS/repo/.git/rebase-merge" ]'
+	expect "a git_operation_in_progress warning names it" \
+		'grep -qF "\"code\":\"git_operation_in_progress\",\"path\":\"$WS/repo/.git/rebase-merge\"" "$CASE_DIR/ev"'
+	expect_stderr_contains "... on stderr too" "continuing it on the host runs the commands (exec lines)"
 }

@@ -251,6 +251,10 @@ static void test_plan_commit_mode(void **state)
 	assert_true(node(&plan, "w/.git/info")->is_dir);
 	assert_false(node(&plan, "w/.git/worktrees/wt/config.worktree")->exists);
 	assert_true(node(&plan, "w/.git/modules/lib/x/hooks")->is_dir);
+	/* modules/ read-only (nothing planted there), the submodule reopened */
+	assert_int_equal(node(&plan, "w/.git/modules")->access, AB_ACCESS_READ);
+	assert_int_equal(node(&plan, "w/.git/modules/lib/x")->access, AB_ACCESS_WRITE);
+	assert_null(node(&plan, "w/.git/modules/lib"));
 	/* not blockable (git dies on an empty one): no node, checked after */
 	assert_null(node(&plan, "w/.git/commondir"));
 	assert_null(node(&plan, "w/.git/objects"));
@@ -286,10 +290,20 @@ static void test_plan_commit_mode_refusals(void **state)
 	assert_int_equal(plan.n_git_repos, 0);
 	plan_free(&plan);
 
+	/* a missing modules/ is blocked only when .gitmodules names submodules */
 	mkdirs("w/.git/objects");
 	mkdirs("w/.git/refs");
-	mkdirs("w/.husky");
 	mkfile("w/.git/HEAD", "ref: refs/heads/main\n");
+	resolve_ok(p, &ctx, &plan);
+	assert_null(node(&plan, "w/.git/modules"));
+	plan_free(&plan);
+	mkfile("w/.gitmodules", "[submodule \"s\"]\n");
+	resolve_ok(p, &ctx, &plan);
+	assert_false(node(&plan, "w/.git/modules")->exists);
+	assert_true(node(&plan, "w/.git/modules")->is_dir);
+	plan_free(&plan);
+
+	mkdirs("w/.husky");
 	mklink("w/.git/hooks", "../.husky");
 	ab_error err;
 	assert_true(plan_resolve(p, &ctx, &plan, &err) < 0);
