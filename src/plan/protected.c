@@ -59,6 +59,20 @@ static int add_git_node(struct plan *plan, const char *path, const char *why, ab
 	return r < 0 ? r : 0;
 }
 
+/* A git dir a pointer file names: with --git commit (and when it looks
+ * like one) writable but for what git trusts, plan/git_commit.c; else,
+ * or where a rule of the user's decides, read-only. 1 when writable. */
+static int protect_pointed_dir(struct plan *plan, const char *dir, const char *what, ab_error *err)
+{
+	if (plan->git == AB_GIT_COMMIT && git_dir_looks_valid(dir)) {
+		_cleanup_free_ char *why = xasprintf("--git commit: %s, writable but for what git trusts", what);
+		int r = git_commit_open_dir(plan, dir, why, true, err);
+		if (r != 0)
+			return r;
+	}
+	return add_git_node(plan, dir, what, err);
+}
+
 /* `.git` is a file: "gitdir: <path>", relative to the worktree root. The
  * git dir it names holds the index, HEAD and hooks of this checkout; for a
  * linked worktree, <gitdir>/commondir names the main repository's .git,
@@ -84,17 +98,16 @@ static int protect_git_pointer(struct plan *plan, const char *root, const char *
 				 dotgit, target);
 		return 0;
 	}
-	bool commit = plan->git == AB_GIT_COMMIT && git_dir_looks_valid(gitdir);
-	_cleanup_free_ char *why = xasprintf(commit ? "--git commit: git dir named by %s, writable but for what git trusts"
-						    : "git dir named by %s", dotgit);
-	int r = commit ? git_commit_open_dir(plan, gitdir, why, true, err) : add_git_node(plan, gitdir, why, err);
+	_cleanup_free_ char *why = xasprintf("git dir named by %s", dotgit);
+	int r = protect_pointed_dir(plan, gitdir, why, err);
 	if (r < 0)
 		return r;
+	bool writable = r == 1;
 
 	_cleanup_free_ char *commondir_file = path_join(gitdir, "commondir");
 	_cleanup_free_ char *common = read_small_file(commondir_file);
 	if (!common || !*common) {
-		plan_add_git_repo(plan, root, gitdir, gitdir, commit);
+		plan_add_git_repo(plan, root, gitdir, gitdir, writable);
 		return 0;
 	}
 	_cleanup_free_ char *common_path = resolve_relative(gitdir, common);
@@ -103,12 +116,12 @@ static int protect_git_pointer(struct plan *plan, const char *root, const char *
 				 "%s names '%s', which is not a directory; not protected", commondir_file, common);
 		return 0;
 	}
-	plan_add_git_repo(plan, root, gitdir, common_path, commit);
-	commit = commit && git_dir_looks_valid(common_path);
-	_cleanup_free_ char *why2 = xasprintf(commit ? "--git commit: common git dir of the worktree %s, writable but for what git trusts"
-						     : "common git dir of the worktree %s", root);
-	r = commit ? git_commit_open_dir(plan, common_path, why2, true, err) : add_git_node(plan, common_path, why2, err);
-	return r < 0 ? r : 0;
+	_cleanup_free_ char *why2 = xasprintf("common git dir of the worktree %s", root);
+	r = protect_pointed_dir(plan, common_path, why2, err);
+	if (r < 0)
+		return r;
+	plan_add_git_repo(plan, root, gitdir, common_path, writable && r == 1);
+	return 0;
 }
 
 /* Whether a missing `name` under `root` is blocked: only where the host
@@ -171,15 +184,18 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 	/* commit mode only for what git takes for a repository; any other
 	 * .git stays read-only as a whole */
 	if (dotgit && S_ISDIR(st.st_mode) && git_dir_looks_valid(path)) {
-		plan_add_git_repo(plan, root, path, path, plan->git == AB_GIT_COMMIT);
+		int r = 0;
 		if (plan->git == AB_GIT_COMMIT) {
 			_cleanup_free_ char *why = xasprintf(
 				"--git commit: .git under writable %s, writable but for what git trusts (hooks, config, info/: below)",
 				root);
-			int r = git_commit_open_dir(plan, path, why, false, err);
-			if (r != 0)
-				return r < 0 ? r : 0;
+			r = git_commit_open_dir(plan, path, why, false, err);
+			if (r < 0)
+				return r;
 		}
+		plan_add_git_repo(plan, root, path, path, r == 1);
+		if (r == 1)
+			return 0;
 	}
 	_cleanup_free_ char *why = d ? xasprintf("protected name %s under writable %s (%s)", name, root, d->why)
 				     : xasprintf("protected name %s under writable %s", name, root);
