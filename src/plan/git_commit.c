@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -82,18 +83,28 @@ bool git_dir_looks_valid(const char *dir)
 	       S_ISDIR(st.st_mode);
 }
 
+/* The canonical path (as the plan's nodes have them, and as git compares
+ * safe.directory), or the path as given when it cannot be resolved. */
+static char *canonical_or_same(const char *p)
+{
+	char *c = realpath(p, NULL);
+	return c ? c : xstrdup(p);
+}
+
 void plan_add_git_repo(struct plan *plan, const char *worktree, const char *gitdir,
 		       const char *commondir, bool writable)
 {
+	_cleanup_free_ char *g = canonical_or_same(gitdir);
 	for (size_t i = 0; i < plan->n_git_repos; i++)
-		if (strcmp(plan->git_repos[i].gitdir, gitdir) == 0)
+		if (strcmp(plan->git_repos[i].gitdir, g) == 0)
 			return;
 	grow_array((void **)&plan->git_repos, &plan->cap_git_repos, plan->n_git_repos + 1,
 		   sizeof(*plan->git_repos));
 	plan->git_repos[plan->n_git_repos++] = (struct plan_git_repo){
-		.worktree = xstrdup(worktree), .gitdir = xstrdup(gitdir),
-		.commondir = xstrdup(commondir), .writable = writable,
+		.worktree = canonical_or_same(worktree), .gitdir = g,
+		.commondir = canonical_or_same(commondir), .writable = writable,
 	};
+	g = NULL;
 }
 
 /* One trusted name of `dir`: read-only when it exists, blocked when it is
@@ -229,9 +240,12 @@ static int protect_git_dir(struct plan *plan, const char *dir, int depth, ab_err
 	return protect_modules(plan, dir, depth, err);
 }
 
-int git_commit_open_dir(struct plan *plan, const char *gitdir, const char *why, bool widen,
+int git_commit_open_dir(struct plan *plan, const char *dir, const char *why, bool widen,
 			ab_error *err)
 {
+	/* canonical, so that a rule of the user's for it is found (a pointer
+	 * names it with "..", links or relative parts) */
+	_cleanup_free_ char *gitdir = canonical_or_same(dir);
 	int existing = plan_find_node(plan, gitdir);
 	if (existing >= 0 && plan->nodes[existing].source == NODE_RULE)
 		return 0; /* the user's own rule for this path wins */

@@ -313,6 +313,52 @@ static void test_plan_commit_mode_refusals(void **state)
 	ab_policy_free(p);
 }
 
+/* A worktree's pointer file: its git dir and the common dir, outside the
+ * writable root, become writable but for what git trusts; a rule of the
+ * user's on the common dir wins (read-only stays read-only). */
+static void test_plan_commit_mode_pointer(void **state)
+{
+	(void)state;
+	mkdirs("main/.git/objects");
+	mkdirs("main/.git/refs");
+	mkdirs("main/.git/hooks");
+	mkdirs("main/.git/worktrees/wt");
+	mkfile("main/.git/HEAD", "ref: refs/heads/main\n");
+	mkfile("main/.git/config", "");
+	mkfile("main/.git/worktrees/wt/HEAD", "ref: refs/heads/wt\n");
+	mkfile("main/.git/worktrees/wt/commondir", "../..\n");
+	mkfile("main/.git/worktrees/wt/gitdir", "x\n");
+	mkdirs("wt");
+	mkfile("wt/.git", "gitdir: ../main/.git/worktrees/wt\n");
+	ab_policy *p = policy_git_agentbox_only();
+	rule(p, P(""), AB_ACCESS_READ);
+	rule(p, P("wt"), AB_ACCESS_WRITE);
+	ab_policy_set_git(p, AB_GIT_COMMIT);
+	struct plan_context ctx = {.cwd = P("wt")};
+	struct plan plan;
+	resolve_ok(p, &ctx, &plan);
+	assert_int_equal(node(&plan, "wt/.git")->access, AB_ACCESS_READ);
+	assert_int_equal(node(&plan, "main/.git/worktrees/wt")->access, AB_ACCESS_WRITE);
+	assert_int_equal(node(&plan, "main/.git")->access, AB_ACCESS_WRITE);
+	assert_int_equal(node(&plan, "main/.git/config")->access, AB_ACCESS_READ);
+	assert_int_equal(node(&plan, "main/.git/hooks")->access, AB_ACCESS_READ);
+	assert_int_equal(node(&plan, "main/.git/worktrees/wt/commondir")->access, AB_ACCESS_READ);
+	assert_int_equal(node(&plan, "main/.git/worktrees/wt/gitdir")->access, AB_ACCESS_READ);
+	assert_null(node(&plan, "main")); /* the main checkout is not opened */
+	assert_int_equal(plan.n_git_repos, 1);
+	assert_string_equal(plan.git_repos[0].commondir, P("main/.git"));
+	assert_true(plan.git_repos[0].writable);
+	plan_free(&plan);
+
+	rule(p, P("main/.git"), AB_ACCESS_READ);
+	resolve_ok(p, &ctx, &plan);
+	assert_int_equal(node(&plan, "main/.git")->access, AB_ACCESS_READ);
+	assert_null(node(&plan, "main/.git/config"));
+	assert_false(plan.git_repos[0].writable);
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_policy_git_key),
 		cmocka_unit_test_setup_teardown(test_plan_commit_mode, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_plan_commit_mode_refusals, tree_setup, tree_teardown),
+		cmocka_unit_test_setup_teardown(test_plan_commit_mode_pointer, tree_setup, tree_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
