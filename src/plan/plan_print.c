@@ -129,8 +129,10 @@ void plan_print_table(const struct plan *plan, bool host_proc, FILE *out)
 		plan->root_writable ? "writable" : plan->root_readable ? "read-only" : "empty (only listed paths are visible)");
 	size_t repos = plan->n_git_repos;
 	if (plan->git == AB_GIT_COMMIT)
-		fprintf(out, "git: commit (--git commit): %zu repositor%s writable but for hooks, config, info/ and pointer files (rows below); hooks and fsmonitor off inside\n",
-			repos, repos == 1 ? "y" : "ies");
+		fprintf(out, "git: commit (--git commit): %zu repositor%s writable but for hooks, config, info/, modules/ and pointer files (rows below); hooks and fsmonitor off inside%s\n",
+			repos, repos == 1 ? "y" : "ies",
+			/* host_proc: the Landlock backend (see the header) */
+			host_proc && repos ? "; Landlock: each git dir is narrowed, agentbox's broker creates its new entries (see below)" : "");
 	else
 		fprintf(out, "git: protect (the default): .git read-only in %zu repositor%s; --git commit allows commits; hooks and fsmonitor off inside\n",
 			repos, repos == 1 ? "y" : "ies");

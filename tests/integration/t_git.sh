@@ -220,6 +220,8 @@ case_git_commit_landlock() {
 	ab explain --backend landlock --policy workspace-write --git commit -C "$WS/repo"
 	expect "landlock explain: the git dir is narrowed around what git trusts" \
 		'grep -q "refused: .*$WS/repo/.git" <<<"$OUT"'
+	expect "landlock explain: the git line says so" \
+		'grep -q "^git: commit .*Landlock: each git dir is narrowed" <<<"$OUT"'
 }
 
 # $HOME writable (here under /tmp) without a ~/.gitconfig: the protected
