@@ -114,6 +114,15 @@ typedef enum ab_net {
 	AB_NET_PROXY = 2,
 } ab_net;
 
+/* What the command may do in the git directories under writable roots
+ * (README.md, "Git"): PROTECT keeps all of .git read-only (the default);
+ * COMMIT makes objects, refs, logs, index and HEAD writable while hooks,
+ * config, info/ and pointer files stay read-only and cannot be created. */
+typedef enum ab_git_mode {
+	AB_GIT_PROTECT = 0,
+	AB_GIT_COMMIT = 1,
+} ab_git_mode;
+
 /* AUTO: the built-in engine when this host lets agentbox create the
  * namespaces it needs, else the system bubblewrap, else Landlock (no
  * namespaces; some plans narrowed, see the posture), else an error naming
@@ -203,6 +212,12 @@ AB_EXPORT int ab_policy_set_git_scan_depth(ab_policy *p, int depth, ab_error *er
 AB_EXPORT void ab_policy_set_git_scan_partial(ab_policy *p, bool partial);
 AB_EXPORT void ab_policy_set_network(ab_policy *p, ab_net net);
 AB_EXPORT ab_net ab_policy_network(const ab_policy *p);
+/* --git protect|commit, "git": "protect"|"commit". */
+AB_EXPORT void ab_policy_set_git(ab_policy *p, ab_git_mode mode);
+AB_EXPORT ab_git_mode ab_policy_git(const ab_policy *p);
+/* "protect" or "commit" -> *out; -EINVAL for anything else. */
+AB_EXPORT int ab_git_mode_parse(const char *name, ab_git_mode *out);
+AB_EXPORT const char *ab_git_mode_name(ab_git_mode mode);
 /* Adds a destination pattern for the proxy (--allow-domain, --deny-domain;
  * syntax in docs/policy.md): example.com, *.example.com, **.example.com,
  * * (allow only), IP literals, each with an optional :PORT or :LO-HI.

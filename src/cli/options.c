@@ -41,6 +41,9 @@ void cli_usage(FILE *out)
 	      "                        :cwd :tmpdir :slash_tmp; the most specific rule wins\n"
 	      "  --protect NAME        keep NAME read-only under every writable root\n"
 	      "  --unprotect NAME      drop a protected name for this run (see docs/policy.md)\n"
+	      "  --git protect|commit  protect (default): all of .git read-only; commit:\n"
+	      "                        objects, refs, index and HEAD writable, hooks,\n"
+	      "                        config, info/ and pointer files still read-only\n"
 	      "  --git-scan-depth N    look for nested repositories (.git) N directory levels\n"
 	      "                        below each writable root (default 4; 0 = top level only)\n"
 	      "  --git-scan-partial    when that search reaches its bound of entries or time,\n"
@@ -96,7 +99,7 @@ static bool takes_value(const char *opt)
 		"--allow-unix",
 		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
 		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
-		"--approvals-save", "--git-scan-depth", NULL,
+		"--approvals-save", "--git-scan-depth", "--git", NULL,
 	};
 	for (size_t i = 0; with_value[i]; i++)
 		if (strcmp(opt, with_value[i]) == 0)
@@ -241,6 +244,12 @@ int cli_apply_flags(ab_policy *p, char **argv, int end, const char *base, ab_err
 		} else if (strcmp(name, "--allow-unix") == 0) {
 			r = ab_policy_add_allow_unix(p, v, err);
 			continue;
+		} else if (strcmp(name, "--git") == 0) {
+			/* the value was checked by cli_parse */
+			ab_git_mode mode = AB_GIT_PROTECT;
+			ab_git_mode_parse(v, &mode);
+			ab_policy_set_git(p, mode);
+			continue;
 		} else if (strcmp(name, "--git-scan-depth") == 0) {
 			/* after every file: the flag wins over their key;
 			 * the value was checked by cli_parse */
@@ -312,7 +321,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 
 	/* Pass 1: options that decide the base (preset, file, cwd) and every
 	 * value check; the rules themselves are applied in pass 2, in order. */
-	const char *preset = NULL, *file = NULL, *cd = NULL, *save = NULL;
+	const char *preset = NULL, *file = NULL, *cd = NULL, *save = NULL, *git_flag = NULL;
 	bool scan_partial = false;
 	struct net_flags nf = {0};
 	int end = argc;
@@ -382,6 +391,14 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 				return ab_fail(err, EINVAL, "--approvals-save: the file name is empty");
 			save = v;
 			nf.approval = nf.approval ? nf.approval : "--approvals-save";
+		} else if (strcmp(name, "--git") == 0) {
+			ab_git_mode mode;
+			if (ab_git_mode_parse(v, &mode) < 0)
+				return ab_fail(err, EINVAL,
+					       "--git: '%s' is not a git mode (use protect: all of .git read-only, or commit: commits allowed, hooks and config read-only)",
+					       v);
+			if (same_or_first(name, &git_flag, v, err) < 0)
+				return -EINVAL;
 		} else if (strcmp(name, "--backend") == 0) {
 			if (ab_backend_parse(v, &cli->opts.backend) < 0)
 				return ab_fail(err, EINVAL, "--backend: '%s' is not a backend (use auto, builtin, bwrap or landlock)", v);

@@ -118,11 +118,12 @@ static void block_creation(struct plan *plan, size_t idx)
 	if (n->exists)
 		as_dir = n->is_dir;
 	else
-		/* Protected names become empty read-only directories: git then
+		/* Protected names become empty read-only directories (but those
+		 * marked block_as_file, policy/protect_list.c): git then
 		 * sees no repository there and keeps discovering the parent
 		 * one, and `mkdir`/`git init` fail with EROFS. Other paths get
 		 * an empty file, which blocks creating anything below it. */
-		as_dir = n->protected_name && strcmp(path, n->path) == 0;
+		as_dir = n->protected_name && n->is_dir && strcmp(path, n->path) == 0;
 	enum plan_op_kind kind = as_dir ? OP_BLOCK_DIR : OP_BLOCK_FILE;
 	if (has_op(plan, OP_BLOCK_DIR, path) || has_op(plan, OP_BLOCK_FILE, path))
 		return;

@@ -104,6 +104,16 @@ struct plan_warning {
 	char *message; /* one short line */
 };
 
+/* A repository found under a writable root (its .git, or the git dir a
+ * .git pointer file names): for safe.directory inside, the protect-mode
+ * hint and, in commit mode, the refs snapshot (run/git_refs.h). */
+struct plan_git_repo {
+	char *worktree;   /* the checkout: the writable root holding .git */
+	char *gitdir;     /* its .git directory, or the one the pointer names */
+	char *commondir;  /* where objects and refs live (gitdir for a main repo) */
+	bool writable;    /* commit mode made its git dirs writable */
+};
+
 struct plan {
 	struct plan_node *nodes;
 	size_t n_nodes, cap_nodes;
@@ -126,6 +136,9 @@ struct plan {
 	bool mount_proc;
 	bool root_readable;  /* / is bound (read or write) */
 	bool root_writable;
+	ab_git_mode git;     /* the policy's --git mode */
+	struct plan_git_repo *git_repos;
+	size_t n_git_repos, cap_git_repos;
 };
 
 /* Under --net proxy, the command's only way out: the proxy's listeners
@@ -207,6 +220,20 @@ int plan_add_pins(struct plan *plan, ab_error *err);
 int plan_add_socket_nodes(struct plan *plan, const ab_policy *policy,
 			  const struct plan_context *ctx, ab_error *err);
 void plan_add_note(struct plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* --git commit (plan/git_commit.c): makes `gitdir` writable except what
+ * git trusts (hooks, config, info/, pointer files, the same in
+ * modules/ and worktrees/), which stays read-only and, where git reads
+ * it, cannot be created. `widen`: make gitdir itself writable (a git
+ * dir named by a pointer file, outside the writable root); otherwise it
+ * lies in one already. Returns 1 when done, 0 when a rule of the user's
+ * decides that path (left alone), -errno on error. */
+int git_commit_open_dir(struct plan *plan, const char *gitdir, const char *why, bool widen,
+			ab_error *err);
+/* Whether `dir` looks like a git directory (HEAD, objects/ and refs/, or
+ * a commondir file): commit mode makes only such a directory writable. */
+bool git_dir_looks_valid(const char *dir);
+void plan_add_git_repo(struct plan *plan, const char *worktree, const char *gitdir,
+		       const char *commondir, bool writable);
 int plan_add_config_files(struct plan *plan, const struct plan_context *ctx, ab_error *err);
 int plan_order_ops(struct plan *plan, ab_error *err);
 

@@ -129,6 +129,15 @@ void plan_print_table(const struct plan *plan, bool host_proc, FILE *out)
 		fprintf(out, "kernel knobs: /sys and /proc/sys, sysrq-trigger, irq, bus, fs, acpi, scsi are read-only; no rule can make them writable\n");
 	fprintf(out, "filesystem root: %s\n",
 		plan->root_writable ? "writable" : plan->root_readable ? "read-only" : "empty (only listed paths are visible)");
+	size_t repos = plan->n_git_repos;
+	if (plan->git == AB_GIT_COMMIT)
+		fprintf(out, "git: commit (--git commit): %zu repositor%s writable but for hooks, config, info/, modules/ and pointer files (rows below); hooks and fsmonitor off inside%s\n",
+			repos, repos == 1 ? "y" : "ies",
+			/* host_proc: the Landlock backend (see the header) */
+			host_proc && repos ? "; Landlock: each git dir is narrowed, agentbox's broker creates its new entries (see below)" : "");
+	else
+		fprintf(out, "git: protect (the default): .git read-only in %zu repositor%s; --git commit allows commits; hooks and fsmonitor off inside\n",
+			repos, repos == 1 ? "y" : "ies");
 	fprintf(out, "\n%-44s %-6s %-21s %s\n", "PATH", "ACCESS", "EFFECT", "WHY");
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		const struct plan_node *n = &plan->nodes[i];
@@ -162,9 +171,10 @@ void plan_append_json(const struct plan *plan, sbuf *b)
 {
 	sbuf_add(b, "\"cwd\":");
 	sbuf_add_json_string(b, plan->cwd);
-	sbuf_addf(b, ",\"network\":\"%s\",\"proc\":%s,\"root\":\"%s\",",
+	sbuf_addf(b, ",\"network\":\"%s\",\"proc\":%s,\"root\":\"%s\",\"git\":\"%s\",",
 		  ab_net_name(plan->net), plan->mount_proc ? "true" : "false",
-		  plan->root_writable ? "write" : plan->root_readable ? "read" : "empty");
+		  plan->root_writable ? "write" : plan->root_readable ? "read" : "empty",
+		  ab_git_mode_name(plan->git));
 	if (plan->net == AB_NET_PROXY && plan->domains) {
 		sbuf_addf(b, "\"proxy\":{\"http\":\"%s:%d\",\"socks5\":\"%s:%d\",", PLAN_PROXY_HOST,
 			  PLAN_PROXY_HTTP_PORT, PLAN_PROXY_HOST, PLAN_PROXY_SOCKS_PORT);

@@ -59,6 +59,20 @@ static int add_git_node(struct plan *plan, const char *path, const char *why, ab
 	return r < 0 ? r : 0;
 }
 
+/* A git dir a pointer file names: with --git commit (and when it looks
+ * like one) writable but for what git trusts, plan/git_commit.c; else,
+ * or where a rule of the user's decides, read-only. 1 when writable. */
+static int protect_pointed_dir(struct plan *plan, const char *dir, const char *what, ab_error *err)
+{
+	if (plan->git == AB_GIT_COMMIT && git_dir_looks_valid(dir)) {
+		_cleanup_free_ char *why = xasprintf("--git commit: %s, writable but for what git trusts", what);
+		int r = git_commit_open_dir(plan, dir, why, true, err);
+		if (r != 0)
+			return r;
+	}
+	return add_git_node(plan, dir, what, err);
+}
+
 /* `.git` is a file: "gitdir: <path>", relative to the worktree root. The
  * git dir it names holds the index, HEAD and hooks of this checkout; for a
  * linked worktree, <gitdir>/commondir names the main repository's .git,
@@ -85,14 +99,17 @@ static int protect_git_pointer(struct plan *plan, const char *root, const char *
 		return 0;
 	}
 	_cleanup_free_ char *why = xasprintf("git dir named by %s", dotgit);
-	int r = add_git_node(plan, gitdir, why, err);
+	int r = protect_pointed_dir(plan, gitdir, why, err);
 	if (r < 0)
 		return r;
+	bool writable = r == 1;
 
 	_cleanup_free_ char *commondir_file = path_join(gitdir, "commondir");
 	_cleanup_free_ char *common = read_small_file(commondir_file);
-	if (!common || !*common)
+	if (!common || !*common) {
+		plan_add_git_repo(plan, root, gitdir, gitdir, writable);
 		return 0;
+	}
 	_cleanup_free_ char *common_path = resolve_relative(gitdir, common);
 	if (stat(common_path, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		plan_add_warning(plan, "missing_git_commondir", commondir_file,
@@ -100,7 +117,11 @@ static int protect_git_pointer(struct plan *plan, const char *root, const char *
 		return 0;
 	}
 	_cleanup_free_ char *why2 = xasprintf("common git dir of the worktree %s", root);
-	return add_git_node(plan, common_path, why2, err);
+	r = protect_pointed_dir(plan, common_path, why2, err);
+	if (r < 0)
+		return r;
+	plan_add_git_repo(plan, root, gitdir, common_path, writable && r == 1);
+	return 0;
 }
 
 /* Whether a missing `name` under `root` is blocked: only where the host
@@ -129,7 +150,10 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 	if (existing >= 0) {
 		/* an explicit rule names it: the user decided the access, but
 		 * if it is blocked it is blocked as a protected name */
-		plan->nodes[existing].protected_name = true;
+		struct plan_node *n = &plan->nodes[existing];
+		n->protected_name = true;
+		if (!n->exists)
+			n->is_dir = !(d && d->block_as_file);
 		return 0;
 	}
 
@@ -156,6 +180,23 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 				return 0;
 		}
 	}
+	bool dotgit = strcmp(name, ".git") == 0 && present;
+	/* commit mode only for what git takes for a repository; any other
+	 * .git stays read-only as a whole */
+	if (dotgit && S_ISDIR(st.st_mode) && git_dir_looks_valid(path)) {
+		int r = 0;
+		if (plan->git == AB_GIT_COMMIT) {
+			_cleanup_free_ char *why = xasprintf(
+				"--git commit: .git under writable %s, writable but for what git trusts (hooks, config, info/: below)",
+				root);
+			r = git_commit_open_dir(plan, path, why, false, err);
+			if (r < 0)
+				return r;
+		}
+		plan_add_git_repo(plan, root, path, path, r == 1);
+		if (r == 1)
+			return 0;
+	}
 	_cleanup_free_ char *why = d ? xasprintf("protected name %s under writable %s (%s)", name, root, d->why)
 				     : xasprintf("protected name %s under writable %s", name, root);
 	int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_PROTECTED, why, err);
@@ -163,9 +204,9 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 		return idx;
 	struct plan_node *n = &plan->nodes[idx];
 	n->protected_name = true;
-	if (!n->exists)
-		n->is_dir = true; /* block it as an (empty, read-only) directory */
-	else if (strcmp(name, ".git") == 0 && S_ISREG(st.st_mode))
+	if (!n->exists) /* block it as an (empty, read-only) directory or file */
+		n->is_dir = !(d && d->block_as_file);
+	else if (dotgit && S_ISREG(st.st_mode))
 		return protect_git_pointer(plan, root, path, err);
 	return 0;
 }

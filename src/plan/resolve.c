@@ -378,6 +378,7 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 	memset(plan, 0, sizeof(*plan));
 	plan->git_scan_depth = -1;
 	plan->net = policy->net;
+	plan->git = policy->git;
 	plan->domains = &policy->domains;
 	plan->mount_proc = !ctx->no_proc;
 	if (!ctx->cwd || !path_is_absolute(ctx->cwd))
@@ -482,6 +483,12 @@ void plan_free(struct plan *plan)
 	for (size_t i = 0; i < plan->n_notes; i++)
 		free(plan->notes[i]);
 	free(plan->notes);
+	for (size_t i = 0; i < plan->n_git_repos; i++) {
+		free(plan->git_repos[i].worktree);
+		free(plan->git_repos[i].gitdir);
+		free(plan->git_repos[i].commondir);
+	}
+	free(plan->git_repos);
 	free(plan->cwd);
 	memset(plan, 0, sizeof(*plan));
 }

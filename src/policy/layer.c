@@ -25,6 +25,8 @@ void policy_merge_rules(ab_policy *p, const ab_policy *rules, const strv *protec
 		ab_policy_set_network(p, rules->net);
 	for (size_t i = 0; i < rules->n_allow_unix; i++)
 		policy_add_allow_unix(p, rules->allow_unix[i].path, rules->allow_unix[i].origin, NULL);
+	if (rules->git_set)
+		ab_policy_set_git(p, rules->git);
 	if (rules->git_scan_depth_set) {
 		p->git_scan_depth = rules->git_scan_depth;
 		p->git_scan_depth_set = true;

@@ -147,6 +147,8 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 	c->git_scan_depth = src->git_scan_depth;
 	c->git_scan_depth_set = src->git_scan_depth_set;
 	c->git_scan_partial = src->git_scan_partial;
+	c->git = src->git;
+	c->git_set = src->git_set;
 }
 
 struct clone_args {
@@ -358,6 +360,33 @@ void ab_policy_set_network(ab_policy *p, ab_net net)
 {
 	p->net = net;
 	p->net_set = true;
+}
+
+void ab_policy_set_git(ab_policy *p, ab_git_mode mode)
+{
+	p->git = mode;
+	p->git_set = true;
+}
+
+ab_git_mode ab_policy_git(const ab_policy *p)
+{
+	return p->git;
+}
+
+int ab_git_mode_parse(const char *name, ab_git_mode *out)
+{
+	if (name && strcmp(name, "protect") == 0)
+		*out = AB_GIT_PROTECT;
+	else if (name && strcmp(name, "commit") == 0)
+		*out = AB_GIT_COMMIT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *ab_git_mode_name(ab_git_mode mode)
+{
+	return mode == AB_GIT_COMMIT ? "commit" : "protect";
 }
 
 int policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err)

@@ -38,6 +38,8 @@ struct ab_policy {
 	size_t n_protect, cap_protect;
 	ab_net net;
 	bool net_set;                /* the mode was given (file or flag), not defaulted */
+	ab_git_mode git;             /* protect (default) or commit */
+	bool git_set;                /* given by a file or flag */
 	struct domain_rules domains; /* the proxy's allow and deny patterns */
 	struct policy_allow_unix *allow_unix;
 	size_t n_allow_unix, cap_allow_unix;
@@ -64,6 +66,7 @@ struct protect_default {
 	const char *name;
 	const char *why; /* what on the host reads or runs it */
 	enum protect_scope scope;
+	bool block_as_file; /* missing: blocked as an empty file, not a directory */
 };
 extern const struct protect_default policy_protect_defaults[]; /* NULL-terminated */
 /* The built-in entry for `name`, or NULL for a name the user added. */

@@ -714,8 +714,26 @@ static int load_git_scan_depth(struct loader *ld, json_t *root)
 	return 0;
 }
 
+/* "git": "protect" | "commit" (README.md, "Git"). */
+static int load_git(struct loader *ld, json_t *root)
+{
+	json_t *v = json_object_get(root, "git");
+	if (!v)
+		return 0;
+	const struct jstep at[] = {{.key = "git"}};
+	ab_git_mode mode;
+	if (!json_is_string(v) || ab_git_mode_parse(json_string_value(v), &mode) < 0) {
+		_cleanup_free_ char *q = json_is_string(v) ? quoted(json_string_value(v)) : xstrdup(json_kind(v));
+		return fail_at(ld, at, 1, false,
+			       "\"git\" must be \"protect\" (all of .git read-only) or \"commit\" (commits allowed, hooks and config read-only), found %s",
+			       q);
+	}
+	ab_policy_set_git(ld->stage, mode);
+	return 0;
+}
+
 static const char *const top_keys[] = {
-	"version", "preset", "filesystem", "protect", "unprotect", "network", "git_scan_depth", NULL,
+	"version", "preset", "filesystem", "protect", "unprotect", "network", "git", "git_scan_depth", NULL,
 };
 
 static int load_root(struct loader *ld, json_t *root)
@@ -735,7 +753,7 @@ static int load_root(struct loader *ld, json_t *root)
 		const struct jstep at[] = {{.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 1, true,
-			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git_scan_depth)",
+			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth)",
 			       q);
 	}
 	int r;
@@ -744,7 +762,8 @@ static int load_root(struct loader *ld, json_t *root)
 	if ((r = load_version(ld, root)) < 0 || (r = load_preset(ld, root)) < 0 ||
 	    (r = load_filesystem(ld, root)) < 0 ||
 	    (r = load_protect(ld, root)) < 0 || (r = load_unprotect(ld, root)) < 0 ||
-	    (r = load_network(ld, root)) < 0 || (r = load_git_scan_depth(ld, root)) < 0)
+	    (r = load_network(ld, root)) < 0 || (r = load_git(ld, root)) < 0 ||
+	    (r = load_git_scan_depth(ld, root)) < 0)
 		return r;
 	return 0;
 }

@@ -16,6 +16,9 @@
  *                       project they open, and in $HOME)
  *   PROTECT_HOME        under a writable $HOME only (shells and git read
  *                       these from $HOME, nowhere else)
+ * A missing one is blocked as an empty read-only directory (git then
+ * sees no repository at .git and an editor no settings), unless
+ * `block_as_file` says programs refuse a directory there.
  * One that exists is kept read-only under every writable root whatever
  * its scope: that costs a bind mount, no file on the host. */
 #include <string.h>
@@ -23,32 +26,34 @@
 #include "policy/policy.h"
 
 const struct protect_default policy_protect_defaults[] = {
-	{".git", "git runs its hooks and obeys its config", PROTECT_EVERY_ROOT},
-	{".agentbox", "agentbox configuration", PROTECT_EVERY_ROOT},
-	{".gitmodules", "git submodule URLs and update commands", PROTECT_PROJECT},
-	{".envrc", "direnv runs it on cd", PROTECT_PROJECT},
-	{".vscode", "editor settings and tasks that run programs", PROTECT_PROJECT},
-	{".idea", "IDE settings and run configurations", PROTECT_PROJECT},
-	{".claude", "agent configuration and hooks (Claude Code)", PROTECT_PROJECT},
-	{".codex", "agent configuration (Codex)", PROTECT_PROJECT},
-	{".cursor", "agent and editor configuration (Cursor)", PROTECT_PROJECT},
-	{".gemini", "agent configuration (Gemini CLI)", PROTECT_PROJECT},
-	{".mcp.json", "MCP servers an agent starts", PROTECT_PROJECT},
-	{".bashrc", "shell start-up file (bash)", PROTECT_HOME},
-	{".bash_profile", "shell start-up file (bash)", PROTECT_HOME},
-	{".bash_login", "shell start-up file (bash)", PROTECT_HOME},
-	{".bash_logout", "shell exit file (bash)", PROTECT_HOME},
-	{".profile", "shell start-up file (sh)", PROTECT_HOME},
-	{".zshrc", "shell start-up file (zsh)", PROTECT_HOME},
-	{".zprofile", "shell start-up file (zsh)", PROTECT_HOME},
-	{".zshenv", "shell start-up file (zsh)", PROTECT_HOME},
-	{".zlogin", "shell start-up file (zsh)", PROTECT_HOME},
-	{".gitconfig", "git configuration (aliases, hooks path, pager)", PROTECT_HOME},
+	{".git", "git runs its hooks and obeys its config", PROTECT_EVERY_ROOT, false},
+	{".agentbox", "agentbox configuration", PROTECT_EVERY_ROOT, false},
+	{".gitmodules", "git submodule URLs and update commands", PROTECT_PROJECT, false},
+	{".envrc", "direnv runs it on cd", PROTECT_PROJECT, false},
+	{".vscode", "editor settings and tasks that run programs", PROTECT_PROJECT, false},
+	{".idea", "IDE settings and run configurations", PROTECT_PROJECT, false},
+	{".claude", "agent configuration and hooks (Claude Code)", PROTECT_PROJECT, false},
+	{".codex", "agent configuration (Codex)", PROTECT_PROJECT, false},
+	{".cursor", "agent and editor configuration (Cursor)", PROTECT_PROJECT, false},
+	{".gemini", "agent configuration (Gemini CLI)", PROTECT_PROJECT, false},
+	{".mcp.json", "MCP servers an agent starts", PROTECT_PROJECT, false},
+	{".bashrc", "shell start-up file (bash)", PROTECT_HOME, false},
+	{".bash_profile", "shell start-up file (bash)", PROTECT_HOME, false},
+	{".bash_login", "shell start-up file (bash)", PROTECT_HOME, false},
+	{".bash_logout", "shell exit file (bash)", PROTECT_HOME, false},
+	{".profile", "shell start-up file (sh)", PROTECT_HOME, false},
+	{".zshrc", "shell start-up file (zsh)", PROTECT_HOME, false},
+	{".zprofile", "shell start-up file (zsh)", PROTECT_HOME, false},
+	{".zshenv", "shell start-up file (zsh)", PROTECT_HOME, false},
+	{".zlogin", "shell start-up file (zsh)", PROTECT_HOME, false},
+	/* a file: git refuses to start when ~/.gitconfig is a directory,
+	 * and an empty file is an empty configuration */
+	{".gitconfig", "git configuration (aliases, hooks path, pager)", PROTECT_HOME, true},
 	/* the only name of more than one component: fish reads
 	 * ~/.config/fish/config.fish and conf.d/; the whole directory is
 	 * kept, and only where ~/.config exists (see plan/protected.c) */
-	{".config/fish", "shell start-up files (fish)", PROTECT_HOME},
-	{NULL, NULL, PROTECT_EVERY_ROOT},
+	{".config/fish", "shell start-up files (fish)", PROTECT_HOME, false},
+	{NULL, NULL, PROTECT_EVERY_ROOT, false},
 };
 
 const struct protect_default *policy_protect_default(const char *name)

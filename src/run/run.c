@@ -18,6 +18,7 @@
 #include "common/events.h"
 #include "run/run.h"
 #include "run/run_options.h"
+#include "run/git_watch.h"
 #include "run/self_check.h"
 #include "run/socket_posture.h"
 #include "policy/policy.h"
@@ -225,9 +226,10 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct backen
 	}
 	sbuf_addf(b, "\"posture\":{\"filesystem\":\"%s\",\"writable_roots\":%zu,\"hidden_paths\":%zu,"
 		     "\"protected_paths\":%zu,\"network\":\"%s\",\"seccomp\":\"%s\",\"no_new_privs\":true,"
-		     "\"new_session\":true,\"capabilities\":\"none\"",
+		     "\"new_session\":true,\"capabilities\":\"none\",\"git\":\"%s\"",
 		  plan->root_writable ? "full-write" : plan->root_readable ? "read-only-root" : "restricted-read",
-		  writable, hidden, protected_n, ab_net_name(plan->net), seccomp_mode_name(plan->net));
+		  writable, hidden, protected_n, ab_net_name(plan->net), seccomp_mode_name(plan->net),
+		  ab_git_mode_name(plan->git));
 	if (plan->git_scan_depth >= 0)
 		sbuf_addf(b, ",\"git_scan\":{\"depth\":%d,\"nested_repositories\":%zu}",
 			  plan->git_scan_depth, plan->git_nested_found);
@@ -268,16 +270,18 @@ static void emit_start(const struct events *ev, const ab_run_options *o, const s
 	sbuf_free(&b);
 }
 
-static void emit_exit(const struct events *ev, int status, bool timed_out, double ms)
+/* `fields`: more members, each starting with a comma (run/git_watch.h). */
+static void emit_exit(const struct events *ev, int status, bool timed_out, double ms,
+		      const char *fields)
 {
-	char buf[256];
 	char sig[16] = "null";
 	if (status > 128 && status < 128 + 65 && !timed_out)
 		snprintf(sig, sizeof(sig), "%d", status - 128);
-	snprintf(buf, sizeof(buf),
-		 "{\"event\":\"exit\",\"status\":%d,\"signal\":%s,\"timed_out\":%s,\"duration_ms\":%.3f}",
-		 status, sig, timed_out ? "true" : "false", ms);
-	events_emit_closing(ev, buf);
+	sbuf b = {0};
+	sbuf_addf(&b, "{\"event\":\"exit\",\"status\":%d,\"signal\":%s,\"timed_out\":%s,\"duration_ms\":%.3f%s}",
+		  status, sig, timed_out ? "true" : "false", ms, fields ? fields : "");
+	events_emit_closing(ev, b.s);
+	sbuf_free(&b);
 }
 
 
@@ -502,10 +506,15 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 		.command = argv, .opts = o, .ev = &ev, .self = &ps.self, .hooks = hooks,
 	};
 	struct backend_ctx ctx = {.state_dir = ps.f.state_dir, .exact = o->exact, .for_run = true};
+	struct git_watch gw;
+	git_watch_start(&gw, &ps.plan);
 	r = run_backends(&req, &ps.plan, &ctx, exit_status, err);
+	sbuf fields = {0};
+	git_watch_finish(&gw, &ps.plan, argv, r == 0 ? *exit_status : 0, &ev, o->quiet, &fields);
 	if (r == 0)
 		emit_exit(&ev, *exit_status, *exit_status == AB_EXIT_TIMEOUT && o->timeout_sec > 0,
-			  monotonic_ms() - t0);
+			  monotonic_ms() - t0, fields.s);
+	sbuf_free(&fields);
 	prestart_free(&ps);
 	return r;
 }

@@ -1,4 +1,5 @@
 #include "supervisor/watch.h"
+#include "supervisor/git_env.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +21,9 @@ extern char **environ;
 
 static const int forwarded_signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
-char **watch_sandbox_environ(ab_net net, char *const *base)
+char **watch_sandbox_environ(const struct plan *plan, char *const *base)
 {
+	ab_net net = plan->net;
 	strv env = {0};
 	for (char *const *e = base ? base : environ; e && *e; e++)
 		if (strncmp(*e, "AGENTBOX_SANDBOX=", 17) != 0 && strncmp(*e, "AGENTBOX_NETWORK=", 17) != 0 &&
@@ -31,6 +33,11 @@ char **watch_sandbox_environ(ab_net net, char *const *base)
 	strv_push_owned(&env, xasprintf("AGENTBOX_NETWORK=%s", ab_net_name(net)));
 	if (net == AB_NET_PROXY)
 		sandbox_proxy_environ(&env);
+	strv safe = {0};
+	for (size_t i = 0; i < plan->n_git_repos; i++)
+		strv_push(&safe, plan->git_repos[i].worktree);
+	git_env_add(&env, (const char *const *)safe.v, safe.n);
+	strv_free(&safe);
 	return env.v;
 }
 

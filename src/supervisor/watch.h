@@ -34,9 +34,10 @@ struct watch_state {
 	int pending_sig;     /* a signal that came before the reaper named the command */
 };
 
-/* The caller's environment plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK.
- * Free with watch_free_environ. */
-char **watch_sandbox_environ(ab_net net, char *const *base);
+/* The caller's environment plus AGENTBOX_SANDBOX=1, AGENTBOX_NETWORK,
+ * the proxy's variables under --net proxy and git's (git_env.h). Free
+ * with watch_free_environ. */
+char **watch_sandbox_environ(const struct plan *plan, char *const *base);
 
 /* In a child between fork (or clone) and exec, async-signal-safe: puts
  * fds[0..2] (the options' stdin_fd, stdout_fd, stderr_fd; -1 = keep) at

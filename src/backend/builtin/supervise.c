@@ -41,7 +41,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	int ret = blocks_prepare(req->plan, &bl, err);
 	if (ret < 0)
 		return ret;
-	char **envp = watch_sandbox_environ(req->plan->net, req->opts->envp);
+	char **envp = watch_sandbox_environ(req->plan, req->opts->envp);
 	struct sandbox_proxy *sp = NULL;
 	sigset_t old;
 	ret = sandbox_proxy_prepare(req, &sp, err);

@@ -124,7 +124,7 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 	int err_p[2] = {-1, -1}, status_p[2] = {-1, -1}, life_p[2] = {-1, -1};
 	int self_fd = -1, sfd = -1;
 	int ret = 0;
-	char **envp = watch_sandbox_environ(req->plan->net, req->opts->envp);
+	char **envp = watch_sandbox_environ(req->plan, req->opts->envp);
 	struct sandbox_proxy *sp = NULL;
 	struct bwrap_keeper keeper = {.pid = -1, .fd = -1};
 	bool want_status = false;

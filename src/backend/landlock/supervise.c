@@ -96,7 +96,7 @@ static _Noreturn void child_main(void *arg, pid_t reaper)
 
 static char **command_environ(const struct supervise_request *req)
 {
-	char **envp = watch_sandbox_environ(req->plan->net, req->opts->envp);
+	char **envp = watch_sandbox_environ(req->plan, req->opts->envp);
 	const char *tmp = req->landlock->tmpdir;
 	if (!tmp)
 		return envp;
