@@ -125,7 +125,7 @@ static int keep_trusted(struct plan *plan, const char *dir, const struct trusted
 	if (!present && !t->block_missing)
 		return 0;
 	_cleanup_free_ char *why = xasprintf("--git commit: %s stays read-only (%s)", t->name, t->why);
-	int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_GITDIR, why, err);
+	int idx = plan_add_node_exact(plan, path, AB_ACCESS_READ, NODE_GITDIR, why, err);
 	if (idx < 0)
 		return idx;
 	struct plan_node *n = &plan->nodes[idx];

@@ -22,6 +22,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "plan/plan.h"
 
 #define POINTER_MAX 4096
 
@@ -174,11 +175,26 @@ static int found_dotgit(struct scan *s, int dirfd, const char *path, int level)
 			       path, level);
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 		return 0;
+	if (level > 0 && s->plan->git == AB_GIT_COMMIT && S_ISDIR(st.st_mode) && git_dir_looks_valid(dotgit)) {
+		/* --git commit holds for every repository under the roots, not
+		 * only the top-level one: writable but for what git trusts */
+		_cleanup_free_ char *why = xasprintf(
+			"--git commit: nested repository %s, depth %d (git scan), writable but for what git trusts",
+			path, level);
+		int r = git_commit_open_dir(s->plan, dotgit, why, false, s->err);
+		if (r < 0)
+			return r;
+		if (r == 1) {
+			s->found++;
+			plan_add_git_repo(s->plan, path, dotgit, dotgit, true);
+			return record_repo(s, dirfd, path, false);
+		}
+	}
 	if (level > 0) {
 		/* level 0 is the root's own .git: protected.c's */
 		_cleanup_free_ char *why = xasprintf("nested repository %s, depth %d (git scan)%s", path, level,
 						     S_ISREG(st.st_mode) ? ": its .git pointer file" : "");
-		int idx = plan_add_node(s->plan, dotgit, AB_ACCESS_READ, NODE_GITDIR, why, s->err);
+		int idx = plan_add_node_exact(s->plan, dotgit, AB_ACCESS_READ, NODE_GITDIR, why, s->err);
 		if (idx < 0)
 			return idx;
 		s->found++;

@@ -213,6 +213,13 @@ void plan_add_warning(struct plan *plan, const char *code, const char *path,
 /* Internal steps of plan_resolve, one file each. */
 int plan_add_node(struct plan *plan, const char *path, ab_access access,
 		  enum node_source source, const char *why, ab_error *err);
+/* As plan_add_node for a path the caller has just looked at (lstat: not a
+ * link) and must protect as such: if its canonical form now differs (a
+ * symbolic link was swapped in meanwhile, so the node would land on the
+ * link's target and leave the real file to the rules around it), the run
+ * is refused with EBUSY naming both. */
+int plan_add_node_exact(struct plan *plan, const char *path, ab_access access,
+			enum node_source source, const char *why, ab_error *err);
 int plan_find_node(const struct plan *plan, const char *path);
 int protected_add_nodes(struct plan *plan, const ab_policy *policy,
 			const struct plan_context *ctx, ab_error *err);

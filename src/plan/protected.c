@@ -199,7 +199,7 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 	}
 	_cleanup_free_ char *why = d ? xasprintf("protected name %s under writable %s (%s)", name, root, d->why)
 				     : xasprintf("protected name %s under writable %s", name, root);
-	int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_PROTECTED, why, err);
+	int idx = plan_add_node_exact(plan, path, AB_ACCESS_READ, NODE_PROTECTED, why, err);
 	if (idx < 0)
 		return idx;
 	struct plan_node *n = &plan->nodes[idx];

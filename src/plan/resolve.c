@@ -182,6 +182,25 @@ int plan_add_node(struct plan *plan, const char *path, ab_access access,
 	return add_canonical_node(plan, &c, access, source, why);
 }
 
+int plan_add_node_exact(struct plan *plan, const char *path, ab_access access,
+			enum node_source source, const char *why, ab_error *err)
+{
+	struct canonical c;
+	int r = canonicalize(path, &c, err);
+	if (r < 0)
+		return r;
+	if (strcmp(c.path, path) != 0) {
+		r = ab_fail(err, EBUSY,
+			    "%s changed while agentbox planned the run: it now leads to %s (a symbolic link was swapped in); "
+			    "refusing to run rather than protect the wrong file (%s)\n"
+			    "fix: run again once nothing renames files there",
+			    path, c.path, why);
+		canonical_free(&c);
+		return r;
+	}
+	return add_canonical_node(plan, &c, access, source, why);
+}
+
 /* As plan_add_node, for a path already canonicalised; takes c over. */
 static int add_canonical_node(struct plan *plan, struct canonical *cp, ab_access access,
 			      enum node_source source, const char *why)

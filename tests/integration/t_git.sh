@@ -254,3 +254,30 @@ case_git_commit_rebase_left_in_progress() {
 		'grep -qF "\"code\":\"git_operation_in_progress\",\"path\":\"$WS/repo/.git/rebase-merge\"" "$CASE_DIR/ev"'
 	expect_stderr_contains "... on stderr too" "continuing it on the host runs the commands (exec lines)"
 }
+
+# A nested repository found by the git scan (vendor/lib/.git, not a
+# submodule) gets the same split as the top-level one under --git commit:
+# committing there works, its hooks and config stay read-only; under
+# protect it stays read-only as a whole.
+case_git_commit_nested_repository() {
+	new_ws
+	git_repo "$WS/repo" && git_repo "$WS/repo/vendor/lib" ||
+		{ fail "setup: a repository with a nested one"; return; }
+	local before
+	before=$(git -C "$WS/repo/vendor/lib" rev-parse HEAD)
+	cp "$WS/repo/vendor/lib/.git/config" "$CASE_DIR/config.orig"
+	sbx --policy workspace-write --git commit -C "$WS/repo" -- '
+		cd vendor/lib || exit 9
+		echo y >y && git add y && git commit -qm nested && echo committed
+		echo "#!/bin/sh" >.git/hooks/pre-commit 2>/dev/null && echo "wrote nested hook"
+		echo "[core] fsmonitor = evil" >>.git/config 2>/dev/null && echo "wrote nested config"
+		true'
+	expect_exit "--git commit: the run works" 0
+	expect_stdout_eq "--git commit: the nested commit works, hooks and config do not" "committed"
+	expect "host: the nested repository has the new commit" \
+		'[ "$(git -C "$WS/repo/vendor/lib" rev-parse HEAD^)" = "$before" ]'
+	expect "host: the nested config is unchanged" 'cmp -s "$WS/repo/vendor/lib/.git/config" "$CASE_DIR/config.orig"'
+	expect_absent "host: no nested pre-commit hook" "$WS/repo/vendor/lib/.git/hooks/pre-commit"
+	sbx --policy workspace-write -C "$WS/repo" -- 'cd vendor/lib && echo z >z && git add z 2>/dev/null && echo added'
+	expect_stdout_eq "protect: the nested index stays read-only" ""
+}
