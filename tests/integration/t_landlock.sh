@@ -665,7 +665,7 @@ case_landlock_tmpdir_of_killed_run_removed_by_next() {
 case_landlock_narrowing_said_at_start() {
 	ll_only_once || return 0
 	ll_repo
-	ab run -q --backend landlock --policy workspace-write -C "$WS" -- sh -c 'touch new 2>/dev/null && echo created || echo refused'
+	ab run --backend landlock --policy workspace-write -C "$WS" -- sh -c 'touch new 2>/dev/null && echo created || echo refused'
 	# With agentbox's broker (kernel 5.9+) creating in the workspace root
 	# works and what stays narrowed is what later opens of such entries
 	# get; without it, creation there is refused. Either way one line says
@@ -679,7 +679,16 @@ case_landlock_narrowing_said_at_start() {
 		expect "one line names the workspace root, .git and explain" \
 			'[ "$(stderr_but_backend_note | grep -c "^agentbox: landlock backend: creating, removing or renaming entries directly in $WS is refused (Landlock cannot otherwise keep $WS/.git read-only).*see \`agentbox explain\`$")" = 1 ]'
 	fi
-	expect "nothing else is said with -q" '[ "$(stderr_but_backend_note | wc -l)" = 1 ]'
+	expect "nothing else is said" '[ "$(stderr_but_backend_note | wc -l)" = 1 ]'
+	rm -f "$WS/new"
+	# -q (the library's quiet) silences it like the other warnings; the
+	# start event still names the narrowings
+	local ev=$CASE_DIR/ev.json
+	abx sh -c '"$1" run -q --backend landlock --policy workspace-write -C "$2" --events-fd 3 -- true 3>"$3"' \
+		sh "$AGENTBOX" "$WS" "$ev"
+	expect_exit "the narrowed plan runs with -q" 0
+	expect "with -q nothing is said" '[ -z "$(stderr_but_backend_note)" ]'
+	expect "the start event still has the narrowings" 'grep -q "\"narrowings\":\[{" "$ev"'
 	ab run --backend landlock --policy read-only -C "$WS" -- true
 	expect_exit "an exactly enforced plan runs" 0
 	expect "and gets no narrowing line" '! grep -q "landlock backend:" <<<"$ERR"'
