@@ -135,6 +135,8 @@ static int resolve(const struct broker_call *c, int dirfd, unsigned long long ad
 	}
 	if (pl->dir < 0)
 		return 1; /* the kernel gives the caller the right error */
+	if (broker_kernel_fs(pl->dir))
+		return 1; /* never the kernel's knobs: Landlock keeps /proc read-only */
 	char dp[PATH_MAX];
 	if (dir_path(pl->dir, dp, sizeof(dp)) < 0 ||
 	    snprintf(pl->path, sizeof(pl->path), "%s/%s", strcmp(dp, "/") == 0 ? "" : dp, pl->name) >=

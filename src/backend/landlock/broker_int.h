@@ -86,4 +86,8 @@ bool broker_fs(struct broker_call *c, enum broker_verdict *v, long long *val);
  * decided. */
 int broker_in_writable(const struct ll_broker *b, int fd);
 
+/* True when `fd` is on procfs or sysfs (or that cannot be told): the
+ * kernel's knobs, which the broker never changes. */
+bool broker_kernel_fs(int fd);
+
 #endif

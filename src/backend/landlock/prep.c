@@ -23,7 +23,7 @@
 
 static const char *const limits_text[] = {
 	"no PID namespace: the command sees the host's processes in /proc (signals to them are refused where the ABI has scopes)",
-	"/proc is the host's (read-only where the plan makes / readable)",
+	"/proc is the host's and read-only, also under a writable / (its knobs: core_pattern, sysrq-trigger...; so no process of the run can write its own /proc/PID files such as oom_score_adj or attr/)",
 	"no IPC namespace: System V IPC calls are refused by the seccomp filter (shm*, sem*, msg*: EPERM), so the host's segments, semaphores and queues stay out of reach; POSIX shared memory is /dev/shm, the host's (not writable unless the plan makes it so)",
 	"unix sockets with a path can be connected wherever they are, even in hidden directories (Landlock checks no connect on them)",
 	"files created in narrowed directories by others after the start get only the directory's own rights",
