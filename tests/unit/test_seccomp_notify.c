@@ -43,7 +43,8 @@ static int child(void *p)
 	bool notify;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return 100;
-	if (seccomp_notify_install(a->sock, a->fs, &notify, &err) < 0 || !notify)
+	struct notify_opts no = {.fs = a->fs};
+	if (seccomp_notify_install(a->sock, &no, &notify, &err) < 0 || !notify)
 		return 101;
 	int fs_errno = a->fs ? EXDEV : ENOENT;
 #define CHECK(n, call, want) \

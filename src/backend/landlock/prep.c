@@ -140,11 +140,14 @@ int landlock_prepare(const struct plan *plan, bool exact, bool for_run, struct l
 		sbuf_free(&b);
 		return r;
 	}
+	ll_cgroup_setup(&lp->cgroup, for_run);
 	return make_tmpdir(plan, for_run, lp, err);
 }
 
 void landlock_prep_free(struct landlock_prep *lp)
 {
+	if (lp->prepared)
+		ll_cgroup_free(&lp->cgroup);
 	landlock_tmpdir_remove(lp);
 	free(lp->tmpdir);
 	free(lp->tmp_record);
@@ -201,6 +204,15 @@ void landlock_append_posture_json(sbuf *b, const struct landlock_prep *lp)
 	add_strv_json(b, &lp->gaps);
 	sbuf_add(b, ",\"limits\":");
 	add_strv_json(b, &lp->limits);
+	if (lp->cgroup.usable) {
+		sbuf_add(b, ",\"processes\":{\"ended_by\":\"cgroup\",\"cgroup\":");
+		sbuf_add_json_string_or_null(b, lp->cgroup.path);
+		sbuf_add(b, ",\"setsid_refused\":false}");
+	} else {
+		sbuf_add(b, ",\"processes\":{\"ended_by\":\"process_group\",\"setsid_refused\":true,\"why_no_cgroup\":");
+		sbuf_add_json_string_or_null(b, lp->cgroup.why_not);
+		sbuf_add(b, "}");
+	}
 	sbuf_add(b, ",\"tmpdir\":");
 	sbuf_add_json_string_or_null(b, lp->tmpdir);
 	sbuf_addf(b, ",\"landlock\":{\"abi\":%d,\"rules\":%zu,\"fs\":", f->abi, lp->rules.n_rules);
@@ -227,8 +239,30 @@ void landlock_print_posture(const struct landlock_prep *lp, FILE *out)
 		fprintf(out, "  not enforced: %s\n", lp->gaps.v[i]);
 	if (lp->tmpdir)
 		fprintf(out, "TMPDIR: %s (fresh for this run, writable, removed afterwards whatever is left in it; by the next run if agentbox is killed)\n", lp->tmpdir);
+	landlock_print_processes(lp, out);
 	for (size_t i = 0; i < lp->limits.n; i++)
 		fprintf(out, "  limit: %s\n", lp->limits.v[i]);
+}
+
+/* How nothing of the run outlives it (cgroup.h): a cgroup of its own, or
+ * a process group it cannot leave, and what that costs. */
+void landlock_print_processes(const struct landlock_prep *lp, FILE *out)
+{
+	if (lp->cgroup.usable) {
+		fprintf(out, "processes: in a cgroup of the run's own (%s%s): when the command ends, the timeout "
+			     "strikes or agentbox dies, cgroup.kill ends every process of the run at once, "
+			     "whatever session or group it made; the cgroup is removed then\n",
+			lp->cgroup.path, lp->cgroup.created ? "" : ", one per run");
+		return;
+	}
+	fprintf(out, "processes: the command's process group, which nothing of the run can leave: setsid and "
+		     "setpgid into another group are refused (EPERM), so `setsid CMD`, programs that detach "
+		     "(daemon(3)) and shells' job control (bash -i, set -m) fail or run without it; the group "
+		     "is stopped and killed when the command ends, the timeout strikes or agentbox dies\n"
+		     "  no cgroup of the run's own: %s; a cgroup v2 delegated to you (e.g. under "
+		     "`systemd-run --user --scope -p Delegate=yes`) or user namespaces (agentbox doctor) "
+		     "give the full posture\n",
+		lp->cgroup.why_not ? lp->cgroup.why_not : "unknown");
 }
 
 /* The narrowing a user is most likely to run into: what cannot be created
