@@ -386,7 +386,7 @@ case_landlock_no_stray_processes() {
 	# only these.
 	local mark=$$
 	ab run --backend landlock --policy workspace-write -C "$WS" -- \
-		sh -c "setsid sh -c 'sleep 300.$mark' </dev/null >/dev/null 2>&1 & echo \$! >sub/pid; (sleep 301.$mark &); exit 0"
+		sh -c "sh -c 'sleep 300.$mark' </dev/null >/dev/null 2>&1 & echo \$! >sub/pid; (sleep 301.$mark &); exit 0"
 	expect_exit "the command exits" 0
 	local pid
 	pid=$(cat "$WS/sub/pid" 2>/dev/null)
@@ -405,14 +405,15 @@ case_landlock_exit_status() {
 
 # kill -9 of agentbox during a Landlock run: its reaper sees the
 # supervisor's pipe reach EOF and ends the command and the daemonised
-# grandchild, instead of leaving them to init.
+# (orphaned) grandchild, instead of leaving them to init. Grandchildren
+# that leave the process group (setsid): t_ll_procs.sh.
 case_landlock_kill9_leaves_nothing() {
 	ll_only_once || return 0
 	new_ws
 	mkdir "$WS/sub"
 	local mark=$$ i
 	"$AGENTBOX" run --backend landlock --policy workspace-write -C "$WS" -- \
-		sh -c "setsid sh -c 'sleep 302.$mark' </dev/null >/dev/null 2>&1 & echo \$! >sub/pid; exec sleep 303.$mark" \
+		sh -c "(sh -c 'sleep 302.$mark' </dev/null >/dev/null 2>&1 &); echo started >sub/pid; exec sleep 303.$mark" \
 		</dev/null >/dev/null 2>&1 &
 	local ab_pid=$!
 	bg_track "$ab_pid"
