@@ -36,6 +36,11 @@ static int ident_access(const struct ll_broker *b, const struct stat *st, bool d
 	return found;
 }
 
+bool broker_ident_narrower(const struct ll_broker *b, const struct stat *st)
+{
+	return ident_access(b, st, S_ISDIR(st->st_mode)) == 0;
+}
+
 static bool same(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
