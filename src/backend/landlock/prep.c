@@ -27,7 +27,7 @@ static const char *const limits_text[] = {
 	"no IPC namespace: System V IPC calls are refused by the seccomp filter (shm*, sem*, msg*: EPERM), so the host's segments, semaphores and queues stay out of reach; POSIX shared memory is /dev/shm, the host's (not writable unless the plan makes it so)",
 	"unix sockets with a path can be connected wherever they are, even in hidden directories (Landlock checks no connect on them)",
 	"files created in narrowed directories by others after the start get only the directory's own rights",
-	"mode, owner, time and xattr changes go to agentbox's broker, which makes them only within the writable roots (chattr flags via ioctl are not covered)",
+	"mode, owner, time, xattr and inode flag (chattr) changes go to agentbox's broker, which makes them only within the writable roots",
 	"agentbox's state directories stay readable (read-only), not hidden: Landlock cannot hide a path below a readable directory without narrowing it",
 };
 
@@ -77,8 +77,8 @@ static void lift_create_narrowings(struct ll_rules *r)
 		if (strcmp(n->code, "new_entries") == 0 && n->path) {
 			free(n->message);
 			n->message = xasprintf("entries made in %s after the start (agentbox's broker creates them) "
-					       "get only what %s itself gets from Landlock: reopening such a file for "
-					       "writing without O_CREAT, or truncating it by path, is refused",
+					       "get only what %s itself gets from Landlock: the broker opens them for "
+					       "writing, but truncating such a file by path (truncate(2)) is refused",
 					       n->path, n->path);
 		}
 		r->narrowings[k++] = *n;
