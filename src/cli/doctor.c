@@ -332,7 +332,9 @@ static void add_landlock_only(struct report *r, const struct probes *p)
 		    "writable root that holds .git or another protected name (git clone, python3 -m venv, "
 		    "editors' atomic saves and sed -i fail there with Permission denied; subdirectories "
 		    "and $TMPDIR work); no network proxy (--net proxy is refused: use --net none or full); "
-		    "no PID namespace (the command sees the host's processes); System V IPC is refused; "
+		    "no PID namespace (the command sees the host's processes; unless your cgroup v2 is "
+		    "delegated to you, setsid and setpgid are refused so that nothing escapes the run: "
+		    "setsid CMD and daemons fail, shells run without job control); System V IPC is refused; "
 		    "no new pseudo-terminals; --exact refuses such plans; each narrowed run says so in "
 		    "one line on stderr"),
 	    xasprintf("for the full posture: %s", fix));
