@@ -180,3 +180,37 @@ case_landlock_chattr_outside_unchanged() {
 	expect_exit "chattr(1) inside works" 0
 	expect "and the host sees it" '[ $(( $(python3 "$fl" get "$WS/sub/inside") & 0x40 )) = 0 ]'
 }
+
+# A hard link of .git/config made in the workspace root by the host while
+# the run lasts (the command itself cannot make one) is the protected file
+# under another name: opening it for writing or truncating it is refused
+# by identity, before any O_TRUNC could act, and .git/config is unchanged.
+case_landlock_reopen_refuses_protected_hard_link() {
+	landlock_case "broker opens: hard link" || return 0
+	if [ ! -x /usr/bin/python3 ]; then
+		skip "broker opens: hard link" "/usr/bin/python3 is missing"
+		return
+	fi
+	llb_repo
+	abx sh -c '"$1" run -q --backend landlock --policy workspace-write -C "$2" -- python3 -c "
+import errno, os, time
+open(\"sub/ready\", \"w\").close()
+for i in range(400):
+    if os.path.exists(\"hl\"):
+        break
+    time.sleep(0.05)
+for name, flags in ((\"O_WRONLY|O_TRUNC\", os.O_WRONLY | os.O_TRUNC), (\"O_RDWR\", os.O_RDWR), (\"O_RDONLY|O_TRUNC\", os.O_RDONLY | os.O_TRUNC), (\"O_CREAT|O_TRUNC\", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):
+    try:
+        os.close(os.open(\"hl\", flags))
+        print(name, \"ok\")
+    except OSError as e:
+        print(name, errno.errorcode.get(e.errno, e.errno))
+" & while [ ! -e "$2/sub/ready" ]; do sleep 0.05; done; ln "$2/.git/config" "$2/hl"; wait' sh "$AGENTBOX" "$WS"
+	expect_exit "the run ends" 0
+	local f
+	for f in "O_WRONLY|O_TRUNC" O_RDWR "O_RDONLY|O_TRUNC" "O_CREAT|O_TRUNC"; do
+		expect "the hard link of .git/config: $f refused" 'grep -qxF "$f EACCES" <<<"$OUT"'
+	done
+	expect ".git/config is unchanged" '[ "$(cat "$WS/.git/config")" = "$GIT_CONFIG_BEFORE" ]'
+	rm -f "$WS/hl"
+}

@@ -44,6 +44,37 @@ static long long hand_over(const struct broker_call *c, int fd, int flags, enum 
 	return r < 0 ? -errno : r;
 }
 
+/* dir/name opened as `flags` asks, but only when it is a regular file:
+ * looked at first through O_PATH (opening a device or FIFO has effects of
+ * its own), then that very inode reopened through /proc/self/fd, so no
+ * rename in between can put something else there. ELOOP for a symbolic
+ * link; -1 with errno 0 for anything but a regular file with one name,
+ * or for a file the plan keeps narrower. */
+static int reopen_regular(const struct ll_broker *b, int dir, const char *name, int flags)
+{
+	int p = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (p < 0)
+		return -1;
+	struct stat st;
+	/* decided before any O_TRUNC could act: a file with another name
+	 * (a hard link, maybe of a file in .git, which the host made) or a
+	 * plan node kept narrower is Landlock's to judge, by its own rules */
+	if (fstat(p, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    broker_ident_narrower(b, &st)) {
+		int e = S_ISLNK(st.st_mode) ? ELOOP : 0;
+		close(p);
+		errno = e;
+		return -1;
+	}
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p);
+	int fd = open(proc, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY)) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int e = errno;
+	close(p);
+	errno = e;
+	return fd;
+}
+
 /* An open without O_CREAT that writes, truncates or makes an O_TMPFILE:
  * a file made in a narrowed directory after the start (or a directory
  * made there) has only that directory's Landlock rights, so the broker
@@ -76,16 +107,18 @@ static long long open_existing(struct broker_call *c, int dirfd, unsigned long l
 		*v = BV_REPLY;
 		ret = -ESRCH;
 	} else {
-		fd = openat(pl.dir, pl.name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-			    mode & 0777 & ~um);
+		fd = tmpfile ? openat(pl.dir, pl.name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+				      mode & 0777 & ~um)
+			     : reopen_regular(c->b, pl.dir, pl.name, flags);
 		if (fd < 0 && errno == ELOOP && !(flags & O_NOFOLLOW)) {
 			ret = 0; /* a link: Landlock judges where it leads */
+		} else if (fd < 0 && errno == 0) {
+			ret = 0; /* not a regular file: the kernel's */
 		} else if (fd < 0) {
 			*v = BV_REPLY;
 			ret = -errno;
-		} else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-			   (!tmpfile && broker_ident_narrower(c->b, &st))) {
-			ret = 0; /* FIFOs, devices, protected files: the kernel's */
+		} else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			ret = 0; /* not a regular file: the kernel's */
 		} else if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
 			*v = BV_REPLY;
 			ret = -errno;
@@ -131,12 +164,17 @@ long long broker_open_call(struct broker_call *c, int dirfd, unsigned long long 
 		 * file (and must remove it if the caller never learns) */
 		bool created = true;
 		int fd = openat(pl.dir, pl.name, flags | O_EXCL | ours, mode & 0777 & ~um);
+		bool other = false; /* an existing file the broker leaves alone */
 		if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) {
 			created = false;
-			fd = openat(pl.dir, pl.name, flags | ours, mode & 0777 & ~um);
+			fd = reopen_regular(c->b, pl.dir, pl.name, flags);
+			other = fd < 0 && errno == 0;
 		}
 		struct stat st;
-		if (fd < 0 && errno == ELOOP && !(flags & O_NOFOLLOW)) {
+		if (other) {
+			*v = BV_CONTINUE; /* a FIFO, a device, a protected file */
+			ret = 0;
+		} else if (fd < 0 && errno == ELOOP && !(flags & O_NOFOLLOW)) {
 			*v = BV_CONTINUE; /* a link: Landlock judges where it leads */
 			ret = 0;
 		} else if (fd < 0) {

@@ -111,7 +111,7 @@ static void set_why(struct ll_cgroup *cg, const char *what, const char *path, in
 void ll_cgroup_setup(struct ll_cgroup *cg, bool create)
 {
 	static atomic_uint counter;
-	*cg = (struct ll_cgroup){.parent_fd = -1, .procs_fd = -1, .kill_fd = -1, .events_fd = -1};
+	*cg = (struct ll_cgroup){.set_up = true, .parent_fd = -1, .procs_fd = -1, .kill_fd = -1, .events_fd = -1};
 	const char *knob = getenv("AGENTBOX_TEST_NO_CGROUP");
 	if (knob && strcmp(knob, "1") == 0) {
 		cg->why_not = xstrdup("AGENTBOX_TEST_NO_CGROUP=1 is set (a knob for agentbox's tests only)");
@@ -162,6 +162,8 @@ void ll_cgroup_setup(struct ll_cgroup *cg, bool create)
 
 void ll_cgroup_free(struct ll_cgroup *cg)
 {
+	if (!cg->set_up)
+		return; /* zeroed: its fds are no fds of ours */
 	int *fds[] = {&cg->procs_fd, &cg->kill_fd, &cg->events_fd};
 	for (size_t i = 0; i < 3; i++)
 		if (*fds[i] >= 0) {
@@ -177,4 +179,5 @@ void ll_cgroup_free(struct ll_cgroup *cg)
 	free(cg->path);
 	free(cg->why_not);
 	cg->path = cg->why_not = NULL;
+	cg->set_up = false;
 }

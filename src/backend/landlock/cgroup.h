@@ -20,6 +20,7 @@
 #include "agentbox.h"
 
 struct ll_cgroup {
+	bool set_up;   /* ll_cgroup_setup ran (a zeroed one holds no fds) */
 	bool usable;   /* a delegated cgroup v2 with cgroup.kill is there */
 	bool created;  /* the run's child cgroup exists (the fds below are open) */
 	char *path;    /* the child cgroup (for a run) or where it would go (explain) */

@@ -146,8 +146,7 @@ int landlock_prepare(const struct plan *plan, bool exact, bool for_run, struct l
 
 void landlock_prep_free(struct landlock_prep *lp)
 {
-	if (lp->prepared)
-		ll_cgroup_free(&lp->cgroup);
+	ll_cgroup_free(&lp->cgroup);
 	landlock_tmpdir_remove(lp);
 	free(lp->tmpdir);
 	free(lp->tmp_record);
