@@ -419,8 +419,10 @@ _Noreturn void reaper_main(const struct reaper_args *a)
 	if (cgroup && write(a->cg_kill_fd, "1", 1) != 1)
 		cgroup = false; /* the rounds below still end the group */
 	if (!cgroup) {
+		/* without a cgroup the filter kept every process of the run
+		 * in this group; if cgroup.kill failed, the rounds below
+		 * chase whatever left it */
 		kill(-cmd, SIGSTOP);
-		/* nothing can have left the group (the filter refuses it) */
 	}
 	long killed = end_descendants(a->buf, self, cmd, &cmd_status, &cmd_done);
 	if (a->cg_kill_fd >= 0 && a->cg_events_fd >= 0 && a->cg_parent_fd >= 0)
