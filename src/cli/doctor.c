@@ -335,7 +335,9 @@ static void add_landlock_only(struct report *r, const struct probes *p)
 		    "no local servers under --net none (no loopback of its own: IP sockets and unix "
 		    "connect/listen are refused, --allow-unix too); under --net full the socket never-list "
 		    "(docker.sock, the session bus, ssh-agent) is not hidden; "
-		    "no PID namespace (the command sees the host's processes); System V IPC is refused; "
+		    "no PID namespace (the command sees the host's processes; unless your cgroup v2 is "
+		    "delegated to you, setsid and setpgid are refused so that nothing escapes the run: "
+		    "setsid CMD and daemons fail, shells run without job control); System V IPC is refused; "
 		    "no new pseudo-terminals; --exact refuses such plans; each narrowed run says so in "
 		    "one line on stderr"),
 	    xasprintf("for the full posture: %s", fix));

@@ -84,6 +84,7 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 	a->ctty = false;
 	a->broker_fd = -1;
 	a->broker_fs = false;
+	a->pin_pgroup = false;
 	a->command_mask = NULL;
 	a->command = NULL;
 
@@ -253,7 +254,9 @@ static void harden(const struct inner_config *a)
 		die("%s", err.message);
 	if (a->broker_fd > 0) {
 		bool notify;
-		if (seccomp_notify_install(a->broker_fd, a->broker_fs, &notify, &err) < 0)
+		/* the session leader's group is the run's: getpgrp() here */
+		struct notify_opts no = {.fs = a->broker_fs, .pin_pgid = a->pin_pgroup ? (int)getpgrp() : 0};
+		if (seccomp_notify_install(a->broker_fd, &no, &notify, &err) < 0)
 			die("%s", err.message);
 		close(a->broker_fd);
 	}

@@ -57,6 +57,10 @@ struct inner_config {
 	/* Also send creation, removal and renaming to the broker (the kernel
 	 * has ADDFD and CONTINUE); else those stay with Landlock alone. */
 	bool broker_fs;
+	/* With broker_fd: the command's process group cannot be left
+	 * (setsid, setpgid elsewhere: EPERM), for a reaper that ends the run
+	 * by that group (the Landlock backend without a cgroup). */
+	bool pin_pgroup;
 	char **command;
 };
 

@@ -14,6 +14,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -48,6 +49,10 @@
 #define NR_SETXATTRAT 463
 #define NR_REMOVEXATTRAT 466
 #define NR_FILE_SETATTR 469
+
+#ifndef __O_TMPFILE
+#define __O_TMPFILE 020000000
+#endif
 
 /* Metadata calls: the broker performs them only within the writable
  * roots (backend/landlock/broker_meta.c). */
@@ -116,25 +121,37 @@ static const int fs_calls[] = {
 #endif
 };
 
-/* Opening calls, sent only when their flags (argument `arg`) create. */
+/* Opening calls: sent when their flags (argument `arg`) create, open for
+ * writing or truncate (a file made in a narrowed directory gets only that
+ * directory's Landlock rights, so reopening it for writing is the
+ * broker's too), or make an O_TMPFILE. */
 struct cond_call {
 	int nr;
 	unsigned arg;
 };
-static const struct cond_call create_calls[] = {
+static const struct cond_call open_calls[] = {
 #ifdef SYS_open
 	{SYS_open, 1},
 #endif
 	{SYS_openat, 2},
 };
+#define OPEN_SENT_FLAGS (O_CREAT | O_WRONLY | O_RDWR | O_TRUNC)
 
 /* Calls that carry their arguments in a struct the broker does not read
  * yet: ENOSYS, so that libc falls back to the calls above. */
 static const int unsupported[] = { NR_SETXATTRAT, NR_REMOVEXATTRAT, NR_FILE_SETATTR };
 
+/* Inode flags (chattr): set through ioctl on any fd the caller owns, even
+ * one opened read-only, so they are metadata changes like chmod. The
+ * ioctl command is an unsigned int: only the low word counts. */
+static const unsigned flag_ioctls[] = {
+	0x40086602U, /* FS_IOC_SETFLAGS (long on 64-bit) */
+	0x40046602U, /* FS_IOC32_SETFLAGS */
+	0x401c5820U, /* FS_IOC_FSSETXATTR */
+};
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-/* arch load and test, nr load, the tests, three per opening call, four returns */
-#define PROG_MAX (3 + COUNT(meta_calls) + COUNT(fs_calls) + COUNT(unsupported) + 3 * COUNT(create_calls) + 4)
+#define PROG_MAX 128
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
@@ -148,41 +165,102 @@ size_t seccomp_notify_meta_calls(const int **out)
 	return COUNT(meta_calls);
 }
 
-/* The program: `meta` for the metadata calls, `fs` for the others:
- * USER_NOTIF, or ERRNO(EPERM) / ALLOW on a kernel without notifications. */
-static unsigned build(struct sock_filter *p, unsigned meta, unsigned fs)
+size_t seccomp_notify_flag_ioctls(const unsigned **out)
 {
-	unsigned n = 0;
-	const unsigned allow = (unsigned)(3 + COUNT(meta_calls) + COUNT(fs_calls) + COUNT(unsupported) +
-					  3 * COUNT(create_calls));
-	const unsigned ret_meta = allow + 1, ret_fs = allow + 2, ret_enosys = allow + 3;
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-	/* not native: the main filter kills it; nothing to add */
-	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, (unsigned char)(allow - 2));
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	for (size_t i = 0; i < COUNT(meta_calls); i++, n++)
-		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)meta_calls[i],
-						    (unsigned char)(ret_meta - n - 1), 0);
-	for (size_t i = 0; i < COUNT(fs_calls); i++, n++)
-		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)fs_calls[i],
-						    (unsigned char)(ret_fs - n - 1), 0);
-	for (size_t i = 0; i < COUNT(unsupported); i++, n++)
-		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)unsupported[i],
-						    (unsigned char)(ret_enosys - n - 1), 0);
-	for (size_t i = 0; i < COUNT(create_calls); i++) {
-		/* not this call: skip its two instructions */
-		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)create_calls[i].nr, 0, 2);
-		n++;
-		p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(create_calls[i].arg));
-		p[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, O_CREAT,
-						    (unsigned char)(ret_fs - n - 1), (unsigned char)(allow - n - 1));
-		n++;
+	*out = flag_ioctls;
+	return COUNT(flag_ioctls);
+}
+
+/* A tiny assembler: jumps name labels, resolved at the end (all forward). */
+enum label { L_ALLOW, L_META, L_FS, L_ENOSYS, L_EPERM, L_SETPGID, L_IOCTL, L_OPEN0, L_N = L_OPEN0 + 4 };
+struct prog {
+	struct sock_filter *p;
+	unsigned n;
+	int jt[PROG_MAX], jf[PROG_MAX]; /* label, or -1: the next one */
+	unsigned at[L_N];
+};
+
+static void stmt(struct prog *g, unsigned short code, unsigned k)
+{
+	g->jt[g->n] = g->jf[g->n] = -1;
+	g->p[g->n++] = (struct sock_filter)BPF_STMT(code, k);
+}
+
+static void jeq(struct prog *g, unsigned k, int jt, int jf, unsigned short op)
+{
+	g->jt[g->n] = jt;
+	g->jf[g->n] = jf;
+	g->p[g->n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | op | BPF_K, k, 0, 0);
+}
+
+static void label(struct prog *g, enum label l)
+{
+	g->at[l] = g->n;
+}
+
+static void resolve_jumps(struct prog *g)
+{
+	for (unsigned i = 0; i < g->n; i++) {
+		if (g->jt[i] >= 0)
+			g->p[i].jt = (unsigned char)(g->at[g->jt[i]] - i - 1);
+		if (g->jf[i] >= 0)
+			g->p[i].jf = (unsigned char)(g->at[g->jf[i]] - i - 1);
 	}
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, meta);
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, fs);
-	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
-	return n;
+}
+
+/* The program: `meta` for the metadata calls, `fs` for the others:
+ * USER_NOTIF, or ERRNO(EPERM) / ALLOW on a kernel without notifications.
+ * With o->pin_pgid, setsid and setpgid into any other group are EPERM. */
+static unsigned build(struct sock_filter *p, unsigned meta, unsigned fs, const struct notify_opts *o)
+{
+	struct prog g = {.p = p};
+	stmt(&g, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	/* not native: the main filter kills it; nothing to add */
+	jeq(&g, NATIVE_ARCH, -1, L_ALLOW, BPF_JEQ);
+	stmt(&g, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (size_t i = 0; i < COUNT(meta_calls); i++)
+		jeq(&g, (unsigned)meta_calls[i], L_META, -1, BPF_JEQ);
+	for (size_t i = 0; i < COUNT(fs_calls); i++)
+		jeq(&g, (unsigned)fs_calls[i], L_FS, -1, BPF_JEQ);
+	for (size_t i = 0; i < COUNT(unsupported); i++)
+		jeq(&g, (unsigned)unsupported[i], L_ENOSYS, -1, BPF_JEQ);
+	for (size_t i = 0; i < COUNT(open_calls); i++)
+		jeq(&g, (unsigned)open_calls[i].nr, (int)(L_OPEN0 + i), -1, BPF_JEQ);
+	jeq(&g, SYS_ioctl, L_IOCTL, -1, BPF_JEQ);
+	if (o->pin_pgid > 0) {
+		jeq(&g, SYS_setsid, L_EPERM, -1, BPF_JEQ);
+		jeq(&g, SYS_setpgid, L_SETPGID, -1, BPF_JEQ);
+	}
+	stmt(&g, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	/* the argument tests (classic BPF jumps only forward: the returns
+	 * come last) */
+	for (size_t i = 0; i < COUNT(open_calls); i++) {
+		label(&g, (enum label)(L_OPEN0 + i));
+		stmt(&g, BPF_LD | BPF_W | BPF_ABS, ARG_LO(open_calls[i].arg));
+		jeq(&g, OPEN_SENT_FLAGS | __O_TMPFILE, L_FS, L_ALLOW, BPF_JSET);
+	}
+	label(&g, L_IOCTL);
+	stmt(&g, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
+	for (size_t i = 0; i < COUNT(flag_ioctls); i++)
+		jeq(&g, flag_ioctls[i], L_META, -1, BPF_JEQ);
+	stmt(&g, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	/* setpgid(pid, pgid): only into the run's own group (pid_t: the low
+	 * word); setpgid(x, 0) would make a group of x's own */
+	label(&g, L_SETPGID);
+	stmt(&g, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
+	jeq(&g, (unsigned)o->pin_pgid, L_ALLOW, L_EPERM, BPF_JEQ);
+	label(&g, L_ALLOW);
+	stmt(&g, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	label(&g, L_META);
+	stmt(&g, BPF_RET | BPF_K, meta);
+	label(&g, L_FS);
+	stmt(&g, BPF_RET | BPF_K, fs);
+	label(&g, L_ENOSYS);
+	stmt(&g, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+	label(&g, L_EPERM);
+	stmt(&g, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	resolve_jumps(&g);
+	return g.n;
 }
 
 static int send_fd(int sock, int fd)
@@ -208,13 +286,13 @@ static int send_fd(int sock, int fd)
 	return r == 1 ? 0 : -1;
 }
 
-int seccomp_notify_install(int sock, bool fs, bool *notify, ab_error *err)
+int seccomp_notify_install(int sock, const struct notify_opts *o, bool *notify, ab_error *err)
 {
 	struct sock_filter prog[PROG_MAX];
 	struct sock_fprog fp = {.filter = prog};
 	*notify = false;
 	fp.len = (unsigned short)build(prog, SECCOMP_RET_USER_NOTIF,
-				       fs ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ALLOW);
+				       o->fs ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ALLOW, o);
 	/* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (5.19): once agentbox has
 	 * a call, only a fatal signal ends the caller's wait. Without it a
 	 * signal could interrupt a call the broker has already performed:
@@ -231,7 +309,7 @@ int seccomp_notify_install(int sock, bool fs, bool *notify, ab_error *err)
 		/* no user notifications: refuse those calls outright */
 		/* no notifications: metadata changes refused outright, and
 		 * creation left to Landlock (its narrowing stays) */
-		fp.len = (unsigned short)build(prog, SECCOMP_RET_ERRNO | EPERM, SECCOMP_RET_ALLOW);
+		fp.len = (unsigned short)build(prog, SECCOMP_RET_ERRNO | EPERM, SECCOMP_RET_ALLOW, o);
 		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) < 0)
 			return ab_fail_errno(err, errno, "seccomp: cannot install the filter that refuses mode, owner, time and xattr changes");
 		/* tell the broker there is no listener: an empty message */

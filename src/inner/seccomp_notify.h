@@ -7,6 +7,7 @@
 #ifndef AB_INNER_SECCOMP_NOTIFY_H
 #define AB_INNER_SECCOMP_NOTIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agentbox.h"
@@ -17,10 +18,21 @@
  * the metadata calls with EPERM and leaves the others to Landlock (whose
  * narrowing then stays), so nothing is ever widened; *notify then says
  * false. Without `fs`, creation, removal and renaming are not sent
- * (a kernel without ADDFD and CONTINUE: Landlock alone judges them). */
-int seccomp_notify_install(int sock, bool fs, bool *notify, ab_error *err);
+ * (a kernel without ADDFD and CONTINUE: Landlock alone judges them). The
+ * pin of the process group holds with or without notifications. */
+struct notify_opts {
+	bool fs;       /* send creating, removing, renaming and write opens */
+	int pin_pgid;  /* > 0: refuse setsid, and setpgid into any other group
+			* than this one, with EPERM (the Landlock backend
+			* without a cgroup of its own: the reaper ends the run
+			* by this group, which must not be left) */
+};
 
-/* The metadata calls the filter notifies (for the tests). */
+int seccomp_notify_install(int sock, const struct notify_opts *o, bool *notify, ab_error *err);
+
+/* The metadata calls and inode-flag ioctls the filter notifies (for the
+ * tests). */
 size_t seccomp_notify_meta_calls(const int **out);
+size_t seccomp_notify_flag_ioctls(const unsigned **out);
 
 #endif

@@ -115,3 +115,52 @@ case_knobs_read_only_after_proc_retry() {
 	expect_stderr_contains "the retry happened" "does not allow mounting a fresh /proc"
 	expect_stdout_eq "the outer /proc/sys (a writable tmpfs) is read-only inside" "/proc/sys/probe EROFS"
 }
+
+# The Landlock backend has no mounts: under a writable / (full-access) the
+# rule on / is pushed down around /proc, which keeps only reading, and /sys
+# is a read-only plan node. Before, root opened core_pattern for writing
+# there. Also with O_CREAT (which goes to agentbox's broker). Ordinary work
+# under full-access still works: files outside the workspace, in /, /proc
+# and /sys read.
+case_knobs_read_only_on_landlock_full_access() {
+	landlock_case "kernel knobs on the Landlock backend" || return 0
+	if [ ! -x /usr/bin/python3 ]; then
+		skip "kernel knobs on the Landlock backend" "/usr/bin/python3 is missing (the probe)"
+		return
+	fi
+	knob_probe
+	new_ws
+	local p got
+	ab run --backend landlock --policy full-access -C "$WS" -- /usr/bin/python3 "$KP" $(knob_paths) /proc/self/oom_score_adj
+	expect_exit "the probe runs" 0
+	for p in $(knob_paths) /proc/self/oom_score_adj; do
+		got=$(sed -n "s|^$p ||p" <<<"$OUT")
+		expect "$p cannot be opened for writing (EACCES)" '[ "$got" = EACCES ]'
+	done
+	# with O_CREAT: the broker leaves /proc to Landlock
+	ab run --backend landlock --policy full-access -C "$WS" -- /usr/bin/python3 -c '
+import errno, os, sys
+for p in sys.argv[1:]:
+    try:
+        os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_NOCTTY, 0o600)); print(p, "OPENED")
+    except OSError as e:
+        print(p, errno.errorcode.get(e.errno, e.errno))
+' $(knob_paths)
+	for p in $(knob_paths); do
+		got=$(sed -n "s|^$p ||p" <<<"$OUT")
+		expect "$p cannot be opened for writing with O_CREAT (EACCES)" '[ "$got" = EACCES ]'
+	done
+	local out=$OUTSIDE_BASE/knobs-ll
+	rm -rf "$out"
+	ab run --backend landlock --policy full-access -C "$WS" -- sh -c '
+		mkdir "$1" && echo data >"$1/f" && echo more >>"$1/f" && mv "$1/f" "$1/g" &&
+		chmod 600 "$1/g" && cat "$1/g" && rm -r "$1" &&
+		grep -q "^Pid:" /proc/self/status && cat /proc/sys/kernel/ostype &&
+		ls /sys/class >/dev/null && ls /proc/self/fd >/dev/null && echo fine' sh "$out"
+	expect_exit "ordinary work under full-access runs" 0
+	expect_stdout_eq "files outside, /proc and /sys reads work" "data
+more
+Linux
+fine"
+	expect "nothing is left" '[ ! -e "$out" ]'
+}

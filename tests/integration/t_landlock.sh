@@ -386,7 +386,7 @@ case_landlock_no_stray_processes() {
 	# only these.
 	local mark=$$
 	ab run --backend landlock --policy workspace-write -C "$WS" -- \
-		sh -c "setsid sh -c 'sleep 300.$mark' </dev/null >/dev/null 2>&1 & echo \$! >sub/pid; (sleep 301.$mark &); exit 0"
+		sh -c "sh -c 'sleep 300.$mark' </dev/null >/dev/null 2>&1 & echo \$! >sub/pid; (sleep 301.$mark &); exit 0"
 	expect_exit "the command exits" 0
 	local pid
 	pid=$(cat "$WS/sub/pid" 2>/dev/null)
@@ -405,14 +405,15 @@ case_landlock_exit_status() {
 
 # kill -9 of agentbox during a Landlock run: its reaper sees the
 # supervisor's pipe reach EOF and ends the command and the daemonised
-# grandchild, instead of leaving them to init.
+# (orphaned) grandchild, instead of leaving them to init. Grandchildren
+# that leave the process group (setsid): t_ll_procs.sh.
 case_landlock_kill9_leaves_nothing() {
 	ll_only_once || return 0
 	new_ws
 	mkdir "$WS/sub"
 	local mark=$$ i
 	"$AGENTBOX" run --backend landlock --policy workspace-write -C "$WS" -- \
-		sh -c "setsid sh -c 'sleep 302.$mark' </dev/null >/dev/null 2>&1 & echo \$! >sub/pid; exec sleep 303.$mark" \
+		sh -c "(sh -c 'sleep 302.$mark' </dev/null >/dev/null 2>&1 &); echo started >sub/pid; exec sleep 303.$mark" \
 		</dev/null >/dev/null 2>&1 &
 	local ab_pid=$!
 	bg_track "$ab_pid"
@@ -665,7 +666,7 @@ case_landlock_tmpdir_of_killed_run_removed_by_next() {
 case_landlock_narrowing_said_at_start() {
 	ll_only_once || return 0
 	ll_repo
-	ab run -q --backend landlock --policy workspace-write -C "$WS" -- sh -c 'touch new 2>/dev/null && echo created || echo refused'
+	ab run --backend landlock --policy workspace-write -C "$WS" -- sh -c 'touch new 2>/dev/null && echo created || echo refused'
 	# With agentbox's broker (kernel 5.9+) creating in the workspace root
 	# works and what stays narrowed is what later opens of such entries
 	# get; without it, creation there is refused. Either way one line says
@@ -679,7 +680,16 @@ case_landlock_narrowing_said_at_start() {
 		expect "one line names the workspace root, .git and explain" \
 			'[ "$(stderr_but_backend_note | grep -c "^agentbox: landlock backend: creating, removing or renaming entries directly in $WS is refused (Landlock cannot otherwise keep $WS/.git read-only).*see \`agentbox explain\`$")" = 1 ]'
 	fi
-	expect "nothing else is said with -q" '[ "$(stderr_but_backend_note | wc -l)" = 1 ]'
+	expect "nothing else is said" '[ "$(stderr_but_backend_note | wc -l)" = 1 ]'
+	rm -f "$WS/new"
+	# -q (the library's quiet) silences it like the other warnings; the
+	# start event still names the narrowings
+	local ev=$CASE_DIR/ev.json
+	abx sh -c '"$1" run -q --backend landlock --policy workspace-write -C "$2" --events-fd 3 -- true 3>"$3"' \
+		sh "$AGENTBOX" "$WS" "$ev"
+	expect_exit "the narrowed plan runs with -q" 0
+	expect "with -q nothing is said" '[ -z "$(stderr_but_backend_note)" ]'
+	expect "the start event still has the narrowings" 'grep -q "\"narrowings\":\[{" "$ev"'
 	ab run --backend landlock --policy read-only -C "$WS" -- true
 	expect_exit "an exactly enforced plan runs" 0
 	expect "and gets no narrowing line" '! grep -q "landlock backend:" <<<"$ERR"'

@@ -2,9 +2,11 @@
  * against the real kernel: a child installs it and makes calls, the test
  * answers every notification with EXDEV (which no call here would give by
  * itself) and records the syscall numbers. So the child sees EXDEV exactly
- * for the calls that reach the broker: metadata calls always, opens only
- * with O_CREAT, creation only when asked for; setxattrat gets ENOSYS; the
- * rest reaches the kernel untouched. */
+ * for the calls that reach the broker: metadata calls (and the chattr
+ * ioctls) always, opens only when they create, write, truncate or make an
+ * O_TMPFILE, creation only when asked for; setxattrat gets ENOSYS; with the
+ * process group pinned, setsid and setpgid elsewhere get EPERM; the rest
+ * reaches the kernel untouched. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -33,6 +35,7 @@
 struct args {
 	int sock;
 	bool fs;
+	bool pin; /* pin the process group (the Landlock run without a cgroup) */
 };
 
 /* Exit status: 0, or the number of the first check that failed. */
@@ -43,7 +46,8 @@ static int child(void *p)
 	bool notify;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return 100;
-	if (seccomp_notify_install(a->sock, a->fs, &notify, &err) < 0 || !notify)
+	struct notify_opts no = {.fs = a->fs, .pin_pgid = a->pin ? (int)getpgrp() : 0};
+	if (seccomp_notify_install(a->sock, &no, &notify, &err) < 0 || !notify)
 		return 101;
 	int fs_errno = a->fs ? EXDEV : ENOENT;
 #define CHECK(n, call, want) \
@@ -65,6 +69,28 @@ static int child(void *p)
 	CHECK(14, (int)syscall(SYS_open, MISSING, O_RDONLY), ENOENT);
 	CHECK(15, (int)syscall(SYS_open, MISSING, O_RDWR | O_CREAT | O_EXCL, 0600), fs_errno);
 #endif
+	/* opens that write or truncate without creating, and O_TMPFILE */
+	CHECK(16, (int)syscall(SYS_openat, AT_FDCWD, MISSING, O_WRONLY, 0), fs_errno);
+	CHECK(17, (int)syscall(SYS_openat, AT_FDCWD, MISSING, O_RDONLY | O_TRUNC, 0), fs_errno);
+	CHECK(18, (int)syscall(SYS_openat, AT_FDCWD, MISSING, O_TMPFILE | O_RDWR, 0600), fs_errno);
+	/* inode flags (chattr) are metadata; only the command's low word
+	 * counts, as in the kernel; other ioctls pass */
+	CHECK(19, (int)syscall(SYS_ioctl, -1, 0x40086602UL, 0), EXDEV);
+	CHECK(20, (int)syscall(SYS_ioctl, -1, 0x0000000140086602UL, 0), EXDEV);
+	CHECK(21, (int)syscall(SYS_ioctl, -1, 0x401c5820UL, 0), EXDEV);
+	CHECK(22, (int)syscall(SYS_ioctl, -1, 0x80086601UL /* GETFLAGS */, 0), EBADF);
+	/* the process group: left only when not pinned */
+	if (a->pin) {
+		CHECK(23, (int)syscall(SYS_setsid), EPERM);
+		CHECK(24, (int)syscall(SYS_setpgid, 0, 0), EPERM);
+		CHECK(25, (int)syscall(SYS_setpgid, 0, (long)getpid()), EPERM);
+		/* pid_t is the low word: a high word cannot smuggle a match */
+		CHECK(26, (int)syscall(SYS_setpgid, 0, (long)getpid() | (1L << 32)), EPERM);
+		if (syscall(SYS_setpgid, 0, (long)getpgrp()) != 0)
+			return 27; /* staying in the run's own group is fine */
+	} else if (syscall(SYS_setpgid, 0, 0) != 0) {
+		return 28;
+	}
 #undef CHECK
 	return 0;
 }
@@ -85,11 +111,11 @@ static int receive_fd(int sock)
 	return fd;
 }
 
-static void run(bool fs)
+static void run(bool fs, bool pin)
 {
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	struct args a = {.sock = sv[1], .fs = fs};
+	struct args a = {.sock = sv[1], .fs = fs, .pin = pin};
 	pid_t pid = probe_child_start(child, &a);
 	close(sv[1]);
 	int listener = receive_fd(sv[0]);
@@ -131,13 +157,19 @@ static void run(bool fs)
 static void test_notify_with_creation(void **state)
 {
 	(void)state;
-	run(true);
+	run(true, false);
 }
 
 static void test_notify_metadata_only(void **state)
 {
 	(void)state;
-	run(false);
+	run(false, false);
+}
+
+static void test_process_group_pinned(void **state)
+{
+	(void)state;
+	run(true, true);
 }
 
 int main(void)
@@ -145,6 +177,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_notify_with_creation),
 		cmocka_unit_test(test_notify_metadata_only),
+		cmocka_unit_test(test_process_group_pinned),
 	};
 	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
 }

@@ -28,6 +28,10 @@
 #include "common/error.h"
 #include "common/util.h"
 
+/* Threads answering notifications: a build's parallel jobs each wait for
+ * their own answer. Small: the work is mostly the kernel's. */
+#define BROKER_WORKERS 3
+
 int broker_read_mem(const struct broker_call *c, unsigned long long addr, void *buf, size_t len)
 {
 	struct iovec local = {.iov_base = buf, .iov_len = len};
@@ -163,27 +167,13 @@ void broker_note_created(struct broker_call *c, int dir, const char *name, int f
 	c->undo_flags = flags;
 }
 
-static void *broker_main(void *arg)
+/* One worker: answers notifications until the command is gone or agentbox
+ * stops us. Several run at once (a build's parallel jobs each wait for
+ * their own answer); each receives whole notifications, and everything a
+ * call needs lives on its own stack. */
+static void *serve(void *arg)
 {
 	struct ll_broker *b = arg;
-	/* Whatever ends this thread closes the listener (and the socket that
-	 * may still carry it): the command's notified calls then fail with
-	 * ENOSYS instead of waiting for an answer that never comes. */
-	/* A umask of its own (0): the caller's is applied by hand. Where
-	 * unshare is refused (a container's seccomp profile), agentbox's own
-	 * umask applies as well: modes come out stricter, never wider. */
-	if (unshare(CLONE_FS) == 0)
-		umask(0);
-	if (drop_thread_caps() == 0)
-		b->listener = receive_listener(b);
-	close(b->sock);
-	b->sock = -1;
-	if (b->listener < 0)
-		return NULL;
-	/* ADDFD (5.9): an unknown id gives ENOENT where the call exists (the
-	 * source fd must be open, or EBADF comes first: the listener is) */
-	struct seccomp_notif_addfd probe = {.id = 0, .srcfd = (__u32)b->listener};
-	b->addfd = ioctl(b->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &probe) < 0 && errno == ENOENT;
 	struct seccomp_notif_sizes sz = {0};
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0)
 		return NULL;
@@ -206,6 +196,7 @@ static void *broker_main(void *arg)
 			break;
 		if (p[0].revents & POLLIN) {
 			memset(req, 0, req_len);
+			/* another worker may have taken it: ENOENT, go on */
 			if (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
 				continue; /* EINTR, or ENOENT: the caller died */
 			memset(resp, 0, resp_len);
@@ -216,6 +207,52 @@ static void *broker_main(void *arg)
 	}
 	free(req);
 	free(resp);
+	return NULL;
+}
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
+
+static void *broker_main(void *arg)
+{
+	struct ll_broker *b = arg;
+	/* Whatever ends this thread closes the listener (and the socket that
+	 * may still carry it): the command's notified calls then fail with
+	 * ENOSYS instead of waiting for an answer that never comes. */
+	/* A umask of its own (0): the caller's is applied by hand. Where
+	 * unshare is refused (a container's seccomp profile), agentbox's own
+	 * umask applies as well: modes come out stricter, never wider. */
+	if (unshare(CLONE_FS) == 0)
+		umask(0);
+	if (drop_thread_caps() == 0)
+		b->listener = receive_listener(b);
+	close(b->sock);
+	b->sock = -1;
+	if (b->listener < 0)
+		return NULL;
+	/* ADDFD (5.9): an unknown id gives ENOENT where the call exists (the
+	 * source fd must be open, or EBADF comes first: the listener is) */
+	struct seccomp_notif_addfd probe = {.id = 0, .srcfd = (__u32)b->listener};
+	b->addfd = ioctl(b->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &probe) < 0 && errno == ENOENT;
+	/* 6.6+: the kernel wakes the broker on the caller's CPU and the
+	 * caller on the broker's, as for a synchronous call (a notification
+	 * is one): fewer migrations per call. Older kernels: EINVAL, fine. */
+	ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (unsigned long)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	/* the other workers inherit this thread's credentials (no
+	 * capabilities) and share its umask of 0 (CLONE_FS) */
+	pthread_t extra[BROKER_WORKERS - 1];
+	size_t n_extra = 0;
+	for (size_t i = 0; i < BROKER_WORKERS - 1; i++)
+		if (pthread_create(&extra[n_extra], NULL, serve, b) == 0)
+			n_extra++;
+	serve(b);
+	/* the others end too: the stop pipe or POLLHUP reaches every one */
+	for (size_t i = 0; i < n_extra; i++)
+		pthread_join(extra[i], NULL);
 	close(b->listener);
 	b->listener = -1;
 	return NULL;

@@ -14,8 +14,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -32,6 +34,11 @@ static int ident_access(const struct ll_broker *b, const struct stat *st, bool d
 		found = (found != 0) && n->writable;
 	}
 	return found;
+}
+
+bool broker_ident_narrower(const struct ll_broker *b, const struct stat *st)
+{
+	return ident_access(b, st, S_ISDIR(st->st_mode)) == 0;
 }
 
 static bool same(const struct stat *a, const struct stat *b)
@@ -76,11 +83,23 @@ static int parent_of(int fd, const struct stat *st)
 	return dir;
 }
 
+bool broker_kernel_fs(int fd)
+{
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0)
+		return true; /* undecidable: treat it as the kernel's */
+	return sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC;
+}
+
 int broker_in_writable(const struct ll_broker *b, int fd)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	/* /proc and /sys hold the kernel's knobs, read-only whatever the
+	 * plan says about / (landlock_rules.c, set_blocks) */
+	if (broker_kernel_fs(fd))
+		return 0;
 	int dir;
 	if (!S_ISDIR(st.st_mode)) {
 		int a = ident_access(b, &st, false);

@@ -4,6 +4,7 @@
 #ifndef AB_BACKEND_LANDLOCK_BROKER_INT_H
 #define AB_BACKEND_LANDLOCK_BROKER_INT_H
 
+#include <limits.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -77,6 +78,30 @@ enum broker_verdict {
 	BV_SENT,     /* already answered (SECCOMP_ADDFD_FLAG_SEND) */
 };
 
+/* A target place: directory + final name (broker_place.c). */
+struct broker_place {
+	bool unnamed;              /* set by the caller: an O_TMPFILE in the
+				    * directory `name`, which only needs
+				    * that directory writable */
+	int dir;                   /* our O_PATH fd of the directory */
+	char name[NAME_MAX + 1];   /* one component */
+	char path[PATH_MAX];       /* directory/name, as the plan sees it */
+};
+
+/* Resolves the place the caller's (dirfd, path at addr) names: 0 when it
+ * is resolved and the plan makes it writable as a whole (or, for an
+ * unnamed place, its directory writable), 1 when it is not the broker's
+ * (let the call continue), -errno to answer with that. */
+int broker_resolve(const struct broker_call *c, int dirfd, unsigned long long addr, bool dir_ok,
+		   struct broker_place *pl);
+void broker_place_drop(struct broker_place *pl);
+/* The caller's umask (the broker thread's own is 0). */
+mode_t broker_caller_umask(const struct broker_call *c);
+
+/* open/openat/creat (broker_open.c): the reply, with *v. */
+long long broker_open_call(struct broker_call *c, int dirfd, unsigned long long addr, int flags,
+			   mode_t mode, enum broker_verdict *v);
+
 /* Handles creation, removal and renaming (broker_fs.c): false when the
  * call is not one of them. */
 bool broker_fs(struct broker_call *c, enum broker_verdict *v, long long *val);
@@ -85,5 +110,13 @@ bool broker_fs(struct broker_call *c, enum broker_verdict *v, long long *val);
  * writable root of the plan, 0 when not, -errno when that cannot be
  * decided. */
 int broker_in_writable(const struct ll_broker *b, int fd);
+
+/* True when `st` is a plan node's file that the plan keeps narrower than
+ * writable (a protected or read-only file, under another name). */
+bool broker_ident_narrower(const struct ll_broker *b, const struct stat *st);
+
+/* True when `fd` is on procfs or sysfs (or that cannot be told): the
+ * kernel's knobs, which the broker never changes. */
+bool broker_kernel_fs(int fd);
 
 #endif

@@ -1,5 +1,6 @@
 /* The metadata calls, answered by the broker (broker.h): chmod, chown,
- * utimes and xattr changes in all their forms. Each one
+ * utimes, xattr and inode flag (chattr: FS_IOC_SETFLAGS, FSSETXATTR)
+ * changes in all their forms. Each one
  *   1. copies its arguments from the caller's memory once,
  *   2. opens the object for itself (O_PATH, following a final symbolic
  *      link only where the call does) relative to the caller's own
@@ -15,7 +16,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -28,7 +31,7 @@
 #define XATTR_NAME_LEN 256     /* XATTR_NAME_MAX + 1 */
 #define XATTR_VALUE_MAX 65536  /* XATTR_SIZE_MAX */
 
-enum meta_kind { M_CHMOD, M_CHOWN, M_TIMES, M_SETX, M_REMOVEX };
+enum meta_kind { M_CHMOD, M_CHOWN, M_TIMES, M_SETX, M_REMOVEX, M_FLAGS };
 
 struct meta {
 	enum meta_kind kind;
@@ -45,7 +48,10 @@ struct meta {
 	unsigned long long name_addr, value_addr;
 	size_t value_len;
 	int xflags;
+	unsigned long ioctl_cmd; /* M_FLAGS: its argument is read into `value` */
 };
+
+#define FLAGS_ARG_MAX 32 /* struct fsxattr is 28 bytes */
 
 int broker_open_base(const struct broker_call *c, int dirfd)
 {
@@ -145,6 +151,26 @@ static int perform(int fd, const struct meta *m, const char *name, const void *v
 		r = m->kind == M_SETX ? setxattr(proc, name, value, m->value_len, m->xflags)
 				      : removexattr(proc, name);
 		break;
+	case M_FLAGS: {
+		/* an ioctl needs an open file: ours, reopened from the object
+		 * we decided on (never through a path), regular files and
+		 * directories only (what chattr applies to) */
+		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+			errno = ENOTTY;
+			r = -1;
+			break;
+		}
+		int ofd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (ofd < 0) {
+			r = -1;
+			break;
+		}
+		r = ioctl(ofd, m->ioctl_cmd, value);
+		int e = errno;
+		close(ofd);
+		errno = e;
+		break;
+	}
 	default:
 		errno = ENOSYS;
 		r = -1;
@@ -169,6 +195,8 @@ static long long run_meta(const struct broker_call *c, struct meta *m)
 				return -EFAULT;
 		}
 	}
+	if (m->kind == M_FLAGS && broker_read_mem(c, m->value_addr, value, m->value_len) < 0)
+		return -EFAULT;
 	int fd = open_object(c, m);
 	if (fd < 0)
 		return fd;
@@ -335,6 +363,20 @@ bool broker_meta(const struct broker_call *c, long long *val)
 		else
 			at(&m, a, -1, 0, !nofollow);
 		xattr_args(&m, a, 1, set);
+		break;
+	}
+	case SYS_ioctl: {
+		/* the filter sends only the inode flag commands (low word) */
+		unsigned cmd = (unsigned)a[1];
+		m.kind = M_FLAGS, at(&m, a, 0, -1, true);
+		m.ioctl_cmd = cmd;
+		m.value_addr = a[2];
+		m.value_len = _IOC_SIZE(cmd) == 4 ? 4 : cmd == FS_IOC_FSSETXATTR ? sizeof(struct fsxattr) : 0;
+		/* FS_IOC_SETFLAGS is declared with a long but takes an int */
+		if (cmd == FS_IOC_SETFLAGS)
+			m.value_len = sizeof(int);
+		if (!m.value_len || m.value_len > FLAGS_ARG_MAX)
+			r = -ENOTTY;
 		break;
 	}
 	default:

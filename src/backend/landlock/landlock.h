@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "agentbox.h"
+#include "backend/landlock/cgroup.h"
 #include "common/util.h"
 #include "plan/plan.h"
 
@@ -174,6 +175,7 @@ struct landlock_prep {
 	ino_t tmp_ino;
 	char *tmp_record;    /* its record's name in the state dir, or NULL */
 	bool broker;     /* the kernel has what the broker needs (broker.h) */
+	struct ll_cgroup cgroup; /* the run's own cgroup, or why none (cgroup.h) */
 	bool prepared;
 };
 
@@ -202,11 +204,13 @@ bool landlock_prep_exact(const struct landlock_prep *lp);
  * comma) and as text lines. */
 void landlock_append_posture_json(sbuf *b, const struct landlock_prep *lp);
 /* One line on stderr at the start of a run that this backend narrows
- * (nothing when it enforces the plan exactly): said even with --quiet,
- * like the note on a backend chosen by AGENTBOX_BACKEND, because the
- * command's "Permission denied" would otherwise have no visible cause. */
+ * (nothing when it enforces the plan exactly), because the command's
+ * "Permission denied" would otherwise have no visible cause; a warning,
+ * so the caller leaves it out under quiet (backend ops.c). */
 void landlock_print_notice(const struct landlock_prep *lp, FILE *out);
 void landlock_print_posture(const struct landlock_prep *lp, FILE *out);
+/* The "processes:" line(s) of the posture (cgroup.h). */
+void landlock_print_processes(const struct landlock_prep *lp, FILE *out);
 
 /* Runs the command under the prepared rules, without namespaces. */
 int supervise_landlock(const struct supervise_request *req, int *exit_status, ab_error *err);

@@ -46,7 +46,7 @@ struct ll_block {
 
 struct walk {
 	const struct plan *plan;
-	struct ll_block blocks[3];
+	struct ll_block blocks[4];
 	size_t n_blocks;
 	uint64_t handled;
 	ll_lister list;
@@ -370,10 +370,18 @@ static bool plan_names(const struct plan *plan, const char *path, bool below)
 	return false;
 }
 
-/* The host's /dev stays out of a wider rule's reach (struct ll_block),
- * and so do its terminals, unless the plan names them. A writable / is
- * the exception: narrowing it to keep /dev out would refuse creating
- * anything in /, and such a plan already gives the host as it is. */
+/* The host's /proc is never writable here: the mount backends bind its
+ * knobs (/proc/sys, sysrq-trigger, ...) read-only over any /proc, but
+ * with no mounts a writable / (full-access) would give root the host's
+ * core_pattern or sysrq-trigger, which check nothing but uid 0. So a
+ * wider rule is pushed down around /proc, which keeps reading (/sys is a
+ * read-only plan node of its own, plan/resolve.c). What this costs: no
+ * process of the run can write its own /proc/PID files (oom_score_adj,
+ * attr/, comm of another thread); Landlock cannot name them, as they are
+ * made after the ruleset. The host's /dev stays out of a wider rule's
+ * reach too, and so do its terminals, unless the plan names them. A
+ * writable / is the exception for /dev: such a plan gives the host's
+ * devices as they are (posture limit). */
 static void set_blocks(struct walk *w)
 {
 	const struct plan *plan = w->plan;
@@ -381,6 +389,7 @@ static void set_blocks(struct walk *w)
 	uint64_t not_open = w->handled & ~(LL_FS_READ_FILE | LL_FS_WRITE_FILE | LL_FS_TRUNCATE |
 					   LL_FS_IOCTL_DEV);
 	w->n_blocks = 0;
+	w->blocks[w->n_blocks++] = (struct ll_block){"/proc", LL_FS_READ & w->handled};
 	if (plan->root_writable)
 		return;
 	if (!plan_names(plan, "/dev", false))
@@ -438,7 +447,10 @@ int landlock_rules_compute(const struct plan *plan, uint64_t handled, ll_lister 
 		if (!n->exists || n->source == NODE_PIN)
 			continue;
 		struct ll_id id = {.have = true, .dev = n->dev, .ino = n->ino};
-		int r = grant(&w, n->path, n->is_dir, rights_for(landlock_access(plan, i), handled), &id, 0);
+		uint64_t rights = rights_for(landlock_access(plan, i), handled);
+		if (path_is_under(n->path, "/proc"))
+			rights &= LL_FS_READ; /* never its knobs (set_blocks) */
+		int r = grant(&w, n->path, n->is_dir, rights, &id, 0);
 		if (r < 0) {
 			landlock_rules_free(out);
 			return r;

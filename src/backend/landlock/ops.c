@@ -31,7 +31,10 @@ static int supervise(struct supervise_request *req, struct backend_choice *c, in
 {
 	req->landlock = &c->ll;
 	*host_refused = false; /* the last resort: nothing comes after it */
-	landlock_print_notice(&c->ll, stderr);
+	/* a warning like the fallback's: -q (quiet) silences it; the start
+	 * event's narrowings and explain keep it for those who asked quiet */
+	if (!req->opts->quiet)
+		landlock_print_notice(&c->ll, stderr);
 	return supervise_landlock(req, exit_status, err);
 }
 

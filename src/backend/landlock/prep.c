@@ -23,11 +23,11 @@
 
 static const char *const limits_text[] = {
 	"no PID namespace: the command sees the host's processes in /proc (signals to them are refused where the ABI has scopes)",
-	"/proc is the host's (read-only where the plan makes / readable)",
+	"/proc is the host's and read-only, also under a writable / (its knobs: core_pattern, sysrq-trigger...; so no process of the run can write its own /proc/PID files such as oom_score_adj or attr/)",
 	"no IPC namespace: System V IPC calls are refused by the seccomp filter (shm*, sem*, msg*: EPERM), so the host's segments, semaphores and queues stay out of reach; POSIX shared memory is /dev/shm, the host's (not writable unless the plan makes it so)",
 	"unix sockets with a path can be connected wherever they are, even in hidden directories (Landlock checks no connect on them)",
 	"files created in narrowed directories by others after the start get only the directory's own rights",
-	"mode, owner, time and xattr changes go to agentbox's broker, which makes them only within the writable roots (chattr flags via ioctl are not covered)",
+	"mode, owner, time, xattr and inode flag (chattr) changes go to agentbox's broker, which makes them only within the writable roots",
 	"agentbox's state directories stay readable (read-only), not hidden: Landlock cannot hide a path below a readable directory without narrowing it",
 };
 
@@ -77,8 +77,8 @@ static void lift_create_narrowings(struct ll_rules *r)
 		if (strcmp(n->code, "new_entries") == 0 && n->path) {
 			free(n->message);
 			n->message = xasprintf("entries made in %s after the start (agentbox's broker creates them) "
-					       "get only what %s itself gets from Landlock: reopening such a file for "
-					       "writing without O_CREAT, or truncating it by path, is refused",
+					       "get only what %s itself gets from Landlock: the broker opens them for "
+					       "writing, but truncating such a file by path (truncate(2)) is refused",
 					       n->path, n->path);
 		}
 		r->narrowings[k++] = *n;
@@ -140,11 +140,13 @@ int landlock_prepare(const struct plan *plan, bool exact, bool for_run, struct l
 		sbuf_free(&b);
 		return r;
 	}
+	ll_cgroup_setup(&lp->cgroup, for_run);
 	return make_tmpdir(plan, for_run, lp, err);
 }
 
 void landlock_prep_free(struct landlock_prep *lp)
 {
+	ll_cgroup_free(&lp->cgroup);
 	landlock_tmpdir_remove(lp);
 	free(lp->tmpdir);
 	free(lp->tmp_record);
@@ -201,6 +203,15 @@ void landlock_append_posture_json(sbuf *b, const struct landlock_prep *lp)
 	add_strv_json(b, &lp->gaps);
 	sbuf_add(b, ",\"limits\":");
 	add_strv_json(b, &lp->limits);
+	if (lp->cgroup.usable) {
+		sbuf_add(b, ",\"processes\":{\"ended_by\":\"cgroup\",\"cgroup\":");
+		sbuf_add_json_string_or_null(b, lp->cgroup.path);
+		sbuf_add(b, ",\"setsid_refused\":false}");
+	} else {
+		sbuf_add(b, ",\"processes\":{\"ended_by\":\"process_group\",\"setsid_refused\":true,\"why_no_cgroup\":");
+		sbuf_add_json_string_or_null(b, lp->cgroup.why_not);
+		sbuf_add(b, "}");
+	}
 	sbuf_add(b, ",\"tmpdir\":");
 	sbuf_add_json_string_or_null(b, lp->tmpdir);
 	sbuf_addf(b, ",\"landlock\":{\"abi\":%d,\"rules\":%zu,\"fs\":", f->abi, lp->rules.n_rules);
@@ -227,8 +238,30 @@ void landlock_print_posture(const struct landlock_prep *lp, FILE *out)
 		fprintf(out, "  not enforced: %s\n", lp->gaps.v[i]);
 	if (lp->tmpdir)
 		fprintf(out, "TMPDIR: %s (fresh for this run, writable, removed afterwards whatever is left in it; by the next run if agentbox is killed)\n", lp->tmpdir);
+	landlock_print_processes(lp, out);
 	for (size_t i = 0; i < lp->limits.n; i++)
 		fprintf(out, "  limit: %s\n", lp->limits.v[i]);
+}
+
+/* How nothing of the run outlives it (cgroup.h): a cgroup of its own, or
+ * a process group it cannot leave, and what that costs. */
+void landlock_print_processes(const struct landlock_prep *lp, FILE *out)
+{
+	if (lp->cgroup.usable) {
+		fprintf(out, "processes: in a cgroup of the run's own (%s%s): when the command ends, the timeout "
+			     "strikes or agentbox dies, cgroup.kill ends every process of the run at once, "
+			     "whatever session or group it made; the cgroup is removed then\n",
+			lp->cgroup.path, lp->cgroup.created ? "" : ", one per run");
+		return;
+	}
+	fprintf(out, "processes: the command's process group, which nothing of the run can leave: setsid and "
+		     "setpgid into another group are refused (EPERM), so `setsid CMD`, programs that detach "
+		     "(daemon(3)) and shells' job control (bash -i, set -m) fail or run without it; the group "
+		     "is stopped and killed when the command ends, the timeout strikes or agentbox dies\n"
+		     "  no cgroup of the run's own: %s; a cgroup v2 delegated to you (e.g. under "
+		     "`systemd-run --user --scope -p Delegate=yes`) or user namespaces (agentbox doctor) "
+		     "give the full posture\n",
+		lp->cgroup.why_not ? lp->cgroup.why_not : "unknown");
 }
 
 /* The narrowing a user is most likely to run into: what cannot be created

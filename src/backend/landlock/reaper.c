@@ -205,7 +205,7 @@ static void reap_nohang(pid_t cmd, int *cmd_status, bool *cmd_done)
 	int s;
 	pid_t w;
 	while ((w = waitpid(-1, &s, WNOHANG)) > 0)
-		if (w == cmd) {
+		if (w == cmd && cmd_done) {
 			*cmd_status = s;
 			*cmd_done = true;
 		}
@@ -302,23 +302,69 @@ static bool command_exited(pid_t cmd)
 	return waitid(P_PID, (id_t)cmd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == cmd;
 }
 
-/* Closes every fd but 0, 1, 2, a and b. */
-static void close_others(int a, int b)
+static void close_range_of(unsigned first, unsigned last)
 {
-	int lo = a < b ? a : b, hi = a < b ? b : a;
-	int bounds[][2] = {{3, lo - 1}, {lo + 1, hi - 1}, {hi + 1, -1}};
-	for (size_t i = 0; i < 3; i++) {
-		unsigned first = (unsigned)bounds[i][0];
-		unsigned last = bounds[i][1] < 0 ? ~0U : (unsigned)bounds[i][1];
-		if (bounds[i][0] < 3 || (bounds[i][1] >= 0 && bounds[i][1] < bounds[i][0]))
-			continue;
+	if (first > last)
+		return;
 #ifdef SYS_close_range
-		if (syscall(SYS_close_range, first, last, 0U) == 0)
-			continue;
+	if (syscall(SYS_close_range, first, last, 0U) == 0)
+		return;
 #endif
-		/* no close_range: the common range by hand */
-		for (unsigned fd = first; fd <= last && fd < 4096; fd++)
-			close((int)fd);
+	/* no close_range: the common range by hand */
+	for (unsigned fd = first; fd <= last && fd < 4096; fd++)
+		close((int)fd);
+}
+
+/* Closes every fd but 0, 1, 2 and the n in keep (-1 entries ignored). */
+static void close_others(int *keep, size_t n)
+{
+	/* sorted in place (a handful: insertion sort) */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	unsigned next = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < (int)next)
+			continue;
+		close_range_of(next, (unsigned)keep[i] - 1);
+		next = (unsigned)keep[i] + 1;
+	}
+	close_range_of(next, ~0U);
+}
+
+/* True while cgroup.events says "populated 1" (or cannot be read). */
+static bool cgroup_populated(int events_fd)
+{
+	char buf[256];
+	ssize_t n = pread(events_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	for (char *p = buf; *p; p++)
+		if ((p == buf || p[-1] == '\n') && strncmp(p, "populated ", 10) == 0)
+			return p[10] != '0';
+	return true;
+}
+
+/* Every process of the run at once, then the empty cgroup itself. The
+ * reaper is no member, so it survives the kill; everything that died is
+ * our child (subreaper) and end_descendants has reaped it by now. */
+static void cgroup_end_and_remove(const struct reaper_args *a)
+{
+	for (int i = 0; i < 10000 && cgroup_populated(a->cg_events_fd); i++) {
+		if (write(a->cg_kill_fd, "1", 1) < 0 && errno != EINTR)
+			break;
+		reap_nohang(-1, NULL, NULL);
+		pause_ms(1);
+	}
+	for (int i = 0; i < 1000; i++) {
+		if (unlinkat(a->cg_parent_fd, a->cg_name, AT_REMOVEDIR) == 0 || errno != EBUSY)
+			break;
+		reap_nohang(-1, NULL, NULL);
+		pause_ms(1);
 	}
 }
 
@@ -328,8 +374,13 @@ _Noreturn void reaper_main(const struct reaper_args *a)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		fail(a->report_fd, "landlock: cannot make the reaper a child subreaper (needed to end every process the command leaves behind)", errno);
 	pid_t cmd = fork();
-	if (cmd == 0)
+	if (cmd == 0) {
+		/* into the run's cgroup before anything of the command runs:
+		 * all it starts is born there and cannot leave */
+		if (a->cg_procs_fd >= 0 && write(a->cg_procs_fd, "0", 1) != 1)
+			fail(a->report_fd, "landlock: cannot move the command into the run's cgroup (cgroup.procs)", errno);
 		a->command(a->command_arg, self);
+	}
 	if (cmd < 0)
 		fail(a->report_fd, "landlock: cannot fork the sandboxed process", errno);
 	char line[96];
@@ -340,7 +391,8 @@ _Noreturn void reaper_main(const struct reaper_args *a)
 	/* Our copy of the report pipe must go, so that the supervisor sees
 	 * EOF when the command's inner stage closes its own; and with it every
 	 * other fd inherited from a process that may have threads. */
-	close_others(a->life_fd, a->status_fd);
+	int keep[] = {a->life_fd, a->status_fd, a->cg_kill_fd, a->cg_events_fd, a->cg_parent_fd};
+	close_others(keep, sizeof(keep) / sizeof(keep[0]));
 
 	int pidfd = pidfd_open_raw(cmd);
 	int cmd_status = 0;
@@ -363,8 +415,18 @@ _Noreturn void reaper_main(const struct reaper_args *a)
 	 * every process that stayed in it, a fork in progress included (the
 	 * kernel gives a group signal sent during fork to the new child too).
 	 * Only those that left the group remain for the rounds to catch. */
-	kill(-cmd, SIGSTOP);
+	bool cgroup = a->cg_kill_fd >= 0 && a->cg_events_fd >= 0;
+	if (cgroup && write(a->cg_kill_fd, "1", 1) != 1)
+		cgroup = false; /* the rounds below still end the group */
+	if (!cgroup) {
+		/* without a cgroup the filter kept every process of the run
+		 * in this group; if cgroup.kill failed, the rounds below
+		 * chase whatever left it */
+		kill(-cmd, SIGSTOP);
+	}
 	long killed = end_descendants(a->buf, self, cmd, &cmd_status, &cmd_done);
+	if (a->cg_kill_fd >= 0 && a->cg_events_fd >= 0 && a->cg_parent_fd >= 0)
+		cgroup_end_and_remove(a);
 	if (!parent_gone) {
 		n = put_str(line, 0, sizeof(line), "{\"wait-status\":");
 		n = put_int(line, n, sizeof(line), cmd_status);

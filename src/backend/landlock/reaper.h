@@ -12,6 +12,13 @@
  * the caller free of PR_SET_CHILD_SUBREAPER: the caller's own children
  * and other runs are never touched.
  *
+ * Where the run has a cgroup of its own (cgroup.h) the command is put
+ * into it before it runs and the end is cgroup.kill, which reaches every
+ * process of the run at once whatever session or group it made; the
+ * rounds below then only reap. Without one, the command's process group
+ * cannot be left (the filter refuses setsid/setpgid), so stopping and
+ * killing that group reaches every process of the run too.
+ *
  * It runs after fork() in a process that may have threads, so it uses
  * only async-signal-safe calls: raw open/getdents64/read of /proc into
  * buffers prepared before the fork, kill, waitpid, poll, prctl. */
@@ -45,6 +52,12 @@ struct reaper_args {
 	int life_fd;   /* read end of a pipe whose writer is the supervisor */
 	int status_fd; /* write end: {"child-pid":N} then {"wait-status":W,"killed":K} */
 	int report_fd; /* the setup report pipe: our own failures go there */
+	/* The run's cgroup (cgroup.h), all -1 when there is none: the
+	 * command's child joins it through procs_fd before it runs anything,
+	 * the end is one write to kill_fd, and the empty cgroup is removed
+	 * as parent_fd/cg_name once events_fd says it is unpopulated. */
+	int cg_procs_fd, cg_kill_fd, cg_events_fd, cg_parent_fd;
+	const char *cg_name;
 	/* In the command's child; never returns. reaper is our pid. */
 	void (*command)(void *arg, pid_t reaper) __attribute__((noreturn));
 	void *command_arg;

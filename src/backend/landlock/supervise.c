@@ -87,6 +87,9 @@ static _Noreturn void child_main(void *arg, pid_t reaper)
 		.seccomp_flags = AB_SECCOMP_NO_SYSV_IPC | AB_SECCOMP_NO_NET_NAMESPACE,
 		.broker_fd = a->broker_fd,
 		.broker_fs = a->req->landlock->broker,
+		/* no cgroup of the run's own: the reaper ends the run by its
+		 * process group, which must not be left (cgroup.h) */
+		.pin_pgroup = !a->req->landlock->cgroup.usable,
 		.command_mask = a->mask,
 		.command = (char **)a->req->command,
 	};
@@ -257,7 +260,16 @@ int supervise_landlock(const struct supervise_request *req, int *exit_status, ab
 	struct reaper_args ra = {
 		.buf = &rb, .life_fd = pp.life[0], .status_fd = pp.status[1], .report_fd = pp.rep[1],
 		.command = child_main, .command_arg = &ca,
+		.cg_procs_fd = -1, .cg_kill_fd = -1, .cg_events_fd = -1, .cg_parent_fd = -1,
 	};
+	const struct ll_cgroup *cg = &req->landlock->cgroup;
+	if (cg->usable) {
+		ra.cg_procs_fd = cg->procs_fd;
+		ra.cg_kill_fd = cg->kill_fd;
+		ra.cg_events_fd = cg->events_fd;
+		ra.cg_parent_fd = cg->parent_fd;
+		ra.cg_name = cg->name;
+	}
 	st.pid = fork();
 	if (st.pid == 0)
 		reaper_main(&ra);
