@@ -82,6 +82,8 @@ static int keep_place(struct plan *plan, const struct plan_config_file *cf,
 	/* blocked as a directory, as protected names are: what lies below
 	 * reads as missing (ENOENT), not as "not a directory" */
 	plan->nodes[r].protected_name = true;
+	if (!plan->nodes[r].exists)
+		plan->nodes[r].is_dir = true;
 	return 0;
 }
 

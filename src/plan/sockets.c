@@ -22,6 +22,7 @@
 #include "common/util.h"
 #include "plan/canonical.h"
 #include "policy/policy.h"
+#include "supervisor/placeholders.h"
 
 /* A never-list path for this caller, or NULL when it does not apply
  * ($XDG_RUNTIME_DIR unset or relative). */
@@ -50,6 +51,12 @@ static int hide_never_listed(struct plan *plan, const struct socket_never *e,
 	struct stat st;
 	if (lstat(path, &st) < 0)
 		return 0; /* absent: nothing to hide, no mount */
+	if (placeholder_is_marked(&st))
+		/* an empty placeholder of another agentbox run (one with a
+		 * writable /run blocks /run/user/UID for its hidden state
+		 * dir): nothing to hide, and it goes when that run ends, so a
+		 * node here would make this run fail at mount time */
+		return 0;
 	struct canonical c;
 	int r = canonicalize(path, &c, err);
 	if (r < 0)

@@ -17,8 +17,11 @@
  *   PROTECT_HOME        under a writable $HOME only (shells and git read
  *                       these from $HOME, nowhere else)
  * A missing one is blocked as an empty read-only directory (git then
- * sees no repository at .git and an editor no settings), unless
- * `block_as_file` says programs refuse a directory there.
+ * sees no repository at .git and an editor no settings) when it is a
+ * directory where it exists; names that are files (`block_as_file`: shell
+ * start-up files, .gitconfig, .gitmodules, .envrc, .mcp.json) become an
+ * empty read-only file, because their readers refuse a directory there
+ * ("Is a directory") and read an empty file as an empty configuration.
  * One that exists is kept read-only under every writable root whatever
  * its scope: that costs a bind mount, no file on the host. */
 #include <string.h>
@@ -28,26 +31,24 @@
 const struct protect_default policy_protect_defaults[] = {
 	{".git", "git runs its hooks and obeys its config", PROTECT_EVERY_ROOT, false},
 	{".agentbox", "agentbox configuration", PROTECT_EVERY_ROOT, false},
-	{".gitmodules", "git submodule URLs and update commands", PROTECT_PROJECT, false},
-	{".envrc", "direnv runs it on cd", PROTECT_PROJECT, false},
+	{".gitmodules", "git submodule URLs and update commands", PROTECT_PROJECT, true},
+	{".envrc", "direnv runs it on cd", PROTECT_PROJECT, true},
 	{".vscode", "editor settings and tasks that run programs", PROTECT_PROJECT, false},
 	{".idea", "IDE settings and run configurations", PROTECT_PROJECT, false},
 	{".claude", "agent configuration and hooks (Claude Code)", PROTECT_PROJECT, false},
 	{".codex", "agent configuration (Codex)", PROTECT_PROJECT, false},
 	{".cursor", "agent and editor configuration (Cursor)", PROTECT_PROJECT, false},
 	{".gemini", "agent configuration (Gemini CLI)", PROTECT_PROJECT, false},
-	{".mcp.json", "MCP servers an agent starts", PROTECT_PROJECT, false},
-	{".bashrc", "shell start-up file (bash)", PROTECT_HOME, false},
-	{".bash_profile", "shell start-up file (bash)", PROTECT_HOME, false},
-	{".bash_login", "shell start-up file (bash)", PROTECT_HOME, false},
-	{".bash_logout", "shell exit file (bash)", PROTECT_HOME, false},
-	{".profile", "shell start-up file (sh)", PROTECT_HOME, false},
-	{".zshrc", "shell start-up file (zsh)", PROTECT_HOME, false},
-	{".zprofile", "shell start-up file (zsh)", PROTECT_HOME, false},
-	{".zshenv", "shell start-up file (zsh)", PROTECT_HOME, false},
-	{".zlogin", "shell start-up file (zsh)", PROTECT_HOME, false},
-	/* a file: git refuses to start when ~/.gitconfig is a directory,
-	 * and an empty file is an empty configuration */
+	{".mcp.json", "MCP servers an agent starts", PROTECT_PROJECT, true},
+	{".bashrc", "shell start-up file (bash)", PROTECT_HOME, true},
+	{".bash_profile", "shell start-up file (bash)", PROTECT_HOME, true},
+	{".bash_login", "shell start-up file (bash)", PROTECT_HOME, true},
+	{".bash_logout", "shell exit file (bash)", PROTECT_HOME, true},
+	{".profile", "shell start-up file (sh)", PROTECT_HOME, true},
+	{".zshrc", "shell start-up file (zsh)", PROTECT_HOME, true},
+	{".zprofile", "shell start-up file (zsh)", PROTECT_HOME, true},
+	{".zshenv", "shell start-up file (zsh)", PROTECT_HOME, true},
+	{".zlogin", "shell start-up file (zsh)", PROTECT_HOME, true},
 	{".gitconfig", "git configuration (aliases, hooks path, pager)", PROTECT_HOME, true},
 	/* the only name of more than one component: fish reads
 	 * ~/.config/fish/config.fish and conf.d/; the whole directory is

@@ -278,3 +278,26 @@ case_dangerous_files_landlock() {
 	expect "landlock: explain says what is narrowed in the workspace root" \
 		'grep -q "refused: .*$WS" <<<"$OUT"'
 }
+
+# A missing protected name that is a file where it exists (shell start-up
+# files, .gitconfig, .gitmodules, .envrc, .mcp.json) is blocked as an
+# empty read-only file: its readers take an empty file for an empty
+# configuration, while a directory there made bash, git and direnv print
+# "Is a directory" on every start.
+case_missing_dangerous_files_blocked_as_files() {
+	new_ws
+	local h=$CASE_DIR/home
+	mkdir -p "$h"
+	HOME=$h sbx --policy workspace-write -C "$WS" -- '
+		for f in "$HOME/.bashrc" "$HOME/.profile" "$HOME/.zshrc" "$HOME/.gitconfig" "$HOME/.envrc" \
+			.gitmodules .envrc .mcp.json; do
+			if [ -f "$f" ] && [ ! -s "$f" ]; then :; else echo "not an empty file: $f"; fi
+			echo evil >>"$f" 2>/dev/null && echo "wrote $f"
+		done
+		for d in .vscode .claude; do [ -d "$d" ] || echo "not a directory: $d"; done
+		bash -ic "echo interactive" 2>&1 | grep -i "is a directory"
+		git config --global --list 2>&1 | grep -i "fatal\|unable\|directory"
+		true'
+	expect_exit "the run works" 0
+	expect_stdout_eq "files are empty read-only files, directories stay directories; bash and git start cleanly" ""
+}

@@ -380,3 +380,22 @@ case_sockets_landlock_says_what_holds() {
 		expect_stdout_contains "explain says so too" "a.sock: refused on this backend under --net none"
 	fi
 }
+
+# A run that may write /run (full access) blocks the missing
+# /run/user/UID/agentbox of its hidden state directory with a placeholder
+# at /run/user/UID while it lasts. Runs in parallel must take that
+# placeholder for what it is, not for the never-list's runtime directory
+# to hide: a hide there failed them at mount time when it went away.
+case_sockets_never_list_ignores_a_parallel_runs_placeholder() {
+	new_ws
+	"$AGENTBOX" run -q --policy full-access -- sleep 3 >/dev/null 2>&1 &
+	local first=$! i fails=0
+	bg_track "$first"
+	sleep 0.5
+	for ((i = 0; i < 10; i++)); do
+		ab run -q --policy workspace-write -C "$WS" -- /bin/true
+		[ "$RC" = 0 ] || fails=$((fails + 1))
+	done
+	wait "$first"
+	expect "no run in parallel with a full-access one failed ($fails did: ${ERR:0:200})" '[ "$fails" = 0 ]'
+}
