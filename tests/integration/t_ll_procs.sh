@@ -179,3 +179,26 @@ case_landlock_escapees_delegated_cgroup_unprivileged() {
 	expect "the delegated cgroup is empty and removed afterwards" '[ ! -d "$deleg" ]'
 	rm -rf "$ws"
 }
+
+# The empty cgroup an earlier run left behind (its agentbox and its reaper
+# killed together) is removed by the next run; one with processes in it
+# is left alone, since rmdir refuses it.
+case_landlock_stale_cgroup_removed_by_next_run() {
+	landlock_case "stale cgroups of dead runs" || return 0
+	new_ws
+	esc_cgbase "$WS"
+	if [ -z "$CGBASE" ]; then
+		skip "stale cgroups of dead runs" "${CG_WHY:-no delegated cgroup v2}"
+		return
+	fi
+	# a pid that is surely gone: a child that has been reaped
+	sh -c 'exit 0' &
+	local dead=$!
+	wait "$dead"
+	local stale="$CGBASE/agentbox-$dead-77"
+	mkdir "$stale" 2>/dev/null || { skip "stale cgroups of dead runs" "cannot make $stale"; return; }
+	ab run -q --backend landlock -C "$WS" -- true
+	expect_exit "the next run works" 0
+	expect_absent "the stale empty cgroup is gone" "$stale"
+	[ -d "$stale" ] && rmdir "$stale"
+}

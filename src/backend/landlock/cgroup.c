@@ -1,10 +1,12 @@
 /* See cgroup.h. */
 #include "backend/landlock/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,34 @@ static void set_why(struct ll_cgroup *cg, const char *what, const char *path, in
 	cg->usable = false;
 }
 
+/* Removes the empty cgroups of earlier runs whose agentbox is gone (a
+ * run whose reaper was killed too leaves its cgroup behind). Only empty
+ * ones: rmdir(2) refuses a cgroup with processes, so a live run that
+ * this process cannot see (another PID namespace) loses nothing. */
+static void sweep_stale(int parent_fd)
+{
+	int fd = dup(parent_fd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		long pid;
+		unsigned n;
+		char tail;
+		if (sscanf(de->d_name, "agentbox-%ld-%u%c", &pid, &n, &tail) != 2 || pid <= 0 ||
+		    pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* its agentbox (or a process with its id) lives */
+		unlinkat(parent_fd, de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
 void ll_cgroup_setup(struct ll_cgroup *cg, bool create)
 {
 	static atomic_uint counter;
@@ -145,6 +175,7 @@ void ll_cgroup_setup(struct ll_cgroup *cg, bool create)
 	cg->usable = true;
 	if (!create)
 		return;
+	sweep_stale(fd);
 	if (mkdirat(fd, cg->name, 0755) < 0)
 		return set_why(cg, "cannot make the run's cgroup", cg->path, errno);
 	cg->created = true;
