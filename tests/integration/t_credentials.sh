@@ -184,3 +184,21 @@ case_credentials_landlock() {
 	HOME=$H ab explain --backend landlock -C "$WS"
 	expect_stdout_contains "landlock: explain says how it holds" "enforced by: Landlock rules"
 }
+
+# The user configuration may allow an entry (agentbox config prints it);
+# a project file that does is a widening, refused until trusted.
+case_credentials_user_config_and_project_file() {
+	cred_home
+	new_ws
+	mkdir -p "$H/.config/agentbox" "$WS/.agentbox"
+	printf '{"version": 1, "allow_credentials": ["netrc"]}\n' >"$H/.config/agentbox/config.json"
+	HOME=$H sbx -C "$WS" -- 'cat ~/.netrc; cat ~/.pypirc 2>/dev/null; true'
+	expect_stdout_eq "user config \"allow_credentials\": [\"netrc\"] shows ~/.netrc only" "SECRET-.netrc"
+	HOME=$H ab config -C "$WS"
+	expect_stdout_contains "agentbox config prints the key" '"allow_credentials": ["netrc"]'
+	printf '{"version": 1, "allow_credentials": ["pypirc"]}\n' >"$WS/.agentbox/policy.json"
+	HOME=$H sbx -C "$WS" -- 'cat ~/.pypirc'
+	expect_exit "a project file allowing credentials is refused untrusted" 125
+	expect_stderr_contains "... naming the path it would show" "$H/.pypirc becomes read-only (without the project file: hidden)"
+	expect_stdout_eq "... and nothing ran" ""
+}
