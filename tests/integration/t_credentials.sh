@@ -7,6 +7,11 @@
 # visible, and the posture and explain say so; ordinary work (git, a
 # python venv, the shell's start-up file) is unaffected.
 
+# ssh_prereqs and start_agent are t_sockets.sh's (sourcing it adds none
+# of its cases here: run.sh finds cases by each file's own text).
+# shellcheck source=t_sockets.sh
+. "$TESTS_DIR/t_sockets.sh"
+
 # cred_home: a fake $HOME at $H with a secret in every place of the
 # table that lives under $HOME (SECRET-<place> in each file), plus
 # files ordinary work needs.
@@ -201,4 +206,27 @@ case_credentials_user_config_and_project_file() {
 	expect_exit "a project file allowing credentials is refused untrusted" 125
 	expect_stderr_contains "... naming the path it would show" "$H/.pypirc becomes read-only (without the project file: hidden)"
 	expect_stdout_eq "... and nothing ran" ""
+}
+
+# ssh with ~/.ssh hidden: the agent let in by --allow-unix lists its key,
+# ssh reads ~/.ssh/config (ssh -G; -F because ssh looks in the home of
+# /etc/passwd, not $HOME), and the private key file is gone.
+case_credentials_ssh_agent_and_config() {
+	ssh_prereqs || return 0
+	command -v ssh-keygen >/dev/null && command -v ssh >/dev/null ||
+		{ skip "ssh with hidden ~/.ssh" "needs ssh and ssh-keygen"; return 0; }
+	cred_home
+	new_ws
+	printf 'Host example\n\tHostName real.example.org\n' >"$H/.ssh/config"
+	ssh-keygen -q -t ed25519 -N '' -C agentbox-test -f "$CASE_DIR/key" >/dev/null
+	mkdir -m 0700 "$CASE_DIR/agent"
+	local sock=$CASE_DIR/agent/agent.sock
+	start_agent "$sock" || { fail "ssh-agent started" ""; return; }
+	SSH_AUTH_SOCK=$sock ssh-add -q "$CASE_DIR/key" 2>/dev/null
+	HOME=$H sbx --allow-unix "$sock" -C "$WS" -- "
+		SSH_AUTH_SOCK='$sock' ssh-add -l | grep -o agentbox-test
+		ssh -F ~/.ssh/config -G example | grep '^hostname '
+		cat ~/.ssh/id_ed25519 2>/dev/null; true"
+	expect_stdout_eq "agent reachable, ~/.ssh/config read, the key file hidden" \
+		"$(printf 'agentbox-test\nhostname real.example.org')"
 }
