@@ -3,8 +3,10 @@
  * would show becomes a hidden node, as --deny makes it (an empty
  * directory, an empty unreadable file), unless the user keeps it visible
  * by name (--allow-credentials) or by a rule that names that very path
- * (--read ~/.aws: the explicit rule wins). "~" is $HOME and, when it
- * differs, the home the user database gives (where ssh and gpg look). The names an entry keeps
+ * (--read ~/.aws: the explicit rule wins). "~" is $HOME only: the home
+ * /etc/passwd gives, where ssh and gpg look, is the same in practice, and
+ * a caller that points HOME elsewhere (a test harness, a scratch home)
+ * has chosen which home the command gets (README, "Credentials"). The names an entry keeps
  * (~/.ssh/known_hosts, ~/.ssh/config) are reopened read-only below the
  * mask. Each decision is recorded in plan->credentials for the posture
  * and explain.
@@ -54,13 +56,11 @@ static char *canonical_home(const char *dir)
 /* The host paths one table path names for this caller: none when $HOME
  * or the variable is unset or not absolute (a relative value means
  * nothing the sandbox could resolve the same way). */
-static void expand(const char *tmpl, const char *const homes[2], const struct plan_context *ctx,
-		   strv *out)
+static void expand(const char *tmpl, const char *home, const struct plan_context *ctx, strv *out)
 {
 	if (strncmp(tmpl, "~/", 2) == 0) {
-		for (int h = 0; h < 2; h++)
-			if (homes[h])
-				strv_push_owned(out, path_join(homes[h], tmpl + 2));
+		if (home)
+			strv_push_owned(out, path_join(home, tmpl + 2));
 		return;
 	}
 	if (tmpl[0] != '$')
@@ -180,14 +180,12 @@ int plan_add_credential_nodes(struct plan *plan, const ab_policy *policy,
 	if (!ctx->credentials)
 		return 0;
 	_cleanup_free_ char *home = canonical_home(ctx->home);
-	_cleanup_free_ char *pw = canonical_home(ctx->passwd_home);
-	const char *homes[2] = {home, pw && (!home || strcmp(pw, home) != 0) ? pw : NULL};
 	int r = 0;
 	for (size_t i = 0; r == 0 && ctx->credentials[i].name; i++) {
 		const struct credential_entry *e = &ctx->credentials[i];
 		for (size_t k = 0; r == 0 && k < CREDENTIAL_MAX_PATHS && e->paths[k]; k++) {
 			strv paths = {0};
-			expand(e->paths[k], homes, ctx, &paths);
+			expand(e->paths[k], home, ctx, &paths);
 			for (size_t p = 0; r == 0 && p < paths.n; p++)
 				r = hide_one(plan, policy, e, paths.v[p], k == 0, home, err);
 			strv_free(&paths);

@@ -193,9 +193,6 @@ struct plan_context {
 	 * NULL: empty) for the tools' own variables (KUBECONFIG, ...) */
 	const struct credential_entry *credentials;
 	const char *const *env;
-	/* the caller's home in the user database, or NULL: ssh and gpg
-	 * look there, not at $HOME, so its entries are hidden too */
-	const char *passwd_home;
 	/* agentbox's own configuration files: none may be writable inside */
 	const struct plan_config_file *config_files;
 	size_t n_config_files;

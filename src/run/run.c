@@ -22,7 +22,6 @@
 #include "run/self_check.h"
 #include "run/socket_posture.h"
 #include "run/credential_posture.h"
-#include "run/passwd_home.h"
 #include "policy/policy.h"
 #include "run/state_dir.h"
 #include "supervisor/supervisor.h"
@@ -32,7 +31,6 @@ struct run_facts {
 	char *state_dir;  /* for the bwrap probe cache, or NULL */
 	strv state_dirs;  /* every candidate, hidden in the sandbox */
 	char *self_exe;
-	char *passwd_home; /* run/passwd_home.h, or NULL */
 };
 
 static void facts_free(struct run_facts *f)
@@ -41,7 +39,6 @@ static void facts_free(struct run_facts *f)
 	free(f->state_dir);
 	strv_free(&f->state_dirs);
 	free(f->self_exe);
-	free(f->passwd_home);
 }
 
 static int gather(const ab_run_options *o, struct run_facts *f, const struct events *ev,
@@ -75,7 +72,6 @@ static int gather(const ab_run_options *o, struct run_facts *f, const struct eve
 	}
 	state_dir_candidates(&f->state_dirs);
 	f->self_exe = realpath("/proc/self/exe", NULL);
-	f->passwd_home = passwd_home(getuid());
 	return 0;
 }
 
@@ -128,7 +124,6 @@ static int resolve(const ab_policy *p, const ab_run_options *o, const struct run
 		.never_list = policy_socket_never_list,
 		.credentials = policy_credential_list,
 		.env = (const char *const *)environ,
-		.passwd_home = f->passwd_home,
 	};
 	int r = plan_resolve(p, &ctx, plan, err);
 	free(cfg);

@@ -232,24 +232,6 @@ static void test_explicit_rule_wins_parent_rule_does_not(void **state)
 	ab_policy_free(p);
 }
 
-/* The home of /etc/passwd (where ssh looks) when $HOME is elsewhere:
- * its entries are hidden too. */
-static void test_passwd_home_entries_hidden_too(void **state)
-{
-	(void)state;
-	struct plan_context ctx;
-	ab_policy *p = setup(&ctx);
-	put("pw/.ssh/id_rsa", "PRIVATE");
-	put("h/.netrc", "machine x password y");
-	ctx.passwd_home = P("pw");
-	struct plan plan;
-	resolve_ok(p, &ctx, &plan);
-	assert_true(hidden(&plan, P("pw/.ssh")));
-	assert_true(hidden(&plan, P("h/.netrc")));
-	plan_free(&plan);
-	ab_policy_free(p);
-}
-
 /* A hidden $HOME (a policy that does not read it) needs no mask. */
 static void test_invisible_home_costs_nothing(void **state)
 {
@@ -305,7 +287,6 @@ int main(void)
 		T_(test_allow_credentials_by_name),
 		T_(test_explicit_rule_wins_parent_rule_does_not),
 		T_(test_invisible_home_costs_nothing),
-		T_(test_passwd_home_entries_hidden_too),
 		T_(test_policy_file_allow_credentials),
 	};
 #undef T_
