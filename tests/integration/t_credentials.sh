@@ -153,7 +153,8 @@ assert want <= names, want - names
 
 # Ordinary work under the default: git add/commit in the workspace (its
 # .git made by git init on the host: .git cannot be created inside) with
-# ~/.gitconfig's identity, a python venv, the shell's start-up file.
+# ~/.gitconfig's identity, npm reading its configuration with ~/.npmrc
+# hidden, a python venv, the shell's start-up file.
 case_credentials_developer_flow() {
 	cred_home
 	new_ws
@@ -163,6 +164,12 @@ case_credentials_developer_flow() {
 		. ~/.bashrc && alias ll >/dev/null && echo bashrc-ok'
 	expect_exit "git and ~/.bashrc: the run works" 0
 	expect_stdout_eq "git commits with ~/.gitconfig's identity; ~/.bashrc is read" "$(printf 'Test\nbashrc-ok')"
+	if command -v npm >/dev/null; then
+		HOME=$H sbx -C "$WS" -- 'npm config get registry'
+		expect_stdout_eq "npm starts with ~/.npmrc hidden (its default registry)" "https://registry.npmjs.org/"
+	else
+		skip "npm with ~/.npmrc hidden" "no npm"
+	fi
 	if /usr/bin/python3 -c 'import venv' 2>/dev/null; then
 		HOME=$H sbx --policy workspace-write -C "$WS" -- \
 			'/usr/bin/python3 -m venv --without-pip venv && ./venv/bin/python -c "print(42)"'
