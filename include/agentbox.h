@@ -203,6 +203,11 @@ AB_EXPORT int ab_policy_unprotect(ab_policy *p, const char *name, ab_error *err)
  * the posture. EINVAL for a relative path; whether PATH is a socket is
  * checked when the run is planned. */
 AB_EXPORT int ab_policy_add_allow_unix(ab_policy *p, const char *path, ab_error *err);
+/* Keeps one entry of the built-in credential deny set visible inside
+ * (--allow-credentials NAME: "ssh", "aws", "npmrc", ... or "all"; README.md,
+ * "Credentials"). Without it every entry that exists under $HOME (and
+ * where a tool's variable points) is hidden. EINVAL for an unknown name. */
+AB_EXPORT int ab_policy_allow_credentials(ab_policy *p, const char *name, ab_error *err);
 /* Nested repositories: how many directory levels below each writable root
  * are searched for .git (default 4, 0 = the root's own .git only, at most
  * 32), and whether a search that reaches its bound of entries or time may

@@ -39,6 +39,10 @@ void cli_usage(FILE *out)
 	      "  --deny PATH           hide PATH\n"
 	      "                        PATH: absolute, relative to -C, ~, ~/..., or :root :minimal\n"
 	      "                        :cwd :tmpdir :slash_tmp; the most specific rule wins\n"
+	      "  --allow-credentials NAME\n"
+	      "                        keep one entry of the credential deny set (ssh,\n"
+	      "                        aws, npmrc, ... or all; README \"Credentials\")\n"
+	      "                        visible; by default each one that exists is hidden\n"
 	      "  --protect NAME        keep NAME read-only under every writable root\n"
 	      "  --unprotect NAME      drop a protected name for this run (see docs/policy.md)\n"
 	      "  --git protect|commit  protect (default): all of .git read-only; commit:\n"
@@ -96,7 +100,7 @@ static bool takes_value(const char *opt)
 {
 	static const char *const with_value[] = {
 		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--unprotect", "--net",
-		"--allow-unix",
+		"--allow-unix", "--allow-credentials",
 		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
 		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
 		"--approvals-save", "--git-scan-depth", "--git", NULL,
@@ -243,6 +247,9 @@ int cli_apply_flags(ab_policy *p, char **argv, int end, const char *base, ab_err
 			continue;
 		} else if (strcmp(name, "--allow-unix") == 0) {
 			r = ab_policy_add_allow_unix(p, v, err);
+			continue;
+		} else if (strcmp(name, "--allow-credentials") == 0) {
+			r = ab_policy_allow_credentials(p, v, err);
 			continue;
 		} else if (strcmp(name, "--git") == 0) {
 			/* the value was checked by cli_parse */

@@ -91,6 +91,12 @@ void config_print_json(const ab_policy *p, const char *preset, sbuf *b)
 			sbuf_add(b, "]");
 		sbuf_add(b, "}");
 	}
+	for (size_t i = 0; i < p->n_allow_credentials; i++) {
+		sbuf_add(b, i ? ", " : ",\n  \"allow_credentials\": [");
+		sbuf_add_json_string(b, p->allow_credentials[i].name);
+	}
+	if (p->n_allow_credentials)
+		sbuf_add(b, "]");
 	if (p->git_set)
 		sbuf_addf(b, ",\n  \"git\": \"%s\"", ab_git_mode_name(p->git));
 	if (p->git_scan_depth_set)

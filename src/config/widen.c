@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "plan/plan.h"
@@ -74,6 +75,9 @@ static int compare_plans(const ab_policy *without, const ab_policy *with, const 
 		.cwd = cwd,
 		.home = getenv("HOME"),
 		.tmpdir = getenv("TMPDIR"),
+		/* a project file that allows credentials shows hidden paths */
+		.credentials = policy_credential_list,
+		.env = (const char *const *)environ,
 	};
 	struct plan a = {0}, b = {0};
 	int r = plan_resolve(without, &ctx, &a, err);

@@ -17,6 +17,7 @@
 
 struct domain_rules;
 struct socket_never;
+struct credential_entry;
 
 struct sbuf;
 
@@ -36,6 +37,8 @@ enum node_source {
 			   plan/config_files.c */
 	NODE_SOCKET,    /* on the socket never-list (hidden; plan/sockets.c) */
 	NODE_SOCKET_ALLOW, /* a host socket --allow-unix binds in (plan/sockets.c) */
+	NODE_CREDENTIAL, /* the credential deny set: hidden, or a name kept
+			    readable inside a hidden directory (plan/credentials.c) */
 	NODE_PIN,       /* a directory inside a writable area on the way to a
 			   mount: bound onto itself so it cannot be renamed
 			   (plan/pin.c); not a rule, ignored by plan_node_at */
@@ -139,6 +142,17 @@ struct plan {
 	ab_git_mode git;     /* the policy's --git mode */
 	struct plan_git_repo *git_repos;
 	size_t n_git_repos, cap_git_repos;
+	struct plan_credential *credentials;
+	size_t n_credentials, cap_credentials;
+};
+
+/* An entry of the credential deny set found on this host: hidden, or
+ * visible because the user said so (plan/credentials.c). */
+struct plan_credential {
+	char *name;  /* the table's short name: "ssh" */
+	char *path;  /* canonical */
+	bool hidden;
+	char *why;   /* hidden: what it holds; visible: the option or rule */
 };
 
 /* Under --net proxy, the command's only way out: the proxy's listeners
@@ -174,6 +188,11 @@ struct plan_context {
 	/* the never-list to apply (policy_socket_never_list for a run);
 	 * NULL: none, for tests that build their own trees */
 	const struct socket_never *never_list;
+	/* the credential deny set (policy_credential_list for a run; NULL:
+	 * none) and the caller's environment ("NAME=VALUE", NULL-terminated;
+	 * NULL: empty) for the tools' own variables (KUBECONFIG, ...) */
+	const struct credential_entry *credentials;
+	const char *const *env;
 	/* agentbox's own configuration files: none may be writable inside */
 	const struct plan_config_file *config_files;
 	size_t n_config_files;
@@ -226,6 +245,11 @@ int protected_add_nodes(struct plan *plan, const ab_policy *policy,
 int plan_add_pins(struct plan *plan, ab_error *err);
 int plan_add_socket_nodes(struct plan *plan, const ab_policy *policy,
 			  const struct plan_context *ctx, ab_error *err);
+/* The credential deny set (plan/credentials.c): after every rule, before
+ * the socket nodes. */
+int plan_add_credential_nodes(struct plan *plan, const ab_policy *policy,
+			      const struct plan_context *ctx, ab_error *err);
+void plan_credentials_free(struct plan *plan);
 void plan_add_note(struct plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* --git commit (plan/git_commit.c): makes `gitdir` writable except what
  * git trusts (hooks, config, info/, pointer files, the same in

@@ -43,6 +43,7 @@ const char *plan_node_source_name(enum node_source s)
 	case NODE_PIN: return "pin";
 	case NODE_CONFIG: return "config";
 	case NODE_SOCKET: return "socket-never-list";
+	case NODE_CREDENTIAL: return "credential";
 	case NODE_SOCKET_ALLOW: return "allow-unix";
 	}
 	return "?";

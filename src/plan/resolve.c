@@ -453,6 +453,10 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 			return r;
 	}
 
+	/* credentials: after the rules that may name them */
+	r = plan_add_credential_nodes(plan, policy, ctx, err);
+	if (r < 0)
+		return r;
 	/* host sockets: after the rules they override or reopen */
 	r = plan_add_socket_nodes(plan, policy, ctx, err);
 	if (r < 0)
@@ -508,6 +512,7 @@ void plan_free(struct plan *plan)
 		free(plan->git_repos[i].commondir);
 	}
 	free(plan->git_repos);
+	plan_credentials_free(plan);
 	free(plan->cwd);
 	memset(plan, 0, sizeof(*plan));
 }

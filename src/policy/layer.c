@@ -25,6 +25,9 @@ void policy_merge_rules(ab_policy *p, const ab_policy *rules, const strv *protec
 		ab_policy_set_network(p, rules->net);
 	for (size_t i = 0; i < rules->n_allow_unix; i++)
 		policy_add_allow_unix(p, rules->allow_unix[i].path, rules->allow_unix[i].origin, NULL);
+	for (size_t i = 0; i < rules->n_allow_credentials; i++)
+		policy_add_allow_credentials(p, rules->allow_credentials[i].name,
+					     rules->allow_credentials[i].origin, NULL);
 	if (rules->git_set)
 		ab_policy_set_git(p, rules->git);
 	if (rules->git_scan_depth_set) {

@@ -144,6 +144,9 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 	c->net_set = src->net_set;
 	for (size_t i = 0; i < src->n_allow_unix; i++)
 		policy_add_allow_unix(c, src->allow_unix[i].path, src->allow_unix[i].origin, NULL);
+	for (size_t i = 0; i < src->n_allow_credentials; i++)
+		policy_add_allow_credentials(c, src->allow_credentials[i].name,
+					     src->allow_credentials[i].origin, NULL);
 	c->git_scan_depth = src->git_scan_depth;
 	c->git_scan_depth_set = src->git_scan_depth_set;
 	c->git_scan_partial = src->git_scan_partial;
@@ -217,6 +220,7 @@ void ab_policy_free(ab_policy *p)
 		free(p->protect[i]);
 	free(p->protect);
 	policy_free_allow_unix(p);
+	policy_free_allow_credentials(p);
 	free(p);
 }
 

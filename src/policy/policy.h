@@ -25,6 +25,13 @@ struct policy_entry {
 	char *origin; /* where the rule came from, for explain and errors */
 };
 
+/* A credential deny set entry the user keeps visible, by its short name
+ * ("ssh", "aws") or "all" (policy/allow_credentials.c). */
+struct policy_allow_credentials {
+	char *name;
+	char *origin; /* "--allow-credentials aws" or "config.json \"allow_credentials\"[0]" */
+};
+
 /* A host unix socket made reachable inside (policy/allow_unix.c). */
 struct policy_allow_unix {
 	char *path;   /* absolute, lexically normalised */
@@ -49,6 +56,9 @@ struct ab_policy {
 	int git_scan_depth;
 	bool git_scan_depth_set; /* a layer chose it (merged over earlier ones) */
 	bool git_scan_partial;
+	/* credential deny set entries the user shows (policy/allow_credentials.c) */
+	struct policy_allow_credentials *allow_credentials;
+	size_t n_allow_credentials, cap_allow_credentials;
 };
 
 #define POLICY_GIT_SCAN_DEPTH_DEFAULT 4
@@ -80,6 +90,21 @@ struct socket_never {
 	const char *why;  /* what connecting there gives */
 };
 extern const struct socket_never policy_socket_never_list[];
+
+/* The credential deny set (policy/credential_list.c): where tools keep
+ * secrets, hidden inside when they exist unless allowed by name. */
+#define CREDENTIAL_MAX_PATHS 6
+#define CREDENTIAL_MAX_KEEP 3
+struct credential_entry {
+	const char *name; /* short name for --allow-credentials */
+	const char *why;  /* what it holds */
+	/* "~/sub" or "$VAR[/sub]" (a ':' list in VAR names several) */
+	const char *paths[CREDENTIAL_MAX_PATHS];
+	/* names in the first path (a directory) reopened read-only */
+	const char *keep[CREDENTIAL_MAX_KEEP];
+};
+extern const struct credential_entry policy_credential_list[]; /* name NULL ends it */
+const struct credential_entry *policy_credential_find(const char *name);
 
 /* Parses a path token. On success *kind and *sub are set (sub owned by the
  * caller, "" when none). Relative paths are rejected. */
@@ -120,6 +145,13 @@ int policy_clone(const ab_policy *src, ab_policy **out, ab_error *err);
  * repeated path is kept once. origin NULL = "--allow-unix". */
 int policy_add_allow_unix(ab_policy *p, const char *path, const char *origin, ab_error *err);
 void policy_free_allow_unix(ab_policy *p);
+
+/* --allow-credentials NAME: NAME is an entry of the credential deny set
+ * or "all"; a repeated name is kept once. origin NULL = the flag. */
+int policy_add_allow_credentials(ab_policy *p, const char *name, const char *origin, ab_error *err);
+void policy_free_allow_credentials(ab_policy *p);
+/* The origin that allows entry `name` (its own or "all"), or NULL. */
+const char *policy_credentials_allowed(const ab_policy *p, const char *name);
 
 /* "read" / "write" / "none" -> access; returns false when unknown. */
 bool policy_parse_access(const char *word, ab_access *out);

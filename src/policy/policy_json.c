@@ -714,6 +714,35 @@ static int load_git_scan_depth(struct loader *ld, json_t *root)
 	return 0;
 }
 
+/* "allow_credentials": entries of the credential deny set kept visible,
+ * as --allow-credentials (policy/allow_credentials.c). */
+static int load_allow_credentials(struct loader *ld, json_t *root)
+{
+	json_t *arr = json_object_get(root, "allow_credentials");
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr)) {
+		const struct jstep at[] = {{.key = "allow_credentials"}};
+		return fail_at(ld, at, 1, false,
+			       "\"allow_credentials\" must be an array of credential names such as [\"npmrc\"], found %s",
+			       json_kind(arr));
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const struct jstep at[] = {{.key = "allow_credentials"}, {.index = i}};
+		if (!json_is_string(v))
+			return fail_at(ld, at, 2, false,
+				       "\"allow_credentials\" entries must be strings (credential names), found %s",
+				       json_kind(v));
+		_cleanup_free_ char *origin = xasprintf("%s \"allow_credentials\"[%zu]", ld->source, i);
+		ab_error why;
+		if (policy_add_allow_credentials(ld->stage, json_string_value(v), origin, &why) < 0)
+			return fail_at(ld, at, 2, false, "%s", why.message);
+	}
+	return 0;
+}
+
 /* "git": "protect" | "commit" (README.md, "Git"). */
 static int load_git(struct loader *ld, json_t *root)
 {
@@ -733,7 +762,8 @@ static int load_git(struct loader *ld, json_t *root)
 }
 
 static const char *const top_keys[] = {
-	"version", "preset", "filesystem", "protect", "unprotect", "network", "git", "git_scan_depth", NULL,
+	"version", "preset", "filesystem", "protect", "unprotect", "network", "git", "git_scan_depth",
+	"allow_credentials", NULL,
 };
 
 static int load_root(struct loader *ld, json_t *root)
@@ -753,7 +783,7 @@ static int load_root(struct loader *ld, json_t *root)
 		const struct jstep at[] = {{.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 1, true,
-			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth)",
+			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials)",
 			       q);
 	}
 	int r;
@@ -763,7 +793,7 @@ static int load_root(struct loader *ld, json_t *root)
 	    (r = load_filesystem(ld, root)) < 0 ||
 	    (r = load_protect(ld, root)) < 0 || (r = load_unprotect(ld, root)) < 0 ||
 	    (r = load_network(ld, root)) < 0 || (r = load_git(ld, root)) < 0 ||
-	    (r = load_git_scan_depth(ld, root)) < 0)
+	    (r = load_git_scan_depth(ld, root)) < 0 || (r = load_allow_credentials(ld, root)) < 0)
 		return r;
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include "run/git_watch.h"
 #include "run/self_check.h"
 #include "run/socket_posture.h"
+#include "run/credential_posture.h"
 #include "policy/policy.h"
 #include "run/state_dir.h"
 #include "supervisor/supervisor.h"
@@ -121,6 +122,8 @@ static int resolve(const ab_policy *p, const ab_run_options *o, const struct run
 		.runtime_dir = getenv("XDG_RUNTIME_DIR"),
 		.uid = getuid(),
 		.never_list = policy_socket_never_list,
+		.credentials = policy_credential_list,
+		.env = (const char *const *)environ,
 	};
 	int r = plan_resolve(p, &ctx, plan, err);
 	free(cfg);
@@ -235,6 +238,7 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct backen
 			  plan->git_scan_depth, plan->git_nested_found);
 	c->b->append_posture(b, plan, c);
 	socket_posture_json(b, plan, c->b->id);
+	credential_posture_json(b, plan, c->b->id);
 	if (plan->net == AB_NET_PROXY)
 		append_proxy_posture(b, o);
 	self_check_append_json(self, b);
@@ -610,6 +614,7 @@ static void explain_text(const struct plan *plan, const struct backend_choice *c
 	if (usable) {
 		fputs(text ? text : "", out);
 		socket_posture_print(plan, c->b->id, out);
+		credential_posture_print(plan, c->b->id, out);
 	} else
 		fprintf(out, "\nbackend: %s unavailable: %s\n(%s)\n", c->b->name, berr->message, c->reason);
 	free(text);
