@@ -37,7 +37,7 @@ void cli_usage(FILE *out)
 	      "  --write PATH          make PATH writable\n"
 	      "  --read PATH           make PATH readable (read-only)\n"
 	      "  --write-create PATH   make directory PATH writable, creating it (mode 0700)\n"
-	      "                        when it is missing; PATH absolute or ~/...\n"
+	      "                        when it is missing (PATH as below)\n"
 	      "  --cache LIST          make package managers' caches writable, creating them\n"
 	      "                        (npm,yarn,pnpm,pip,uv,poetry,cargo,go,maven,gradle,\n"
 	      "                        composer,bundler; README: \"Writable caches\")\n"
