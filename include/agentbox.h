@@ -189,6 +189,15 @@ AB_EXPORT int ab_policy_load_json(ab_policy *p, const char *text, const char *so
  * "policy.json:3:12") and is shown by `agentbox explain`; NULL = "". */
 AB_EXPORT int ab_policy_add_path(ab_policy *p, const char *path, ab_access access,
 				 const char *origin, ab_error *err);
+/* A writable directory that ab_run creates (mode 0700, without following
+ * symbolic links) when it is missing: `path` absolute or ~/...; refused
+ * at planning inside a hidden or protected area. Origin "--write-create". */
+AB_EXPORT int ab_policy_add_path_create(ab_policy *p, const char *path, ab_error *err);
+/* The same for the caches of the package managers in `names`
+ * (comma-separated: npm, yarn, pnpm, pip, uv, poetry, cargo, go, maven,
+ * gradle, composer, bundler), their paths taken from the tools' own
+ * variables in this process's environment. Origin "--cache NAME". */
+AB_EXPORT int ab_policy_add_cache(ab_policy *p, const char *names, ab_error *err);
 /* Adds a protected name (a single path component such as ".git"). */
 AB_EXPORT int ab_policy_add_protect(ab_policy *p, const char *name, ab_error *err);
 /* Removes a protected name, built-in (docs/policy.md lists them) or added:

@@ -36,6 +36,11 @@ void cli_usage(FILE *out)
 	      "                        run could write it (keep it in .agentbox/ or outside)\n"
 	      "  --write PATH          make PATH writable\n"
 	      "  --read PATH           make PATH readable (read-only)\n"
+	      "  --write-create PATH   make directory PATH writable, creating it (mode 0700)\n"
+	      "                        when it is missing (PATH as below)\n"
+	      "  --cache LIST          make package managers' caches writable, creating them\n"
+	      "                        (npm,yarn,pnpm,pip,uv,poetry,cargo,go,maven,gradle,\n"
+	      "                        composer,bundler; README: \"Writable caches\")\n"
 	      "  --deny PATH           hide PATH\n"
 	      "                        PATH: absolute, relative to -C, ~, ~/..., or :root :minimal\n"
 	      "                        :cwd :tmpdir :slash_tmp; the most specific rule wins\n"
@@ -100,7 +105,7 @@ static bool takes_value(const char *opt)
 {
 	static const char *const with_value[] = {
 		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--unprotect", "--net",
-		"--allow-unix", "--allow-credentials",
+		"--allow-unix", "--allow-credentials", "--write-create", "--cache",
 		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
 		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
 		"--approvals-save", "--git-scan-depth", "--git", NULL,
@@ -251,6 +256,13 @@ int cli_apply_flags(ab_policy *p, char **argv, int end, const char *base, ab_err
 		} else if (strcmp(name, "--allow-credentials") == 0) {
 			r = ab_policy_allow_credentials(p, v, err);
 			continue;
+		} else if (strcmp(name, "--write-create") == 0) {
+			_cleanup_free_ char *abs = absolute_from(base, v);
+			r = ab_policy_add_path_create(p, abs, err);
+			continue;
+		} else if (strcmp(name, "--cache") == 0) {
+			r = ab_policy_add_cache(p, v, err);
+			continue;
 		} else if (strcmp(name, "--git") == 0) {
 			/* the value was checked by cli_parse */
 			ab_git_mode mode = AB_GIT_PROTECT;
@@ -353,7 +365,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			if (same_or_first(name, &preset, v, err) < 0)
 				return -EINVAL;
 		} else if ((strcmp(name, "--write") == 0 || strcmp(name, "--read") == 0 ||
-			    strcmp(name, "--deny") == 0) && !*v) {
+			    strcmp(name, "--deny") == 0 || strcmp(name, "--write-create") == 0) && !*v) {
 			/* usually an unset variable ("--write $DIR"): taking
 			 * it as the working directory would widen silently */
 			return ab_fail(err, EINVAL,

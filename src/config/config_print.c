@@ -51,7 +51,7 @@ void config_print_json(const ab_policy *p, const char *preset, sbuf *b)
 		_cleanup_free_ char *spell = policy_entry_spelling(e);
 		sbuf_add(b, "\n    ");
 		sbuf_add_json_string(b, spell);
-		sbuf_addf(b, ": \"%s\"", ab_access_name(e->access));
+		sbuf_addf(b, ": \"%s%s\"", ab_access_name(e->access), e->create ? "+create" : "");
 	}
 	if (!first)
 		sbuf_add(b, "\n  }");

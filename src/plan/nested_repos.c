@@ -352,8 +352,12 @@ int nested_repos_add_nodes(struct plan *plan, const ab_policy *policy,
 	plan->git_scan_depth = policy->git_scan_depth;
 	for (size_t i = 0; i < roots.n && r == 0; i++) {
 		bool shared = is_shared_tmp(roots.v[i], ctx);
-		r = scan_root(plan, roots.v[i], shared ? 0 : policy->git_scan_depth,
-			      policy->git_scan_partial, !shared, &repos, err);
+		/* a cache holds downloaded copies (git_scan_skipped_dirs),
+		 * often more entries than the search's bound */
+		int at = plan_find_node(plan, roots.v[i]);
+		bool cache = at >= 0 && plan->nodes[at].cache;
+		r = scan_root(plan, roots.v[i], shared || cache ? 0 : policy->git_scan_depth,
+			      policy->git_scan_partial, !shared && !cache, &repos, err);
 		if (r == 0 && shared && policy->git_scan_depth > 0)
 			plan_add_note(plan, "%s is shared scratch space: only its own .git is looked at, not nested repositories (a repository there is searched when it is the working directory or a writable root)",
 				      roots.v[i]);

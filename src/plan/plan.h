@@ -60,6 +60,8 @@ struct plan_node {
 			     empty regular file (not computed for other nodes) */
 	bool protected_name; /* its name is protected under a writable parent */
 	bool pin;         /* gets OP_PIN although its access needs no mount */
+	bool cache;       /* a package manager's cache (--cache): the search
+			     for nested repositories looks at its own .git only */
 	char *first_missing; /* when !exists: shallowest missing component */
 	char **links;     /* locations of symbolic links crossed to reach it */
 	char **link_targets; /* and what each of them contains */
@@ -228,6 +230,8 @@ int plan_access_at_without_sockets(const struct plan *plan, const char *path, in
 
 void plan_add_warning(struct plan *plan, const char *code, const char *path,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Whether the plan has a warning with this code. */
+bool plan_has_warning(const struct plan *plan, const char *code);
 
 /* Internal steps of plan_resolve, one file each. */
 int plan_add_node(struct plan *plan, const char *path, ab_access access,
@@ -266,6 +270,17 @@ bool git_dir_looks_valid(const char *dir);
 void plan_add_git_repo(struct plan *plan, const char *worktree, const char *gitdir,
 		       const char *commondir, bool writable);
 int plan_add_config_files(struct plan *plan, const struct plan_context *ctx, ab_error *err);
+/* Turns one policy entry into an absolute path (not canonical), or NULL
+ * when the special path does not apply on this host (unset $TMPDIR, no
+ * /tmp). */
+struct policy_entry;
+int plan_entry_path(const struct policy_entry *e, const struct plan_context *ctx,
+		    char **out, ab_error *err);
+/* Rules whose directory `agentbox run` creates (--write-create, --cache;
+ * plan/create_rules.c): refused inside a hidden or protected area, on a
+ * protected name, or where a stronger rule decides the path itself. */
+int plan_check_create_rules(struct plan *plan, const ab_policy *policy,
+			    const struct plan_context *ctx, ab_error *err);
 int plan_order_ops(struct plan *plan, ab_error *err);
 
 /* A run without a fresh /proc (the host refused one): drops the /proc

@@ -78,6 +78,14 @@ void plan_add_warning(struct plan *plan, const char *code, const char *path,
 	};
 }
 
+bool plan_has_warning(const struct plan *plan, const char *code)
+{
+	for (size_t i = 0; i < plan->n_warnings; i++)
+		if (strcmp(plan->warnings[i].code, code) == 0)
+			return true;
+	return false;
+}
+
 void plan_add_note(struct plan *plan, const char *fmt, ...)
 {
 	va_list ap;
@@ -251,10 +259,8 @@ static int add_canonical_node(struct plan *plan, struct canonical *cp, ab_access
 	return (int)plan->n_nodes++;
 }
 
-/* Turns one policy entry into an absolute path, or NULL when the special
- * path does not apply on this host (unset $TMPDIR, no /tmp). */
-static int entry_path(const struct policy_entry *e, const struct plan_context *ctx,
-		      char **out, ab_error *err)
+int plan_entry_path(const struct policy_entry *e, const struct plan_context *ctx,
+		    char **out, ab_error *err)
 {
 	*out = NULL;
 	struct stat st;
@@ -315,7 +321,7 @@ static int add_entries(struct plan *plan, const ab_policy *policy,
 			continue;
 		}
 		_cleanup_free_ char *path = NULL;
-		int r = entry_path(e, ctx, &path, err);
+		int r = plan_entry_path(e, ctx, &path, err);
 		if (r < 0)
 			return r;
 		if (!path)
@@ -324,6 +330,15 @@ static int add_entries(struct plan *plan, const ab_policy *policy,
 		r = canonicalize(path, &c, err);
 		if (r < 0)
 			return r;
+		if (e->access == AB_ACCESS_WRITE && !c.exists && e->create) {
+			/* `agentbox run` creates it, then plans again
+			 * (run/create_dirs.c); explain says so */
+			plan_add_warning(plan, "create_writable_root", c.path,
+					 "writable directory %s does not exist yet; agentbox run creates it (mode 0700) (%s)",
+					 c.path, why);
+			canonical_free(&c);
+			continue;
+		}
 		if (e->access == AB_ACCESS_WRITE && !c.exists) {
 			/* A missing root cannot be bound; what is there instead
 			 * stays as its parent says. Checked before adding, so a
@@ -333,7 +348,9 @@ static int add_entries(struct plan *plan, const ab_policy *policy,
 			canonical_free(&c);
 			continue;
 		}
-		add_canonical_node(plan, &c, e->access, NODE_RULE, why);
+		int idx = add_canonical_node(plan, &c, e->access, NODE_RULE, why);
+		if (e->create & POLICY_CACHE)
+			plan->nodes[idx].cache = true;
 	}
 	return 0;
 }
@@ -464,6 +481,11 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 	/* after every protection: whether a configuration file is writable
 	 * depends on all of them */
 	r = plan_add_config_files(plan, ctx, err);
+	if (r < 0)
+		return r;
+	/* after every hidden, protected and configuration node: a directory
+	 * to create must lie in none of them */
+	r = plan_check_create_rules(plan, policy, ctx, err);
 	if (r < 0)
 		return r;
 	/* last: pins go on the way to every mount added above */

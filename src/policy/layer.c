@@ -9,7 +9,7 @@ void policy_merge_rules(ab_policy *p, const ab_policy *rules, const strv *protec
 {
 	for (size_t i = 0; i < rules->n_entries; i++) {
 		const struct policy_entry *e = &rules->entries[i];
-		policy_add_entry(p, e->kind, e->path, e->access, e->origin);
+		policy_add_entry_create(p, e->kind, e->path, e->access, e->origin, e->create);
 	}
 	for (size_t i = 0; i < protect->n; i++)
 		policy_add_protect(p, protect->v[i], NULL);

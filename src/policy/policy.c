@@ -123,7 +123,7 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 	ab_policy *c = policy_alloc(out);
 	for (size_t i = 0; i < src->n_entries; i++) {
 		const struct policy_entry *e = &src->entries[i];
-		policy_add_entry(c, e->kind, e->path, e->access, e->origin);
+		policy_add_entry_create(c, e->kind, e->path, e->access, e->origin, e->create);
 	}
 	/* exactly src's names: not the built-in ones policy_alloc put in
 	 * (src may have had some removed), and without policy_add_protect's
@@ -281,11 +281,19 @@ int policy_parse_path(const char *text, enum policy_path_kind *kind,
 int policy_add_entry(ab_policy *p, enum policy_path_kind kind,
 		     const char *path, ab_access access, const char *origin)
 {
+	return policy_add_entry_create(p, kind, path, access, origin, false);
+}
+
+int policy_add_entry_create(ab_policy *p, enum policy_path_kind kind, const char *path,
+			    ab_access access, const char *origin, unsigned create)
+{
 	/* every allocation before the first change (see the top) */
 	char *new_origin = xstrdup(origin ? origin : "");
 	for (size_t i = 0; i < p->n_entries; i++) {
 		struct policy_entry *e = &p->entries[i];
 		if (e->kind == kind && strcmp(e->path, path) == 0) {
+			/* "--write-create X --write X": still created */
+			e->create = access == AB_ACCESS_WRITE ? create | e->create : 0;
 			e->access = access;
 			free(e->origin);
 			e->origin = new_origin;
@@ -300,6 +308,7 @@ int policy_add_entry(ab_policy *p, enum policy_path_kind kind,
 		.path = new_path,
 		.access = access,
 		.origin = new_origin,
+		.create = access == AB_ACCESS_WRITE ? create : 0,
 	};
 	p->n_entries++;
 	return 0;
@@ -320,6 +329,36 @@ int policy_add_path(ab_policy *p, const char *path, ab_access access,
 	policy_add_entry(p, kind, sub, access, origin);
 	free(sub);
 	return 0;
+}
+
+static int add_created(ab_policy *p, const char *path, const char *origin, unsigned create,
+		       ab_error *err)
+{
+	enum policy_path_kind kind;
+	char *sub = NULL;
+	int r = policy_parse_path(path, &kind, &sub, err);
+	if (r < 0)
+		return r;
+	if (kind != PP_ABSOLUTE && kind != PP_HOME) {
+		free(sub);
+		return ab_fail(err, EINVAL,
+			       "%s %s: only a directory written out (absolute or ~/...) can be created; "
+			       "special paths such as :cwd name directories that exist",
+			       origin ? origin : "--write-create", path);
+	}
+	policy_add_entry_create(p, kind, sub, AB_ACCESS_WRITE, origin, create);
+	free(sub);
+	return 0;
+}
+
+int policy_add_path_create(ab_policy *p, const char *path, const char *origin, ab_error *err)
+{
+	return add_created(p, path, origin, POLICY_CREATE, err);
+}
+
+int policy_add_path_cache(ab_policy *p, const char *path, const char *origin, ab_error *err)
+{
+	return add_created(p, path, origin, POLICY_CREATE | POLICY_CACHE, err);
 }
 
 int policy_add_protect(ab_policy *p, const char *name, ab_error *err)

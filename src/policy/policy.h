@@ -23,7 +23,13 @@ struct policy_entry {
 	char *path; /* PP_ABSOLUTE: the path; PP_HOME: subpath or ""; else "" */
 	ab_access access;
 	char *origin; /* where the rule came from, for explain and errors */
+	/* a writable directory `agentbox run` creates when it is missing
+	 * (--write-create, --cache: run/create_dirs.c): POLICY_CREATE, and
+	 * POLICY_CACHE too for a package manager's cache */
+	unsigned create;
 };
+#define POLICY_CREATE 1u
+#define POLICY_CACHE 2u
 
 /* A credential deny set entry the user keeps visible, by its short name
  * ("ssh", "aws") or "all" (policy/allow_credentials.c). */
@@ -114,6 +120,10 @@ int policy_parse_path(const char *text, enum policy_path_kind *kind,
 /* Adds or replaces (same kind and path) an entry. Takes no ownership. */
 int policy_add_entry(ab_policy *p, enum policy_path_kind kind,
 		     const char *path, ab_access access, const char *origin);
+/* The same with the entry's create flags (a replaced writable entry keeps
+ * the flags it had). */
+int policy_add_entry_create(ab_policy *p, enum policy_path_kind kind, const char *path,
+			    ab_access access, const char *origin, unsigned create);
 
 /* The raw versions of ab_policy_apply_preset, _add_path, _add_protect and
  * _add_domain: the same checks and errors, but an allocation failure
@@ -126,6 +136,11 @@ int policy_apply_preset(ab_policy *p, const char *name, ab_error *err);
 int policy_apply_preset_from(ab_policy *p, const char *name, const char *from, ab_error *err);
 int policy_add_path(ab_policy *p, const char *path, ab_access access,
 		    const char *origin, ab_error *err);
+/* A writable rule for a directory that `agentbox run` creates when it is
+ * missing (--write-create PATH, "write+create"): PATH absolute or ~/... */
+int policy_add_path_create(ab_policy *p, const char *path, const char *origin, ab_error *err);
+/* The same for a cache directory (--cache): POLICY_CACHE as well. */
+int policy_add_path_cache(ab_policy *p, const char *path, const char *origin, ab_error *err);
 int policy_add_protect(ab_policy *p, const char *name, ab_error *err);
 int policy_remove_protect(ab_policy *p, const char *name, ab_error *err);
 int policy_add_domain(ab_policy *p, const char *pattern, bool allow, ab_error *err);

@@ -10,6 +10,7 @@
  * policy first and merged into the caller's policy only when the whole file
  * is good. */
 #include "policy/policy.h"
+#include "policy/cache_dirs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -465,10 +466,14 @@ static int load_fs_entry(struct loader *ld, const char *key, json_t *v,
 			       "filesystem entry %s must be a string (\"read\", \"write\" or \"none\"), found %s",
 			       qkey, json_kind(v));
 	ab_access access;
-	if (!policy_parse_access(json_string_value(v), &access)) {
+	/* "write+create": a directory agentbox run creates when missing */
+	bool create = strcmp(json_string_value(v), "write+create") == 0;
+	if (create)
+		access = AB_ACCESS_WRITE;
+	else if (!policy_parse_access(json_string_value(v), &access)) {
 		_cleanup_free_ char *qv = quoted(json_string_value(v));
 		return fail_at(ld, at, 2, false,
-			       "filesystem entry %s: unknown access %s (valid: read, write, none)",
+			       "filesystem entry %s: unknown access %s (valid: read, write, write+create, none)",
 			       qkey, qv);
 	}
 	if (kind == PP_MINIMAL && access != AB_ACCESS_READ)
@@ -478,7 +483,8 @@ static int load_fs_entry(struct loader *ld, const char *key, json_t *v,
 
 	_cleanup_free_ char *origin =
 		xasprintf("%s:%d:%d", ld->source, lc->line, lc->col);
-	if (policy_add_path(ld->stage, key, access, origin, &why) < 0)
+	if ((create ? policy_add_path_create(ld->stage, key, origin, &why)
+		    : policy_add_path(ld->stage, key, access, origin, &why)) < 0)
 		return fail_at(ld, at, 2, true, "%s", why.message);
 	return 0;
 }
@@ -697,6 +703,39 @@ static int load_network(struct loader *ld, json_t *root)
 	return 0;
 }
 
+static const char *process_getenv(const char *name)
+{
+	return getenv(name);
+}
+
+/* "cache": package managers whose caches are writable, as --cache
+ * (policy/cache_dirs.c). */
+static int load_cache(struct loader *ld, json_t *root)
+{
+	json_t *arr = json_object_get(root, "cache");
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr)) {
+		const struct jstep at[] = {{.key = "cache"}};
+		return fail_at(ld, at, 1, false,
+			       "\"cache\" must be an array of package managers such as [\"npm\", \"pip\"], found %s",
+			       json_kind(arr));
+	}
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *v = json_array_get(arr, i);
+		const struct jstep at[] = {{.key = "cache"}, {.index = i}};
+		if (!json_is_string(v) || strchr(json_string_value(v), ','))
+			return fail_at(ld, at, 2, false,
+				       "\"cache\" entries must be strings, one package manager each (%s)",
+				       cache_tool_names());
+		_cleanup_free_ char *from = xasprintf("%s \"cache\"[%zu]", ld->source, i);
+		ab_error why;
+		if (policy_add_cache(ld->stage, json_string_value(v), process_getenv, from, &why) < 0)
+			return fail_at(ld, at, 2, false, "%s", why.message);
+	}
+	return 0;
+}
+
 /* "git_scan_depth": how deep nested repositories are looked for. */
 static int load_git_scan_depth(struct loader *ld, json_t *root)
 {
@@ -763,7 +802,7 @@ static int load_git(struct loader *ld, json_t *root)
 
 static const char *const top_keys[] = {
 	"version", "preset", "filesystem", "protect", "unprotect", "network", "git", "git_scan_depth",
-	"allow_credentials", NULL,
+	"allow_credentials", "cache", NULL,
 };
 
 static int load_root(struct loader *ld, json_t *root)
@@ -783,7 +822,7 @@ static int load_root(struct loader *ld, json_t *root)
 		const struct jstep at[] = {{.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 1, true,
-			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials)",
+			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials, cache)",
 			       q);
 	}
 	int r;
@@ -793,7 +832,8 @@ static int load_root(struct loader *ld, json_t *root)
 	    (r = load_filesystem(ld, root)) < 0 ||
 	    (r = load_protect(ld, root)) < 0 || (r = load_unprotect(ld, root)) < 0 ||
 	    (r = load_network(ld, root)) < 0 || (r = load_git(ld, root)) < 0 ||
-	    (r = load_git_scan_depth(ld, root)) < 0 || (r = load_allow_credentials(ld, root)) < 0)
+	    (r = load_git_scan_depth(ld, root)) < 0 || (r = load_allow_credentials(ld, root)) < 0 ||
+	    (r = load_cache(ld, root)) < 0)
 		return r;
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "plan/plan.h"
 #include "common/events.h"
 #include "run/run.h"
+#include "run/create_dirs.h"
 #include "run/run_options.h"
 #include "run/git_watch.h"
 #include "run/self_check.h"
@@ -467,6 +468,15 @@ static int prestart_body(void *ctx)
 	r = resolve(ps->p, ps->o, &ps->f, &ps->plan, ps->err);
 	if (r < 0)
 		return r;
+	/* a --write-create or --cache directory is missing: the plan has
+	 * accepted where it lies, so make it and plan again with it there */
+	if (plan_has_warning(&ps->plan, "create_writable_root")) {
+		if ((r = create_dirs_for_rules(ps->p, getenv("HOME"), ps->ev, ps->err)) < 0)
+			return r;
+		plan_free(&ps->plan);
+		if ((r = resolve(ps->p, ps->o, &ps->f, &ps->plan, ps->err)) < 0)
+			return r;
+	}
 	for (size_t i = 0; i < ps->plan.n_warnings; i++)
 		events_warning(ps->ev, ps->plan.warnings[i].code, ps->plan.warnings[i].path,
 			       ps->plan.warnings[i].message);

@@ -40,11 +40,13 @@ int sandbox_proxy_start(struct sandbox_proxy *sp, ab_error *err);
 void sandbox_proxy_stop(struct sandbox_proxy *sp);
 
 /* Whether an environment entry (NAME=value) is one of the variables
- * below: the caller's value would point somewhere the sandbox cannot reach
- * (or around the proxy), so it is left out. */
+ * below, or a spelling that tools misread: the caller's value would point
+ * somewhere the sandbox cannot reach (or around the proxy), so it is left
+ * out (proxy_env.c has the table). */
 bool sandbox_proxy_sets(const char *entry);
 /* The variables the command's tools read to find the proxy, appended to
- * env. */
+ * env; a JAVA_TOOL_OPTIONS already in env gets the proxy properties
+ * appended to it. */
 void sandbox_proxy_environ(strv *env);
 
 #endif

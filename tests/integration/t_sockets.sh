@@ -79,8 +79,8 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 class S6(http.server.HTTPServer):
     address_family = socket.AF_INET6
-# straight to the server: under --net proxy the proxy variables would
-# send the ::1 request to the proxy (NO_PROXY lists 127.0.0.1 only)
+# straight to the server (t_proxyenv.sh checks that NO_PROXY keeps
+# both direct for urllib without this)
 direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 for host, cls, url in (("127.0.0.1", http.server.HTTPServer, "127.0.0.1"),
                        ("::1", S6, "[::1]")):

@@ -541,7 +541,7 @@ static void test_json_top_level_must_be_object(void **state)
 static void test_json_unknown_top_level_key_is_rejected(void **state)
 {
 	assert_load_error("{\"version\": 1,\n  \"filesytem\": {}}",
-			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials)");
+			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials, cache)");
 }
 
 static void test_json_version_is_required_and_must_be_1(void **state)
@@ -575,7 +575,7 @@ static void test_json_filesystem_must_be_an_object_of_strings(void **state)
 static void test_json_bad_access_word_lists_valid_ones(void **state)
 {
 	assert_load_error("{\"version\": 1, \"filesystem\": {\n   \"/a\": \"rw\"}}",
-			  "p.json:2:10: filesystem entry \"/a\": unknown access \"rw\" (valid: read, write, none)");
+			  "p.json:2:10: filesystem entry \"/a\": unknown access \"rw\" (valid: read, write, write+create, none)");
 }
 
 static void test_json_relative_path_is_rejected_at_key(void **state)
@@ -878,10 +878,10 @@ static void test_json_error_columns_count_characters_not_bytes(void **state)
 {
 	/* "é" is two bytes; the column is counted in characters like jansson's. */
 	assert_load_error("{\"version\": 1, \"filesystem\": {\"/\xc3\xa9\": \"rw\"}}",
-			  "p.json:1:37: filesystem entry \"/\xc3\xa9\": unknown access \"rw\" (valid: read, write, none)");
+			  "p.json:1:37: filesystem entry \"/\xc3\xa9\": unknown access \"rw\" (valid: read, write, write+create, none)");
 	/* An escaped key is matched after decoding. */
 	assert_load_error("{\"version\": 1, \"filesystem\": {\"/\\u00e9\": \"rw\"}}",
-			  "p.json:1:42: filesystem entry \"/\xc3\xa9\": unknown access \"rw\" (valid: read, write, none)");
+			  "p.json:1:42: filesystem entry \"/\xc3\xa9\": unknown access \"rw\" (valid: read, write, write+create, none)");
 }
 
 static void test_json_error_skips_nested_values_before_target(void **state)
