@@ -36,6 +36,7 @@ enum node_source {
 			   plan/config_files.c */
 	NODE_SOCKET,    /* on the socket never-list (hidden; plan/sockets.c) */
 	NODE_SOCKET_ALLOW, /* a host socket --allow-unix binds in (plan/sockets.c) */
+	NODE_GLOB,      /* matched by a deny glob (plan/deny_globs.c): hidden */
 	NODE_PIN,       /* a directory inside a writable area on the way to a
 			   mount: bound onto itself so it cannot be renamed
 			   (plan/pin.c); not a rule, ignored by plan_node_at */
@@ -129,6 +130,11 @@ struct plan {
 	 * depth, -1 when there was none, and how many .git it found */
 	int git_scan_depth;
 	size_t git_nested_found;
+	/* deny globs (plan/deny_globs.c): patterns expanded (0: none), paths
+	 * they hide, whether the walk stopped at a bound, and its cost */
+	size_t glob_patterns, glob_hidden, glob_entries;
+	bool glob_partial;
+	double glob_ms;
 
 	char *cwd;           /* canonical working directory inside */
 	ab_net net;

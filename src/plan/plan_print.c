@@ -41,6 +41,7 @@ const char *plan_node_source_name(enum node_source s)
 	case NODE_SELF: return "self";
 	case NODE_KERNEL: return "kernel";
 	case NODE_PIN: return "pin";
+	case NODE_GLOB: return "deny-glob";
 	case NODE_CONFIG: return "config";
 	case NODE_SOCKET: return "socket-never-list";
 	case NODE_SOCKET_ALLOW: return "allow-unix";

@@ -216,9 +216,6 @@ bool glob_may_match_below_path(const struct glob_pattern *g, const char *path)
 int glob_compile(const char *text, const char *origin, struct glob_pattern *g, ab_error *err)
 {
 	memset(g, 0, sizeof(*g));
-	if (text[0] != '/')
-		return ab_fail(err, EINVAL, "deny pattern '%s' (%s) is not absolute (internal: relative patterns are anchored before they are compiled)",
-			       text, origin);
 	size_t len = strlen(text);
 	size_t bs = 0;
 	for (size_t i = len; i > 0 && text[i - 1] == '\\'; i--)

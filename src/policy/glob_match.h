@@ -31,7 +31,8 @@ bool glob_has_magic(const char *s);
  * pattern, "a\*b"). Caller frees. */
 char *glob_unescape(const char *s);
 
-/* Compiles an absolute pattern. Refuses a relative one, a `..`
+/* Compiles a pattern (the walk anchors relative ones first: a relative
+ * one compiles as if it started with /, for checking). Refuses a `..`
  * component, a `**` glued to other characters ("a**"), an unterminated
  * class and a trailing lone `\`, naming the pattern and `origin`. */
 int glob_compile(const char *text, const char *origin, struct glob_pattern *g, ab_error *err);

@@ -5,6 +5,7 @@
 
 #include "agentbox.h"
 #include "policy/domain.h"
+#include "policy/glob_rules.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -49,6 +50,8 @@ struct ab_policy {
 	int git_scan_depth;
 	bool git_scan_depth_set; /* a layer chose it (merged over earlier ones) */
 	bool git_scan_partial;
+	/* deny globs, --allow-read, their walk's bounds (policy/glob_rules.h) */
+	struct policy_globs globs;
 };
 
 #define POLICY_GIT_SCAN_DEPTH_DEFAULT 4
@@ -120,6 +123,13 @@ int policy_clone(const ab_policy *src, ab_policy **out, ab_error *err);
  * repeated path is kept once. origin NULL = "--allow-unix". */
 int policy_add_allow_unix(ab_policy *p, const char *path, const char *origin, ab_error *err);
 void policy_free_allow_unix(ab_policy *p);
+
+/* Deny globs (policy/glob_api.c): a pattern (checked by compiling it) or
+ * an --allow-read path, anchored as `anchor` says. */
+int policy_add_deny_glob(ab_policy *p, enum glob_anchor anchor, const char *text,
+			 const char *origin, ab_error *err);
+int policy_add_allow_read(ab_policy *p, enum glob_anchor anchor, const char *path,
+			  const char *origin, ab_error *err);
 
 /* "read" / "write" / "none" -> access; returns false when unknown. */
 bool policy_parse_access(const char *word, ab_access *out);
