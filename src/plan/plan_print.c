@@ -217,4 +217,10 @@ void plan_append_json(const struct plan *plan, sbuf *b)
 		sbuf_add(b, "}");
 	}
 	sbuf_add(b, "]");
+	/* the deny glob walk (plan/deny_globs.c): what it cost, what it hid */
+	if (plan->glob_patterns)
+		sbuf_addf(b, ",\"deny_globs\":{\"patterns\":%zu,\"hidden_paths\":%zu,\"entries\":%zu,"
+			     "\"ms\":%.1f,\"complete\":%s}",
+			  plan->glob_patterns, plan->glob_hidden, plan->glob_entries, plan->glob_ms,
+			  plan->glob_partial ? "false" : "true");
 }

@@ -233,6 +233,10 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct backen
 	if (plan->git_scan_depth >= 0)
 		sbuf_addf(b, ",\"git_scan\":{\"depth\":%d,\"nested_repositories\":%zu}",
 			  plan->git_scan_depth, plan->git_nested_found);
+	if (plan->glob_patterns)
+		sbuf_addf(b, ",\"deny_globs\":{\"patterns\":%zu,\"hidden_paths\":%zu,\"complete\":%s,"
+			     "\"created_during_run\":\"not hidden\"}",
+			  plan->glob_patterns, plan->glob_hidden, plan->glob_partial ? "false" : "true");
 	c->b->append_posture(b, plan, c);
 	socket_posture_json(b, plan, c->b->id);
 	if (plan->net == AB_NET_PROXY)
