@@ -14,10 +14,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/canonical.h"
+#include "plan/glob_cache.h"
 #include "plan/glob_walk.h"
 #include "policy/policy.h"
 #include "policy/secret_globs.h"
@@ -285,10 +287,11 @@ static void add_notes(struct plan *plan, const struct globs_run *run)
 	for (size_t i = 0; i < run->roots.n; i++)
 		sbuf_addf(&roots, "%s%s", i ? ", " : "", run->roots.v[i]);
 	plan_add_note(plan,
-		      "deny glob walk of %s: %zu directories, %zu entries, %zu trees skipped, %.1f ms (bounds: depth %d, %ld entries, %d ms)%s; "
+		      "deny glob walk of %s: %zu directories, %zu entries, %zu trees skipped, %.1f ms%s (bounds: depth %d, %ld entries, %d ms)%s; "
 		      "files that match and are created during the run are not hidden",
 		      roots.s ? roots.s : "(nothing visible to walk)", w->dirs, w->entries, w->skipped_trees,
-		      w->ms, w->limits.depth, w->limits.entries, w->limits.ms,
+		      w->ms, plan->glob_cached ? " (from the cache: every directory it read is unchanged)" : "",
+		      w->limits.depth, w->limits.entries, w->limits.ms,
 		      w->bound_hit ? ", stopped at its bound (--glob-partial)" : "");
 	sbuf_free(&roots);
 }
@@ -320,9 +323,16 @@ int deny_globs_add_nodes(struct plan *plan, const ab_policy *policy,
 	run.w.allow = (const char *const *)run.allow.v;
 	run.w.n_allow = run.allow.n;
 	run.w.start_ms = monotonic_ms();
-	for (size_t i = 0; i < run.roots.n && r == 0 && !run.w.bound_hit; i++)
+	char key[65];
+	glob_cache_key(&run.w, &run.roots, key);
+	bool cached = glob_cache_load(ctx->glob_cache_dir, key, &run.w);
+	time_t wall_start = time(NULL);
+	for (size_t i = 0; !cached && i < run.roots.n && r == 0 && !run.w.bound_hit; i++)
 		r = glob_walk_root(&run.w, run.roots.v[i]);
 	run.w.ms = monotonic_ms() - run.w.start_ms;
+	if (r == 0 && !cached)
+		glob_cache_save(ctx->glob_cache_dir, key, &run.w, (long long)wall_start);
+	plan->glob_cached = cached;
 	if (r == 0 && run.w.bound_hit && !policy->globs.partial)
 		r = refuse_partial(&run, plan, err);
 	if (r == 0 && run.w.bound_hit)

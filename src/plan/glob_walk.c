@@ -142,6 +142,17 @@ static void walk_dir(struct glob_walk *w, int dfd, struct pos *p, int depth)
 		return;
 	}
 	w->dirs++;
+	struct stat st;
+	if (fstat(dfd, &st) == 0) {
+		grow_array((void **)&w->seen, &w->cap_seen, w->n_seen + 1, sizeof(*w->seen));
+		w->seen[w->n_seen++] = (struct glob_dir){
+			.path = xstrdup(p->path.s), .dev = st.st_dev, .ino = st.st_ino,
+			.mtime_s = st.st_mtim.tv_sec, .mtime_ns = st.st_mtim.tv_nsec,
+			.ctime_s = st.st_ctim.tv_sec, .ctime_ns = st.st_ctim.tv_nsec,
+		};
+	} else {
+		stop(w, strerror(errno), p->path.s);
+	}
 	struct dirent *de;
 	while (!w->bound_hit && (errno = 0, de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -190,6 +201,11 @@ void glob_walk_free(struct glob_walk *w)
 	for (size_t i = 0; i < w->n_hits; i++)
 		free(w->hits[i].path);
 	free(w->hits);
+	for (size_t i = 0; i < w->n_seen; i++)
+		free(w->seen[i].path);
+	free(w->seen);
+	w->seen = NULL;
+	w->n_seen = w->cap_seen = 0;
 	free(w->bound_what);
 	free(w->bound_where);
 	w->hits = NULL;

@@ -29,6 +29,16 @@ struct glob_hit {
 	bool allowed; /* --allow-read keeps it: reported, not hidden */
 };
 
+/* A directory the walk read, as it found it: a later run may reuse the
+ * walk only while every one of them is still this directory, unchanged
+ * (plan/glob_cache.c). */
+struct glob_dir {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	long long mtime_s, mtime_ns, ctime_s, ctime_ns;
+};
+
 struct glob_walk {
 	struct glob_walk_pattern *pats;
 	size_t n_pats;
@@ -39,6 +49,8 @@ struct glob_walk {
 	struct glob_hit *hits;
 	size_t n_hits, cap_hits;
 	size_t dirs, entries, skipped_trees;
+	struct glob_dir *seen;
+	size_t n_seen, cap_seen;
 	double start_ms, ms;
 	bool bound_hit;
 	char *bound_what;  /* "200000 entries", "depth 32", "2000 ms", "permission denied" */

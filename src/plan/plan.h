@@ -134,6 +134,7 @@ struct plan {
 	 * they hide, whether the walk stopped at a bound, and its cost */
 	size_t glob_patterns, glob_hidden, glob_entries;
 	bool glob_partial;
+	bool glob_cached;    /* the walk was taken from the cache */
 	double glob_ms;
 
 	char *cwd;           /* canonical working directory inside */
@@ -183,6 +184,9 @@ struct plan_context {
 	/* agentbox's own configuration files: none may be writable inside */
 	const struct plan_config_file *config_files;
 	size_t n_config_files;
+	/* this run's state directory, for the deny glob cache
+	 * (plan/glob_cache.h); NULL: no cache */
+	const char *glob_cache_dir;
 };
 
 /* Parts of a fresh /proc that stay read-only. A caller who is root keeps

@@ -121,6 +121,9 @@ static int resolve(const ab_policy *p, const ab_run_options *o, const struct run
 		.runtime_dir = getenv("XDG_RUNTIME_DIR"),
 		.uid = getuid(),
 		.never_list = policy_socket_never_list,
+		/* AGENTBOX_GLOB_CACHE=0: walk every time (bench/glob_walk.sh) */
+		.glob_cache_dir = getenv("AGENTBOX_GLOB_CACHE") && strcmp(getenv("AGENTBOX_GLOB_CACHE"), "0") == 0
+					  ? NULL : f->state_dir,
 	};
 	int r = plan_resolve(p, &ctx, plan, err);
 	free(cfg);

@@ -123,3 +123,25 @@ case_deny_glob_landlock() {
 	expect_stdout_eq "Landlock hides the same matches" \
 		"$(printf '%s\n' '- a.tok' '- d1/d2/d3/c.tok' 'R a.tokx' '- .env' 'R .env.example' '- sub/server.pem' 'R plain.txt')"
 }
+
+case_deny_glob_cache_reused_and_invalidated() {
+	glob_tree
+	# a walk is cached only when no directory it read changed in the two
+	# seconds before it began (a change in the same clock tick would not
+	# show in the times); let the fresh tree settle
+	sleep 3
+	local p=(--policy workspace-write -C "$WS" --deny '**/*.tok')
+	ab explain "${p[@]}"
+	expect_stdout_lacks "the first walk reads the tree" "from the cache"
+	ab explain "${p[@]}"
+	expect_stdout_contains "the second one comes from the cache" "(from the cache: every directory it read is unchanged)"
+	glob_run "${p[@]}" -- a.tok d1/d2/d3/c.tok .env a.tokx
+	expect_stdout_eq "a cached walk hides the same files" \
+		"$(printf '%s\n' '- a.tok' '- d1/d2/d3/c.tok' '- .env' 'R a.tokx')"
+	echo x >"$WS/d1/d2/new.tok"
+	ab explain "${p[@]}"
+	expect_stdout_lacks "a file added in a subdirectory invalidates the cache" "from the cache"
+	expect_stdout_contains "... and the new match is found" "$WS/d1/d2/new.tok"
+	glob_run "${p[@]}" -- d1/d2/new.tok a.tok
+	expect_stdout_eq "... and hidden" "$(printf '%s\n' '- d1/d2/new.tok' '- a.tok')"
+}
