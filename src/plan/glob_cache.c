@@ -1,15 +1,19 @@
 /* The deny glob walk's cache (plan/glob_cache.h).
  *
- * Why it is safe: a directory's listing cannot change without its mtime
- * and ctime changing (adding, removing or renaming an entry updates
- * both), and a directory swapped for another (a rename, a mount on top)
- * has another device or inode. A walk enters only directories chosen by
- * their names, so when every directory it read is unchanged, a new walk
- * would read the same listings and find the same matches: a stale cache
- * cannot hide less. A walk is saved only when none of its directories
- * changed in the last GLOB_CACHE_SETTLE_S seconds before it began: a
- * change within the same timestamp tick as the walk's read could
- * otherwise leave the times as they were.
+ * Why it is safe: the matches of a walk follow from the listings (names
+ * and kinds) of the directories it read, and from nothing else: it
+ * enters a directory by its name alone. Each directory is recorded with
+ * its device, inode, mtime, ctime and a digest of its sorted listing. A
+ * later run reuses the walk only while each of them is still the same
+ * directory (device and inode: not renamed away, no mount on top) and
+ * either has the same times (adding, removing or renaming an entry
+ * changes both) or, when its times moved, lists the same entries now.
+ * The second check covers agentbox's own placeholders, which come and go
+ * in a working directory on every run, and directories whose times were
+ * too fresh to trust when the walk read them (a change within the same
+ * timestamp tick could leave them as they were): those are saved with no
+ * times, so that their listing is always compared. Either way a reused
+ * walk sees what a new walk would see: a stale cache cannot hide less.
  *
  * The file lives in agentbox's state directory (run/state_dir.c: owned by
  * the euid, mode 0700, hidden in every sandbox) and is read only when it
@@ -50,13 +54,19 @@ static char *cache_path(const char *dir, const char *key)
 	return xasprintf("%s/deny-glob-%.32s.cache", dir, key);
 }
 
+/* Unchanged: the same directory with the same times, or, when its
+ * times moved (agentbox's own placeholders come and go in a working
+ * directory) or were too fresh to trust, the same listing now. */
 static bool dir_unchanged(const struct glob_dir *d)
 {
 	struct stat st;
-	return lstat(d->path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == d->dev &&
-	       st.st_ino == d->ino && st.st_mtim.tv_sec == d->mtime_s &&
-	       st.st_mtim.tv_nsec == d->mtime_ns && st.st_ctim.tv_sec == d->ctime_s &&
-	       st.st_ctim.tv_nsec == d->ctime_ns;
+	if (lstat(d->path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_dev != d->dev || st.st_ino != d->ino)
+		return false;
+	if (st.st_mtim.tv_sec == d->mtime_s && st.st_mtim.tv_nsec == d->mtime_ns &&
+	    st.st_ctim.tv_sec == d->ctime_s && st.st_ctim.tv_nsec == d->ctime_ns)
+		return true;
+	char now[65];
+	return glob_dir_digest(d->path, d->dev, d->ino, now) == 0 && strcmp(now, d->digest) == 0;
 }
 
 /* One line of the file: its fields before the path, and the path (the
@@ -84,8 +94,9 @@ static bool parse_line(struct glob_walk *w, char *line, const char *key, bool *k
 	if (line[0] == 'd') {
 		struct glob_dir d = {0};
 		unsigned long long dev, ino;
-		if (sscanf(line, "d %llu %llu %lld %lld %lld %lld %n", &dev, &ino, &d.mtime_s, &d.mtime_ns,
-			   &d.ctime_s, &d.ctime_ns, &off) != 6 || off <= 0 || line[off] != '/')
+		if (sscanf(line, "d %llu %llu %lld %lld %lld %lld %64[0-9a-f] %n", &dev, &ino, &d.mtime_s,
+			   &d.mtime_ns, &d.ctime_s, &d.ctime_ns, d.digest, &off) != 7 || off <= 0 ||
+		    line[off] != '/' || strlen(d.digest) != 64)
 			return false;
 		d.dev = (dev_t)dev;
 		d.ino = (ino_t)ino;
@@ -168,12 +179,9 @@ void glob_cache_save(const char *dir, const char *key, const struct glob_walk *w
 {
 	if (!dir || w->bound_hit || w->n_seen == 0)
 		return;
-	for (size_t i = 0; i < w->n_seen; i++) {
-		const struct glob_dir *d = &w->seen[i];
-		if (d->mtime_s > walk_start_s - GLOB_CACHE_SETTLE_S ||
-		    d->ctime_s > walk_start_s - GLOB_CACHE_SETTLE_S || strchr(d->path, '\n'))
+	for (size_t i = 0; i < w->n_seen; i++)
+		if (strchr(w->seen[i].path, '\n'))
 			return;
-	}
 	for (size_t i = 0; i < w->n_hits; i++)
 		if (strchr(w->hits[i].path, '\n'))
 			return;
@@ -181,8 +189,12 @@ void glob_cache_save(const char *dir, const char *key, const struct glob_walk *w
 	sbuf_addf(&b, "%s\nkey %s\ns %zu %zu %zu\n", CACHE_MAGIC, key, w->dirs, w->entries, w->skipped_trees);
 	for (size_t i = 0; i < w->n_seen; i++) {
 		const struct glob_dir *d = &w->seen[i];
-		sbuf_addf(&b, "d %llu %llu %lld %lld %lld %lld %s\n", (unsigned long long)d->dev,
-			  (unsigned long long)d->ino, d->mtime_s, d->mtime_ns, d->ctime_s, d->ctime_ns, d->path);
+		/* times too fresh to trust: the next run compares the listing */
+		bool fresh = d->mtime_s > walk_start_s - GLOB_CACHE_SETTLE_S ||
+			     d->ctime_s > walk_start_s - GLOB_CACHE_SETTLE_S;
+		sbuf_addf(&b, "d %llu %llu %lld %lld %lld %lld %s %s\n", (unsigned long long)d->dev,
+			  (unsigned long long)d->ino, fresh ? -1LL : d->mtime_s, fresh ? -1LL : d->mtime_ns,
+			  fresh ? -1LL : d->ctime_s, fresh ? -1LL : d->ctime_ns, d->digest, d->path);
 	}
 	for (size_t i = 0; i < w->n_hits; i++) {
 		const struct glob_hit *h = &w->hits[i];

@@ -1,7 +1,8 @@
 /* The deny glob walk's cache (plan/glob_cache.c): a complete walk saved
- * in agentbox's state directory with the device, inode, mtime and ctime
- * of every directory it read, reused by a later run with the same
- * patterns only while every one of those directories is unchanged. */
+ * in agentbox's state directory with the device, inode, mtime, ctime and
+ * listing digest of every directory it read, reused by a later run with
+ * the same patterns only while every one of those directories is
+ * unchanged. */
 #ifndef AB_PLAN_GLOB_CACHE_H
 #define AB_PLAN_GLOB_CACHE_H
 
@@ -19,10 +20,11 @@ void glob_cache_key(const struct glob_walk *w, const strv *roots, char out[65]);
  * regular file of this euid that nobody else can write, in full) and
  * every directory it lists is unchanged; false otherwise (walk). */
 bool glob_cache_load(const char *dir, const char *key, struct glob_walk *w);
-/* Saves a complete walk (not one that stopped at a bound), unless a
- * directory it read changed less than GLOB_CACHE_SETTLE_S before the walk
- * began (a change in the same clock tick would go unseen). Best effort:
- * a cache that cannot be written only means the next run walks. */
+/* Saves a complete walk (not one that stopped at a bound). A directory
+ * that changed less than GLOB_CACHE_SETTLE_S before the walk began is
+ * saved without its times, so that its listing is compared every time (a
+ * change in the same clock tick would not show in them). Best effort: a
+ * cache that cannot be written only means the next run walks. */
 #define GLOB_CACHE_SETTLE_S 2
 void glob_cache_save(const char *dir, const char *key, const struct glob_walk *w,
 		     long long walk_start_s);

@@ -36,7 +36,8 @@ struct glob_dir {
 	char *path;
 	dev_t dev;
 	ino_t ino;
-	long long mtime_s, mtime_ns, ctime_s, ctime_ns;
+	long long mtime_s, mtime_ns, ctime_s, ctime_ns; /* -1: check the listing */
+	char digest[65]; /* of its sorted listing (names and kinds) */
 };
 
 struct glob_walk {
@@ -62,5 +63,8 @@ struct glob_walk {
  * whether it finished) or -errno when the start cannot be opened. */
 int glob_walk_root(struct glob_walk *w, const char *root);
 void glob_walk_free(struct glob_walk *w);
+/* The listing digest of the directory at `path`, which must still be the
+ * directory dev/ino (else -ESTALE), as the walk computes it. */
+int glob_dir_digest(const char *path, dev_t dev, ino_t ino, char out[65]);
 
 #endif
