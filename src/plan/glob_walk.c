@@ -78,7 +78,9 @@ static void push(struct pos *p, const char *name)
 {
 	grow_array((void **)&p->comp, &p->cap, p->n + 1, sizeof(*p->comp));
 	p->comp[p->n++] = name;
-	sbuf_addf(&p->path, "%s%s", p->path.len > 1 ? "/" : "", name);
+	if (p->path.len > 1)
+		sbuf_add(&p->path, "/");
+	sbuf_add(&p->path, name);
 }
 
 static void pop(struct pos *p, size_t len)
@@ -127,7 +129,12 @@ static void listing_digest(strv *names, char out[65])
 
 static char *listing_name(unsigned char type, const char *name)
 {
-	return xasprintf("%c %s", type == DT_DIR ? 'd' : type == DT_LNK ? 'l' : 'f', name);
+	size_t n = strlen(name);
+	char *s = xmalloc(n + 3);
+	s[0] = type == DT_DIR ? 'd' : type == DT_LNK ? 'l' : 'f';
+	s[1] = ' ';
+	memcpy(s + 2, name, n + 1);
+	return s;
 }
 
 int glob_dir_digest(const char *path, dev_t dev, ino_t ino, char out[65])

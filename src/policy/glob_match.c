@@ -146,6 +146,10 @@ static bool match_from(char *const *pc, size_t np, const char *const *dc, size_t
 			}
 			if (np == 1)
 				return true;
+			/* "**" then one name (the usual "**\/.env"): only the
+			 * last component can be that name */
+			if (np == 2 && !is_globstar(pc[1]))
+				return nd >= 1 && component_match(pc[1], dc[nd - 1]);
 			for (size_t k = 0; k <= nd; k++)
 				if (match_from(pc + 1, np - 1, dc + k, nd - k))
 					return true;
