@@ -117,11 +117,16 @@ case_deny_glob_walk_bound_refuses() {
 case_deny_glob_landlock() {
 	landlock_case "deny globs on the Landlock backend" || return 0
 	glob_tree
+	echo s3cret-env >"$WS/.env"
 	glob_run --backend landlock --policy workspace-write -C "$WS" --deny '**/*.tok' -- \
 		a.tok d1/d2/d3/c.tok a.tokx .env .env.example sub/server.pem plain.txt
 	expect_exit "the run succeeds" 0
 	expect_stdout_eq "Landlock hides the same matches" \
 		"$(printf '%s\n' '- a.tok' '- d1/d2/d3/c.tok' 'R a.tokx' '- .env' 'R .env.example' '- sub/server.pem' 'R plain.txt')"
+	sbx --backend landlock --policy workspace-write -C "$WS" -- 'ls -a; mv .env moved; cat moved'
+	expect_stdout_contains "the workspace holding a hidden .env stays listable" ".env.example"
+	expect_stdout_lacks "... and renaming .env away does not reveal it" "s3cret-env"
+	expect "... and it is still there on the host" '[ "$(cat "$WS/.env")" = s3cret-env ] && [ ! -e "$WS/moved" ]'
 }
 
 case_deny_glob_cache_reused_and_invalidated() {
