@@ -89,3 +89,25 @@ int glob_limits_check(const struct glob_limits *l, const char *origin, ab_error 
 			       origin, GLOB_MS_MAX, l->ms);
 	return 0;
 }
+
+static void print_list(sbuf *b, const char *key, const struct glob_rule *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sbuf_addf(b, i ? ", " : ",\n  \"%s\": [", key);
+		_cleanup_free_ char *spell = glob_rule_spelling(&v[i]);
+		sbuf_add_json_string(b, spell);
+	}
+	if (n)
+		sbuf_add(b, "]");
+}
+
+void policy_globs_print_json(const struct policy_globs *g, sbuf *b)
+{
+	print_list(b, "deny_globs", g->deny, g->n_deny);
+	print_list(b, "allow_read", g->allow, g->n_allow);
+	if (g->limits_set)
+		sbuf_addf(b, ",\n  \"glob_limits\": {\"depth\": %d, \"entries\": %ld, \"ms\": %d}",
+			  g->limits.depth, g->limits.entries, g->limits.ms);
+	if (g->secrets_set)
+		sbuf_addf(b, ",\n  \"default_secret_globs\": %s", g->secrets_off ? "false" : "true");
+}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "agentbox.h"
+#include "common/util.h"
 
 enum glob_anchor {
 	GLOB_ABSOLUTE, /* text is an absolute pattern or path */
@@ -58,5 +59,10 @@ void policy_globs_add(struct policy_globs *g, bool allow, enum glob_anchor ancho
 char *glob_rule_spelling(const struct glob_rule *r);
 /* Checks a limit triple; names `origin` and the bad key in err. */
 int glob_limits_check(const struct glob_limits *l, const char *origin, ab_error *err);
+
+/* The keys of a policy file that give g (members of the top-level
+ * object, each after ",\n  "), for agentbox config; nothing when g holds
+ * only defaults. */
+void policy_globs_print_json(const struct policy_globs *g, sbuf *b);
 
 #endif

@@ -149,3 +149,12 @@ case_deny_glob_cache_reused_and_invalidated() {
 	glob_run "${p[@]}" -- d1/d2/new.tok a.tok
 	expect_stdout_eq "... and hidden" "$(printf '%s\n' '- d1/d2/new.tok' '- a.tok')"
 }
+
+case_deny_glob_keys_in_agentbox_config() {
+	new_ws
+	ab config --no-config -C "$WS" --deny '**/*.tok' --allow-read keep.tok --no-default-secret-globs
+	expect_exit "agentbox config succeeds" 0
+	expect_stdout_contains "it prints the pattern, anchored" "\"deny_globs\": [\"$WS/**/*.tok\"]"
+	expect_stdout_contains "... the --allow-read path" "\"allow_read\": [\"$WS/keep.tok\"]"
+	expect_stdout_contains "... and the switched-off set" '"default_secret_globs": false'
+}
