@@ -179,6 +179,12 @@ static void visit(struct glob_walk *w, int dfd, struct pos *p, const struct dire
 	}
 	if (type != DT_DIR || strcmp(de->d_name, ".git") == 0)
 		return;
+	/* kernel interfaces hold no file of the user's, and /proc alone
+	 * would exhaust the bound of a pattern anchored at / */
+	if (strcmp(p->path.s, "/proc") == 0 || strcmp(p->path.s, "/sys") == 0) {
+		w->skipped_trees++;
+		return;
+	}
 	if (!worth_entering(w, p, de->d_name)) {
 		w->skipped_trees++;
 		return;

@@ -1,6 +1,6 @@
 /* One bounded walk that expands deny globs (plan/deny_globs.c drives it):
  * every directory is opened below its parent by fd with O_NOFOLLOW, no
- * symbolic link is followed, `.git` is not entered, and a directory is
+ * symbolic link is followed, `.git`, /proc and /sys are not entered, and a directory is
  * entered only when some pattern could match at or below it. Bounded in
  * depth (per start), entries and time (all starts together). */
 #ifndef AB_PLAN_GLOB_WALK_H
