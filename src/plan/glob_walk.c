@@ -167,6 +167,22 @@ int glob_dir_digest(const char *path, dev_t dev, ino_t ino, char out[65])
 	return r;
 }
 
+/* A directory agentbox may not read. The sandboxed command runs with
+ * the same credentials and fewer privileges, so it cannot read one that
+ * another user owns either (nor make it readable): skipped. One of the
+ * caller's own could be opened up by a chmod inside the sandbox, so what
+ * it holds is unknown: the walk stops, and the run is refused unless
+ * --glob-partial. */
+static void unreadable(struct glob_walk *w, int dfd, const char *name, const char *path)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid != geteuid()) {
+		w->skipped_trees++;
+		return;
+	}
+	stop(w, "permission denied", path);
+}
+
 static void visit(struct glob_walk *w, int dfd, struct pos *p, const struct dirent *de,
 		  unsigned char type, int depth)
 {
@@ -197,10 +213,9 @@ static void visit(struct glob_walk *w, int dfd, struct pos *p, const struct dire
 	int fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		/* a link swapped in since the listing is not followed (ELOOP,
-		 * ENOTDIR); a directory that cannot be read cannot be
-		 * searched, so what it holds is unknown: fail closed */
+		 * ENOTDIR) */
 		if (errno == EACCES || errno == EPERM)
-			stop(w, "permission denied", p->path.s);
+			unreadable(w, dfd, de->d_name, p->path.s);
 		else if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR)
 			stop(w, strerror(errno), p->path.s);
 		return;
@@ -268,6 +283,10 @@ static void walk_dir(struct glob_walk *w, int dfd, struct pos *p, int depth)
 int glob_walk_root(struct glob_walk *w, const char *root)
 {
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+		unreadable(w, AT_FDCWD, root, root);
+		return 0;
+	}
 	if (fd < 0)
 		return ab_fail_errno(w->err, errno, "opening %s to expand the deny globs below it", root);
 	struct pos p = {0};

@@ -158,3 +158,19 @@ case_deny_glob_keys_in_agentbox_config() {
 	expect_stdout_contains "... the --allow-read path" "\"allow_read\": [\"$WS/keep.tok\"]"
 	expect_stdout_contains "... and the switched-off set" '"default_secret_globs": false'
 }
+
+case_deny_glob_unreadable_own_directory_refuses() {
+	glob_tree
+	mkdir "$WS/locked"
+	chmod 000 "$WS/locked"
+	ab run --policy workspace-write -C "$WS" --deny '**/*.tok' -- true
+	if [ "$(id -u)" = 0 ]; then
+		expect_exit "root reads every directory: the run goes on" 0
+	else
+		expect_exit "a directory of the caller's that the walk cannot read refuses the run" 125
+		expect_stderr_contains "... naming it" "the walk reached its bound (permission denied) at $WS/locked"
+		ab run --policy workspace-write -C "$WS" --deny '**/*.tok' --glob-partial -- true
+		expect_exit "... unless --glob-partial" 0
+	fi
+	chmod 755 "$WS/locked"
+}
