@@ -228,16 +228,20 @@ static int add_nodes(struct plan *plan, struct globs_run *run, ab_error *err)
 			plan->glob_hidden++; /* a rule hides it already */
 			continue;
 		}
+		/* the user's own rule on this very path decides, as for
+		 * protected names (none would otherwise beat it) */
+		int named = plan_find_node(plan, h->path);
+		if (named >= 0 && plan->nodes[named].source == NODE_RULE) {
+			plan_add_note(plan, "%s matches %s but stays %s: a rule names the path itself (%s)",
+				      w->pats[h->pattern].label, h->path,
+				      ab_access_name(plan->nodes[named].access), plan->nodes[named].why);
+			continue;
+		}
 		_cleanup_free_ char *why = xasprintf("deny glob %s", w->pats[h->pattern].label);
 		int idx = plan_add_node_exact(plan, h->path, AB_ACCESS_NONE, NODE_GLOB, why, err);
 		if (idx < 0)
 			return idx;
-		if (plan->nodes[idx].access == AB_ACCESS_NONE)
-			plan->glob_hidden++;
-		else
-			plan_add_note(plan, "%s matches %s but stays %s: a rule names the path itself (%s)",
-				      w->pats[h->pattern].label, h->path,
-				      ab_access_name(plan->nodes[idx].access), plan->nodes[idx].why);
+		plan->glob_hidden++;
 	}
 	return 0;
 }
