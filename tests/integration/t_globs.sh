@@ -75,6 +75,9 @@ case_allow_read_undoes_one_match() {
 		--deny '**/*.tok' --allow-read d1 -- sub/server.pem sub/client.key .env a.tok d1/b.tok d1/d2/d3/c.tok
 	expect_stdout_eq "the named match and the tree below d1 stay readable, the others hidden" \
 		"$(printf '%s\n' 'R sub/server.pem' '- sub/client.key' '- .env' '- a.tok' 'R d1/b.tok' 'R d1/d2/d3/c.tok')"
+	glob_run --policy workspace-write -C "$WS" --read .env -- .env .env.local
+	expect_stdout_eq "a rule naming the matched path itself keeps it readable" \
+		"$(printf '%s\n' 'R .env' '- .env.local')"
 	ab explain --policy workspace-write -C "$WS" --allow-read sub/server.pem
 	expect_stdout_contains "explain names the match kept by --allow-read" \
 		"$WS/sub/server.pem (kept visible: --allow-read)"
