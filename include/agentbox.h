@@ -224,6 +224,21 @@ AB_EXPORT int ab_policy_allow_credentials(ab_policy *p, const char *name, ab_err
  * run. EINVAL when depth is out of range. */
 AB_EXPORT int ab_policy_set_git_scan_depth(ab_policy *p, int depth, ab_error *err);
 AB_EXPORT void ab_policy_set_git_scan_partial(ab_policy *p, bool partial);
+/* Deny globs (README "Deny globs"): an absolute pattern (`*`, `?`,
+ * `[...]`, `**` for any number of directories, `\` escapes) whose matches
+ * are hidden as by a deny rule, found by one bounded walk when the run is
+ * planned; a path taken back out of every match at or below it
+ * (--allow-read); whether a walk that reaches its bound may hide only what
+ * it found instead of refusing the run; the built-in secret set under the
+ * working directory (on by default); and the walk's bounds (directory
+ * levels, entries, milliseconds). EINVAL for a relative or malformed
+ * pattern or path, or a bound out of range. */
+AB_EXPORT int ab_policy_add_deny_glob(ab_policy *p, const char *pattern, ab_error *err);
+AB_EXPORT int ab_policy_allow_read(ab_policy *p, const char *path, ab_error *err);
+AB_EXPORT void ab_policy_set_glob_partial(ab_policy *p, bool partial);
+AB_EXPORT void ab_policy_set_default_secret_globs(ab_policy *p, bool on);
+AB_EXPORT int ab_policy_set_glob_limits(ab_policy *p, int depth, long entries, int ms,
+					ab_error *err);
 AB_EXPORT void ab_policy_set_network(ab_policy *p, ab_net net);
 AB_EXPORT ab_net ab_policy_network(const ab_policy *p);
 /* --git protect|commit, "git": "protect"|"commit". */

@@ -1,4 +1,5 @@
 #include "cli/options.h"
+#include "cli/glob_flags.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,16 @@ void cli_usage(FILE *out)
 	      "                        keep one entry of the credential deny set (ssh,\n"
 	      "                        aws, npmrc, ... or all; README \"Credentials\")\n"
 	      "                        visible; by default each one that exists is hidden\n"
+	      "  --deny PATTERN        hide every match of a glob (*, ?, [...], ** for any\n"
+	      "                        directories; \\* etc. for a literal name), found by\n"
+	      "                        one bounded walk before the run (see README)\n"
+	      "  --allow-read PATH     keep PATH (and below) visible although a deny glob or\n"
+	      "                        the built-in secret set matches it\n"
+	      "  --no-default-secret-globs\n"
+	      "                        do not hide the built-in secret set (.env, *.pem,\n"
+	      "                        *.key, id_rsa*, ...) in a writable working directory\n"
+	      "  --glob-partial        when the deny glob walk reaches its bound, hide what\n"
+	      "                        it found instead of refusing the run\n"
 	      "  --protect NAME        keep NAME read-only under every writable root\n"
 	      "  --unprotect NAME      drop a protected name for this run (see docs/policy.md)\n"
 	      "  --git protect|commit  protect (default): all of .git read-only; commit:\n"
@@ -105,7 +116,7 @@ static bool takes_value(const char *opt)
 {
 	static const char *const with_value[] = {
 		"--policy", "--policy-file", "--write", "--read", "--deny", "--protect", "--unprotect", "--net",
-		"--allow-unix", "--allow-credentials", "--write-create", "--cache",
+		"--allow-unix", "--allow-credentials", "--write-create", "--cache", "--allow-read",
 		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
 		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
 		"--approvals-save", "--git-scan-depth", "--git", NULL,
@@ -244,7 +255,10 @@ int cli_apply_flags(ab_policy *p, char **argv, int end, const char *base, ab_err
 			acc = AB_ACCESS_READ;
 		else if (strcmp(name, "--deny") == 0)
 			acc = AB_ACCESS_NONE;
-		else if (strcmp(name, "--protect") == 0) {
+		else if (strcmp(name, "--allow-read") == 0) {
+			r = cli_allow_read(p, v, base, err);
+			continue;
+		} else if (strcmp(name, "--protect") == 0) {
 			r = ab_policy_add_protect(p, v, err);
 			continue;
 		} else if (strcmp(name, "--unprotect") == 0) {
@@ -285,7 +299,15 @@ int cli_apply_flags(ab_policy *p, char **argv, int end, const char *base, ab_err
 		} else {
 			continue;
 		}
-		_cleanup_free_ char *abs = absolute_from(base, v);
+		_cleanup_free_ char *literal = NULL;
+		if (acc == AB_ACCESS_NONE) {
+			r = cli_deny_value(p, v, base, &literal, err);
+			if (r != 0) {
+				r = r < 0 ? r : 0;
+				continue;
+			}
+		}
+		_cleanup_free_ char *abs = absolute_from(base, literal ? literal : v);
 		_cleanup_free_ char *origin = xasprintf("%s", name);
 		r = ab_policy_add_path(p, abs, acc, origin, err);
 		if (r < 0)
@@ -341,7 +363,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 	/* Pass 1: options that decide the base (preset, file, cwd) and every
 	 * value check; the rules themselves are applied in pass 2, in order. */
 	const char *preset = NULL, *file = NULL, *cd = NULL, *save = NULL, *git_flag = NULL;
-	bool scan_partial = false;
+	bool scan_partial = false, glob_partial = false, no_secret_globs = false;
 	struct net_flags nf = {0};
 	int end = argc;
 	for (int i = 2; i < argc; i++) {
@@ -365,7 +387,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			if (same_or_first(name, &preset, v, err) < 0)
 				return -EINVAL;
 		} else if ((strcmp(name, "--write") == 0 || strcmp(name, "--read") == 0 ||
-			    strcmp(name, "--deny") == 0 || strcmp(name, "--write-create") == 0) && !*v) {
+			    strcmp(name, "--deny") == 0 || strcmp(name, "--write-create") == 0 ||
+			    strcmp(name, "--allow-read") == 0) && !*v) {
 			/* usually an unset variable ("--write $DIR"): taking
 			 * it as the working directory would widen silently */
 			return ab_fail(err, EINVAL,
@@ -434,6 +457,10 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			cli->opts.allow_writable_self = true;
 		} else if (strcmp(name, "--git-scan-partial") == 0) {
 			scan_partial = true;
+		} else if (strcmp(name, "--glob-partial") == 0) {
+			glob_partial = true;
+		} else if (strcmp(name, "--no-default-secret-globs") == 0) {
+			no_secret_globs = true;
 		} else if (strcmp(name, "--git-scan-depth") == 0) {
 			char *endp;
 			errno = 0;
@@ -484,6 +511,10 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 	int r = cli_config_build(cli, argv, end, base, preset, file, &nf, err);
 	if (r == 0 && scan_partial)
 		ab_policy_set_git_scan_partial(cli->policy, true);
+	if (r == 0 && glob_partial)
+		ab_policy_set_glob_partial(cli->policy, true);
+	if (r == 0 && no_secret_globs)
+		ab_policy_set_default_secret_globs(cli->policy, false);
 	if (r < 0)
 		return r;
 	cli->opts.cwd = cd ? xstrdup(base) : NULL;

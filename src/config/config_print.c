@@ -101,5 +101,6 @@ void config_print_json(const ab_policy *p, const char *preset, sbuf *b)
 		sbuf_addf(b, ",\n  \"git\": \"%s\"", ab_git_mode_name(p->git));
 	if (p->git_scan_depth_set)
 		sbuf_addf(b, ",\n  \"git_scan_depth\": %d", p->git_scan_depth);
+	policy_globs_print_json(&p->globs, b);
 	sbuf_add(b, "\n}\n");
 }

@@ -39,6 +39,7 @@ enum node_source {
 	NODE_SOCKET_ALLOW, /* a host socket --allow-unix binds in (plan/sockets.c) */
 	NODE_CREDENTIAL, /* the credential deny set: hidden, or a name kept
 			    readable inside a hidden directory (plan/credentials.c) */
+	NODE_GLOB,      /* matched by a deny glob (plan/deny_globs.c): hidden */
 	NODE_PIN,       /* a directory inside a writable area on the way to a
 			   mount: bound onto itself so it cannot be renamed
 			   (plan/pin.c); not a rule, ignored by plan_node_at */
@@ -134,6 +135,12 @@ struct plan {
 	 * depth, -1 when there was none, and how many .git it found */
 	int git_scan_depth;
 	size_t git_nested_found;
+	/* deny globs (plan/deny_globs.c): patterns expanded (0: none), paths
+	 * they hide, whether the walk stopped at a bound, and its cost */
+	size_t glob_patterns, glob_hidden, glob_entries;
+	bool glob_partial;
+	bool glob_cached;    /* the walk was taken from the cache */
+	double glob_ms;
 
 	char *cwd;           /* canonical working directory inside */
 	ab_net net;
@@ -198,6 +205,9 @@ struct plan_context {
 	/* agentbox's own configuration files: none may be writable inside */
 	const struct plan_config_file *config_files;
 	size_t n_config_files;
+	/* this run's state directory, for the deny glob cache
+	 * (plan/glob_cache.h); NULL: no cache */
+	const char *glob_cache_dir;
 };
 
 /* Parts of a fresh /proc that stay read-only. A caller who is root keeps

@@ -41,6 +41,7 @@ const char *plan_node_source_name(enum node_source s)
 	case NODE_SELF: return "self";
 	case NODE_KERNEL: return "kernel";
 	case NODE_PIN: return "pin";
+	case NODE_GLOB: return "deny-glob";
 	case NODE_CONFIG: return "config";
 	case NODE_SOCKET: return "socket-never-list";
 	case NODE_CREDENTIAL: return "credential";
@@ -217,4 +218,10 @@ void plan_append_json(const struct plan *plan, sbuf *b)
 		sbuf_add(b, "}");
 	}
 	sbuf_add(b, "]");
+	/* the deny glob walk (plan/deny_globs.c): what it cost, what it hid */
+	if (plan->glob_patterns)
+		sbuf_addf(b, ",\"deny_globs\":{\"patterns\":%zu,\"hidden_paths\":%zu,\"entries\":%zu,"
+			     "\"ms\":%.1f,\"complete\":%s}",
+			  plan->glob_patterns, plan->glob_hidden, plan->glob_entries, plan->glob_ms,
+			  plan->glob_partial ? "false" : "true");
 }

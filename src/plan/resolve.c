@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/canonical.h"
+#include "plan/deny_globs.h"
 #include "plan/nested_repos.h"
 #include "policy/policy.h"
 
@@ -427,6 +428,8 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 		r = protected_add_nodes(plan, policy, ctx, err);
 	if (r == 0)
 		r = nested_repos_add_nodes(plan, policy, ctx, err);
+	if (r == 0)
+		r = deny_globs_add_nodes(plan, policy, ctx, err);
 	if (r == 0)
 		r = refuse_writable_knobs(plan, err);
 	if (r < 0)

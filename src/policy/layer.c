@@ -34,6 +34,7 @@ void policy_merge_rules(ab_policy *p, const ab_policy *rules, const strv *protec
 		p->git_scan_depth = rules->git_scan_depth;
 		p->git_scan_depth_set = true;
 	}
+	policy_globs_merge(&p->globs, &rules->globs);
 }
 
 void policy_layer_merge(ab_policy *p, const struct policy_layer *l)

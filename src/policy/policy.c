@@ -83,6 +83,7 @@ static ab_policy *policy_alloc(ab_policy **out)
 	ab_policy *p = xcalloc(1, sizeof(*p));
 	p->net = AB_NET_NONE;
 	p->git_scan_depth = POLICY_GIT_SCAN_DEPTH_DEFAULT;
+	policy_globs_init(&p->globs);
 	*out = p; /* from here on the caller can free it, however far we get */
 	/* not through policy_add_protect: one built-in name (.config/fish)
 	 * has two components, which users cannot write */
@@ -152,6 +153,12 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 	c->git_scan_partial = src->git_scan_partial;
 	c->git = src->git;
 	c->git_set = src->git_set;
+	policy_globs_merge(&c->globs, &src->globs);
+	c->globs.limits = src->globs.limits;
+	c->globs.limits_set = src->globs.limits_set;
+	c->globs.secrets_off = src->globs.secrets_off;
+	c->globs.secrets_set = src->globs.secrets_set;
+	c->globs.partial = src->globs.partial;
 }
 
 struct clone_args {
@@ -221,6 +228,7 @@ void ab_policy_free(ab_policy *p)
 	free(p->protect);
 	policy_free_allow_unix(p);
 	policy_free_allow_credentials(p);
+	policy_globs_free(&p->globs);
 	free(p);
 }
 

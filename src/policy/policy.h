@@ -5,6 +5,7 @@
 
 #include "agentbox.h"
 #include "policy/domain.h"
+#include "policy/glob_rules.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -65,6 +66,8 @@ struct ab_policy {
 	/* credential deny set entries the user shows (policy/allow_credentials.c) */
 	struct policy_allow_credentials *allow_credentials;
 	size_t n_allow_credentials, cap_allow_credentials;
+	/* deny globs, --allow-read, their walk's bounds (policy/glob_rules.h) */
+	struct policy_globs globs;
 };
 
 #define POLICY_GIT_SCAN_DEPTH_DEFAULT 4
@@ -167,6 +170,12 @@ int policy_add_allow_credentials(ab_policy *p, const char *name, const char *ori
 void policy_free_allow_credentials(ab_policy *p);
 /* The origin that allows entry `name` (its own or "all"), or NULL. */
 const char *policy_credentials_allowed(const ab_policy *p, const char *name);
+/* Deny globs (policy/glob_api.c): a pattern (checked by compiling it) or
+ * an --allow-read path, anchored as `anchor` says. */
+int policy_add_deny_glob(ab_policy *p, enum glob_anchor anchor, const char *text,
+			 const char *origin, ab_error *err);
+int policy_add_allow_read(ab_policy *p, enum glob_anchor anchor, const char *path,
+			  const char *origin, ab_error *err);
 
 /* "read" / "write" / "none" -> access; returns false when unknown. */
 bool policy_parse_access(const char *word, ab_access *out);

@@ -23,6 +23,7 @@
 #include "common/config_open.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "policy/glob_json.h"
 #include "policy/layer.h"
 
 #define POLICY_FORMAT_VERSION 1
@@ -800,9 +801,25 @@ static int load_git(struct loader *ld, json_t *root)
 	return 0;
 }
 
+/* "deny_globs", "allow_read", "glob_limits", "default_secret_globs"
+ * (policy/glob_json.c), with the error placed at the bad value. */
+static int load_globs(struct loader *ld, json_t *root)
+{
+	struct glob_json_error e = {0};
+	if (policy_globs_from_json(ld->stage, root, ld->source, &e) == 0)
+		return 0;
+	struct jstep at[2] = {{.key = e.key}};
+	size_t n = 1;
+	if (e.sub)
+		at[n++] = (struct jstep){.key = e.sub};
+	else if (e.has_index)
+		at[n++] = (struct jstep){.index = e.index};
+	return fail_at(ld, at, n, false, "%s", e.msg);
+}
+
 static const char *const top_keys[] = {
 	"version", "preset", "filesystem", "protect", "unprotect", "network", "git", "git_scan_depth",
-	"allow_credentials", "cache", NULL,
+	"allow_credentials", "cache", "deny_globs", "allow_read", "glob_limits", "default_secret_globs", NULL,
 };
 
 static int load_root(struct loader *ld, json_t *root)
@@ -822,7 +839,7 @@ static int load_root(struct loader *ld, json_t *root)
 		const struct jstep at[] = {{.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 1, true,
-			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials, cache)",
+			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials, cache, deny_globs, allow_read, glob_limits, default_secret_globs)",
 			       q);
 	}
 	int r;
@@ -833,7 +850,7 @@ static int load_root(struct loader *ld, json_t *root)
 	    (r = load_protect(ld, root)) < 0 || (r = load_unprotect(ld, root)) < 0 ||
 	    (r = load_network(ld, root)) < 0 || (r = load_git(ld, root)) < 0 ||
 	    (r = load_git_scan_depth(ld, root)) < 0 || (r = load_allow_credentials(ld, root)) < 0 ||
-	    (r = load_cache(ld, root)) < 0)
+	    (r = load_cache(ld, root)) < 0 || (r = load_globs(ld, root)) < 0)
 		return r;
 	return 0;
 }

@@ -125,6 +125,9 @@ static int resolve(const ab_policy *p, const ab_run_options *o, const struct run
 		.never_list = policy_socket_never_list,
 		.credentials = policy_credential_list,
 		.env = (const char *const *)environ,
+		/* AGENTBOX_GLOB_CACHE=0: walk every time (bench/glob_walk.sh) */
+		.glob_cache_dir = getenv("AGENTBOX_GLOB_CACHE") && strcmp(getenv("AGENTBOX_GLOB_CACHE"), "0") == 0
+					  ? NULL : f->state_dir,
 	};
 	int r = plan_resolve(p, &ctx, plan, err);
 	free(cfg);
@@ -237,6 +240,10 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct backen
 	if (plan->git_scan_depth >= 0)
 		sbuf_addf(b, ",\"git_scan\":{\"depth\":%d,\"nested_repositories\":%zu}",
 			  plan->git_scan_depth, plan->git_nested_found);
+	if (plan->glob_patterns)
+		sbuf_addf(b, ",\"deny_globs\":{\"patterns\":%zu,\"hidden_paths\":%zu,\"complete\":%s,"
+			     "\"created_during_run\":\"not hidden\"}",
+			  plan->glob_patterns, plan->glob_hidden, plan->glob_partial ? "false" : "true");
 	c->b->append_posture(b, plan, c);
 	socket_posture_json(b, plan, c->b->id);
 	credential_posture_json(b, plan, c->b->id);

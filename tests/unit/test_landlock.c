@@ -133,6 +133,36 @@ static void hidden_dir_under_readable_parent(void **state)
 	ab_policy_free(p);
 }
 
+/* A hidden file (a workspace's .env matched by the secret set) keeps its
+ * directory listable: READ_DIR reaches no file's content. Its content,
+ * and renaming it away, stay refused. */
+static void hidden_file_leaves_its_directory_listable(void **state)
+{
+	(void)state;
+	mkdirs("ws/src");
+	mkfile("ws/.env", "TOKEN=x\n");
+	mkfile("ws/README", "r\n");
+	ab_policy *p = ab_policy_new();
+	rule(p, P(""), AB_ACCESS_READ);
+	rule(p, P("ws"), AB_ACCESS_WRITE);
+	rule(p, P("ws/.env"), AB_ACCESS_NONE);
+	struct plan plan;
+	plan_for(p, "ws", &plan);
+	struct ll_rules r;
+	compute(&plan, &r);
+
+	assert_int_equal(rule_on(&r, P("ws")), LL_FS_READ_DIR);
+	assert_int_equal(landlock_rules_access_at(&r, P("ws/.env")) & LL_FS_FILE_RIGHTS, 0);
+	assert_int_equal(rule_on(&r, P("ws/README")), LL_FS_FILE_RIGHTS);
+	assert_int_equal(rule_on(&r, P("ws/src")), ALL_V7);
+	assert_null(narrowing(&r, "no_list", P("ws")));
+	assert_null(narrowing(&r, "no_list", P("")));
+	assert_non_null(narrowing(&r, "no_create", P("ws")));
+	landlock_rules_free(&r);
+	plan_free(&plan);
+	ab_policy_free(p);
+}
+
 static void missing_protected_name_is_not_creatable(void **state)
 {
 	(void)state;
@@ -365,6 +395,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T_(read_only_git_pushes_write_down),
 		T_(hidden_dir_under_readable_parent),
+		T_(hidden_file_leaves_its_directory_listable),
 		T_(missing_protected_name_is_not_creatable),
 		T_(nested_reopen),
 		T_(state_dirs_are_read_only_not_hidden),

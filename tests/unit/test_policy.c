@@ -541,7 +541,41 @@ static void test_json_top_level_must_be_object(void **state)
 static void test_json_unknown_top_level_key_is_rejected(void **state)
 {
 	assert_load_error("{\"version\": 1,\n  \"filesytem\": {}}",
-			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials, cache)");
+			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials, cache, deny_globs, allow_read, glob_limits, default_secret_globs)");
+}
+
+/* "deny_globs", "allow_read", "glob_limits", "default_secret_globs"
+ * (src/policy/glob_json.c): anchors, origins, limits, and errors placed
+ * at the bad value. */
+static void test_json_deny_glob_keys(void **state)
+{
+	ab_policy *p = load_ok("{\"version\": 1, \"deny_globs\": [\"**/.env\", \":cwd/a/*.key\", \"~/n/**\", \"/srv/*.pem\"],\n"
+			       " \"allow_read\": [\"tests/x.pem\"], \"glob_limits\": {\"entries\": 10},\n"
+			       " \"default_secret_globs\": false}");
+	const struct policy_globs *g = &p->globs;
+	assert_int_equal(g->n_deny, 4);
+	assert_int_equal(g->deny[0].anchor, GLOB_CWD);
+	assert_string_equal(g->deny[0].text, "**/.env");
+	assert_string_equal(g->deny[0].origin, "p.json deny_globs[0]");
+	assert_int_equal(g->deny[1].anchor, GLOB_CWD);
+	assert_string_equal(g->deny[1].text, "a/*.key");
+	assert_int_equal(g->deny[2].anchor, GLOB_HOME);
+	assert_string_equal(g->deny[2].text, "n/**");
+	assert_int_equal(g->deny[3].anchor, GLOB_ABSOLUTE);
+	assert_int_equal(g->n_allow, 1);
+	assert_int_equal(g->allow[0].anchor, GLOB_CWD);
+	assert_true(g->limits_set);
+	assert_int_equal(g->limits.entries, 10);
+	assert_int_equal(g->limits.depth, GLOB_DEPTH_DEFAULT);
+	assert_true(g->secrets_set && g->secrets_off);
+	ab_policy_free(p);
+
+	assert_load_error("{\"version\": 1,\n \"deny_globs\": [\"ok/*\", \"a/../b/*\"]}",
+			  "p.json:2:25: deny pattern 'a/../b/*' (p.json deny_globs[1]) has a '..' component; write the path without it");
+	assert_load_error("{\"version\": 1, \"glob_limits\": {\"depth\": 0}}",
+			  "p.json:1:41: \"glob_limits\" \"depth\" must be a positive integer");
+	assert_load_error("{\"version\": 1, \"default_secret_globs\": \"no\"}",
+			  "p.json:1:40: \"default_secret_globs\" must be true or false");
 }
 
 static void test_json_version_is_required_and_must_be_1(void **state)
@@ -1229,6 +1263,7 @@ int main(void)
 		cmocka_unit_test(test_json_duplicate_key_points_at_second_key),
 		cmocka_unit_test(test_json_top_level_must_be_object),
 		cmocka_unit_test(test_json_unknown_top_level_key_is_rejected),
+		cmocka_unit_test(test_json_deny_glob_keys),
 		cmocka_unit_test(test_json_version_is_required_and_must_be_1),
 		cmocka_unit_test(test_json_preset_must_be_a_known_name),
 		cmocka_unit_test(test_json_filesystem_must_be_an_object_of_strings),

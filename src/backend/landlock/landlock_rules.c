@@ -207,6 +207,14 @@ static uint64_t node_cap(const struct plan *plan, size_t i, uint64_t handled)
 {
 	const struct plan_node *d = &plan->nodes[i];
 	ab_access a = landlock_access(plan, i);
+	/* A file (not a directory) keeps its content with or without the
+	 * right to list the directories above it: READ_DIR reaches no
+	 * file's data, and the name shows there anyway, as the mount
+	 * backends' empty file does. So a hidden file (--deny FILE, a deny
+	 * glob's match such as a workspace's .env) leaves its directory
+	 * listable; a hidden directory does not (READ_DIR would list it). */
+	if (d->exists && !d->is_dir)
+		return rights_for(a, handled) | (LL_FS_READ_DIR & handled);
 	if (d->exists)
 		return rights_for(a, handled);
 	if (a == AB_ACCESS_WRITE)
