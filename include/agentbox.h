@@ -203,6 +203,17 @@ AB_EXPORT int ab_policy_unprotect(ab_policy *p, const char *name, ab_error *err)
  * the posture. EINVAL for a relative path; whether PATH is a socket is
  * checked when the run is planned. */
 AB_EXPORT int ab_policy_add_allow_unix(ab_policy *p, const char *path, ab_error *err);
+/* The environment policy (README "Environment"): which of the caller's
+ * variables (ab_run_options.envp, or the process's) the command sees.
+ * inherit: "all" (the default), "core" or "none". kind: "exclude" or
+ * "include_only" (a case-insensitive glob on the name), "keep" (an exact
+ * name passed through whatever the other rules and the built-in secret
+ * list say) or "set" ("NAME=VALUE", the last value for a name wins).
+ * Lists add up. EINVAL for an unknown word or a malformed rule, and for
+ * a set of AGENTBOX_*. agentbox's own variables are set after the
+ * policy and cannot be removed or overridden by it. */
+AB_EXPORT int ab_policy_set_env_inherit(ab_policy *p, const char *inherit, ab_error *err);
+AB_EXPORT int ab_policy_add_env_rule(ab_policy *p, const char *kind, const char *text, ab_error *err);
 /* Nested repositories: how many directory levels below each writable root
  * are searched for .git (default 4, 0 = the root's own .git only, at most
  * 32), and whether a search that reaches its bound of entries or time may

@@ -147,6 +147,7 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 	c->git_scan_depth = src->git_scan_depth;
 	c->git_scan_depth_set = src->git_scan_depth_set;
 	c->git_scan_partial = src->git_scan_partial;
+	env_policy_merge(&c->env, &src->env);
 	c->git = src->git;
 	c->git_set = src->git_set;
 }
@@ -217,6 +218,7 @@ void ab_policy_free(ab_policy *p)
 		free(p->protect[i]);
 	free(p->protect);
 	policy_free_allow_unix(p);
+	env_policy_free(&p->env);
 	free(p);
 }
 

@@ -5,6 +5,7 @@
 
 #include "agentbox.h"
 #include "policy/domain.h"
+#include "policy/env_policy.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -49,6 +50,7 @@ struct ab_policy {
 	int git_scan_depth;
 	bool git_scan_depth_set; /* a layer chose it (merged over earlier ones) */
 	bool git_scan_partial;
+	struct env_policy env; /* the command's environment (env_policy.h) */
 };
 
 #define POLICY_GIT_SCAN_DEPTH_DEFAULT 4

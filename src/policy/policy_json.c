@@ -22,6 +22,7 @@
 #include "common/config_open.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "policy/env_json.h"
 #include "policy/layer.h"
 
 #define POLICY_FORMAT_VERSION 1
@@ -732,8 +733,28 @@ static int load_git(struct loader *ld, json_t *root)
 	return 0;
 }
 
+/* "env": the command's environment (policy/env_json.c). */
+static int load_env(struct loader *ld, json_t *root)
+{
+	json_t *env = json_object_get(root, "env");
+	if (!env)
+		return 0;
+	struct env_json_error e;
+	if (env_json_load(env, ld->source, &ld->stage->env, &e) == 0)
+		return 0;
+	struct jstep at[3] = {{.key = "env"}};
+	size_t n = 1;
+	if (e.key)
+		at[n++].key = e.key;
+	if (e.key && e.set_name)
+		at[n++].key = e.set_name;
+	else if (e.key && e.has_index)
+		at[n++].index = e.index;
+	return fail_at(ld, at, n, e.at_key, "%s", e.message);
+}
+
 static const char *const top_keys[] = {
-	"version", "preset", "filesystem", "protect", "unprotect", "network", "git", "git_scan_depth", NULL,
+	"version", "preset", "filesystem", "protect", "unprotect", "network", "git", "git_scan_depth", "env", NULL,
 };
 
 static int load_root(struct loader *ld, json_t *root)
@@ -753,7 +774,7 @@ static int load_root(struct loader *ld, json_t *root)
 		const struct jstep at[] = {{.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 1, true,
-			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth)",
+			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, env)",
 			       q);
 	}
 	int r;
@@ -763,7 +784,7 @@ static int load_root(struct loader *ld, json_t *root)
 	    (r = load_filesystem(ld, root)) < 0 ||
 	    (r = load_protect(ld, root)) < 0 || (r = load_unprotect(ld, root)) < 0 ||
 	    (r = load_network(ld, root)) < 0 || (r = load_git(ld, root)) < 0 ||
-	    (r = load_git_scan_depth(ld, root)) < 0)
+	    (r = load_git_scan_depth(ld, root)) < 0 || (r = load_env(ld, root)) < 0)
 		return r;
 	return 0;
 }
