@@ -541,7 +541,7 @@ static void test_json_top_level_must_be_object(void **state)
 static void test_json_unknown_top_level_key_is_rejected(void **state)
 {
 	assert_load_error("{\"version\": 1,\n  \"filesytem\": {}}",
-			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth)");
+			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, env)");
 }
 
 static void test_json_version_is_required_and_must_be_1(void **state)

@@ -47,6 +47,7 @@ enum bwrap_fd_kind {
 	BFD_STATUS,  /* write end of the --json-status-fd / --info-fd pipe */
 	BFD_BRIDGE,  /* --net proxy: the inner stage sends the bridge's listeners here */
 	BFD_LIFE,    /* read end of a pipe only agentbox writes: EOF means agentbox died */
+	BFD_ENV,     /* the command's environment, a sealed memfd (inner/env_fd.h) */
 };
 
 struct bwrap_fd {
@@ -68,6 +69,9 @@ struct bwrap_build_opts {
 	bool status_fd;           /* ask bwrap to report the child's pid and exit */
 	bool stderr_fd;           /* route bwrap's own stderr apart from the command's */
 	bool life_fd;             /* pass BFD_LIFE to the inner stage (--life-fd) */
+	/* pass BFD_ENV (--env-fd): bwrap and the inner stage then run with
+	 * a clean environment and the command gets its own at its exec */
+	bool env_fd;
 	bool ctty;                /* the inner stage's --ctty on (inner.h) */
 };
 

@@ -168,7 +168,8 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		if (opts->skip_op && opts->skip_op[i])
 			continue;
 		/* room for this op's fd plus the status, life (and bridge) fds */
-		size_t after = (plan->net == AB_NET_PROXY ? 2 : 1) + (opts->life_fd ? 1 : 0);
+		size_t after = (plan->net == AB_NET_PROXY ? 2 : 1) + (opts->life_fd ? 1 : 0) +
+			       (opts->env_fd ? 1 : 0);
 		if (cmd->n_fds + 1 + after > sizeof(cmd->fds) / sizeof(cmd->fds[0])) {
 			bwrap_cmd_free(cmd);
 			return ab_fail(err, E2BIG, "the policy needs more than %zu empty-file masks; simplify it",
@@ -224,6 +225,12 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 	if (opts->life_fd) {
 		strv_push(a, "--life-fd");
 		push_fd_arg(cmd, add_fd(cmd, BFD_LIFE));
+	}
+	/* bwrap and the inner stage run with a clean environment; the
+	 * command's comes through this fd (inner/env_fd.h) */
+	if (opts->env_fd) {
+		strv_push(a, "--env-fd");
+		push_fd_arg(cmd, add_fd(cmd, BFD_ENV));
 	}
 	if (opts->ctty) {
 		strv_push(a, "--ctty");
