@@ -119,3 +119,51 @@ int env_json_load(json_t *env, const char *source, struct env_policy *ep,
 		return r;
 	return 0;
 }
+
+static void print_list(sbuf *b, const struct env_rules *r, const char *key, bool *first)
+{
+	if (!r->n)
+		return;
+	sbuf_addf(b, "%s\"%s\": [", *first ? "" : ", ", key);
+	*first = false;
+	for (size_t i = 0; i < r->n; i++) {
+		if (i)
+			sbuf_add(b, ", ");
+		sbuf_add_json_string(b, r->v[i].text);
+	}
+	sbuf_add(b, "]");
+}
+
+void env_json_print(sbuf *b, const struct env_policy *ep)
+{
+	bool first = true;
+	size_t n = 0;
+	for (int l = 0; l < 4; l++)
+		n += ep->lists[l].n;
+	if (!ep->inherit_set && n == 0)
+		return;
+	sbuf_add(b, ",\n  \"env\": {");
+	if (ep->inherit_set) {
+		sbuf_addf(b, "\"inherit\": \"%s\"", env_inherit_name(ep->inherit));
+		first = false;
+	}
+	print_list(b, &ep->lists[ENV_EXCLUDE], "exclude", &first);
+	print_list(b, &ep->lists[ENV_INCLUDE_ONLY], "include_only", &first);
+	print_list(b, &ep->lists[ENV_KEEP], "keep", &first);
+	const struct env_rules *set = &ep->lists[ENV_SET];
+	if (set->n) {
+		sbuf_add(b, first ? "\"set\": {" : ", \"set\": {");
+		for (size_t i = 0; i < set->n; i++) {
+			const char *t = set->v[i].text;
+			size_t len = strcspn(t, "=");
+			_cleanup_free_ char *name = xstrndup(t, len);
+			if (i)
+				sbuf_add(b, ", ");
+			sbuf_add_json_string(b, name);
+			sbuf_add(b, ": ");
+			sbuf_add_json_string(b, t + len + 1);
+		}
+		sbuf_add(b, "}");
+	}
+	sbuf_add(b, "}");
+}

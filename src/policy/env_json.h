@@ -25,4 +25,9 @@ struct env_json_error {
 int env_json_load(json_t *env, const char *source, struct env_policy *ep,
 		  struct env_json_error *e);
 
+/* ,\n  "env": {...} for `agentbox config` (a file --policy-file reads back
+ * to the same policy), or nothing when the policy is the default. */
+struct sbuf;
+void env_json_print(struct sbuf *b, const struct env_policy *ep);
+
 #endif

@@ -206,3 +206,36 @@ case_env_landlock_backend() {
 	expect_exit "landlock: LD_PRELOAD does not stop the setup" 0
 	expect "landlock: ... not loaded in the setup" '[[ "$ERR" != *"LOADED IN SETUP"* ]]'
 }
+
+# A project's .agentbox/policy.json is untrusted: its env section may
+# narrow, but a keep or a wider inherit needs `agentbox trust`.
+case_env_project_file_widening_needs_trust() {
+	HOME=$(mktemp -d "$CASE_DIR/home.XXXXXX")
+	export HOME
+	unset XDG_CONFIG_HOME
+	mkdir -p "$HOME/.config/agentbox"
+	printf '{"version": 1, "env": {"inherit": "core"}}\n' >"$HOME/.config/agentbox/config.json"
+	new_ws
+	mkdir "$WS/.agentbox"
+	local pf=$WS/.agentbox/policy.json
+	printf '{"version": 1, "env": {"exclude": ["EDITOR"], "include_only": ["P*"]}}\n' >"$pf"
+	abx env "${env_secrets[@]}" "$AGENTBOX" run -C "$WS" -- /usr/bin/env
+	expect_exit "a narrowing env section applies without trust" 0
+	expect "... include_only from the project: HOME gone, PATH there" '! has_var HOME && has_var PATH'
+	printf '{"version": 1, "env": {"keep": ["OPENAI_API_KEY"]}}\n' >"$pf"
+	abx env "${env_secrets[@]}" "$AGENTBOX" run -C "$WS" -- /usr/bin/env
+	expect_exit "a project keep is refused until trusted" 125
+	expect_stderr_contains "... naming the kept variable" "passes the variable OPENAI_API_KEY from your environment through"
+	expect_stdout_lacks "... the command did not run" "val-openai-55d0"
+	printf '{"version": 1, "env": {"inherit": "all"}}\n' >"$pf"
+	abx env "${env_secrets[@]}" "$AGENTBOX" run -C "$WS" -- /usr/bin/env
+	expect_exit "a wider project inherit is refused until trusted" 125
+	expect_stderr_contains "... naming it" "env inherit all (without the project file: core)"
+	(cd "$WS" && "$AGENTBOX" trust >/dev/null 2>&1)
+	abx env "${env_secrets[@]}" "$AGENTBOX" run -C "$WS" -- /usr/bin/env
+	expect_exit "after agentbox trust it applies" 0
+	expect "... EDITOR (not core) is there" 'has_var EDITOR'
+	ab config -C "$WS" --env-keep GITHUB_TOKEN --env-set A=b
+	expect_exit "agentbox config prints the merged env section" 0
+	expect_stdout_contains "... with inherit and keep" '"env": {"inherit": "all", "keep": ["GITHUB_TOKEN"], "set": {"A": "b"}}'
+}
