@@ -44,6 +44,10 @@ const struct env_secret env_secret_exempt[] = {
 	{"KEYMAP", "keyboard layout"},
 	{"KEYTIMEOUT", "the shell's key sequence timeout"},
 	{"GIT_AUTHOR_*", "commit author name, e-mail and date"},
+	/* a configuration key name; a pair without its key breaks every git
+	 * command (GIT_CONFIG_COUNT would count it), and agentbox appends its
+	 * own pairs after the caller's (supervisor/git_env.c) */
+	{"GIT_CONFIG_KEY_*", "git configuration names (GIT_CONFIG_COUNT pairs)"},
 	{"TOKENIZERS_PARALLELISM", "a Hugging Face tokenizers switch"},
 	{"GITHUB_WORKSPACE", "a path"},
 	{"GITHUB_ACTIONS", "true in GitHub Actions"},

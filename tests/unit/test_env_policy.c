@@ -76,7 +76,7 @@ static void test_builtin_list_drops_secrets_keeps_ordinary_work(void **state)
 		"PATH=/bin", "HOME=/h", "LANG=C", "TERM=xterm", "EDITOR=vi", "GOPATH=/g",
 		"CARGO_HOME=/c", "VIRTUAL_ENV=/v", "NODE_OPTIONS=--x", "XAUTHORITY=/x",
 		"AWS_REGION=eu", "AWS_DEFAULT_REGION=eu", "AWS_PROFILE=dev", "KEYBOARD_LAYOUT=us",
-		"GIT_AUTHOR_NAME=me", "TOKENIZERS_PARALLELISM=false", "REDIS_URL=redis://h:6379",
+		"GIT_AUTHOR_NAME=me", "GIT_CONFIG_KEY_0=user.name", "TOKENIZERS_PARALLELISM=false", "REDIS_URL=redis://h:6379",
 		"HTTP_PROXY=http://user@h:3128", NULL,
 	};
 	struct env_policy ep = {0};
