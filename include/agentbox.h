@@ -309,8 +309,11 @@ typedef struct ab_run_options {
 	int stderr_fd;
 	/* The command's environment, "NAME=VALUE" strings ending in NULL, or
 	 * NULL for the calling process's (the default). Borrowed for the
-	 * call. agentbox's own variables are set over it (AGENTBOX_SANDBOX,
-	 * AGENTBOX_NETWORK, and with AB_NET_PROXY the proxy's). */
+	 * call. It is the base the policy's environment rules filter
+	 * (ab_policy_add_env_rule; the built-in secret list drops
+	 * secret-looking names by default); agentbox's own variables are set
+	 * over the result (AGENTBOX_SANDBOX, AGENTBOX_NETWORK, and with
+	 * AB_NET_PROXY the proxy's). */
 	char *const *envp;
 	/* NULL, or who chose `backend` when it was not the caller's explicit
 	 * choice (the CLI sets "AGENTBOX_BACKEND"): named in the start
@@ -351,9 +354,9 @@ AB_EXPORT void ab_run_options_init_size(ab_run_options *o, size_t size);
  * gone: every process in it has ended.
  *
  * The command gets the caller's stdin, stdout and stderr and the caller's
- * environment (plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK), unless the
- * options name other fds (stdin_fd, stdout_fd, stderr_fd) or another
- * environment (envp).
+ * environment filtered by the policy's environment rules (plus
+ * AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK), unless the options name other
+ * fds (stdin_fd, stdout_fd, stderr_fd) or another environment (envp).
  *
  * Effects on the calling process, for programs with threads:
  *  - SIGHUP, SIGINT, SIGQUIT, SIGTERM and SIGCHLD are blocked in the
