@@ -628,6 +628,16 @@ static void test_env_fd_goes_to_the_inner_stage(void **state)
 		   " --chdir /work/p -- /proc/self/fd/3 __inner --net none --life-fd 4 --env-fd 5 -- true",
 		   "3:self 4:life 5:env");
 	bwrap_cmd_free(&bc);
+	/* a dynamically loaded agentbox: its own library path, for the inner
+	 * stage only */
+	opts.inner_library_path = "/opt/ab/lib";
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-net"
+		   " --chdir /work/p --setenv LD_LIBRARY_PATH /opt/ab/lib -- /proc/self/fd/3 __inner --net none --life-fd 4 --env-fd 5 -- true",
+		   "3:self 4:life 5:env");
+	bwrap_cmd_free(&bc);
 	plan_free(&plan);
 }
 

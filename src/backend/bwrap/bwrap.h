@@ -72,8 +72,20 @@ struct bwrap_build_opts {
 	/* pass BFD_ENV (--env-fd): bwrap and the inner stage then run with
 	 * a clean environment and the command gets its own at its exec */
 	bool env_fd;
+	/* With env_fd: LD_LIBRARY_PATH for the inner stage alone (bwrap
+	 * --setenv), or NULL; see bwrap_inner_library_path. */
+	const char *inner_library_path;
 	bool ctty;                /* the inner stage's --ctty on (inner.h) */
 };
+
+/* The inner stage is agentbox's own program executed again: when that
+ * program was loaded by the dynamic loader (a program linking
+ * libagentbox.so, a sanitizer build), it needs the library path it was
+ * started with to start at all. That is agentbox's own process's
+ * LD_LIBRARY_PATH (the caller's choice for its own process), never the
+ * command's environment. NULL for a static agentbox (the CLI) or when
+ * the variable is unset. */
+const char *bwrap_inner_library_path(void);
 
 int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		const struct bwrap_build_opts *opts, struct bwrap_cmd *out, ab_error *err);

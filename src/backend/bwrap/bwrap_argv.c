@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "common/error.h"
 #include "inner/inner.h"
@@ -144,6 +145,16 @@ static void push_expects(struct bwrap_cmd *cmd, const struct plan *plan, const b
 	free(ex);
 }
 
+const char *bwrap_inner_library_path(void)
+{
+	/* AT_BASE is the dynamic loader's address, 0 without one (static
+	 * and static-pie executables) */
+	if (getauxval(AT_BASE) == 0)
+		return NULL;
+	const char *v = getenv("LD_LIBRARY_PATH");
+	return v && *v ? v : NULL;
+}
+
 int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		const struct bwrap_build_opts *opts, struct bwrap_cmd *cmd, ab_error *err)
 {
@@ -200,6 +211,11 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		cmd->status_is_json = info->json_status_fd;
 		strv_push(a, info->json_status_fd ? "--json-status-fd" : "--info-fd");
 		push_fd_arg(cmd, add_fd(cmd, BFD_STATUS));
+	}
+	if (opts->env_fd && opts->inner_library_path) {
+		strv_push(a, "--setenv");
+		strv_push(a, "LD_LIBRARY_PATH");
+		strv_push(a, opts->inner_library_path);
 	}
 	if (info->argv0) {
 		strv_push(a, "--argv0");

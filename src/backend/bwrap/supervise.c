@@ -308,6 +308,7 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 		.stderr_fd = true,
 		.life_fd = true,
 		.env_fd = true,
+		.inner_library_path = bwrap_inner_library_path(),
 		.ctty = sandbox_proxy_ctty(req),
 	};
 	ret = bwrap_build(req->plan, req->bwrap, &bo, &cmd, err);
