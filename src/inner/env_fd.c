@@ -66,7 +66,9 @@ char **env_fd_load(int fd, const char **what)
 	char *text = NULL;
 	if (size) {
 		*what = "mmap";
-		text = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		/* read-only: kernels before 6.7 refuse a writable mapping of
+		 * a write-sealed memfd, even a private one; exec only reads */
+		text = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (text == MAP_FAILED)
 			return NULL;
 		*what = "parse (the last entry does not end in NUL)";
