@@ -217,6 +217,17 @@ AB_EXPORT int ab_policy_add_allow_unix(ab_policy *p, const char *path, ab_error 
  * "Credentials"). Without it every entry that exists under $HOME (and
  * where a tool's variable points) is hidden. EINVAL for an unknown name. */
 AB_EXPORT int ab_policy_allow_credentials(ab_policy *p, const char *name, ab_error *err);
+/* The environment policy (README "Environment"): which of the caller's
+ * variables (ab_run_options.envp, or the process's) the command sees.
+ * inherit: "all" (the default), "core" or "none". kind: "exclude" or
+ * "include_only" (a case-insensitive glob on the name), "keep" (an exact
+ * name passed through whatever the other rules and the built-in secret
+ * list say) or "set" ("NAME=VALUE", the last value for a name wins).
+ * Lists add up. EINVAL for an unknown word or a malformed rule, and for
+ * a set of AGENTBOX_*. agentbox's own variables are set after the
+ * policy and cannot be removed or overridden by it. */
+AB_EXPORT int ab_policy_set_env_inherit(ab_policy *p, const char *inherit, ab_error *err);
+AB_EXPORT int ab_policy_add_env_rule(ab_policy *p, const char *kind, const char *text, ab_error *err);
 /* Nested repositories: how many directory levels below each writable root
  * are searched for .git (default 4, 0 = the root's own .git only, at most
  * 32), and whether a search that reaches its bound of entries or time may
@@ -327,8 +338,11 @@ typedef struct ab_run_options {
 	int stderr_fd;
 	/* The command's environment, "NAME=VALUE" strings ending in NULL, or
 	 * NULL for the calling process's (the default). Borrowed for the
-	 * call. agentbox's own variables are set over it (AGENTBOX_SANDBOX,
-	 * AGENTBOX_NETWORK, and with AB_NET_PROXY the proxy's). */
+	 * call. It is the base the policy's environment rules filter
+	 * (ab_policy_add_env_rule; the built-in secret list drops
+	 * secret-looking names by default); agentbox's own variables are set
+	 * over the result (AGENTBOX_SANDBOX, AGENTBOX_NETWORK, and with
+	 * AB_NET_PROXY the proxy's). */
 	char *const *envp;
 	/* NULL, or who chose `backend` when it was not the caller's explicit
 	 * choice (the CLI sets "AGENTBOX_BACKEND"): named in the start
@@ -369,9 +383,9 @@ AB_EXPORT void ab_run_options_init_size(ab_run_options *o, size_t size);
  * gone: every process in it has ended.
  *
  * The command gets the caller's stdin, stdout and stderr and the caller's
- * environment (plus AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK), unless the
- * options name other fds (stdin_fd, stdout_fd, stderr_fd) or another
- * environment (envp).
+ * environment filtered by the policy's environment rules (plus
+ * AGENTBOX_SANDBOX=1 and AGENTBOX_NETWORK), unless the options name other
+ * fds (stdin_fd, stdout_fd, stderr_fd) or another environment (envp).
  *
  * Effects on the calling process, for programs with threads:
  *  - SIGHUP, SIGINT, SIGQUIT, SIGTERM and SIGCHLD are blocked in the

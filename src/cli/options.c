@@ -68,6 +68,16 @@ void cli_usage(FILE *out)
 	      "                        below each writable root (default 4; 0 = top level only)\n"
 	      "  --git-scan-partial    when that search reaches its bound of entries or time,\n"
 	      "                        protect what it found instead of refusing the run\n"
+	      "  --env-inherit all|core|none\n"
+	      "                        the caller's variables the command starts from\n"
+	      "                        (default all; core: HOME, PATH, LANG, TERM ...)\n"
+	      "  --env-exclude PAT     drop variables whose name matches PAT (a glob,\n"
+	      "                        any case; repeatable). Secret-looking names\n"
+	      "                        (*KEY*, *TOKEN*, *SECRET*, AWS_* ...) are always\n"
+	      "                        dropped: see README \"Environment\"\n"
+	      "  --env-include-only PAT  keep only variables matching a PAT (repeatable)\n"
+	      "  --env-keep NAME       pass NAME through whatever the rules say (repeatable)\n"
+	      "  --env-set NAME=VALUE  give the command NAME=VALUE (repeatable)\n"
 	      "  --net none|full|proxy network access (default none; proxy when domain\n"
 	      "                        rules are given): proxy leaves only agentbox's\n"
 	      "                        policy proxy, which applies the domain rules and\n"
@@ -119,7 +129,8 @@ static bool takes_value(const char *opt)
 		"--allow-unix", "--allow-credentials", "--write-create", "--cache", "--allow-read",
 		"-C", "--cd", "--timeout", "--events-fd", "--backend", "--require",
 		"--allow-domain", "--deny-domain", "--approvals-fd", "--approval-timeout",
-		"--approvals-save", "--git-scan-depth", "--git", NULL,
+		"--approvals-save", "--git-scan-depth", "--git",
+		"--env-inherit", "--env-exclude", "--env-include-only", "--env-keep", "--env-set", NULL,
 	};
 	for (size_t i = 0; with_value[i]; i++)
 		if (strcmp(opt, with_value[i]) == 0)
@@ -235,6 +246,18 @@ int cli_settle_network(ab_policy *p, const struct net_flags *f, const char *file
 	return 0;
 }
 
+/* --env-inherit, --env-exclude, --env-include-only, --env-keep and
+ * --env-set (README "Environment"). */
+static int cli_apply_env_flag(ab_policy *p, const char *name, const char *v, ab_error *err)
+{
+	if (strcmp(name, "--env-inherit") == 0)
+		return ab_policy_set_env_inherit(p, v, err);
+	const char *kind = strcmp(name, "--env-exclude") == 0 ? "exclude" :
+			   strcmp(name, "--env-include-only") == 0 ? "include_only" :
+			   strcmp(name, "--env-keep") == 0 ? "keep" : "set";
+	return ab_policy_add_env_rule(p, kind, v, err);
+}
+
 /* Pass 2: the rule flags, in the order given, over the layers below
  * them (cli/config_stack.c). */
 int cli_apply_flags(ab_policy *p, char **argv, int end, const char *base, ab_error *err)
@@ -282,6 +305,9 @@ int cli_apply_flags(ab_policy *p, char **argv, int end, const char *base, ab_err
 			ab_git_mode mode = AB_GIT_PROTECT;
 			ab_git_mode_parse(v, &mode);
 			ab_policy_set_git(p, mode);
+			continue;
+		} else if (strncmp(name, "--env-", 6) == 0) {
+			r = cli_apply_env_flag(p, name, v, err);
 			continue;
 		} else if (strcmp(name, "--git-scan-depth") == 0) {
 			/* after every file: the flag wins over their key;
@@ -461,6 +487,11 @@ int cli_parse(int argc, char **argv, struct cli *cli, ab_error *err)
 			glob_partial = true;
 		} else if (strcmp(name, "--no-default-secret-globs") == 0) {
 			no_secret_globs = true;
+		} else if (strcmp(name, "--env-inherit") == 0) {
+			enum env_inherit how;
+			if (!env_inherit_parse(v, &how))
+				return ab_fail(err, EINVAL, "--env-inherit: '%s' is not all, core or none", v);
+			/* applied with the other policy flags (cli_apply_flags) */
 		} else if (strcmp(name, "--git-scan-depth") == 0) {
 			char *endp;
 			errno = 0;

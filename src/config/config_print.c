@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "policy/env_json.h"
 #include "policy/policy.h"
 
 static bool from_preset(const struct policy_entry *e)
@@ -102,5 +103,6 @@ void config_print_json(const ab_policy *p, const char *preset, sbuf *b)
 	if (p->git_scan_depth_set)
 		sbuf_addf(b, ",\n  \"git_scan_depth\": %d", p->git_scan_depth);
 	policy_globs_print_json(&p->globs, b);
+	env_json_print(b, &p->env);
 	sbuf_add(b, "\n}\n");
 }

@@ -148,5 +148,6 @@ int config_widenings(const ab_policy *without, const ab_policy *with, const char
 		if (!has_name(with->protect, with->n_protect, without->protect[i]))
 			strv_push_owned(out, xasprintf("unprotects %s (no longer kept read-only under writable roots)",
 						       without->protect[i]));
+	config_env_widenings(&without->env, &with->env, out);
 	return 0;
 }

@@ -29,14 +29,17 @@
 #include <unistd.h>
 
 #include "agentbox.h"
+#include "inner/env_fd.h"
 #include "inner/landlock_enforce.h"
 #include "inner/seccomp.h"
 #include "inner/seccomp_notify.h"
 #include "inner/verify.h"
 #include "net/bridge.h"
 
+extern char **environ;
+
 #define INNER_USAGE \
-	"usage: agentbox __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N] [--life-fd N] [--ctty on]\n" \
+	"usage: agentbox __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N] [--life-fd N] [--ctty on] [--env-fd N]\n" \
 	"                        [--expect KIND:DEV:INO:PATH]... -- COMMAND [ARG...]"
 
 
@@ -81,6 +84,7 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 	a->seccomp_flags = 0; /* the namespace backends: an IPC namespace of their own */
 	a->bridge_fd = -1;
 	a->life_fd = -1;
+	a->env_fd = -1;
 	a->ctty = false;
 	a->broker_fd = -1;
 	a->broker_fs = false;
@@ -115,6 +119,8 @@ static void parse_args(int argc, char **argv, struct inner_config *a)
 			a->bridge_fd = parse_fd(opt, argv[++i]);
 		} else if (strcmp(opt, "--life-fd") == 0) {
 			a->life_fd = parse_fd(opt, argv[++i]);
+		} else if (strcmp(opt, "--env-fd") == 0) {
+			a->env_fd = parse_fd(opt, argv[++i]);
 		} else if (strcmp(opt, "--ctty") == 0) {
 			if (strcmp(argv[++i], "on") != 0)
 				usage_error("--ctty takes 'on', got", argv[i]);
@@ -468,6 +474,15 @@ _Noreturn void inner_enter(const struct inner_config *c)
 
 	check_capabilities();
 	restore_stderr(a.stderr_fd);
+	/* Setup ran without the command's environment; from here on only
+	 * the command's own lookup (execvp's PATH) and exec use it. */
+	if (a.env_fd > 0) {
+		const char *what;
+		char **envp = env_fd_load(a.env_fd, &what);
+		if (!envp)
+			die("cannot %s the command's environment (fd %d): %s", what, a.env_fd, strerror(errno));
+		environ = envp;
+	}
 	int tty_fd = take_terminal(&a);
 	open_bridge(&a);
 	harden(&a);

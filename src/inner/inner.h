@@ -4,7 +4,7 @@
  *
  * Invocation (built by the backend, never by users):
  *   <agentbox> __inner [--net none|full|proxy] [--stderr-fd N] [--bridge-fd N]
- *                      [--life-fd N] [--ctty on]
+ *                      [--life-fd N] [--ctty on] [--env-fd N]
  *                      [--expect KIND:DEV:INO:PATH]... -- COMMAND [ARG...]
  *
  * Steps, in this order: check that every --expect path holds what the plan
@@ -46,6 +46,9 @@ struct inner_config {
 	 * EOF agentbox is gone and the sandbox ends (the bwrap backend, whose
 	 * own --die-with-parent leaves a window at start-up). */
 	int life_fd;
+	/* The command's environment (inner/env_fd.h), or <= 0: the stage's
+	 * own environment is the command's (the backends without an exec). */
+	int env_fd;
 	/* The terminal among fds 0-2 is agentbox's pty (--approvals-tty):
 	 * take it as the session's controlling terminal and give the command
 	 * its foreground. */

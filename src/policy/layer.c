@@ -30,6 +30,7 @@ void policy_merge_rules(ab_policy *p, const ab_policy *rules, const strv *protec
 					     rules->allow_credentials[i].origin, NULL);
 	if (rules->git_set)
 		ab_policy_set_git(p, rules->git);
+	env_policy_merge(&p->env, &rules->env);
 	if (rules->git_scan_depth_set) {
 		p->git_scan_depth = rules->git_scan_depth;
 		p->git_scan_depth_set = true;

@@ -151,6 +151,7 @@ static void policy_copy(const ab_policy *src, ab_policy **out)
 	c->git_scan_depth = src->git_scan_depth;
 	c->git_scan_depth_set = src->git_scan_depth_set;
 	c->git_scan_partial = src->git_scan_partial;
+	env_policy_merge(&c->env, &src->env);
 	c->git = src->git;
 	c->git_set = src->git_set;
 	policy_globs_merge(&c->globs, &src->globs);
@@ -229,6 +230,7 @@ void ab_policy_free(ab_policy *p)
 	policy_free_allow_unix(p);
 	policy_free_allow_credentials(p);
 	policy_globs_free(&p->globs);
+	env_policy_free(&p->env);
 	free(p);
 }
 

@@ -6,6 +6,7 @@
 #include "agentbox.h"
 #include "policy/domain.h"
 #include "policy/glob_rules.h"
+#include "policy/env_policy.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -68,6 +69,7 @@ struct ab_policy {
 	size_t n_allow_credentials, cap_allow_credentials;
 	/* deny globs, --allow-read, their walk's bounds (policy/glob_rules.h) */
 	struct policy_globs globs;
+	struct env_policy env; /* the command's environment (env_policy.h) */
 };
 
 #define POLICY_GIT_SCAN_DEPTH_DEFAULT 4

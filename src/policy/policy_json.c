@@ -24,6 +24,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "policy/glob_json.h"
+#include "policy/env_json.h"
 #include "policy/layer.h"
 
 #define POLICY_FORMAT_VERSION 1
@@ -817,9 +818,29 @@ static int load_globs(struct loader *ld, json_t *root)
 	return fail_at(ld, at, n, false, "%s", e.msg);
 }
 
+/* "env": the command's environment (policy/env_json.c). */
+static int load_env(struct loader *ld, json_t *root)
+{
+	json_t *env = json_object_get(root, "env");
+	if (!env)
+		return 0;
+	struct env_json_error e;
+	if (env_json_load(env, ld->source, &ld->stage->env, &e) == 0)
+		return 0;
+	struct jstep at[3] = {{.key = "env"}};
+	size_t n = 1;
+	if (e.key)
+		at[n++].key = e.key;
+	if (e.key && e.set_name)
+		at[n++].key = e.set_name;
+	else if (e.key && e.has_index)
+		at[n++].index = e.index;
+	return fail_at(ld, at, n, e.at_key, "%s", e.message);
+}
+
 static const char *const top_keys[] = {
 	"version", "preset", "filesystem", "protect", "unprotect", "network", "git", "git_scan_depth",
-	"allow_credentials", "cache", "deny_globs", "allow_read", "glob_limits", "default_secret_globs", NULL,
+	"allow_credentials", "cache", "deny_globs", "allow_read", "glob_limits", "default_secret_globs", "env", NULL,
 };
 
 static int load_root(struct loader *ld, json_t *root)
@@ -839,7 +860,7 @@ static int load_root(struct loader *ld, json_t *root)
 		const struct jstep at[] = {{.key = key}};
 		_cleanup_free_ char *q = quoted(key);
 		return fail_at(ld, at, 1, true,
-			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials, cache, deny_globs, allow_read, glob_limits, default_secret_globs)",
+			       "unknown key %s (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials, cache, deny_globs, allow_read, glob_limits, default_secret_globs, env)",
 			       q);
 	}
 	int r;
@@ -850,7 +871,7 @@ static int load_root(struct loader *ld, json_t *root)
 	    (r = load_protect(ld, root)) < 0 || (r = load_unprotect(ld, root)) < 0 ||
 	    (r = load_network(ld, root)) < 0 || (r = load_git(ld, root)) < 0 ||
 	    (r = load_git_scan_depth(ld, root)) < 0 || (r = load_allow_credentials(ld, root)) < 0 ||
-	    (r = load_cache(ld, root)) < 0 || (r = load_globs(ld, root)) < 0)
+	    (r = load_cache(ld, root)) < 0 || (r = load_globs(ld, root)) < 0 || (r = load_env(ld, root)) < 0)
 		return r;
 	return 0;
 }

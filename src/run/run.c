@@ -19,6 +19,7 @@
 #include "run/run.h"
 #include "run/create_dirs.h"
 #include "run/run_options.h"
+#include "run/env_report.h"
 #include "run/git_watch.h"
 #include "run/self_check.h"
 #include "run/socket_posture.h"
@@ -255,7 +256,7 @@ static void append_posture(sbuf *b, const struct plan *plan, const struct backen
 
 static void emit_start(const struct events *ev, const ab_run_options *o, const struct plan *plan,
 		       const struct backend_choice *c, const struct self_check *self,
-		       char *const argv[], const char *retry)
+		       char *const argv[], const char *retry, const struct env_result *env)
 {
 	sbuf b = {0};
 	sbuf_addf(&b, "{\"event\":\"start\",\"backend\":\"%s\",\"backend_reason\":", c->b->name);
@@ -273,6 +274,8 @@ static void emit_start(const struct events *ev, const ab_run_options *o, const s
 		sbuf_add_json_string(&b, argv[i]);
 	}
 	sbuf_addf(&b, "],\"pid\":%d", (int)getpid());
+	if (env)
+		env_report_start_json(&b, env);
 	if (retry) {
 		sbuf_add(&b, ",\"retry\":");
 		sbuf_add_json_string(&b, retry);
@@ -318,7 +321,7 @@ static int run_with(struct backend_choice *c, const struct backend_ctx *ctx,
 	int r = 0;
 	*host_refused = false;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		emit_start(req->ev, req->opts, plan, c, req->self, req->command, retry);
+		emit_start(req->ev, req->opts, plan, c, req->self, req->command, retry, req->env);
 		r = c->b->supervise(req, c, exit_status, host_refused, err);
 		if (r == SUPERVISE_RETRY_NO_PROC) {
 			warn_proc_retry(req->ev, plan);
@@ -457,11 +460,13 @@ struct prestart {
 	struct run_facts f;
 	struct plan plan;
 	struct self_check self;
+	struct env_result env;
 };
 
 static void prestart_free(struct prestart *ps)
 {
 	self_check_free(&ps->self);
+	env_result_free(&ps->env);
 	plan_free(&ps->plan);
 	facts_free(&ps->f);
 }
@@ -484,6 +489,9 @@ static int prestart_body(void *ctx)
 		if ((r = resolve(ps->p, ps->o, &ps->f, &ps->plan, ps->err)) < 0)
 			return r;
 	}
+	r = env_report_eval(ps->p, ps->o, &ps->plan, &ps->env, ps->err);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < ps->plan.n_warnings; i++)
 		events_warning(ps->ev, ps->plan.warnings[i].code, ps->plan.warnings[i].path,
 			       ps->plan.warnings[i].message);
@@ -522,9 +530,13 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 	int r = prestart(&ps);
 	if (r < 0)
 		return r;
+	/* the command's environment is the policy's from here on */
+	ab_run_options eo = *o;
+	eo.envp = ps.env.env;
 	struct supervise_request req = {
 		.plan = &ps.plan, .self_path = ps.f.self_exe,
-		.command = argv, .opts = o, .ev = &ev, .self = &ps.self, .hooks = hooks,
+		.command = argv, .opts = &eo, .ev = &ev, .self = &ps.self, .hooks = hooks,
+		.env = &ps.env,
 	};
 	struct backend_ctx ctx = {.state_dir = ps.f.state_dir, .exact = o->exact, .for_run = true};
 	struct git_watch gw;
@@ -585,7 +597,8 @@ static bool choose_for_explain(const ab_run_options *o, const struct plan *plan,
 
 static void explain_json(const struct plan *plan, const ab_run_options *o, const struct backend_choice *c,
 			 const struct self_check *self, char *const *command, const char *self_exe,
-			 bool usable, ab_error *berr, FILE *out)
+			 bool usable, ab_error *berr, const ab_policy *p, const struct env_result *env,
+			 FILE *out)
 {
 	sbuf b = {0}, extra = {0};
 	if (usable && c->b->explain_json)
@@ -607,6 +620,7 @@ static void explain_json(const struct plan *plan, const ab_run_options *o, const
 		sbuf_add(&b, ",");
 		append_posture(&b, plan, c, o, self);
 	}
+	env_report_explain_json(&b, p, env);
 	sbuf_add(&b, "}\n");
 	fputs(b.s, out);
 	sbuf_free(&b);
@@ -661,6 +675,9 @@ static int explain_body(void *ctx)
 	r = resolve(a->p, a->o, &ps->f, &ps->plan, a->err);
 	if (r < 0)
 		return r;
+	r = env_report_eval(a->p, a->o, &ps->plan, &ps->env, a->err);
+	if (r < 0)
+		return r;
 	static char placeholder_cmd[] = "COMMAND";
 	static char *const default_cmd[] = {placeholder_cmd, NULL};
 	char *const *command = a->argv && a->argv[0] ? a->argv : default_cmd;
@@ -669,9 +686,12 @@ static int explain_body(void *ctx)
 	struct backend_ctx bctx = {.state_dir = ps->f.state_dir};
 	bool usable = choose_for_explain(a->o, &ps->plan, &bctx, &a->c, &berr);
 	if (a->json)
-		explain_json(&ps->plan, a->o, &a->c, &ps->self, command, ps->f.self_exe, usable, &berr, a->out);
-	else
+		explain_json(&ps->plan, a->o, &a->c, &ps->self, command, ps->f.self_exe, usable, &berr,
+			     a->p, &ps->env, a->out);
+	else {
 		explain_text(&ps->plan, &a->c, &ps->self, command, ps->f.self_exe, usable, &berr, a->out);
+		env_report_explain_text(a->out, a->p, &ps->env);
+	}
 	return 0;
 }
 

@@ -41,6 +41,9 @@ struct supervise_request {
 	struct landlock_prep *landlock; /* the Landlock backend's prepared rules */
 	const struct self_check *self;  /* agentbox's own binary vs the plan (posture) */
 	const struct run_hooks *hooks;  /* ab_start's, or NULL */
+	/* The environment policy's outcome (run/env_report.h): opts->envp
+	 * is its environment; the start event names what it dropped. */
+	const struct env_result *env;
 };
 
 #endif

@@ -128,6 +128,8 @@ install -m 0755 "$(dirname "$PROBE_SRC")/rename2" "$BIN/rename2"
 install -m 0755 "$(dirname "$PROBE_SRC")/ll_lib" "$BIN/ll_lib"
 # xattr and fd-based metadata calls for t_landlock.sh's broker cases.
 install -m 0755 "$(dirname "$PROBE_SRC")/meta" "$BIN/meta"
+# An LD_PRELOAD library that aborts in the sandbox's setup (t_env.sh).
+install -m 0644 "$(dirname "$PROBE_SRC")/preload_marker.so" "$BIN/preload_marker.so"
 install -m 0644 "$SRC_DIR/run.sh" "$SRC_DIR/lib.sh" "$SRC_DIR"/t_*.sh "$SUITE/"
 
 # prepare_pass NAME UID: directories owned by the pass user.

@@ -96,6 +96,12 @@ static void run_with_stdio_and_env(ab_backend backend)
 	 * sandbox's reach, so the run is not refused for it */
 	assert_int_equal(ab_policy_apply_preset(p, "read-only", &err), 0);
 	assert_int_equal(ab_policy_add_path(p, dir, AB_ACCESS_WRITE, "test", &err), 0);
+	/* the environment policy applies to envp: a built-in drop, a keep
+	 * that passes a secret-looking name, a set */
+	assert_int_equal(ab_policy_add_env_rule(p, "keep", "KEEP_SECRET", &err), 0);
+	assert_int_equal(ab_policy_add_env_rule(p, "set", "SET_ME=s", &err), 0);
+	assert_int_equal(ab_policy_add_env_rule(p, "keep", "A*", &err), -EINVAL);
+	assert_int_equal(ab_policy_set_env_inherit(p, "some", &err), -EINVAL);
 	ab_run_options o;
 	ab_run_options_init(&o);
 	o.backend = backend;
@@ -104,11 +110,13 @@ static void run_with_stdio_and_env(ab_backend backend)
 	o.stdin_fd = in[0];
 	o.stdout_fd = out[1];
 	o.stderr_fd = errp[1];
-	char foo[] = "FOO=bar", path[] = "PATH=/usr/bin:/bin";
-	char *env[] = {foo, path, NULL};
+	char foo[] = "FOO=bar", path[] = "PATH=/usr/bin:/bin", tok[] = "SOME_TOKEN=t",
+	     kept[] = "KEEP_SECRET=k";
+	char *env[] = {foo, path, tok, kept, NULL};
 	o.envp = env;
 	char sh[] = "/bin/sh", c[] = "-c",
-	     script[] = "read x; echo \"$x $FOO ${AB_API_CALLER_ONLY:-unset} $AGENTBOX_SANDBOX\"; echo oops >&2";
+	     script[] = "read x; echo \"$x $FOO ${AB_API_CALLER_ONLY:-unset} $AGENTBOX_SANDBOX"
+			" ${SOME_TOKEN:-gone} $KEEP_SECRET $SET_ME\"; echo oops >&2";
 	char *argv[] = {sh, c, script, NULL};
 	int status = -1;
 	int r = ab_run(p, &o, argv, &status, &err);
@@ -125,7 +133,7 @@ static void run_with_stdio_and_env(ab_backend backend)
 	if (r < 0)
 		fail_msg("ab_run on %s: %s", ab_backend_name(backend), err.message);
 	assert_int_equal(status, 0);
-	assert_string_equal(got_out, "hello bar unset 1\n");
+	assert_string_equal(got_out, "hello bar unset 1 gone k s\n");
 	assert_string_equal(got_err, "oops\n");
 }
 

@@ -133,6 +133,7 @@ static const char *fd_kind_name(enum bwrap_fd_kind k)
 	case BFD_STATUS: return "status";
 	case BFD_BRIDGE: return "bridge";
 	case BFD_LIFE: return "life";
+	case BFD_ENV: return "env";
 	}
 	return "?";
 }
@@ -607,6 +608,39 @@ static void test_argv0_goes_right_before_separator(void **state)
 
 /* The life pipe reaches the inner stage whatever bwrap supports: it is
  * agentbox's own, not a bwrap option. */
+/* The command's environment goes to the inner stage by fd, not through
+ * bwrap's environment (inner/env_fd.h). */
+static void test_env_fd_goes_to_the_inner_stage(void **state)
+{
+	(void)state;
+	struct plan plan;
+	hand_plan(&plan);
+	plan.mount_proc = false;
+	struct bwrap_info info = info_none();
+	struct bwrap_build_opts opts = opts_plain();
+	opts.life_fd = true;
+	opts.env_fd = true;
+	struct bwrap_cmd bc;
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-net"
+		   " --chdir /work/p -- /proc/self/fd/3 __inner --net none --life-fd 4 --env-fd 5 -- true",
+		   "3:self 4:life 5:env");
+	bwrap_cmd_free(&bc);
+	/* a dynamically loaded agentbox: its own library path, for the inner
+	 * stage only */
+	opts.inner_library_path = "/opt/ab/lib";
+	build_ok(&plan, &info, &opts, &bc);
+	assert_cmd(&bc,
+		   "bwrap --new-session --die-with-parent --ro-bind / / --dev /dev"
+		   " --unshare-user --unshare-pid --unshare-net"
+		   " --chdir /work/p --setenv LD_LIBRARY_PATH /opt/ab/lib -- /proc/self/fd/3 __inner --net none --life-fd 4 --env-fd 5 -- true",
+		   "3:self 4:life 5:env");
+	bwrap_cmd_free(&bc);
+	plan_free(&plan);
+}
+
 static void test_life_fd_goes_to_the_inner_stage(void **state)
 {
 	(void)state;
@@ -926,6 +960,7 @@ int main(void)
 		T_(test_argv0_goes_right_before_separator),
 		T_(test_minimal_bwrap_gets_only_basic_flags),
 		T_(test_life_fd_goes_to_the_inner_stage),
+		T_(test_env_fd_goes_to_the_inner_stage),
 		T_(test_ctty_goes_to_the_inner_stage_only_when_asked),
 		T_(test_skip_op_drops_exactly_that_op),
 		T_(test_one_fd_per_empty_file_numbered_in_order),

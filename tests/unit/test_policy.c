@@ -541,7 +541,7 @@ static void test_json_top_level_must_be_object(void **state)
 static void test_json_unknown_top_level_key_is_rejected(void **state)
 {
 	assert_load_error("{\"version\": 1,\n  \"filesytem\": {}}",
-			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials, cache, deny_globs, allow_read, glob_limits, default_secret_globs)");
+			  "p.json:2:3: unknown key \"filesytem\" (known keys: version, preset, filesystem, protect, unprotect, network, git, git_scan_depth, allow_credentials, cache, deny_globs, allow_read, glob_limits, default_secret_globs, env)");
 }
 
 /* "deny_globs", "allow_read", "glob_limits", "default_secret_globs"

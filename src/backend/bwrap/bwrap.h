@@ -47,6 +47,7 @@ enum bwrap_fd_kind {
 	BFD_STATUS,  /* write end of the --json-status-fd / --info-fd pipe */
 	BFD_BRIDGE,  /* --net proxy: the inner stage sends the bridge's listeners here */
 	BFD_LIFE,    /* read end of a pipe only agentbox writes: EOF means agentbox died */
+	BFD_ENV,     /* the command's environment, a sealed memfd (inner/env_fd.h) */
 };
 
 struct bwrap_fd {
@@ -68,8 +69,23 @@ struct bwrap_build_opts {
 	bool status_fd;           /* ask bwrap to report the child's pid and exit */
 	bool stderr_fd;           /* route bwrap's own stderr apart from the command's */
 	bool life_fd;             /* pass BFD_LIFE to the inner stage (--life-fd) */
+	/* pass BFD_ENV (--env-fd): bwrap and the inner stage then run with
+	 * a clean environment and the command gets its own at its exec */
+	bool env_fd;
+	/* With env_fd: LD_LIBRARY_PATH for the inner stage alone (bwrap
+	 * --setenv), or NULL; see bwrap_inner_library_path. */
+	const char *inner_library_path;
 	bool ctty;                /* the inner stage's --ctty on (inner.h) */
 };
+
+/* The inner stage is agentbox's own program executed again: when that
+ * program was loaded by the dynamic loader (a program linking
+ * libagentbox.so, a sanitizer build), it needs the library path it was
+ * started with to start at all. That is agentbox's own process's
+ * LD_LIBRARY_PATH (the caller's choice for its own process), never the
+ * command's environment. NULL for a static agentbox (the CLI) or when
+ * the variable is unset. */
+const char *bwrap_inner_library_path(void);
 
 int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		const struct bwrap_build_opts *opts, struct bwrap_cmd *out, ab_error *err);

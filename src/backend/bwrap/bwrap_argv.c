@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "common/error.h"
 #include "inner/inner.h"
@@ -144,6 +145,16 @@ static void push_expects(struct bwrap_cmd *cmd, const struct plan *plan, const b
 	free(ex);
 }
 
+const char *bwrap_inner_library_path(void)
+{
+	/* AT_BASE is the dynamic loader's address, 0 without one (static
+	 * and static-pie executables) */
+	if (getauxval(AT_BASE) == 0)
+		return NULL;
+	const char *v = getenv("LD_LIBRARY_PATH");
+	return v && *v ? v : NULL;
+}
+
 int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		const struct bwrap_build_opts *opts, struct bwrap_cmd *cmd, ab_error *err)
 {
@@ -168,7 +179,8 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		if (opts->skip_op && opts->skip_op[i])
 			continue;
 		/* room for this op's fd plus the status, life (and bridge) fds */
-		size_t after = (plan->net == AB_NET_PROXY ? 2 : 1) + (opts->life_fd ? 1 : 0);
+		size_t after = (plan->net == AB_NET_PROXY ? 2 : 1) + (opts->life_fd ? 1 : 0) +
+			       (opts->env_fd ? 1 : 0);
 		if (cmd->n_fds + 1 + after > sizeof(cmd->fds) / sizeof(cmd->fds[0])) {
 			bwrap_cmd_free(cmd);
 			return ab_fail(err, E2BIG, "the policy needs more than %zu empty-file masks; simplify it",
@@ -200,6 +212,11 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		strv_push(a, info->json_status_fd ? "--json-status-fd" : "--info-fd");
 		push_fd_arg(cmd, add_fd(cmd, BFD_STATUS));
 	}
+	if (opts->env_fd && opts->inner_library_path) {
+		strv_push(a, "--setenv");
+		strv_push(a, "LD_LIBRARY_PATH");
+		strv_push(a, opts->inner_library_path);
+	}
 	if (info->argv0) {
 		strv_push(a, "--argv0");
 		strv_push(a, "agentbox-inner");
@@ -224,6 +241,12 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 	if (opts->life_fd) {
 		strv_push(a, "--life-fd");
 		push_fd_arg(cmd, add_fd(cmd, BFD_LIFE));
+	}
+	/* bwrap and the inner stage run with a clean environment; the
+	 * command's comes through this fd (inner/env_fd.h) */
+	if (opts->env_fd) {
+		strv_push(a, "--env-fd");
+		push_fd_arg(cmd, add_fd(cmd, BFD_ENV));
 	}
 	if (opts->ctty) {
 		strv_push(a, "--ctty");

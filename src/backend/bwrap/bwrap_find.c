@@ -86,7 +86,11 @@ static int capture(const char *path, const char *arg, char **out, ab_error *err)
 			dup2(null, 0);
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
-		execl(path, "bwrap", arg, (char *)NULL);
+		/* without the caller's environment, as every start of bwrap
+		 * (supervise.c): LD_PRELOAD and the like must not shape what
+		 * agentbox learns about it */
+		static char *const no_env[] = {NULL};
+		execle(path, "bwrap", arg, (char *)NULL, no_env);
 		_exit(127);
 	}
 	close(pfd[1]);

@@ -66,7 +66,8 @@ static int build(const struct plan *plan, const struct backend_choice *c, char *
 {
 	struct bwrap_build_opts bo = {
 		.command = command, .self_path = self_exe,
-		.status_fd = true, .stderr_fd = true, .life_fd = true,
+		.status_fd = true, .stderr_fd = true, .life_fd = true, .env_fd = true,
+		.inner_library_path = bwrap_inner_library_path(),
 	};
 	return bwrap_build(plan, &c->bw, &bo, cmd, err);
 }

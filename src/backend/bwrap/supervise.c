@@ -23,12 +23,15 @@
 #include "backend/bwrap/keeper.h"
 #include "supervisor/sandbox_proxy.h"
 #include "supervisor/watch.h"
+#include "inner/env_fd.h"
+
+extern char **environ;
 
 /* In the child, between fork and exec: only async-signal-safe calls. Puts
  * each descriptor the command line names at its number, sends bwrap's own
  * stderr to the capture pipe, closes everything else. */
 struct child_fds {
-	int self, status_w, bridge, life, err_w;
+	int self, status_w, bridge, life, err_w, env;
 	int stdio[3];
 };
 
@@ -62,6 +65,7 @@ static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char
 		case BFD_STATUS: s = f->status_w; break;
 		case BFD_BRIDGE: s = f->bridge; break;
 		case BFD_LIFE: s = f->life; break;
+		case BFD_ENV: s = f->env; break;
 		default: s = -1;
 		}
 		if (s < 0)
@@ -118,6 +122,21 @@ static void add_setup_hint(ab_error *err, const char *text)
 		ab_error_hint(err, "fix: check that the paths named above exist and are accessible to you; `agentbox explain` shows every mount");
 }
 
+/* bwrap's environment, and so the inner stage's: none of the command's
+ * (inner/env_fd.h). Only the sanitizer runtimes' options of agentbox's
+ * own environment pass, for sanitizer builds of agentbox: they are read
+ * by nothing else. */
+static char **setup_environ(void)
+{
+	static const char *const keep[] = {"ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS=", "TSAN_OPTIONS=", NULL};
+	strv env = {0};
+	for (char **e = environ; e && *e; e++)
+		for (size_t i = 0; keep[i]; i++)
+			if (strncmp(*e, keep[i], strlen(keep[i])) == 0)
+				strv_push(&env, *e);
+	return env.v ? env.v : xcalloc(1, sizeof(char *));
+}
+
 static int run_once(const struct supervise_request *req, const struct bwrap_cmd *cmd,
 		    struct watch_state *st, ab_error *err)
 {
@@ -125,6 +144,8 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 	int self_fd = -1, sfd = -1;
 	int ret = 0;
 	char **envp = watch_sandbox_environ(req->plan, req->opts->envp);
+	char **setup_env = setup_environ();
+	int env_fd = -1;
 	struct sandbox_proxy *sp = NULL;
 	struct bwrap_keeper keeper = {.pid = -1, .fd = -1};
 	bool want_status = false;
@@ -136,6 +157,14 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		self_fd = open(req->self_path, O_RDONLY | O_CLOEXEC);
 	if (self_fd < 0) {
 		ret = ab_fail_errno(err, errno, "cannot open agentbox's own binary (/proc/self/exe) to start the inner stage");
+		goto out;
+	}
+	env_fd = env_fd_create(envp);
+	if (env_fd < 0) {
+		ret = ab_fail_errno(err, -env_fd, "cannot hand the command's environment to the inner stage (a sealed memfd)");
+		if (env_fd == -E2BIG)
+			ab_error_hint(err, "the environment is larger than %u bytes; drop variables with --env-exclude or --env-inherit core",
+				      ENV_FD_MAX_BYTES);
 		goto out;
 	}
 	/* The life pipe's write end stays with us alone: the inner stage
@@ -173,9 +202,10 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		struct child_fds f = {
 			.self = self_fd, .status_w = status_p[1],
 			.bridge = sandbox_proxy_child_fd(sp), .life = life_p[0], .err_w = err_p[1],
+			.env = env_fd,
 		};
 		sandbox_proxy_stdio(sp, req->opts, f.stdio);
-		child_exec(cmd, req->bwrap->path, envp, &old, parent, keeper.pid, &f);
+		child_exec(cmd, req->bwrap->path, setup_env, &old, parent, keeper.pid, &f);
 	}
 
 	close(err_p[1]);
@@ -211,7 +241,10 @@ out:
 	}
 	if (self_fd >= 0)
 		close(self_fd);
+	if (env_fd >= 0)
+		close(env_fd);
 	watch_free_environ(envp);
+	watch_free_environ(setup_env);
 	return ret;
 }
 
@@ -274,6 +307,8 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 		.status_fd = true,
 		.stderr_fd = true,
 		.life_fd = true,
+		.env_fd = true,
+		.inner_library_path = bwrap_inner_library_path(),
 		.ctty = sandbox_proxy_ctty(req),
 	};
 	ret = bwrap_build(req->plan, req->bwrap, &bo, &cmd, err);
