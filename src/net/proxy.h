@@ -15,6 +15,7 @@
 
 struct proxy;
 struct events;
+struct refusal_log;
 
 /* A destination that no rule covers, waiting for an answer. */
 struct proxy_ask {
@@ -54,6 +55,7 @@ struct proxy_config {
 	unsigned header_timeout_ms, dns_timeout_ms, connect_timeout_ms;
 	unsigned max_conns;
 	const struct proxy_decider *decider; /* NULL: unmatched is refused */
+	struct refusal_log *refusals; /* policy refusals are added here, or NULL */
 };
 
 #define PROXY_DEFAULT_HEADER_TIMEOUT_MS 10000

@@ -30,6 +30,7 @@ struct run_hooks {
 	void *arg;
 };
 struct self_check;
+struct refusal_log;
 
 struct supervise_request {
 	const struct plan *plan;
@@ -41,6 +42,7 @@ struct supervise_request {
 	struct landlock_prep *landlock; /* the Landlock backend's prepared rules */
 	const struct self_check *self;  /* agentbox's own binary vs the plan (posture) */
 	const struct run_hooks *hooks;  /* ab_start's, or NULL */
+	struct refusal_log *refusals;   /* what the network refused (net/refusal_log.h) */
 };
 
 #endif

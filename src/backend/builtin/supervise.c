@@ -14,6 +14,7 @@
 #include "supervisor/supervisor.h"
 #include "common/util.h"
 #include "supervisor/blocks.h"
+#include "supervisor/net_counters.h"
 #include "supervisor/sandbox_proxy.h"
 #include "supervisor/watch.h"
 
@@ -76,7 +77,9 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	if (ret == 0) {
 		st.pid = st.sandbox_pid = child.pid;
 		st.relay = sandbox_proxy_relay(sp);
+		st.netc = net_counters_new(req);
 		watch_loop(&st, sfd, child.report_fd, -1, req->opts->timeout_sec);
+		net_counters_finish(st.netc, req->refusals);
 		close(child.report_fd);
 		close(child.life_fd);
 	}
