@@ -40,6 +40,11 @@ struct proxy_decider {
 	/* After every wakeup of the loop; returns the monotonic_ms() time it
 	 * wants to be called again at the latest, 0 for no deadline. */
 	double (*tick)(void *user, struct proxy *p, double now);
+	/* A destination this decider allowed was refused afterwards by the
+	 * address check (it resolves to a non-public address): the user who
+	 * said yes should learn that it did not help, and why. Optional. */
+	void (*overruled)(void *user, struct proxy *p, const char *host, unsigned port,
+			  const char *why);
 	/* From proxy_free, after every connection is closed: forget p. */
 	void (*detach)(void *user, struct proxy *p);
 	void *user;
