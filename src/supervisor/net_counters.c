@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fdpass.h"
 #include "common/util.h"
 #include "net/refusal_log.h"
 
@@ -15,6 +17,7 @@ struct net_counters {
 	bool tried;
 	int snmp, snmp6;       /* -1 until attached */
 	long long base4, base6; /* the values at attach */
+	int sock, child_sock;  /* net_counters_child_fd's pair, or -1 */
 };
 
 struct net_counters *net_counters_new(const struct supervise_request *req)
@@ -22,8 +25,51 @@ struct net_counters *net_counters_new(const struct supervise_request *req)
 	if (!req->refusals || req->plan->net != AB_NET_NONE)
 		return NULL;
 	struct net_counters *nc = xcalloc(1, sizeof(*nc));
-	nc->snmp = nc->snmp6 = -1;
+	nc->snmp = nc->snmp6 = nc->sock = nc->child_sock = -1;
 	return nc;
+}
+
+int net_counters_child_fd(struct net_counters *nc)
+{
+	if (!nc)
+		return -1;
+	if (nc->child_sock < 0) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+			return -1; /* no count, no failure: only the summary is poorer */
+		nc->sock = sv[0];
+		nc->child_sock = sv[1];
+	}
+	return nc->child_sock;
+}
+
+void net_counters_spawned(struct net_counters *nc)
+{
+	if (nc && nc->child_sock >= 0) {
+		close(nc->child_sock);
+		nc->child_sock = -1;
+	}
+}
+
+/* The files the sandbox sent, if it did. Its namespace was new, so its
+ * counters started at zero (base 0). */
+static void take_sent(struct net_counters *nc)
+{
+	if (nc->sock < 0 || nc->snmp >= 0)
+		return;
+	char msg[4];
+	int fds[FDPASS_MAX];
+	size_t n = 0;
+	ssize_t len = fdpass_recv(nc->sock, msg, sizeof(msg), fds, &n);
+	if (len == 1 && msg[0] == 'n' && n >= 1 && n <= 2) {
+		nc->snmp = fds[0];
+		nc->snmp6 = n == 2 ? fds[1] : -1;
+		nc->base4 = nc->base6 = 0;
+		nc->tried = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
 }
 
 long long net_counters_parse_snmp(const char *text, const char *field)
@@ -117,7 +163,7 @@ static int open_other(pid_t pid, const char *name)
 
 void net_counters_attach(struct net_counters *nc, pid_t pid)
 {
-	if (!nc || nc->tried || pid <= 0)
+	if (!nc || nc->tried || nc->sock >= 0 || pid <= 0)
 		return;
 	nc->tried = true;
 	nc->snmp = open_other(pid, "snmp");
@@ -132,6 +178,7 @@ void net_counters_finish(struct net_counters *nc, struct refusal_log *log)
 {
 	if (!nc)
 		return;
+	take_sent(nc);
 	unsigned long long attempts = 0;
 	long long v4 = no_routes(nc->snmp, false), v6 = no_routes(nc->snmp6, true);
 	if (v4 >= 0 && nc->base4 >= 0 && v4 > nc->base4)
@@ -143,5 +190,9 @@ void net_counters_finish(struct net_counters *nc, struct refusal_log *log)
 		close(nc->snmp);
 	if (nc->snmp6 >= 0)
 		close(nc->snmp6);
+	if (nc->sock >= 0)
+		close(nc->sock);
+	if (nc->child_sock >= 0)
+		close(nc->child_sock);
 	free(nc);
 }

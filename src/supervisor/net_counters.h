@@ -4,13 +4,16 @@
  * loopback, so a connect(2), sendto(2) or DNS query to any other address
  * fails with ENETUNREACH, and the kernel counts each in OutNoRoutes
  * (/proc/net/snmp for IPv4, Ip6OutNoRoutes in /proc/net/snmp6). Nothing
- * is watched while the command runs: the two files are opened once the
- * sandbox is set up (an open procfs net file keeps its namespace) and read
- * once at the end, so the command pays nothing. What is not seen: the
- * destinations' names and addresses (the counters have none), a resolver
- * on the sandbox's loopback (127.0.0.53 gets "port unreachable", not "no
- * route"), and a command that ended before the sandbox's setup was
- * reported. */
+ * is watched while the command runs: the two files are opened before the
+ * command starts (an open procfs net file keeps its namespace) and read
+ * once at the end, so the command pays nothing. The built-in engine's
+ * network namespace helper opens them and sends them over a socket
+ * (net_counters_child_fd); with bwrap agentbox opens them through the
+ * sandbox's PID 1 (net_counters_attach), which bwrap names at once. What
+ * is not seen: the destinations' names and addresses (the counters have
+ * none), a resolver on the sandbox's loopback (127.0.0.53 gets "port
+ * unreachable", not "no route"), and under bwrap a command that ended
+ * before agentbox read bwrap's status. */
 #ifndef AB_SUPERVISOR_NET_COUNTERS_H
 #define AB_SUPERVISOR_NET_COUNTERS_H
 
@@ -24,6 +27,11 @@ struct net_counters;
 /* NULL when there is nothing to count: not --net none, or no log. The
  * caller's backend must give the sandbox a network namespace. */
 struct net_counters *net_counters_new(const struct supervise_request *req);
+/* For a backend whose sandbox sends the two files itself (SCM_RIGHTS,
+ * data "n", snmp then snmp6): the end the sandbox inherits, -1 without
+ * counting; close it in the parent with net_counters_spawned. */
+int net_counters_child_fd(struct net_counters *nc);
+void net_counters_spawned(struct net_counters *nc);
 /* Once the sandbox is set up: pid is a process in its network namespace.
  * Only the first call does anything; a pid still in our own namespace
  * (or gone) leaves the counters unread. */

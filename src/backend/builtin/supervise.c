@@ -44,6 +44,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 		return ret;
 	char **envp = watch_sandbox_environ(req->plan, req->opts->envp);
 	struct sandbox_proxy *sp = NULL;
+	struct net_counters *netc = net_counters_new(req);
 	sigset_t old;
 	ret = sandbox_proxy_prepare(req, &sp, err);
 	if (ret < 0)
@@ -63,10 +64,12 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 		.child_mask = &old,
 		.legacy_mounts = legacy_mounts_forced(),
 		.ctty = sandbox_proxy_ctty(req),
+		.counters_fd = net_counters_child_fd(netc),
 	};
 	sandbox_proxy_stdio(sp, req->opts, breq.stdio);
 	struct builtin_child child;
 	ret = builtin_spawn(&breq, &child, failure, err);
+	net_counters_spawned(netc);
 	/* No proxy: stop before the command runs (the sandbox waits for
 	 * nothing from us, so kill it). */
 	if (ret == 0 && sandbox_proxy_start(sp, err) < 0) {
@@ -77,9 +80,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	if (ret == 0) {
 		st.pid = st.sandbox_pid = child.pid;
 		st.relay = sandbox_proxy_relay(sp);
-		st.netc = net_counters_new(req);
 		watch_loop(&st, sfd, child.report_fd, -1, req->opts->timeout_sec);
-		net_counters_finish(st.netc, req->refusals);
 		close(child.report_fd);
 		close(child.life_fd);
 	}
@@ -101,6 +102,8 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	*exit_status = watch_exit_status(&st);
 	ret = SUPERVISE_DONE;
 out:
+	/* only a run that reached the command has attempts to report */
+	net_counters_finish(netc, ret == SUPERVISE_DONE ? req->refusals : NULL);
 	sandbox_proxy_stop(sp);
 	blocks_finish(&bl);
 	watch_free_environ(envp);
