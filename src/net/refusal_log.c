@@ -175,9 +175,9 @@ void refusal_log_lines(const struct refusal_log *log, sbuf *out)
 		add_line(out, &l->e[i]);
 	size_t more = l->n - shown;
 	if (more || l->dropped)
-		sbuf_addf(out, "agentbox: and %s%zu more refused destination%s (the exit event lists the first %d)\n",
+		sbuf_addf(out, "agentbox: and %s%zu more refused destination%s (the network events name each)\n",
 			  l->dropped ? "at least " : "", more + (l->dropped ? 1 : 0),
-			  more + (l->dropped ? 1 : 0) == 1 ? "" : "s", REFUSAL_LOG_SHOWN);
+			  more + (l->dropped ? 1 : 0) == 1 ? "" : "s");
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -191,13 +191,16 @@ void refusal_log_json(const struct refusal_log *log, sbuf *out)
 		pthread_mutex_unlock(&l->lock);
 		return;
 	}
-	size_t shown = l->n < REFUSAL_LOG_SHOWN ? l->n : REFUSAL_LOG_SHOWN;
+	size_t limit = l->n < REFUSAL_LOG_SHOWN ? l->n : REFUSAL_LOG_SHOWN;
+	size_t start = out->len, shown = 0;
 	sbuf_add(out, ",\"refused\":[");
-	for (size_t i = 0; i < shown; i++) {
-		const struct refusal_entry *e = &l->e[i];
+	/* The exit event must fit in what the events keep free for it (a
+	 * quarter of a pipe): long names end the list early. */
+	for (; shown < limit && out->len - start < REFUSAL_JSON_MAX; shown++) {
+		const struct refusal_entry *e = &l->e[shown];
 		_cleanup_free_ char *reason = NULL, *allow = NULL;
 		refusal_describe(e->host, e->port, e->cause, e->rule, &reason, &allow);
-		sbuf_add(out, i ? ",{\"host\":" : "{\"host\":");
+		sbuf_add(out, shown ? ",{\"host\":" : "{\"host\":");
 		sbuf_add_json_string_or_null(out, e->host);
 		if (e->host)
 			sbuf_addf(out, ",\"port\":%u", e->port);

@@ -24,6 +24,10 @@ enum refusal_cause {
 
 /* Lines shown on stderr; the rest is summed up in one more line. */
 #define REFUSAL_LOG_SHOWN 20
+/* The exit event's list stops once it is this long (bytes), whatever
+ * REFUSAL_LOG_SHOWN says: the exit event must fit in the room the events
+ * keep for it. */
+#define REFUSAL_JSON_MAX 6144
 /* Distinct destinations remembered; more are only counted. */
 #define REFUSAL_LOG_KEEP 256
 
@@ -50,8 +54,9 @@ size_t refusal_log_count(const struct refusal_log *log);
 void refusal_log_lines(const struct refusal_log *log, sbuf *out);
 /* The exit event's members, each starting with a comma: "refused", an
  * array of {host, port, code, reason, allow_with, count} (the first
- * REFUSAL_LOG_SHOWN), and "refused_more" when there were more. Nothing
- * when nothing was refused. */
+ * REFUSAL_LOG_SHOWN, fewer past REFUSAL_JSON_MAX bytes), and
+ * "refused_more" when there were more. Nothing when nothing was
+ * refused. */
 void refusal_log_json(const struct refusal_log *log, sbuf *out);
 
 /* The words for one refusal, as in the lines: "no rule allows it" and

@@ -140,7 +140,7 @@ case_refusals_bounded_to_twenty_lines() {
 		for i in $(seq 0 19); do
 			echo "agentbox: refused h$i.unlisted.example:80 (no rule allows it); to allow: --allow-domain h$i.unlisted.example"
 		done
-		echo "agentbox: and 5 more refused destinations (the exit event lists the first 20)")"
+		echo "agentbox: and 5 more refused destinations (the network events name each)")"
 	exit_py "the exit event: twenty, and refused_more" "
 assert len(refused) == 20 and exit['refused_more'] == 5, exit"
 }

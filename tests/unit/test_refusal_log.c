@@ -141,6 +141,31 @@ static void test_bounded_lines_and_list(void **state)
 	refusal_log_free(log);
 }
 
+/* Long names: the list stops before the exit event outgrows the room
+ * the events keep for it, and says how many it left out. */
+static void test_json_bounded_in_bytes(void **state)
+{
+	(void)state;
+	struct refusal_log *log = refusal_log_new();
+	char host[254];
+	for (unsigned i = 0; i < REFUSAL_LOG_SHOWN; i++) {
+		memset(host, 'a' + (char)i, 240);
+		snprintf(host + 240, sizeof(host) - 240, ".example");
+		refusal_log_add(log, host, 443, REFUSED_DENY_RULE, host);
+	}
+	sbuf b = {0};
+	refusal_log_json(log, &b);
+	assert_true(b.len < REFUSAL_JSON_MAX + 2048);
+	sbuf_free(&b);
+	json_t *root = json_of(log);
+	size_t shown = json_array_size(json_object_get(root, "refused"));
+	assert_true(shown > 0 && shown < REFUSAL_LOG_SHOWN);
+	assert_int_equal(json_integer_value(json_object_get(root, "refused_more")),
+			 REFUSAL_LOG_SHOWN - shown);
+	json_decref(root);
+	refusal_log_free(log);
+}
+
 static void test_snmp_parsers(void **state)
 {
 	(void)state;
@@ -170,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_nothing_refused_says_nothing),
 		cmocka_unit_test(test_one_line_per_destination_with_cause_and_remedy),
 		cmocka_unit_test(test_bounded_lines_and_list),
+		cmocka_unit_test(test_json_bounded_in_bytes),
 		cmocka_unit_test(test_snmp_parsers),
 	};
 	return cmocka_run_group_tests(tests, probe_child_group_setup, probe_child_group_teardown);
