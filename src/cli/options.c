@@ -114,7 +114,7 @@ void cli_usage(FILE *out)
 	      "                        own executable (it lies in a writable root): a\n"
 	      "                        warning, and the posture says so; without it such\n"
 	      "                        a run is refused (exit 125)\n"
-	      "  -q, --quiet           no warning lines on stderr\n"
+	      "  -q, --quiet           no warning or refusal lines on stderr\n"
 	      "  --json                (explain) print JSON\n"
 	      "\n"
 	      "exit status: the command's; 128+N if killed by signal N; 124 timeout;\n"

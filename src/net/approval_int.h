@@ -97,7 +97,8 @@ int approval_parse_reply(const char *line, size_t len, uint64_t *id,
 char *approval_pattern(const char *host, unsigned port);
 
 /* Adds pattern to "network"."allow" (or "deny") of the JSON policy file at
- * path, creating the file if needed, keeping every other key, setting
+ * path, creating the file if needed, keeping every other key, putting
+ * "version": 1 first when it is missing (so --policy-file reads it), setting
  * "network"."mode" to "proxy" when absent and removing the same pattern
  * from the opposite list. Replaces the file atomically (a temporary file
  * in the same directory, fsync, rename). *changed (may be NULL) says
@@ -145,7 +146,9 @@ struct approvals {
 	struct question *tty_current; /* the question shown on the terminal */
 	bool tty_held;                /* cfg.tty_hold succeeded, not released */
 	enum approval_choice tty_confirm; /* an "always" awaiting y/n, or AC_NONE */
+	double tty_repeat_at;         /* when the shown question is shown once more, or 0 */
 	double next_deadline;
+	strv overruled_told;          /* host:port an overruled allow was told for */
 };
 
 /* Applies an answer to question id; `ch` names the channel. */
@@ -166,5 +169,10 @@ void approval_tty_next(struct approvals *a);
 void approval_tty_ended(struct approvals *a, struct question *q, const char *how);
 /* Gives the terminal back to the command's relay, if it was held. */
 void approval_tty_release(struct approvals *a);
+/* An allow given for host:port was overruled by the address check. */
+void approval_tty_overruled(struct approvals *a, const char *host, unsigned port, const char *why);
+/* The question on screen once more, if its time to repeat has come;
+ * returns the next time it wants to be called (0: none). */
+double approval_tty_tick(struct approvals *a, double now);
 
 #endif

@@ -16,6 +16,23 @@
 #include "common/util.h"
 #include "net/approval_int.h"
 
+/* A policy file must say its format version (policy_json.c refuses one
+ * that does not), so a file this writes is one --policy-file reads:
+ * "version": 1 goes first when it is missing. Returns the root to keep
+ * (a new object when the key had to be put in front); *added says so. */
+static json_t *with_version(json_t *root, bool *added)
+{
+	*added = false;
+	if (json_object_get(root, "version"))
+		return root;
+	json_t *out = json_object();
+	json_object_set_new(out, "version", json_integer(1));
+	json_object_update(out, root); /* the rest in its order */
+	json_decref(root);
+	*added = true;
+	return out;
+}
+
 /* The "network" object of the policy, created when absent. */
 static int network_of(json_t *root, const char *path, json_t **out, ab_error *err)
 {
@@ -142,12 +159,14 @@ int approval_save(const char *path, const char *pattern, bool allow, bool *chang
 	int r = load(dirfd, base, path, &root, &st, &exists, err);
 	if (r < 0)
 		return r;
+	bool versioned;
+	root = with_version(root, &versioned);
 	json_t *net = NULL, *list = NULL, *other = NULL;
 	if ((r = network_of(root, path, &net, err)) < 0 ||
 	    (r = list_of(net, allow ? "allow" : "deny", true, path, &list, err)) < 0 ||
 	    (r = list_of(net, allow ? "deny" : "allow", false, path, &other, err)) < 0)
 		goto out;
-	bool dirty = !exists;
+	bool dirty = !exists || versioned;
 	json_t *mode = json_object_get(net, "mode");
 	if (!mode) {
 		json_object_set_new(net, "mode", json_string("proxy"));

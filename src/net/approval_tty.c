@@ -11,6 +11,13 @@
 #include <termios.h>
 
 #include "net/approval_int.h"
+#include "net/refusal_log.h"
+
+/* A question not answered by then is shown once more: a program that
+ * redrew the whole screen just before it may have hidden it (the relay
+ * holds the command's output while a question is up, but not what was
+ * already on its way to the screen). */
+#define REPEAT_AFTER_MS 10000u
 
 static const struct {
 	const char *key;
@@ -39,10 +46,13 @@ static void say(struct approvals *a, const char *text)
  * drawing set) must not disguise the prompt. */
 #define SANE_TERMINAL "\r\033[0m\017\033(B"
 
-static void show(struct approvals *a, struct question *q)
+static void show(struct approvals *a, struct question *q, bool again)
 {
 	sbuf b = {0};
-	sbuf_add(&b, SANE_TERMINAL "\nagentbox: allow a connection to ");
+	sbuf_add(&b, SANE_TERMINAL "\n");
+	if (again)
+		sbuf_add(&b, "agentbox: (still waiting for your answer)\n");
+	sbuf_add(&b, "agentbox: allow a connection to ");
 	add_printable(&b, q->key.host);
 	sbuf_addf(&b, ":%u (%s)?\n", q->key.port, q->key.protocol);
 	sbuf_add(&b, "  no rule allows or denies it");
@@ -66,7 +76,8 @@ static void show(struct approvals *a, struct question *q)
 	size_t waiting = 0;
 	for (struct question *o = a->t.questions; o; o = o->next)
 		waiting += o != q;
-	sbuf_addf(&b, "  (denied without an answer within %u s", (a->cfg.timeout_ms + 999) / 1000);
+	sbuf_addf(&b, "  (type a letter, then Enter; denied without an answer within %u s",
+		  (a->cfg.timeout_ms + 999) / 1000);
 	if (waiting)
 		sbuf_addf(&b, "; %zu more question%s waiting", waiting, waiting == 1 ? "" : "s");
 	sbuf_add(&b, ") > ");
@@ -122,7 +133,7 @@ static void tty_on_line(struct approval_chan *ch, char *line, size_t len)
 			approvals_answer(a, q->id, saving, ch);
 		} else if (c == AC_DENY_ONCE) { /* "n" */
 			a->tty_confirm = AC_NONE;
-			show(a, q);
+			show(a, q, false);
 		} else {
 			say(a, "  please type y (save) or n (back to the question), then Enter > ");
 		}
@@ -174,8 +185,48 @@ void approval_tty_next(struct approvals *a)
 	/* Keys typed before the question was shown must not answer it. */
 	tcflush(a->tty.fd, TCIFLUSH);
 	a->tty.drop_rest = true;
-	show(a, q);
+	show(a, q, false);
 	approvals_start_clock(a, q);
+	unsigned repeat = a->cfg.timeout_ms / 2 < REPEAT_AFTER_MS ? a->cfg.timeout_ms / 2
+								   : REPEAT_AFTER_MS;
+	a->tty_repeat_at = monotonic_ms() + repeat;
+}
+
+double approval_tty_tick(struct approvals *a, double now)
+{
+	if (!a->tty_current || a->tty_repeat_at == 0)
+		return 0;
+	if (now < a->tty_repeat_at)
+		return a->tty_repeat_at;
+	a->tty_repeat_at = 0; /* once */
+	if (a->tty_confirm != AC_NONE)
+		ask_confirm(a, a->tty_current, a->tty_confirm);
+	else
+		show(a, a->tty_current, true);
+	return 0;
+}
+
+void approval_tty_overruled(struct approvals *a, const char *host, unsigned port, const char *why)
+{
+	if (!a->tty.live)
+		return;
+	const char *words = strstr(why, ": ");
+	words = words ? words + 2 : why; /* past the machine-readable prefix */
+	_cleanup_free_ char *reason = NULL, *allow = NULL;
+	refusal_describe(host, port, REFUSED_NON_PUBLIC, NULL, &reason, &allow);
+	sbuf b = {0};
+	sbuf_add(&b, SANE_TERMINAL "\nagentbox: ");
+	add_printable(&b, host);
+	sbuf_addf(&b, ":%u was allowed, but refused all the same: ", port);
+	add_printable(&b, words);
+	sbuf_add(&b, "; to open it: ");
+	add_printable(&b, allow);
+	sbuf_add(&b, "\n");
+	say(a, b.s);
+	sbuf_free(&b);
+	/* The question on screen, if any, stays the last thing shown. */
+	if (a->tty_current && a->tty_confirm == AC_NONE)
+		show(a, a->tty_current, false);
 }
 
 void approval_tty_ended(struct approvals *a, struct question *q, const char *how)
@@ -184,6 +235,7 @@ void approval_tty_ended(struct approvals *a, struct question *q, const char *how
 		return;
 	a->tty_current = NULL;
 	a->tty_confirm = AC_NONE;
+	a->tty_repeat_at = 0;
 	if (how) {
 		_cleanup_free_ char *line = xasprintf("\n  (%s)\n", how);
 		say(a, line);

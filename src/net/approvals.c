@@ -214,9 +214,9 @@ void approvals_channel_gone(struct approvals *a)
 	a->tty_current = NULL;
 }
 
-static double on_tick(void *user, struct proxy *p, double now)
+/* Questions whose time is up are denied; returns the next deadline. */
+static double expire(struct approvals *a, double now)
 {
-	struct approvals *a = user;
 	if (a->next_deadline == 0 || now < a->next_deadline)
 		return a->next_deadline;
 	a->next_deadline = 0;
@@ -238,6 +238,15 @@ static double on_tick(void *user, struct proxy *p, double now)
 		if (q->deadline > 0 && (a->next_deadline == 0 || q->deadline < a->next_deadline))
 			a->next_deadline = q->deadline;
 	return a->next_deadline;
+}
+
+static double on_tick(void *user, struct proxy *p, double now)
+{
+	struct approvals *a = user;
+	double next = expire(a, now);
+	/* after expire: it may have put the next question on screen */
+	double repeat = approval_tty_tick(a, now);
+	return repeat > 0 && (next == 0 || repeat < next) ? repeat : next;
 }
 
 static void fd_on_line(struct approval_chan *ch, char *line, size_t len)
@@ -277,6 +286,22 @@ static int on_attach(void *user, struct proxy *p, ab_error *err)
 	if (a->tty_fd >= 0 && (r = approval_chan_open(&a->tty, p, err)) < 0)
 		return r;
 	return 0;
+}
+
+/* Once per host:port: a tool retrying would repeat it otherwise. */
+static void on_overruled(void *user, struct proxy *p, const char *host, unsigned port,
+			 const char *why)
+{
+	struct approvals *a = user;
+	_cleanup_free_ char *key = approval_pattern(host, port);
+	for (size_t i = 0; i < a->overruled_told.n; i++)
+		if (strcmp(a->overruled_told.v[i], key) == 0)
+			return;
+	strv_push(&a->overruled_told, key);
+	if (a->fdch.live)
+		send_json(a, json_pack("{s:s, s:s, s:i, s:s}", "type", "approval_overruled", "host", host,
+				       "port", (int)port, "reason", why));
+	approval_tty_overruled(a, host, port, why);
 }
 
 static void on_detach(void *user, struct proxy *p)
@@ -339,7 +364,7 @@ int approvals_new(struct approvals **out, const struct approvals_config *cfg, ab
 	approval_tty_init(a);
 	a->decider = (struct proxy_decider){
 		.attach = on_attach, .ask = on_ask, .withdraw = on_withdraw, .tick = on_tick,
-		.detach = on_detach, .user = a,
+		.overruled = on_overruled, .detach = on_detach, .user = a,
 	};
 	*out = a;
 	return 0;
@@ -357,6 +382,7 @@ void approvals_free(struct approvals *a)
 	approval_chan_free(&a->fdch);
 	approval_chan_free(&a->tty);
 	approval_table_free(&a->t);
+	strv_free(&a->overruled_told);
 	if (a->tty_fd >= 0)
 		close(a->tty_fd);
 	free(a);

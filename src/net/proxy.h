@@ -15,6 +15,7 @@
 
 struct proxy;
 struct events;
+struct refusal_log;
 
 /* A destination that no rule covers, waiting for an answer. */
 struct proxy_ask {
@@ -39,6 +40,11 @@ struct proxy_decider {
 	/* After every wakeup of the loop; returns the monotonic_ms() time it
 	 * wants to be called again at the latest, 0 for no deadline. */
 	double (*tick)(void *user, struct proxy *p, double now);
+	/* A destination this decider allowed was refused afterwards by the
+	 * address check (it resolves to a non-public address): the user who
+	 * said yes should learn that it did not help, and why. Optional. */
+	void (*overruled)(void *user, struct proxy *p, const char *host, unsigned port,
+			  const char *why);
 	/* From proxy_free, after every connection is closed: forget p. */
 	void (*detach)(void *user, struct proxy *p);
 	void *user;
@@ -54,6 +60,7 @@ struct proxy_config {
 	unsigned header_timeout_ms, dns_timeout_ms, connect_timeout_ms;
 	unsigned max_conns;
 	const struct proxy_decider *decider; /* NULL: unmatched is refused */
+	struct refusal_log *refusals; /* policy refusals are added here, or NULL */
 };
 
 #define PROXY_DEFAULT_HEADER_TIMEOUT_MS 10000

@@ -202,6 +202,15 @@ static bool addr_host(const struct addrinfo *ai, char out[DOMAIN_HOST_MAX])
 	return domain_normalize_host(text, out) == 0;
 }
 
+/* An answer that allowed c is overruled: the decider tells whoever
+ * answered (the terminal), not only the events. */
+static void tell_overruled(struct conn *c, const char *why)
+{
+	const struct proxy_decider *d = c->p->cfg.decider;
+	if (c->answer_reported && d && d->overruled)
+		d->overruled(d->user, c->p, c->host, c->port, why);
+}
+
 void conn_check_addresses(struct conn *c)
 {
 	proxy_refresh_own(c->p);
@@ -236,6 +245,7 @@ void conn_check_addresses(struct conn *c)
 					    c->host, ip, what)
 				: xasprintf("not_allowed_local: %s is %s; only an allow rule naming it exactly (no wildcard) opens it",
 					    c->host, what);
+			tell_overruled(c, why); /* first: the refusal may end c */
 			refuse_policy(c, "blocked-by-local-policy", "non_public", NULL, why,
 				      "Sandbox policy blocks local/private network addresses.");
 			return;

@@ -6,6 +6,7 @@
 
 #include "common/util.h"
 #include "net/proxy_int.h"
+#include "net/refusal_log.h"
 
 const char *conn_proto_name(const struct conn *c)
 {
@@ -73,8 +74,31 @@ static void emit_rejected(struct conn *c, const struct refusal *r)
 	sbuf_free(&b);
 }
 
+/* A policy refusal (403) as the run's summary names it; NULL for a
+ * failure (a lookup that failed is not agentbox refusing). */
+static bool refusal_cause_of(const struct refusal *r, enum refusal_cause *out)
+{
+	if (r->status != 403 || !r->decided_by)
+		return false;
+	const char *by = r->decided_by;
+	if (strcmp(by, "rule") == 0)
+		*out = REFUSED_DENY_RULE;
+	else if (strcmp(by, "non_public") == 0)
+		*out = REFUSED_NON_PUBLIC;
+	else if (strcmp(by, "human") == 0 || strcmp(by, "session") == 0)
+		*out = REFUSED_DECLINED;
+	else if (strcmp(by, "timeout") == 0)
+		*out = REFUSED_TIMEOUT;
+	else
+		*out = REFUSED_NO_RULE; /* no_channel */
+	return true;
+}
+
 void emit_refusal(struct conn *c, const struct refusal *r)
 {
+	enum refusal_cause cause;
+	if (c->p->cfg.refusals && c->host[0] && refusal_cause_of(r, &cause))
+		refusal_log_add(c->p->cfg.refusals, c->host, c->port, cause, r->rule);
 	if (r->decided_by)
 		emit_decision(c, false, r->decided_by, r->rule, r->reason);
 	else if (!c->allowed && !c->answer_reported)
@@ -114,15 +138,24 @@ static const char *status_text(int status)
 	return "Error";
 }
 
+/* `line` (NULL or one line, no CR/LF): agentbox's explanation of a
+ * policy refusal, also put where tools show something: the reason phrase
+ * (Python's and pip's "Tunnel connection failed: 403 ...") and a header
+ * (curl -v, browsers' developer tools). */
 static char *http_reply(int status, const char *code, const char *type, const char *body,
-			size_t *len)
+			const char *line, size_t *len)
 {
+	_cleanup_free_ char *phrase = line ? xasprintf("%s: %s", status_text(status), line)
+					   : xstrdup(status_text(status));
+	_cleanup_free_ char *header = line ? xasprintf("x-agentbox-refused: %s\r\n", line)
+					   : xstrdup("");
 	char *s = xasprintf("HTTP/1.1 %d %s\r\n"
 			    "Content-Type: %s\r\n"
 			    "x-agentbox-error: %s\r\n"
+			    "%s"
 			    "Content-Length: %zu\r\n"
 			    "Connection: close\r\n\r\n%s",
-			    status, status_text(status), type, code, strlen(body), body);
+			    status, phrase, type, code, header, strlen(body), body);
 	*len = strlen(s);
 	return s;
 }
@@ -130,7 +163,21 @@ static char *http_reply(int status, const char *code, const char *type, const ch
 char *http_error_reply(int status, const char *code, const char *text, size_t *len)
 {
 	_cleanup_free_ char *body = xasprintf("agentbox proxy: %s\n", text);
-	return http_reply(status, code, "text/plain; charset=utf-8", body, len);
+	return http_reply(status, code, "text/plain; charset=utf-8", body, NULL, len);
+}
+
+/* "agentbox: refused HOST:PORT (why); to allow: ..." for a policy
+ * refusal, the words of the run's summary (refusal_log.h); else NULL. */
+static char *refusal_line(const struct conn *c, const struct refusal *r)
+{
+	enum refusal_cause cause;
+	if (!c->host[0] || !refusal_cause_of(r, &cause))
+		return NULL;
+	_cleanup_free_ char *reason = NULL, *allow = NULL;
+	refusal_describe(c->host, c->port, cause, r->rule, &reason, &allow);
+	bool v6 = strchr(c->host, ':') != NULL;
+	return xasprintf("agentbox: refused %s%s%s:%u (%s); to allow: %s", v6 ? "[" : "", c->host,
+			 v6 ? "]" : "", c->port, reason, allow);
 }
 
 char *refusal_reply(const struct conn *c, const struct refusal *r, size_t *len)
@@ -144,12 +191,24 @@ char *refusal_reply(const struct conn *c, const struct refusal *r, size_t *len)
 		/* The request itself was refused: no destination to name. */
 		return http_error_reply(r->status, r->code, r->reason, len);
 	}
+	_cleanup_free_ char *line = refusal_line(c, r);
 	if (c->proto == PROTO_CONNECT) {
-		_cleanup_free_ char *line = xasprintf("%s:%u: %s", c->host, c->port, r->reason);
-		return http_error_reply(r->status, r->code, line, len);
+		/* The explanation, then the machine-readable reason. */
+		_cleanup_free_ char *body = line
+			? xasprintf("%s [%s]\n", line, r->reason)
+			: xasprintf("agentbox proxy: %s:%u: %s\n", c->host, c->port, r->reason);
+		return http_reply(r->status, r->code, "text/plain; charset=utf-8", body, line, len);
 	}
 	sbuf b = {0};
-	sbuf_add(&b, r->status == 403 ? "{\"status\":\"blocked\"" : "{\"status\":\"error\"");
+	/* One line: what a tool printing the body shows starts with the
+	 * explanation. */
+	if (line) {
+		sbuf_add(&b, "{\"refused\":");
+		sbuf_add_json_string(&b, line);
+		sbuf_add(&b, ",\"status\":\"blocked\"");
+	} else {
+		sbuf_add(&b, r->status == 403 ? "{\"status\":\"blocked\"" : "{\"status\":\"error\"");
+	}
 	add_destination(&b, c);
 	sbuf_addf(&b, ",\"decision\":\"%s\"", r->decided_by ? "deny" : "allow");
 	/* A failure after an allow names what allowed it. */
@@ -158,7 +217,7 @@ char *refusal_reply(const struct conn *c, const struct refusal *r, size_t *len)
 	add_string_or_null(&b, "reason", r->reason);
 	add_string_or_null(&b, "message", r->message);
 	sbuf_add(&b, "}\n");
-	char *s = http_reply(r->status, r->code, "application/json", b.s, len);
+	char *s = http_reply(r->status, r->code, "application/json", b.s, line, len);
 	sbuf_free(&b);
 	return s;
 }

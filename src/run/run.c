@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "config/discover.h"
 #include "net/bridge.h"
+#include "net/refusal_log.h"
 #include "plan/plan.h"
 #include "common/events.h"
 #include "run/run.h"
@@ -299,6 +300,20 @@ static void emit_exit(const struct events *ev, int status, bool timed_out, doubl
 	sbuf_free(&b);
 }
 
+/* What the network refused, where the user looks: stderr at the end of
+ * the run (after the command's own output, unless -q) and the exit
+ * event. */
+static void report_refusals(const struct refusal_log *refused, bool quiet, sbuf *fields)
+{
+	refusal_log_json(refused, fields);
+	if (quiet)
+		return;
+	sbuf lines = {0};
+	refusal_log_lines(refused, &lines);
+	if (lines.len)
+		fputs(lines.s, stderr);
+	sbuf_free(&lines);
+}
 
 static void warn_proc_retry(const struct events *ev, struct plan *plan)
 {
@@ -533,10 +548,12 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 	/* the command's environment is the policy's from here on */
 	ab_run_options eo = *o;
 	eo.envp = ps.env.env;
+	struct refusal_log *refused = refusal_log_new();
 	struct supervise_request req = {
 		.plan = &ps.plan, .self_path = ps.f.self_exe,
 		.command = argv, .opts = &eo, .ev = &ev, .self = &ps.self, .hooks = hooks,
 		.env = &ps.env,
+		.refusals = refused,
 	};
 	struct backend_ctx ctx = {.state_dir = ps.f.state_dir, .exact = o->exact, .for_run = true};
 	struct git_watch gw;
@@ -544,6 +561,9 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 	r = run_backends(&req, &ps.plan, &ctx, exit_status, err);
 	sbuf fields = {0};
 	git_watch_finish(&gw, &ps.plan, argv, r == 0 ? *exit_status : 0, &ev, o->quiet, &fields);
+	if (r == 0)
+		report_refusals(refused, o->quiet, &fields);
+	refusal_log_free(refused);
 	if (r == 0)
 		emit_exit(&ev, *exit_status, *exit_status == AB_EXIT_TIMEOUT && o->timeout_sec > 0,
 			  monotonic_ms() - t0, fields.s);

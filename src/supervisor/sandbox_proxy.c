@@ -139,6 +139,7 @@ int sandbox_proxy_prepare(const struct supervise_request *req, struct sandbox_pr
 	sp->cfg.rules = req->plan->domains;
 	sp->cfg.events = &sp->ev;
 	sp->cfg.decider = sp->approvals ? approvals_decider(sp->approvals) : NULL;
+	sp->cfg.refusals = req->refusals;
 	*out = sp;
 	return 0;
 }

@@ -30,6 +30,7 @@ struct run_hooks {
 	void *arg;
 };
 struct self_check;
+struct refusal_log;
 
 struct supervise_request {
 	const struct plan *plan;
@@ -44,6 +45,7 @@ struct supervise_request {
 	/* The environment policy's outcome (run/env_report.h): opts->envp
 	 * is its environment; the start event names what it dropped. */
 	const struct env_result *env;
+	struct refusal_log *refusals;   /* what the network refused (net/refusal_log.h) */
 };
 
 #endif

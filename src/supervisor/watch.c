@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "supervisor/sandbox_proxy.h"
+#include "supervisor/net_counters.h"
 #include "supervisor/tty_relay.h"
 
 extern char **environ;
@@ -141,11 +142,9 @@ static void forward(struct watch_state *st, int sig)
 		st->pending_sig = sig; /* for the command, once the reaper names it */
 }
 
-/* When ab_start may return: the sandbox has set itself up (see watch.h). */
-static bool hooks_started_now(const struct watch_state *st, int err_r, bool err_open, int status_r)
+/* Whether the sandbox has set itself up (see watch.h). */
+static bool setup_over(const struct watch_state *st, int err_r, bool err_open, int status_r)
 {
-	if (!st->hooks || !st->hooks->started)
-		return false;
 	/* EOF with nothing said is success (words there are a setup failure,
 	 * which ab_start returns itself once the run has ended); a reaper
 	 * names the command on the status pipe, and until then a kill request
@@ -154,6 +153,12 @@ static bool hooks_started_now(const struct watch_state *st, int err_r, bool err_
 		return st->err_text.len == 0 && (!st->pid_is_reaper || st->sandbox_pid > 0);
 	/* bwrap keeps its stderr (err_r) to the end: its PID 1 is the sign */
 	return status_r >= 0 && !st->pid_is_reaper && st->sandbox_pid > 0;
+}
+
+/* When ab_start may return. */
+static bool hooks_started_now(const struct watch_state *st, int err_r, bool err_open, int status_r)
+{
+	return st->hooks && st->hooks->started && setup_over(st, err_r, err_open, status_r);
 }
 
 static void tell_started(struct watch_state *st)
@@ -236,6 +241,9 @@ void watch_loop(struct watch_state *st, int sfd, int err_r, int status_r, double
 		}
 		if (!st->started_told && hooks_started_now(st, err_r, err_open, status_r))
 			tell_started(st);
+		/* before waitpid: the sandbox is there to be looked at */
+		if (st->netc && setup_over(st, err_r, err_open, status_r))
+			net_counters_attach(st->netc, st->sandbox_pid);
 		pid_t w = waitpid(st->pid, &st->wait_status, WNOHANG);
 		if (w == st->pid)
 			st->exited = true;

@@ -14,6 +14,7 @@
 #include "supervisor/supervisor.h"
 
 struct tty_relay;
+struct net_counters;
 
 #define WATCH_TEXT_MAX (64 * 1024)
 
@@ -32,6 +33,7 @@ struct watch_state {
 	 * (sandbox_pid) is killed, and the reaper then ends the rest itself */
 	bool pid_is_reaper;
 	int pending_sig;     /* a signal that came before the reaper named the command */
+	struct net_counters *netc; /* attached to sandbox_pid once set up, or NULL */
 };
 
 /* The caller's environment plus AGENTBOX_SANDBOX=1, AGENTBOX_NETWORK,

@@ -144,6 +144,24 @@ elif scenario == "always":
     saved = json.load(open(save))
     if saved["network"]["allow"] != ["one.example.invalid:80"]:
         fail("saved %r" % saved)
+elif scenario == "overruled":
+    q = "agentbox: allow a connection to localhost:9 (http)?"
+    until(q)
+    start = seen.rfind(q.encode())
+    until("(type a letter, then Enter; denied without an answer within 8 s) > ", after=start)
+    # no answer yet: the question comes once more (after 4 s here)
+    until("agentbox: (still waiting for your answer)\r\nagentbox: allow a connection to localhost:9 (http)?", limit=7)
+    if seen.count(b"still waiting") != 1:
+        fail("repeated more than once")
+    os.write(fd, b"y\r")
+    until("agentbox: localhost:9 was allowed, but refused all the same: localhost resolves to 127.0.0.1, a loopback address; only an allow rule naming the host exactly (no wildcard) opens it; to open it: --allow-domain localhost:9")
+    until("curl:403")
+    until("agentbox: refused localhost:9 (a non-public address: only a rule naming the host exactly opens it); to allow: --allow-domain localhost:9")
+    code = finish()
+    if code != 0:
+        fail("exit status %d" % code)
+    if seen.count(b"still waiting") != 1:
+        fail("repeated more than once")
 elif scenario == "ttyfd":
     code = finish()
     if code != 125:
@@ -245,6 +263,24 @@ case_approvals_tty_always_is_confirmed_before_saving() {
 		code=$(curl -sS --max-time 25 -o /dev/null -w "%{http_code}" http://one.example.invalid/ 2>/dev/null)
 		echo "curl:$code"'
 	at_driver_ok "\"always\" shows host, port and file; n goes back to the question; y saves"
+}
+
+case_approvals_tty_prompt_repeats_and_says_when_an_allow_is_overruled() {
+	at_prereqs || return 0
+	# localhost resolves to loopback: no answer can open it, only a rule
+	# naming it exactly; the user who said yes learns it at once.
+	at_drive overruled run --net proxy --approvals-tty --approval-timeout 8 \
+		--policy workspace-write -C "$WS" --events-fd 3 -- sh -c '
+		code=$(curl -sS --noproxy "" --max-time 20 -o /dev/null -w "%{http_code}" http://localhost:9/ 2>/dev/null)
+		echo "curl:$code"'
+	at_driver_ok "the prompt names the keys and Enter, comes once more unanswered, and an overruled yes is said on the terminal, then summed up at the end"
+	expect_success "the events: the human's allow, then the address check's deny" /usr/bin/python3 -c "
+import json
+ev = [json.loads(l) for l in open('$CASE_DIR/ev')]
+dec = [(e['decided_by'], e['decision']) for e in ev if e.get('phase') == 'decision']
+assert dec == [('human', 'allow'), ('non_public', 'deny')], dec
+exit = [e for e in ev if e.get('event') == 'exit'][-1]
+assert [(r['host'], r['code']) for r in exit['refused']] == [('localhost', 'not_allowed_local')], exit"
 }
 
 case_approvals_tty_no_pty_gives_the_command_no_terminal() {

@@ -295,6 +295,46 @@ static void test_save_new_file(void **state)
 	assert_int_equal(dir_entries(d), 1);
 	_cleanup_free_ char *text = read_file(path);
 	assert_true(text[strlen(text) - 1] == '\n');
+	/* Versioned, first, and indented: a policy file a person can read
+	 * and --policy-file accepts as it is. */
+	const char *head = "{\n  \"version\": 1,\n  \"network\": {\n    ";
+	assert_true(strncmp(text, head, strlen(head)) == 0);
+	ab_policy *pol = ab_policy_new();
+	assert_non_null(pol);
+	assert_int_equal(ab_policy_load_file(pol, path, &err), 0);
+	ab_policy_free(pol);
+	tmpdir_free(d);
+}
+
+/* A file that lacked "version" (so --policy-file refused it) gets it in
+ * front, the rest in its order. */
+static void test_save_adds_missing_version(void **state)
+{
+	(void)state;
+	char *d = tmpdir_new();
+	_cleanup_free_ char *path = path_join(d, "policy.json");
+	write_file(path, "{\"preset\": \"workspace-write\", \"network\": {\"mode\": \"proxy\", \"allow\": [\"a.example\"]}}\n");
+	ab_error err = {0};
+	bool changed;
+	/* already there: written all the same, for the version */
+	assert_int_equal(approval_save(path, "a.example", true, &changed, &err), 0);
+	assert_true(changed);
+	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+	assert_non_null(root);
+	void *it = json_object_iter(root);
+	assert_string_equal(json_object_iter_key(it), "version");
+	assert_int_equal(json_integer_value(json_object_iter_value(it)), 1);
+	it = json_object_iter_next(root, it);
+	assert_string_equal(json_object_iter_key(it), "preset");
+	it = json_object_iter_next(root, it);
+	assert_string_equal(json_object_iter_key(it), "network");
+	_cleanup_free_ char *allow = list_text(root, "allow");
+	assert_string_equal(allow, "a.example");
+	json_decref(root);
+	ab_policy *pol = ab_policy_new();
+	assert_int_equal(ab_policy_load_file(pol, path, &err), 0);
+	ab_policy_free(pol);
 	tmpdir_free(d);
 }
 
@@ -435,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_pattern),
 		cmocka_unit_test(test_save_new_file),
 		cmocka_unit_test(test_save_merge_keeps_keys),
+		cmocka_unit_test(test_save_adds_missing_version),
 		cmocka_unit_test(test_save_symlink_refused),
 		cmocka_unit_test(test_save_refusals),
 	};

@@ -133,7 +133,25 @@ struct netns_helper {
 	int sock;
 };
 
-static _Noreturn void netns_helper_main(int procfd, int sock)
+/* The new namespace's counters for agentbox's refusal summary: opened
+ * here, where they are the new namespace's for sure, and long before the
+ * command could end (an open procfs net file keeps its namespace). What
+ * fails here only leaves the summary without a count. */
+static void send_counters(int procfd, int counters_fd)
+{
+	if (counters_fd < 0)
+		return;
+	int fds[2];
+	size_t n = 0;
+	if ((fds[n] = openat(procfd, "thread-self/net/snmp", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	if (n == 1 && (fds[n] = openat(procfd, "thread-self/net/snmp6", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	if (n)
+		(void)fdpass_send(counters_fd, "n", 1, fds, n);
+}
+
+static _Noreturn void netns_helper_main(int procfd, int sock, int counters_fd)
 {
 	ab_error e = {0};
 	int fd = -1;
@@ -142,12 +160,14 @@ static _Noreturn void netns_helper_main(int procfd, int sock)
 	else if (loopback_up(&e) == 0 &&
 		 (fd = openat(procfd, "thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
 		ab_fail_errno(&e, errno, "cannot open the new network namespace");
+	if (fd >= 0)
+		send_counters(procfd, counters_fd);
 	char msg[sizeof(e.message)];
 	snprintf(msg, sizeof(msg), "%s", fd >= 0 ? "ok" : e.message);
 	_exit(fdpass_send(sock, msg, strlen(msg) + 1, &fd, fd >= 0 ? 1 : 0) < 0 ? 1 : 0);
 }
 
-static int netns_start(int procfd, struct netns_helper *h, ab_error *err)
+static int netns_start(int procfd, int counters_fd, struct netns_helper *h, ab_error *err)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -160,7 +180,7 @@ static int netns_start(int procfd, struct netns_helper *h, ab_error *err)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		netns_helper_main(procfd, sv[1]);
+		netns_helper_main(procfd, sv[1], counters_fd);
 	}
 	close(sv[1]);
 	h->pid = pid;
@@ -239,7 +259,8 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 	if (write_id_maps(a->procfd, a->uid, a->gid, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
 	struct netns_helper nh = {.pid = -1, .sock = -1};
-	if (plan->net != AB_NET_FULL && netns_start(a->procfd, &nh, &err) < 0)
+	if (plan->net != AB_NET_FULL &&
+	    netns_start(a->procfd, a->req->counters_fd, &nh, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
 	close(a->procfd);
 	if (builtin_build_root(plan, a->req->skip_op, a->req->held, a->req->legacy_mounts, &failure,

@@ -39,6 +39,8 @@ struct builtin_request {
 	char **envp;           /* the command's environment */
 	int stdio[3];          /* the command's stdin, stdout, stderr; -1 = inherited */
 	int bridge_fd;         /* --net proxy: where the bridge's listeners go (net/bridge.h), or -1 */
+	int counters_fd;       /* --net none: where the new network namespace's
+				  counter files go (supervisor/net_counters.h), or -1 */
 	const sigset_t *child_mask; /* the signal mask the command starts with */
 	bool legacy_mounts;    /* use the mount(2) fallback even where the new API exists */
 	bool ctty;             /* the inner stage's ctty (inner.h) */

@@ -14,6 +14,7 @@
 #include "supervisor/supervisor.h"
 #include "common/util.h"
 #include "supervisor/blocks.h"
+#include "supervisor/net_counters.h"
 #include "supervisor/sandbox_proxy.h"
 #include "supervisor/watch.h"
 
@@ -43,6 +44,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 		return ret;
 	char **envp = watch_sandbox_environ(req->plan, req->opts->envp);
 	struct sandbox_proxy *sp = NULL;
+	struct net_counters *netc = net_counters_new(req);
 	sigset_t old;
 	ret = sandbox_proxy_prepare(req, &sp, err);
 	if (ret < 0)
@@ -62,10 +64,12 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 		.child_mask = &old,
 		.legacy_mounts = legacy_mounts_forced(),
 		.ctty = sandbox_proxy_ctty(req),
+		.counters_fd = net_counters_child_fd(netc),
 	};
 	sandbox_proxy_stdio(sp, req->opts, breq.stdio);
 	struct builtin_child child;
 	ret = builtin_spawn(&breq, &child, failure, err);
+	net_counters_spawned(netc);
 	/* No proxy: stop before the command runs (the sandbox waits for
 	 * nothing from us, so kill it). */
 	if (ret == 0 && sandbox_proxy_start(sp, err) < 0) {
@@ -98,6 +102,8 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	*exit_status = watch_exit_status(&st);
 	ret = SUPERVISE_DONE;
 out:
+	/* only a run that reached the command has attempts to report */
+	net_counters_finish(netc, ret == SUPERVISE_DONE ? req->refusals : NULL);
 	sandbox_proxy_stop(sp);
 	blocks_finish(&bl);
 	watch_free_environ(envp);

@@ -21,6 +21,7 @@
 #include "backend/devices.h"
 #include "supervisor/blocks.h"
 #include "backend/bwrap/keeper.h"
+#include "supervisor/net_counters.h"
 #include "supervisor/sandbox_proxy.h"
 #include "supervisor/watch.h"
 #include "inner/env_fd.h"
@@ -223,7 +224,10 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		ret = -EIO;
 	}
 	st->relay = sandbox_proxy_relay(sp);
+	st->netc = net_counters_new(req);
 	watch_loop(st, sfd, err_p[0], status_p[0], req->opts->timeout_sec);
+	net_counters_finish(st->netc, req->refusals);
+	st->netc = NULL;
 	st->relay = NULL; /* freed with sp below */
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
