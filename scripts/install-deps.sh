@@ -30,6 +30,12 @@ packages=(
 	libseccomp-dev libjansson-dev libcmocka-dev
 	bubblewrap util-linux iproute2 curl netcat-openbsd git python3 jq openssh-client
 )
+# npm              integration tests check what npm makes of the proxy
+#                  variables and --cache npm (#15); a machine that already
+#                  has an npm of its own (nodesource, nvm) keeps it
+if ! command -v npm >/dev/null 2>&1; then
+	packages+=(npm)
+fi
 
 if [ "${AGENTBOX_SKIP_DEPS:-0}" = 1 ]; then
 	exit 0
