@@ -141,3 +141,18 @@ void canonical_free(struct canonical *c)
 	free(c->links);
 	memset(c, 0, sizeof(*c));
 }
+
+char *canonical_existing_dir(const char *dir)
+{
+	if (!dir || !path_is_absolute(dir) || path_has_dotdot(dir))
+		return NULL;
+	struct canonical c;
+	ab_error ignored;
+	if (canonicalize(dir, &c, &ignored) < 0)
+		return NULL;
+	char *out = c.exists && c.is_dir ? c.path : NULL;
+	if (out)
+		c.path = NULL;
+	canonical_free(&c);
+	return out;
+}

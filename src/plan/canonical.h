@@ -33,4 +33,8 @@ struct canonical {
 int canonicalize(const char *path, struct canonical *out, ab_error *err);
 void canonical_free(struct canonical *c);
 
+/* The canonical form of `dir` (an absolute path without "..", such as
+ * $HOME) when it names an existing directory; NULL otherwise. */
+char *canonical_existing_dir(const char *dir);
+
 #endif

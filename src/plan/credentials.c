@@ -36,23 +36,6 @@ static const char *env_get(const struct plan_context *ctx, const char *name)
 	return NULL;
 }
 
-/* A home directory, canonical, when it is an existing directory; NULL
- * otherwise. */
-static char *canonical_home(const char *dir)
-{
-	if (!dir || !path_is_absolute(dir) || path_has_dotdot(dir))
-		return NULL;
-	struct canonical c;
-	ab_error ignored;
-	if (canonicalize(dir, &c, &ignored) < 0)
-		return NULL;
-	char *home = c.exists && c.is_dir ? c.path : NULL;
-	if (home)
-		c.path = NULL;
-	canonical_free(&c);
-	return home;
-}
-
 /* The host paths one table path names for this caller: none when $HOME
  * or the variable is unset or not absolute (a relative value means
  * nothing the sandbox could resolve the same way). */
@@ -179,7 +162,7 @@ int plan_add_credential_nodes(struct plan *plan, const ab_policy *policy,
 {
 	if (!ctx->credentials)
 		return 0;
-	_cleanup_free_ char *home = canonical_home(ctx->home);
+	_cleanup_free_ char *home = canonical_existing_dir(ctx->home);
 	int r = 0;
 	for (size_t i = 0; r == 0 && ctx->credentials[i].name; i++) {
 		const struct credential_entry *e = &ctx->credentials[i];

@@ -211,26 +211,10 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 	return 0;
 }
 
-/* $HOME, canonical, when it is an existing directory; NULL otherwise. */
-static char *canonical_home(const struct plan_context *ctx)
-{
-	if (!ctx->home || !path_is_absolute(ctx->home) || path_has_dotdot(ctx->home))
-		return NULL;
-	struct canonical c;
-	ab_error ignored;
-	if (canonicalize(ctx->home, &c, &ignored) < 0)
-		return NULL;
-	char *home = c.exists && c.is_dir ? c.path : NULL;
-	if (home)
-		c.path = NULL;
-	canonical_free(&c);
-	return home;
-}
-
 int protected_add_nodes(struct plan *plan, const ab_policy *policy,
 			const struct plan_context *ctx, ab_error *err)
 {
-	_cleanup_free_ char *home = canonical_home(ctx);
+	_cleanup_free_ char *home = canonical_existing_dir(ctx->home);
 	/* Writable roots are collected first: protecting adds nodes, which
 	 * may move the array. */
 	strv roots = {0};
