@@ -105,14 +105,17 @@ int plan_find_node(const struct plan *plan, const char *path)
 	return -1;
 }
 
-int plan_node_at(const struct plan *plan, const char *path, int skip)
+/* The nearest node at or above `path` (the deepest; at equal depth the
+ * widest); with `no_sockets`, as if the socket nodes were not there. */
+static int node_at(const struct plan *plan, const char *path, int skip, bool no_sockets)
 {
 	int best = -1;
 	size_t best_depth = 0;
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		const struct plan_node *n = &plan->nodes[i];
 		/* a pin only repeats the access around it (plan/pin.c) */
-		if ((int)i == skip || n->source == NODE_PIN || !path_is_under(path, n->path))
+		if ((int)i == skip || n->source == NODE_PIN || (no_sockets && plan_node_is_socket(n)) ||
+		    !path_is_under(path, n->path))
 			continue;
 		size_t d = path_depth(n->path);
 		if (best < 0 || d > best_depth ||
@@ -122,6 +125,17 @@ int plan_node_at(const struct plan *plan, const char *path, int skip)
 		}
 	}
 	return best;
+}
+
+int plan_node_at(const struct plan *plan, const char *path, int skip)
+{
+	return node_at(plan, path, skip, false);
+}
+
+int plan_access_at_without_sockets(const struct plan *plan, const char *path, int skip)
+{
+	int i = node_at(plan, path, skip, true);
+	return i < 0 ? 0 : (int)plan->nodes[i].access;
 }
 
 int plan_access_at(const struct plan *plan, const char *path, int skip)

@@ -184,22 +184,3 @@ bool plan_node_is_socket(const struct plan_node *n)
 {
 	return n->source == NODE_SOCKET || n->source == NODE_SOCKET_ALLOW;
 }
-
-int plan_access_at_without_sockets(const struct plan *plan, const char *path, int skip)
-{
-	int best = -1;
-	size_t best_depth = 0;
-	for (size_t i = 0; i < plan->n_nodes; i++) {
-		const struct plan_node *n = &plan->nodes[i];
-		if ((int)i == skip || n->source == NODE_PIN || plan_node_is_socket(n) ||
-		    !path_is_under(path, n->path))
-			continue;
-		size_t d = path_depth(n->path);
-		if (best < 0 || d > best_depth ||
-		    (d == best_depth && n->access > plan->nodes[best].access)) {
-			best = (int)i;
-			best_depth = d;
-		}
-	}
-	return best < 0 ? 0 : (int)plan->nodes[best].access;
-}
