@@ -237,3 +237,57 @@ case_credentials_ssh_agent_and_config() {
 	expect_stdout_eq "agent reachable, ~/.ssh/config read, the key file hidden" \
 		"$(printf 'agentbox-test\nhostname real.example.org')"
 }
+
+# The default developer flow through the proxy: `npm install` from a test
+# registry (on the host's 127.0.0.2, which NO_PROXY does not list, so npm
+# goes through agentbox's proxy, where --allow-domain opens it) works with
+# ~/.npmrc and every other credential hidden and --cache npm on a fresh
+# ~/.npm; nothing of the secrets is visible meanwhile.
+case_credentials_npm_install_through_the_proxy() {
+	if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+		skip "npm install through the proxy" "npm or node is not installed"
+		return
+	fi
+	cred_home
+	new_ws
+	local reg=$CASE_DIR/registry pkg=$CASE_DIR/pkg portfile=$CASE_DIR/reg.port
+	mkdir -p "$reg/tiny/-" "$pkg/package"
+	echo '{"name": "tiny", "version": "1.0.0", "main": "index.js"}' >"$pkg/package/package.json"
+	echo 'module.exports = 42;' >"$pkg/package/index.js"
+	tar czf "$reg/tiny/-/tiny-1.0.0.tgz" -C "$pkg" package
+	(cd "$reg" && exec /usr/bin/python3 -c '
+import http.server, json, hashlib, os
+tgz = "tiny/-/tiny-1.0.0.tgz"
+sha = hashlib.sha1(open(tgz, "rb").read()).hexdigest()
+class H(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.rstrip("/") == "/tiny":
+            port = self.server.server_address[1]
+            body = json.dumps({"name": "tiny", "dist-tags": {"latest": "1.0.0"},
+                "versions": {"1.0.0": {"name": "tiny", "version": "1.0.0",
+                    "dist": {"tarball": "http://127.0.0.2:%d/%s" % (port, tgz), "shasum": sha}}}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        return super().do_GET()
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.2", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+' >"$portfile" 2>/dev/null) &
+	bg_track $!
+	wait_for_file "$portfile" '[0-9]' 50 || { fail "setup: the test registry did not start"; return; }
+	local port
+	port=$(cat "$portfile")
+	echo '{"name": "app", "version": "0.0.1"}' >"$WS/package.json"
+	HOME=$H sbx --policy workspace-write --net proxy --allow-domain "127.0.0.2:$port" --cache npm -C "$WS" -- "
+		npm install --registry http://127.0.0.2:$port/ --no-audit --no-fund --loglevel=error tiny >/dev/null 2>&1 || echo 'npm install failed'
+		node -e 'console.log(require(\"tiny\"))'
+		cat ~/.npmrc ~/.aws/credentials 2>/dev/null | grep -c SECRET"
+	expect_exit "npm install through the proxy: the run works" 0
+	expect_stdout_eq "the package is installed from the registry; the credentials stay hidden" "$(printf '42\n0')"
+	expect "the package landed in the workspace" '[ -f "$WS/node_modules/tiny/index.js" ]'
+}

@@ -166,10 +166,23 @@ case_env_agentbox_variables_win() {
 		'has_var HTTPS_PROXY && ! grep -qx HTTPS_PROXY=http://127.0.0.1:9 <<<"$OUT"'
 }
 
+# caller_preload LIB: the LD_PRELOAD value a caller uses to preload LIB
+# into agentbox and what it starts. An ASan build of agentbox is dynamic
+# (the release CLI is static): its own runtime must come first in
+# LD_PRELOAD, or it refuses to start before agentbox runs at all.
+caller_preload() {
+	local asan
+	if grep -qa __asan_init "$AGENTBOX"; then
+		asan=$(ldd "$AGENTBOX" | awk '/libasan/ {print $3; exit}')
+		[ -n "$asan" ] && { echo "$asan:$1"; return; }
+	fi
+	echo "$1"
+}
+
 case_env_preload_does_not_reach_setup() {
 	local lib=${AGENTBOX%/*}/preload_marker.so
 	[ -r "$lib" ] || { fail "preload_marker.so next to agentbox" "$lib is missing"; return; }
-	abx env LD_PRELOAD="$lib" "$AGENTBOX" run -- /bin/sh -c 'echo ran'
+	abx env LD_PRELOAD="$(caller_preload "$lib")" "$AGENTBOX" run -- /bin/sh -c 'echo ran'
 	expect_exit "the caller's LD_PRELOAD: the run starts" 0
 	expect_stdout_eq "... and the command ran" "ran"
 	expect "... not loaded in bwrap or the inner stage" '[[ "$ERR" != *"LOADED IN SETUP"* ]]'
@@ -202,7 +215,7 @@ case_env_landlock_backend() {
 	dropped=$(ev_list env_dropped)
 	expect "landlock: start event names GITHUB_TOKEN" 'grep -qx GITHUB_TOKEN <<<"$dropped"'
 	local lib=${AGENTBOX%/*}/preload_marker.so
-	abx env LD_PRELOAD="$lib" "$AGENTBOX" run --backend landlock -- /bin/sh -c 'echo ran'
+	abx env LD_PRELOAD="$(caller_preload "$lib")" "$AGENTBOX" run --backend landlock -- /bin/sh -c 'echo ran'
 	expect_exit "landlock: LD_PRELOAD does not stop the setup" 0
 	expect "landlock: ... not loaded in the setup" '[[ "$ERR" != *"LOADED IN SETUP"* ]]'
 }

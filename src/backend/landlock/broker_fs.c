@@ -52,7 +52,7 @@
 static long long create_dir(struct broker_call *c, int dirfd, unsigned long long addr, mode_t mode,
 			    enum broker_verdict *v)
 {
-	struct broker_place pl;
+	struct broker_place pl = {.dir = -1};
 	int r = broker_resolve(c, dirfd, addr, true, &pl);
 	if (r != 0) {
 		broker_place_drop(&pl);
@@ -80,7 +80,7 @@ static long long remove_entry(const struct broker_call *c, int dirfd, unsigned l
 		*v = BV_CONTINUE;
 		return 0;
 	}
-	struct broker_place pl;
+	struct broker_place pl = {.dir = -1};
 	int r = broker_resolve(c, dirfd, addr, flags & AT_REMOVEDIR, &pl);
 	if (r != 0) {
 		broker_place_drop(&pl);
@@ -124,7 +124,7 @@ static long long make_symlink(struct broker_call *c, unsigned long long target, 
 		*v = r == -EFAULT ? BV_CONTINUE : BV_REPLY;
 		return r;
 	}
-	struct broker_place pl;
+	struct broker_place pl = {.dir = -1};
 	r = broker_resolve(c, dirfd, addr, false, &pl);
 	long long ret = r;
 	*v = r > 0 ? BV_CONTINUE : BV_REPLY;
@@ -215,7 +215,7 @@ static long long make_node(struct broker_call *c, int dirfd, unsigned long long 
 		*v = BV_CONTINUE;
 		return 0;
 	}
-	struct broker_place pl;
+	struct broker_place pl = {.dir = -1};
 	int r = broker_resolve(c, dirfd, addr, false, &pl);
 	long long ret = r;
 	*v = r > 0 ? BV_CONTINUE : BV_REPLY;

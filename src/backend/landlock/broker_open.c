@@ -141,7 +141,7 @@ long long broker_open_call(struct broker_call *c, int dirfd, unsigned long long 
 		return 0;
 	if (!(flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE)
 		return open_existing(c, dirfd, addr, flags, mode, v);
-	struct broker_place pl;
+	struct broker_place pl = {.dir = -1};
 	int r = broker_resolve(c, dirfd, addr, false, &pl);
 	if (r != 0) {
 		broker_place_drop(&pl);
