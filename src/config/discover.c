@@ -71,10 +71,19 @@ static bool under_placeholder(const char *path)
 int config_read(const char *path, sbuf *out, ab_error *err)
 {
 	ab_error why = {0};
-	int r = policy_read_file(path, out, &why);
-	/* ENOTDIR: a component is a file, so there is no file at path */
-	if (r == -ENOENT || r == -ENOTDIR || (r == -EACCES && path[0] == '/' && under_placeholder(path)))
-		return 1;
+	int r;
+	for (int attempt = 0;; attempt++) {
+		why = (ab_error){0};
+		r = policy_read_file(path, out, &why);
+		/* ENOTDIR: a component is a file, so there is no file at path */
+		if (r == -ENOENT || r == -ENOTDIR || (r == -EACCES && path[0] == '/' && under_placeholder(path)))
+			return 1;
+		/* EACCES with no placeholder now: the run in parallel that
+		 * held one may have removed it between the two looks; a new
+		 * read then sees what is really there */
+		if (r != -EACCES || attempt == 3)
+			break;
+	}
 	if (r < 0) {
 		*err = why;
 		return r;
