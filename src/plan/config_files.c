@@ -27,37 +27,6 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/canonical.h"
-#include "supervisor/placeholders.h"
-
-#include <sys/stat.h>
-
-/* An empty placeholder of agentbox's (supervisor/placeholders.h): a
- * concurrent run blocked this component, or a killed one left it. */
-static bool is_placeholder(const char *path)
-{
-	struct stat st;
-	return lstat(path, &st) == 0 && placeholder_is_marked(&st);
-}
-
-/* Where creating a missing discovered place is stopped: its shallowest
- * missing component, or above it the shallowest placeholder of another
- * run (blocking that same path again, so that runs in parallel and the
- * leftovers of a killed one agree on it and it is adopted, never nested
- * into). Returns the path (owned by the caller). */
-static char *blocking_point(const struct plan *plan, const char *first_missing)
-{
-	char *point = xstrdup(first_missing);
-	for (;;) {
-		char *up = path_parent(point);
-		if (strcmp(up, "/") == 0 || plan_access_at(plan, up, -1) != AB_ACCESS_WRITE ||
-		    !is_placeholder(up)) {
-			free(up);
-			return point;
-		}
-		free(point);
-		point = up;
-	}
-}
 
 /* A READ node over a discovered place: an existing one is bound
  * read-only (or, an empty placeholder, blocked again); a missing one is
@@ -68,7 +37,7 @@ static int keep_place(struct plan *plan, const struct plan_config_file *cf,
 	_cleanup_free_ char *why = xasprintf("agentbox configuration (%s), kept read-only%s",
 					     cf->option, c->exists ? "" : " and uncreatable");
 	_cleanup_free_ char *point = c->exists ? xstrdup(c->path) :
-		blocking_point(plan, c->first_missing ? c->first_missing : c->path);
+		plan_blocking_point(plan, c->first_missing ? c->first_missing : c->path);
 	int r = plan_add_node(plan, point, AB_ACCESS_READ, NODE_CONFIG, why, err);
 	if (r < 0)
 		return r;

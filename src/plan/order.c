@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "supervisor/placeholders.h"
 
 static void add_op(struct plan *plan, enum plan_op_kind kind, const char *path,
 		   unsigned mode, int node)
@@ -106,17 +107,42 @@ static void mask_dir(struct plan *plan, size_t idx)
 	strv_free(&files);
 }
 
+static bool is_placeholder(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && placeholder_is_marked(&st);
+}
+
+char *plan_blocking_point(const struct plan *plan, const char *first_missing)
+{
+	char *point = xstrdup(first_missing);
+	for (;;) {
+		char *up = path_parent(point);
+		if (strcmp(up, "/") == 0 || plan_access_at(plan, up, -1) != AB_ACCESS_WRITE ||
+		    !is_placeholder(up)) {
+			free(up);
+			return point;
+		}
+		free(point);
+		point = up;
+	}
+}
+
 /* A path that must not be created inside a writable area: block its first
  * missing component (or an empty placeholder left by a concurrent run). */
 static void block_creation(struct plan *plan, size_t idx)
 {
 	const struct plan_node *n = &plan->nodes[idx];
-	const char *path = n->exists ? n->path : n->first_missing;
+	_cleanup_free_ char *adopted = !n->exists && n->first_missing ?
+		plan_blocking_point(plan, n->first_missing) : NULL;
+	const char *path = n->exists ? n->path : adopted;
 	if (!path)
 		return;
 	bool as_dir;
 	if (n->exists)
 		as_dir = n->is_dir;
+	else if (strcmp(path, n->first_missing) != 0)
+		as_dir = true; /* another run's placeholder directory above it */
 	else
 		/* Protected names become empty read-only directories (but those
 		 * marked block_as_file, policy/protect_list.c): git then

@@ -254,6 +254,13 @@ int plan_add_node(struct plan *plan, const char *path, ab_access access,
 int plan_add_node_exact(struct plan *plan, const char *path, ab_access access,
 			enum node_source source, const char *why, ab_error *err);
 int plan_find_node(const struct plan *plan, const char *path);
+/* Where creating a missing path is stopped: its shallowest missing
+ * component `first_missing`, or above it the shallowest empty placeholder
+ * of another run in a writable area (blocking that same path again, so
+ * that runs in parallel and the leftovers of a killed one agree on it and
+ * adopt it, and no run makes a placeholder inside another's). Returns
+ * the path (owned by the caller). */
+char *plan_blocking_point(const struct plan *plan, const char *first_missing);
 int protected_add_nodes(struct plan *plan, const ab_policy *policy,
 			const struct plan_context *ctx, ab_error *err);
 int plan_add_pins(struct plan *plan, ab_error *err);

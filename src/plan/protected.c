@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "plan/canonical.h"
 #include "policy/policy.h"
+#include "supervisor/placeholders.h"
 
 #define GIT_POINTER_MAX 4096
 
@@ -176,7 +177,10 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 		if (strchr(name, '/')) {
 			_cleanup_free_ char *parent = path_parent(path);
 			struct stat pst;
-			if (lstat(parent, &pst) < 0 || !S_ISDIR(pst.st_mode))
+			/* another run's placeholder there (the user
+			 * configuration's block of a missing ~/.config) is no
+			 * ~/.config: it goes when that run ends */
+			if (lstat(parent, &pst) < 0 || !S_ISDIR(pst.st_mode) || placeholder_is_marked(&pst))
 				return 0;
 		}
 	}
