@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "inner/inner.h"
 #include <errno.h>
+#include "common/phase_clock.h"
 
 /* explain with the configuration layers first: in text, a section of
  * its own; in JSON, a "layers" member ahead of the plan's. */
@@ -49,6 +50,7 @@ static int explain(struct cli *cli, ab_error *err)
 
 int main(int argc, char **argv)
 {
+	phase_mark("main");
 	/* The backend re-executes this binary as the sandbox's inner stage. */
 	if (argc > 1 && strcmp(argv[1], AB_INNER_ARG) == 0)
 		return ab_inner_main(argc - 1, argv + 1);
@@ -62,6 +64,7 @@ int main(int argc, char **argv)
 		cli_free(&cli);
 		return AB_EXIT_FAILURE;
 	}
+	phase_mark("cli parsed");
 	int status = 0;
 	/* A backend picked by the environment is easy to miss (and
 	 * AGENTBOX_BACKEND=landlock is the weakest one): said on every run
@@ -104,5 +107,6 @@ int main(int argc, char **argv)
 		break;
 	}
 	cli_free(&cli);
+	phase_mark("cli done");
 	return status;
 }

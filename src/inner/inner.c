@@ -35,6 +35,7 @@
 #include "inner/seccomp_notify.h"
 #include "inner/verify.h"
 #include "net/bridge.h"
+#include "common/phase_clock.h"
 
 extern char **environ;
 
@@ -322,6 +323,7 @@ static _Noreturn void exec_child(char **command, int err_fd, int tty_fd,
 	/* A group of its own lets the forwarded signals reach everything
 	 * the command starts, not just the command. */
 	setpgid(0, 0);
+	phase_mark("command: exec");
 	if (tty_fd >= 0) {
 		/* the foreground group of its terminal, so that it may read
 		 * it; SIGTTOU blocked, as we ask from the background */
@@ -485,7 +487,9 @@ _Noreturn void inner_enter(const struct inner_config *c)
 	}
 	int tty_fd = take_terminal(&a);
 	open_bridge(&a);
+	phase_mark("inner: entered");
 	harden(&a);
+	phase_mark("inner: hardened (fds, seccomp)");
 
 	sigset_t set, old_mask;
 	forwarded_signals(&set);
@@ -519,6 +523,7 @@ _Noreturn void inner_enter(const struct inner_config *c)
 	setpgid(child, child);
 
 	int e = wait_for_exec(pipefd[0]);
+	phase_mark("inner: exec done");
 	if (e) {
 		fprintf(stderr, "agentbox: cannot execute '%s': %s\n", a.command[0],
 			strerror(e));

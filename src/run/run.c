@@ -28,6 +28,7 @@
 #include "policy/policy.h"
 #include "run/state_dir.h"
 #include "supervisor/supervisor.h"
+#include "common/phase_clock.h"
 
 struct run_facts {
 	char *cwd;
@@ -492,9 +493,11 @@ static int prestart_body(void *ctx)
 	int r = gather(ps->o, &ps->f, ps->ev, ps->err);
 	if (r < 0)
 		return r;
+	phase_mark("facts gathered");
 	r = resolve(ps->p, ps->o, &ps->f, &ps->plan, ps->err);
 	if (r < 0)
 		return r;
+	phase_mark("plan resolved");
 	/* a --write-create or --cache directory is missing: the plan has
 	 * accepted where it lies, so make it and plan again with it there */
 	if (plan_has_warning(&ps->plan, "create_writable_root")) {
@@ -507,12 +510,14 @@ static int prestart_body(void *ctx)
 	r = env_report_eval(ps->p, ps->o, &ps->plan, &ps->env, ps->err);
 	if (r < 0)
 		return r;
+	phase_mark("environment filtered");
 	for (size_t i = 0; i < ps->plan.n_warnings; i++)
 		events_warning(ps->ev, ps->plan.warnings[i].code, ps->plan.warnings[i].path,
 			       ps->plan.warnings[i].message);
 	/* Before any backend: a sandbox that can replace agentbox would
 	 * disarm every later run, whichever backend builds this one. */
 	self_check_run(&ps->plan, ps->f.self_exe, ps->o->allow_writable_self, &ps->self);
+	phase_mark("self checked");
 	if (ps->self.verdict == SELF_REFUSED)
 		return self_check_refusal(&ps->self, ps->err);
 	if (ps->self.verdict == SELF_ACCEPTED) {
@@ -535,6 +540,7 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 		      int *exit_status, struct events *evp, const struct run_hooks *hooks,
 		      ab_error *err)
 {
+	phase_mark("run start");
 	double t0 = monotonic_ms();
 	struct events ev = *evp;
 	if (!argv || !argv[0])
@@ -558,7 +564,9 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 	struct backend_ctx ctx = {.state_dir = ps.f.state_dir, .exact = o->exact, .for_run = true};
 	struct git_watch gw;
 	git_watch_start(&gw, &ps.plan);
+	phase_mark("git refs read");
 	r = run_backends(&req, &ps.plan, &ctx, exit_status, err);
+	phase_mark("backend done");
 	sbuf fields = {0};
 	git_watch_finish(&gw, &ps.plan, argv, r == 0 ? *exit_status : 0, &ev, o->quiet, &fields);
 	if (r == 0)
@@ -569,6 +577,7 @@ static int run_events(const ab_policy *p, const ab_run_options *o, char *const a
 			  monotonic_ms() - t0, fields.s);
 	sbuf_free(&fields);
 	prestart_free(&ps);
+	phase_mark("run done");
 	return r;
 }
 

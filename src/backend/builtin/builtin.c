@@ -39,6 +39,7 @@
 #include "inner/inner.h"
 #include "inner/verify.h"
 #include "plan/expect.h"
+#include "common/phase_clock.h"
 
 extern char **environ;
 
@@ -256,13 +257,16 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 
+	phase_mark("init: started");
 	if (write_id_maps(a->procfd, a->uid, a->gid, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
+	phase_mark("init: id maps written");
 	struct netns_helper nh = {.pid = -1, .sock = -1};
 	if (plan->net != AB_NET_FULL &&
 	    netns_start(a->procfd, a->req->counters_fd, &nh, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
 	close(a->procfd);
+	phase_mark("init: netns helper forked");
 	if (builtin_build_root(plan, a->req->skip_op, a->req->held, a->req->legacy_mounts, &failure,
 			       &err) < 0)
 		report_and_exit(a->report_fd, failure, &err);
@@ -270,10 +274,13 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 	 * mount holds what the plan resolved. Every mount above was made by
 	 * fd on a checked file, so this is the guarantee stated once more,
 	 * for every namespace backend alike. */
+	phase_mark("init: mounts built");
 	if (verify_root(plan, a->req->skip_op, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
+	phase_mark("init: mounts verified");
 	if (nh.pid > 0 && netns_join(&nh, &err) < 0)
 		report_and_exit(a->report_fd, BUILTIN_FAIL_HOST, &err);
+	phase_mark("init: netns joined");
 	/* Its own session: the command cannot push input into the caller's
 	 * terminal (TIOCSTI) nor get signals from it. */
 	if (setsid() < 0) {
@@ -287,6 +294,7 @@ static _Noreturn void sandbox_init(const struct init_args *a)
 		ab_fail_errno(&err, errno, "cannot give the command the standard input, output and error it was given");
 		report_and_exit(a->report_fd, BUILTIN_FAIL_REFUSE, &err);
 	}
+	phase_mark("init: session, caps, stdio");
 	environ = a->req->envp;
 	struct inner_config ic = {
 		.net = plan->net,

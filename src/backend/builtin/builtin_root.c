@@ -288,23 +288,21 @@ static int open_cover_target(struct root_builder *b, const struct plan_op *op, b
 	return ab_fail(err, EISDIR, "cannot hide %s with a file: it is now a directory", path);
 }
 
-static int op_tmpfs_over(struct root_builder *b, const struct plan_op *op, bool readonly,
-			 ab_error *err)
+/* A mask: a writable tmpfs of its own over a directory to hide, so that
+ * the mountpoints of later operations can be made inside it; its
+ * OP_REMOUNT_RO, after them, makes it read-only. */
+static int op_mask_dir(struct root_builder *b, const struct plan_op *op, ab_error *err)
 {
 	const char *path = op->path;
-	unsigned mode = op->mode;
 	int dst = open_cover_target(b, op, true, err);
 	if (dst < 0)
 		return dst;
 	int mnt = -1;
-	int r = mountfd_tmpfs(&b->m, dst, mode, path, &mnt, err);
+	int r = mountfd_tmpfs(&b->m, dst, op->mode, path, &mnt, err);
 	close(dst);
 	if (r == 0)
 		r = remember_own(b, mnt, path, err);
-	if (r == 0 && readonly) {
-		r = mountfd_remount_ro(&b->m, mnt, path, err);
-	} else if (r == 0) {
-		/* its OP_REMOUNT_RO comes after the mountpoints inside it */
+	if (r == 0) {
 		if (b->n_masks >= sizeof(b->masks) / sizeof(b->masks[0])) {
 			r = ab_fail(err, E2BIG, "the policy hides too many directories; simplify it");
 		} else {
@@ -328,6 +326,30 @@ static int op_remount_mask(struct root_builder *b, const char *path, ab_error *e
 			return r;
 		}
 	return ab_fail(err, EINVAL, "internal error: no mount to make read-only at %s", path);
+}
+
+/* An empty read-only directory with `mode` over a path to block: one
+ * directory on the scratch root, bound wherever a block needs it (the
+ * binds keep it alive once the scratch root is detached). A bind is much
+ * cheaper than a tmpfs of its own for every block (no new superblock to
+ * set up and tear down), and gives the same: an empty directory on a
+ * read-only tmpfs mount that nothing can write into. */
+static int op_block_dir(struct root_builder *b, const struct plan_op *op, ab_error *err)
+{
+	const char *path = op->path;
+	char name[32];
+	snprintf(name, sizeof(name), "/empty-dir-%04o", op->mode);
+	if (mkdir(name, 0700) < 0 && errno != EEXIST)
+		return ab_fail_errno(err, errno, "cannot create an empty directory to block %s", path);
+	_cleanup_close_ int empty = open(name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (empty < 0 || fchmod(empty, op->mode) < 0)
+		return ab_fail_errno(err, errno, "cannot create an empty directory to block %s", path);
+	int dst = open_cover_target(b, op, true, err);
+	if (dst < 0)
+		return dst;
+	int r = mountfd_bind(&b->m, empty, dst, false, true, path, err);
+	close(dst);
+	return r;
 }
 
 /* An empty read-only file with `mode` over an existing file: a file on the
@@ -472,9 +494,9 @@ static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *er
 	case OP_PIN:
 		return op_bind(b, op, false, err);
 	case OP_MASK_DIR:
-		return op_tmpfs_over(b, op, false, err);
+		return op_mask_dir(b, op, err);
 	case OP_BLOCK_DIR:
-		return op_tmpfs_over(b, op, true, err);
+		return op_block_dir(b, op, err);
 	case OP_MKDIR:
 		return op_mkpoint(b, op->path, true, err);
 	case OP_MKFILE:

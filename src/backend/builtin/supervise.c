@@ -17,6 +17,7 @@
 #include "supervisor/net_counters.h"
 #include "supervisor/sandbox_proxy.h"
 #include "supervisor/watch.h"
+#include "common/phase_clock.h"
 
 static bool legacy_mounts_forced(void)
 {
@@ -42,6 +43,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	int ret = blocks_prepare(req->plan, &bl, err);
 	if (ret < 0)
 		return ret;
+	phase_mark("placeholders made");
 	char **envp = watch_sandbox_environ(req->plan, req->opts->envp);
 	struct sandbox_proxy *sp = NULL;
 	struct net_counters *netc = net_counters_new(req);
@@ -68,7 +70,9 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 	};
 	sandbox_proxy_stdio(sp, req->opts, breq.stdio);
 	struct builtin_child child;
+	phase_mark("supervisor ready");
 	ret = builtin_spawn(&breq, &child, failure, err);
+	phase_mark("cloned");
 	net_counters_spawned(netc);
 	/* No proxy: stop before the command runs (the sandbox waits for
 	 * nothing from us, so kill it). */
@@ -81,6 +85,7 @@ int supervise_builtin(const struct supervise_request *req, int *exit_status,
 		st.pid = st.sandbox_pid = child.pid;
 		st.relay = sandbox_proxy_relay(sp);
 		watch_loop(&st, sfd, child.report_fd, -1, req->opts->timeout_sec);
+		phase_mark("sandbox ended");
 		close(child.report_fd);
 		close(child.life_fd);
 	}
@@ -106,6 +111,7 @@ out:
 	net_counters_finish(netc, ret == SUPERVISE_DONE ? req->refusals : NULL);
 	sandbox_proxy_stop(sp);
 	blocks_finish(&bl);
+	phase_mark("placeholders removed");
 	watch_free_environ(envp);
 	sbuf_free(&st.err_text);
 	return ret;

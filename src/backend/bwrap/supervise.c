@@ -25,6 +25,7 @@
 #include "supervisor/sandbox_proxy.h"
 #include "supervisor/watch.h"
 #include "inner/env_fd.h"
+#include "common/phase_clock.h"
 
 extern char **environ;
 
@@ -135,6 +136,9 @@ static char **setup_environ(void)
 		for (size_t i = 0; keep[i]; i++)
 			if (strncmp(*e, keep[i], strlen(keep[i])) == 0)
 				strv_push(&env, *e);
+	/* bench/phases.sh: the inner stage's marks too */
+	if (phase_clock_state == 1)
+		strv_push(&env, "AGENTBOX_PHASES=1");
 	return env.v ? env.v : xcalloc(1, sizeof(char *));
 }
 
@@ -192,6 +196,7 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		goto out;
 	}
+	phase_mark("supervisor ready");
 	pid_t parent = getpid();
 	st->pid = fork();
 	if (st->pid < 0) {
@@ -223,6 +228,7 @@ static int run_once(const struct supervise_request *req, const struct bwrap_cmd 
 		kill(st->pid, SIGKILL);
 		ret = -EIO;
 	}
+	phase_mark("bwrap forked");
 	st->relay = sandbox_proxy_relay(sp);
 	st->netc = net_counters_new(req);
 	watch_loop(st, sfd, err_p[0], status_p[0], req->opts->timeout_sec);
@@ -304,6 +310,7 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 	ret = blocks_prepare(req->plan, &bl, err);
 	if (ret < 0)
 		return ret;
+	phase_mark("placeholders made");
 	struct bwrap_build_opts bo = {
 		.command = req->command,
 		.skip_op = bl.skip,
@@ -316,11 +323,14 @@ int supervise_bwrap(const struct supervise_request *req, int *exit_status, ab_er
 		.ctty = sandbox_proxy_ctty(req),
 	};
 	ret = bwrap_build(req->plan, req->bwrap, &bo, &cmd, err);
+	phase_mark("bwrap command built");
 	if (ret == 0)
 		ret = run_once(req, &cmd, &st, err);
+	phase_mark("sandbox ended");
 	if (ret == 0)
 		ret = interpret(req, &st, exit_status, err);
 	blocks_finish(&bl);
+	phase_mark("placeholders removed");
 	bwrap_cmd_free(&cmd);
 	sbuf_free(&st.err_text);
 	sbuf_free(&st.status_text);
