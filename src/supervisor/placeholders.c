@@ -19,6 +19,12 @@ struct ph_entry {
 	bool dir;
 	bool usable;
 	int fd; /* holds our shared lock; -1 when there is nothing to hold */
+	struct stat held; /* what fd is, when fd >= 0 */
+	/* The parent directory, opened once for all the entries that share
+	 * it (most blocks are in the workspace root) and kept until release:
+	 * the placeholder is removed from the directory it was made in. */
+	int pfd;
+	bool owns_pfd;
 };
 
 struct placeholder_set {
@@ -36,12 +42,9 @@ bool placeholder_is_marked(const struct stat *st)
 
 /* Opens the parent of `path` refusing any symlink on the way: the parent
  * is in a writable area, so this is where a race could redirect us. */
-static int open_parent(const char *path)
+static int open_parent(int root, const char *path)
 {
 	_cleanup_free_ char *parent = path_parent(path);
-	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return -errno;
 	int fd = open_beneath(true, root, parent, O_PATH | O_DIRECTORY);
 	if (fd == -ENOSYS) /* before openat2 (5.6) */
 		fd = open_beneath(false, root, parent, O_PATH | O_DIRECTORY);
@@ -209,6 +212,7 @@ static int lock_loop(int pfd, struct ph_entry *e, ab_error *err)
 		}
 		if (fstatat(pfd, e->name, &now, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&held, &now)) {
 			e->fd = fd;
+			e->held = held;
 			return 0;
 		}
 		close(fd); /* removed or replaced while we waited: start over */
@@ -217,18 +221,32 @@ static int lock_loop(int pfd, struct ph_entry *e, ab_error *err)
 	}
 }
 
-static int acquire_one(struct ph_entry *e, ab_error *err)
+static bool same_parent(const struct ph_entry *a, const struct ph_entry *b)
 {
-	_cleanup_close_ int pfd = open_parent(e->path);
-	if (pfd == -EACCES) {
-		/* The user cannot reach the parent, so neither can the
-		 * sandboxed command create anything there. */
-		e->usable = false;
-		return 0;
+	size_t la = (size_t)(a->name - a->path), lb = (size_t)(b->name - b->path);
+	return la == lb && memcmp(a->path, b->path, la) == 0;
+}
+
+/* e's parent: the one an earlier entry of the set opened, or a new one. */
+static int acquire_one(struct placeholder_set *set, int root, struct ph_entry *e, ab_error *err)
+{
+	for (size_t i = 0; i + 1 < set->n && e->pfd < 0; i++)
+		if (set->e[i].pfd >= 0 && same_parent(&set->e[i], e))
+			e->pfd = set->e[i].pfd;
+	if (e->pfd < 0) {
+		int pfd = root < 0 ? root : open_parent(root, e->path);
+		if (pfd == -EACCES) {
+			/* The user cannot reach the parent, so neither can the
+			 * sandboxed command create anything there. */
+			e->usable = false;
+			return 0;
+		}
+		if (pfd < 0)
+			return fail_parent(err, -pfd, e->path);
+		e->pfd = pfd;
+		e->owns_pfd = true;
 	}
-	if (pfd < 0)
-		return fail_parent(err, -pfd, e->path);
-	return lock_loop(pfd, e, err);
+	return lock_loop(e->pfd, e, err);
 }
 
 /* Removes the placeholder if we can lock it exclusively at once (no other
@@ -239,21 +257,22 @@ static void release_one(struct ph_entry *e)
 	if (e->fd < 0)
 		return;
 	if (flock(e->fd, LOCK_EX | LOCK_NB) == 0 && fstat(e->fd, &held) == 0 &&
-	    placeholder_is_marked(&held)) {
-		_cleanup_close_ int pfd = open_parent(e->path);
-		if (pfd >= 0 && fstatat(pfd, e->name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    same_inode(&held, &now) && placeholder_is_marked(&now))
-			/* a directory that is no longer empty fails ENOTEMPTY */
-			(void)unlinkat(pfd, e->name, e->dir ? AT_REMOVEDIR : 0);
-	}
+	    placeholder_is_marked(&held) &&
+	    fstatat(e->pfd, e->name, &now, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&held, &now) &&
+	    placeholder_is_marked(&now))
+		/* a directory that is no longer empty fails ENOTEMPTY */
+		(void)unlinkat(e->pfd, e->name, e->dir ? AT_REMOVEDIR : 0);
 	close(e->fd);
 	e->fd = -1;
 }
 
 static void set_free(struct placeholder_set *set)
 {
-	for (size_t i = 0; i < set->n; i++)
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->e[i].owns_pfd)
+			close(set->e[i].pfd);
 		free(set->e[i].path);
+	}
 	free(set->e);
 	free(set);
 }
@@ -263,18 +282,25 @@ int placeholders_acquire(const struct placeholder_request *req, size_t n,
 {
 	struct placeholder_set *set = xcalloc(1, sizeof(*set));
 	set->e = xcalloc(n + 1, sizeof(*set->e));
-	for (size_t i = 0; i < n; i++) {
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		root = -errno;
+	int ret = 0;
+	for (size_t i = 0; i < n && ret == 0; i++) {
 		struct ph_entry *e = &set->e[set->n++];
 		e->path = xstrdup(req[i].path);
 		e->name = strrchr(e->path, '/') + 1;
 		e->dir = req[i].dir;
 		e->usable = true;
 		e->fd = -1;
-		int ret = acquire_one(e, err);
-		if (ret < 0) {
-			placeholders_release(set);
-			return ret;
-		}
+		e->pfd = -1;
+		ret = acquire_one(set, root, e, err);
+	}
+	if (root >= 0)
+		close(root);
+	if (ret < 0) {
+		placeholders_release(set);
+		return ret;
 	}
 	*out = set;
 	return 0;
@@ -283,9 +309,8 @@ int placeholders_acquire(const struct placeholder_request *req, size_t n,
 struct placeholder_ident placeholders_ident(const struct placeholder_set *set, size_t i)
 {
 	struct placeholder_ident id = {0};
-	struct stat st;
-	if (set && i < set->n && set->e[i].fd >= 0 && fstat(set->e[i].fd, &st) == 0)
-		id = (struct placeholder_ident){true, st.st_dev, st.st_ino};
+	if (set && i < set->n && set->e[i].fd >= 0)
+		id = (struct placeholder_ident){true, set->e[i].held.st_dev, set->e[i].held.st_ino};
 	return id;
 }
 
