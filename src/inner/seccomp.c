@@ -237,6 +237,17 @@ static int build_filter(ab_net net, unsigned flags, scmp_filter_ctx *out, ab_err
 		ab_fail_errno(err, -r, "seccomp: cannot turn off libseccomp's no_new_privs handling");
 		goto fail;
 	}
+	/* A binary tree over the syscall numbers instead of one long chain:
+	 * the kernel runs the filter once per syscall number when it loads
+	 * it (to find the calls it may allow without running it), which is
+	 * start-up time of every run (0.157 -> 0.118 ms here, bench/phases.sh),
+	 * and a call with argument rules (ioctl, socket, clone ...) reaches
+	 * them in log2(n) jumps. */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (r < 0) {
+		ab_fail_errno(err, -r, "seccomp: cannot ask libseccomp for a binary-tree filter");
+		goto fail;
+	}
 
 	r = deny_list(ctx, always_denied,
 		      sizeof(always_denied) / sizeof(always_denied[0]), err);
