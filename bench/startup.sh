@@ -156,18 +156,24 @@ done
 # Each target line starts with the issue that set it.
 echo
 echo "== summary of the targets (measured on this machine, this run)"
-targets=()
+targets=() missing=()
 for part in startup library concurrency rss proxy; do
 	if [ -f "$out/targets-$part.txt" ]; then
 		targets+=("$out/targets-$part.txt")
 	else
-		echo "  bench/$part.sh: not measured"
+		missing+=("bench/$part.sh")
 	fi
 done
-echo "  issue #17, start-up near the kernel's floor:"
-cat "${targets[@]}" | grep -e '^  #17 ' || echo "  (none measured)"
-echo "  older targets (issue #3 start-up, issue #5 proxy):"
-cat "${targets[@]}" | grep -v -e '^  #17 ' || echo "  (none measured)"
+for group in '#17' older; do
+	if [ "$group" = '#17' ]; then
+		echo "  issue #17, start-up near the kernel's floor:"
+		cat "${targets[@]}" | grep -e '^  #17 ' || true
+	else
+		echo "  older targets (issue #3 start-up, issue #5 proxy):"
+		cat "${targets[@]}" | grep -v -e '^  #17 ' || true
+	fi
+	[ ${#missing[@]} -eq 0 ] || echo "  not measured, the targets of: ${missing[*]}"
+done
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "startup: could not measure: ${failed[*]}" >&2
 	exit 1
