@@ -4,7 +4,7 @@
 #   make test       build, then unit + integration tests (scripts/run-tests.sh)
 #   make demo       build, then a short real demonstration (scripts/demo.sh)
 #   make test-asan  the same tests on an ASan+UBSan build in build-asan/
-#   make bench      startup cost: bare exec vs bwrap vs agentbox
+#   make bench      start-up cost vs the kernel floor and bwrap; #17 targets
 #   make install    meson install: agentbox to $(PREFIX)/bin, out of reach of
 #                   the sandboxes it builds; libagentbox.so.0, libagentbox.a,
 #                   agentbox.h and agentbox.pc for programs that link the

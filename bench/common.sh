@@ -41,13 +41,18 @@ bench_die() {
 }
 
 # bench_cc NAME [CC ARGS...]: builds bench/NAME.c into $out/NAME when the
-# source or bench/bench_args.h is newer than the binary (or always, with
-# BENCH_REBUILD=1).
+# source or one of the shared headers bench/*.h is newer than the binary
+# (or always, with BENCH_REBUILD=1).
 bench_cc() {
-	local name=$1
+	local name=$1 h stale=
 	shift
-	if [ -n "${BENCH_REBUILD:-}" ] || [ ! -x "$out/$name" ] || [ "$here/$name.c" -nt "$out/$name" ] ||
-		[ "$here/bench_args.h" -nt "$out/$name" ]; then
+	if [ -n "${BENCH_REBUILD:-}" ] || [ ! -x "$out/$name" ] || [ "$here/$name.c" -nt "$out/$name" ]; then
+		stale=1
+	fi
+	for h in "$here"/*.h; do
+		if [ "$h" -nt "$out/$name" ]; then stale=1; fi
+	done
+	if [ -n "$stale" ]; then
 		${CC:-cc} -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
 			-o "$out/$name" "$here/$name.c" "$@" ||
 			bench_die "cannot compile bench/$name.c with ${CC:-cc}"
@@ -64,6 +69,39 @@ bench_cli() {
 	ab_cmd=("$ab" run -q --backend "$backend" --policy workspace-write "$@" -C "$ws" -- /bin/true)
 }
 
+# bench_bwrap: the workspace-write view written by hand as one bubblewrap
+# command line, so that bench/startup.sh and bench/concurrency.sh time
+# exactly the same one. Sets $bwrap (its path) and fills the array
+# bwrap_cmd with the command running /bin/true; returns 1, leaving both
+# empty, when bwrap is not on PATH.
+#
+# The same view agentbox builds for workspace-write: / read-only, a fresh
+# /dev, /tmp (and $TMPDIR) and the workspace writable, its .git kept
+# read-only, new user/pid/ipc/net namespaces, a fresh /proc, no capabilities.
+# Like agentbox, use --as-pid-1 when this bwrap has it (one process fewer).
+# Left out: the masks agentbox adds for .git/.agentbox that do not exist yet
+# (they need host placeholders, which agentbox creates and removes), and
+# agentbox's own inner stage and seccomp filter.
+bench_bwrap() {
+	bwrap_cmd=()
+	bwrap=$(command -v bwrap || true)
+	[ -n "$bwrap" ] || return 1
+	bwrap_cmd=("$bwrap" --new-session --die-with-parent)
+	if "$bwrap" --help 2>&1 | grep -q -- '--as-pid-1'; then
+		bwrap_cmd+=(--as-pid-1)
+	fi
+	bwrap_cmd+=(--ro-bind / / --dev /dev --bind /tmp /tmp)
+	if [ -n "${TMPDIR:-}" ] && [ -d "$TMPDIR" ] && [ "$TMPDIR" != /tmp ]; then
+		bwrap_cmd+=(--bind "$TMPDIR" "$TMPDIR")
+	fi
+	bwrap_cmd+=(--bind "$ws" "$ws" --ro-bind "$ws/.git" "$ws/.git"
+		--unshare-user --unshare-pid --unshare-ipc --unshare-net
+		--proc /proc --chdir "$ws" --cap-drop ALL -- /bin/true)
+}
+
+# ratio A B: A / B with four decimals (for target).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+
 # stats FILE: "median p10 p90" of the numbers in FILE, one per line.
 stats() {
 	sort -n "$1" | awk '{ v[NR] = $1 }
@@ -77,11 +115,13 @@ stats() {
 
 # target FILE LABEL VALUE OP LIMIT UNIT: prints whether VALUE OP LIMIT holds
 # (OP is <= or >=) and appends the same line to FILE for the summary that
-# bench/startup.sh prints at the end. Reports; never fails the run.
+# bench/startup.sh prints at the end. Reports; never fails the run. LABEL
+# starts with the issue that set the target ("#17 ...", "#3 ..."): the
+# summary lists issue #17's targets first and the older ones after them.
 target() {
 	awk -v label="$2" -v v="$3" -v op="$4" -v lim="$5" -v unit="$6" 'BEGIN {
 		ok = (op == "<=") ? (v <= lim) : (v >= lim)
-		printf "  %-34s %8.2f%-4s target %s %g%s: %s\n", label, v, unit, op, lim, unit,
+		printf "  %-46s %8.2f%-4s target %s %g%s: %s\n", label, v, unit, op, lim, unit,
 			ok ? "met" : "missed"
 	}' | tee -a "$1"
 }

@@ -43,7 +43,7 @@ echo "gitdir: ../.git/modules/sub" >"$ws/sub/.git"
 echo "git_scan: $(find "$ws" -type f | wc -l) files" >&2
 
 scan_ms() { # prints the ms of the workspace's "git scan of" note, one run
-	"$ab" explain --policy workspace-write "$@" -C "$ws" |
+	"$ab" explain --policy workspace-write -C "$ws" |
 		sed -n "s|^note: git scan of $ws: .*, \([0-9.]*\) ms.*|\1|p"
 }
 : >"$out/git_scan.scan"

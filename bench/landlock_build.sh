@@ -37,6 +37,7 @@ done
 {
 	printf 'OBJS = main.o'
 	for i in $(seq 1 40); do printf ' u%d.o' "$i"; done
+	# shellcheck disable=SC2016 # make's variables, not the shell's
 	printf '\nprog: $(OBJS)\n\t$(CC) -o $@ $(OBJS)\n%%.o: %%.c\n\t$(CC) -O1 -c -o $@ $<\n'
 } >"$proj/p/Makefile"
 tar -C "$proj" -cf "$proj/p.tar" p
@@ -66,7 +67,7 @@ for load in files build; do
 		times[$load.$b]=""
 	done
 done
-for r in $(seq 1 "$runs"); do
+for _ in $(seq 1 "$runs"); do
 	for load in files build; do
 		cmd=$files_cmd
 		[ "$load" = build ] && cmd=$build_cmd

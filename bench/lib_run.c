@@ -1,17 +1,26 @@
 /* lib_run: what does running a command through libagentbox cost, compared
- * with starting it directly?
+ * with the kernel's floor done by a library call and with starting it
+ * directly?
  *
  * Usage: lib_run [--backend NAME] N WORKSPACE
  *
- * Runs /bin/true N times through the public API (ab_run, workspace-write,
- * no network, cwd WORKSPACE, quiet; the built-in engine unless --backend
- * says otherwise) and N times with posix_spawn + waitpid, interleaved in
- * rounds so that drift in machine load lands on both. At the end it prints
- * one line per run: "library NS" or "posix_spawn NS". Both commands
- * inherit this program's stdio, so neither pays for a redirection the
- * other does not. The policy is built once, outside the timed region: a
- * caller that runs many commands would do the same. A run that does not
- * exit 0 stops the measurement (exit 1).
+ * Runs /bin/true N times each way, interleaved in rounds (the order
+ * rotates from round to round) so that drift in machine load lands on
+ * all three:
+ *   library      the public API: ab_run, workspace-write, no network, cwd
+ *                WORKSPACE, quiet; the built-in engine unless --backend
+ *                says otherwise
+ *   floor        floor_run (bench/floor_core.h), the same function
+ *                bench/floor.c runs: this program itself clones into the
+ *                namespaces, writes the id maps, and its PID 1 forks and
+ *                execs /bin/true; like ab_run, a call in this process with
+ *                no exec of a helper binary
+ *   posix_spawn  posix_spawn + waitpid, no sandbox
+ * At the end it prints one line per run: "library NS", "floor NS" or
+ * "posix_spawn NS". All three commands inherit this program's stdio, so
+ * none pays for a redirection the others do not. The policy is built
+ * once, outside the timed region: a caller that runs many commands would
+ * do the same. A run that does not exit 0 stops the measurement (exit 1).
  *
  * Built on the fly by bench/library.sh against the build's libagentbox.a.
  */
@@ -28,6 +37,7 @@
 #include "inner/inner.h"
 
 #include "bench_args.h"
+#include "floor_core.h"
 
 extern char **environ;
 
@@ -84,16 +94,36 @@ static int time_spawn(long long *ns)
 	return 0;
 }
 
+static int time_floor(long long *ns)
+{
+	long long t0 = now_ns();
+	int code = floor_run(true_argv);
+	*ns = now_ns() - t0;
+	if (code < 0) {
+		perror("lib_run: floor: clone or wait");
+		return -1;
+	}
+	if (code != 0) {
+		fprintf(stderr, "lib_run: /bin/true under the floor exited with status %d\n", code);
+		return -1;
+	}
+	return 0;
+}
+
+enum kind { KIND_LIBRARY, KIND_FLOOR, KIND_SPAWN, N_KINDS };
+
 /* Runs `count` of one kind and stores the times at out (NULL for the
- * warm-up). Nothing is printed meanwhile: the built-in engine clones this
- * process, and a clone that exits through exit() would flush a copy of
- * whatever stdio still holds. */
-static int run_chunk(bool library, long count, const ab_policy *p, const ab_run_options *o,
+ * warm-up). Nothing is printed meanwhile: the built-in engine and the
+ * floor clone this process, and a clone that exits through exit() would
+ * flush a copy of whatever stdio still holds. */
+static int run_chunk(enum kind kind, long count, const ab_policy *p, const ab_run_options *o,
 		     long long *out)
 {
 	for (long i = 0; i < count; i++) {
 		long long ns;
-		int r = library ? time_library(p, o, &ns) : time_spawn(&ns);
+		int r = kind == KIND_LIBRARY ? time_library(p, o, &ns)
+			: kind == KIND_FLOOR ? time_floor(&ns)
+					     : time_spawn(&ns);
 		if (r < 0)
 			return -1;
 		if (out)
@@ -142,32 +172,37 @@ int main(int argc, char **argv)
 	o.backend = backend;
 
 	/* Warm the page cache and whatever the library caches; not printed. */
+	static const char *const names[N_KINDS] = {"library", "floor", "posix_spawn"};
+	long long *ns[N_KINDS] = {0};
 	int ret = 1;
-	long long *lib_ns = calloc((size_t)runs, sizeof(*lib_ns));
-	long long *spawn_ns = calloc((size_t)runs, sizeof(*spawn_ns));
-	if (!lib_ns || !spawn_ns) {
-		perror("lib_run: calloc");
-		goto out;
+	for (int k = 0; k < N_KINDS; k++) {
+		ns[k] = calloc((size_t)runs, sizeof(*ns[k]));
+		if (!ns[k]) {
+			perror("lib_run: calloc");
+			goto out;
+		}
+		if (run_chunk((enum kind)k, 5, p, &o, NULL) < 0)
+			goto out;
 	}
-	if (run_chunk(true, 5, p, &o, NULL) < 0 || run_chunk(false, 5, p, &o, NULL) < 0)
-		goto out;
 
 	long rounds = runs < 10 ? runs : 10, done = 0;
 	for (long r = 0; r < rounds; r++) {
 		long chunk = (runs - done) / (rounds - r);
-		/* Alternate which kind goes first in a round. */
-		bool lib_first = r % 2 == 0;
-		if (run_chunk(lib_first, chunk, p, &o, (lib_first ? lib_ns : spawn_ns) + done) < 0 ||
-		    run_chunk(!lib_first, chunk, p, &o, (lib_first ? spawn_ns : lib_ns) + done) < 0)
-			goto out;
+		/* Rotate which kind goes first in a round. */
+		for (int i = 0; i < N_KINDS; i++) {
+			int k = (int)((r + i) % N_KINDS);
+			if (run_chunk((enum kind)k, chunk, p, &o, ns[k] + done) < 0)
+				goto out;
+		}
 		done += chunk;
 	}
 	for (long i = 0; i < runs; i++)
-		printf("library %lld\nposix_spawn %lld\n", lib_ns[i], spawn_ns[i]);
+		for (int k = 0; k < N_KINDS; k++)
+			printf("%s %lld\n", names[k], ns[k][i]);
 	ret = fflush(stdout) == 0 ? 0 : 1;
 out:
-	free(lib_ns);
-	free(spawn_ns);
+	for (int k = 0; k < N_KINDS; k++)
+		free(ns[k]);
 	ab_policy_free(p);
 	return ret;
 }
