@@ -435,8 +435,10 @@ static _Noreturn void supervise(pid_t child, const sigset_t *set, int life_fd)
 			continue;
 		}
 		int code = reap(child);
-		if (code >= 0)
+		if (code >= 0) {
+			phase_mark("inner: command exited");
 			_exit(code);
+		}
 	}
 }
 
