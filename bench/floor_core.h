@@ -55,8 +55,10 @@ static inline int floor_pid1(char *const *argv)
  * for it. Returns the command's exit status, 1 if the sandbox could not be
  * set up or died of a signal, or -1 (errno set) if the clone or the wait
  * failed. The child leaves through _exit: a raw clone shares no memory, but
- * exit() would flush a copy of the caller's stdio buffers. */
-static inline int floor_run(char *const *argv)
+ * exit() would flush a copy of the caller's stdio buffers. setup, when not
+ * NULL, runs in the sandbox's PID 1 right after the id maps (for
+ * bench/posture_floor.c); floor_run passes NULL. */
+static inline int floor_run_with(char *const *argv, int (*setup)(void))
 {
 	char uid_map[64], gid_map[64];
 	snprintf(uid_map, sizeof(uid_map), "%d %d 1\n", (int)getuid(), (int)getuid());
@@ -71,6 +73,8 @@ static inline int floor_run(char *const *argv)
 		    floor_write_file("/proc/self/setgroups", "deny") < 0 ||
 		    floor_write_file("/proc/self/gid_map", gid_map) < 0)
 			_exit(1);
+		if (setup && setup() < 0)
+			_exit(1);
 		_exit(floor_pid1(argv));
 	}
 	int st;
@@ -78,6 +82,11 @@ static inline int floor_run(char *const *argv)
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+static inline int floor_run(char *const *argv)
+{
+	return floor_run_with(argv, NULL);
 }
 
 #endif

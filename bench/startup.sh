@@ -14,6 +14,14 @@
 #                          pid, ipc, uts and net namespaces, id maps, a PID 1
 #                          that forks the command); the least any namespace
 #                          sandbox can cost here
+#        posture-floor     bench/posture_floor.c: the floor plus the kernel
+#                          work of the workspace-write posture itself (host
+#                          placeholders for the missing protected names, the
+#                          mount tree, /dev, /proc and its knobs, seccomp,
+#                          no capabilities, loopback), by path and without
+#                          any of agentbox's checks; information, not a
+#                          target: agentbox-builtin minus this line is
+#                          agentbox's own work
 #        bwrap             the workspace-write policy written by hand as a
 #                          bwrap command line (bench_bwrap in common.sh: what
 #                          the bwrap backend would produce, minus agentbox's
@@ -53,6 +61,8 @@ bench_bwrap ||
 bench_cc spawn_time
 # Static, like agentbox's CLI, so that the comparison is of work done.
 bench_cc floor -static-pie
+# agentbox's own seccomp filter, from the build directory
+bench_cc posture_floor -static-pie -I"$build"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 bare_cmd=(/bin/true)
@@ -64,11 +74,12 @@ ab_builtin_cmd=("${ab_cmd[@]}")
 bench_cli builtin --net proxy --allow-domain example.com
 ab_proxy_cmd=("${ab_cmd[@]}")
 
-names=(bare floor bwrap agentbox-bwrap agentbox-builtin agentbox-proxy)
+names=(bare floor posture-floor bwrap agentbox-bwrap agentbox-builtin agentbox-proxy)
 run_variant() {
 	case $1 in
 	bare) "$out/spawn_time" "$2" "${bare_cmd[@]}" ;;
 	floor) "$out/spawn_time" "$2" "$out/floor" "${bare_cmd[@]}" ;;
+	posture-floor) "$out/spawn_time" "$2" "$out/posture_floor" "$ws" "${bare_cmd[@]}" ;;
 	bwrap) "$out/spawn_time" "$2" "${bwrap_cmd[@]}" ;;
 	agentbox-bwrap) "$out/spawn_time" "$2" "${ab_bwrap_cmd[@]}" ;;
 	agentbox-builtin) "$out/spawn_time" "$2" "${ab_builtin_cmd[@]}" ;;
@@ -109,13 +120,17 @@ for n in "${names[@]}"; do
 	awk -v n="$n" -v m="$m" -v a="$p10" -v b="$p90" 'BEGIN {
 		printf "  %-18s %9.3f ms %11.3f .. %7.3f ms\n", n, m / 1e6, a / 1e6, b / 1e6 }'
 done
-bare=${med[bare]} floor=${med[floor]} bw=${med[bwrap]} abw=${med[agentbox-bwrap]} abi=${med[agentbox-builtin]}
+bare=${med[bare]} floor=${med[floor]} pfloor=${med[posture-floor]} bw=${med[bwrap]} abw=${med[agentbox-bwrap]} abi=${med[agentbox-builtin]}
 abp=${med[agentbox-proxy]}
 echo
 echo "  ratios of the medians:"
-awk -v bare="$bare" -v floor="$floor" -v abi="$abi" -v bw="$bw" -v abw="$abw" -v abp="$abp" 'BEGIN {
+awk -v bare="$bare" -v floor="$floor" -v pfloor="$pfloor" -v abi="$abi" -v bw="$bw" -v abw="$abw" -v abp="$abp" 'BEGIN {
 	printf "  %-46s %8.2fx   (the kernel'"'"'s share: no namespace sandbox can go below it)\n",
 		"floor / bare", floor / bare
+	printf "  %-46s %8.2fx   (the kernel work of the workspace-write posture)\n",
+		"posture-floor / floor", pfloor / floor
+	printf "  %-46s %8.2fx   (agentbox'"'"'s own work: %.3f ms)\n",
+		"agentbox-builtin / posture-floor", abi / pfloor, (abi - pfloor) / 1e6
 	printf "  %-46s %8.2fx\n", "bwrap / bare", bw / bare
 	printf "  %-46s %8.2fx\n", "agentbox-bwrap / bare", abw / bare
 	printf "  agentbox-builtin adds %.3f ms over the floor; agentbox-bwrap adds %.3f ms over bwrap alone;\n",
