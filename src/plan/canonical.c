@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "plan/stat_memo.h"
 
 #define MAX_LINK_HOPS 40
 
@@ -57,7 +58,7 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 			continue;
 		}
 		struct stat st;
-		if (lstat(cand, &st) < 0) {
+		if (memo_lstat(cand, &st) < 0) {
 			/* EACCES: the caller cannot look further; neither can the
 			 * sandboxed command running as the same user, so treat
 			 * the rest as missing. */
@@ -82,7 +83,7 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 			return r;
 		}
 		char target[PATH_MAX];
-		ssize_t n = readlink(cand, target, sizeof(target) - 1);
+		ssize_t n = memo_readlink(cand, target, sizeof(target) - 1);
 		if (n < 0) {
 			int e = errno;
 			int r = ab_fail_errno(err, e, "cannot read symbolic link %s", cand);
@@ -108,7 +109,7 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 	out->path = resolved;
 	if (!missing) {
 		struct stat st, lst;
-		if (stat(resolved, &st) == 0) {
+		if (memo_stat(resolved, &st) == 0) {
 			out->exists = true;
 			out->is_dir = S_ISDIR(st.st_mode);
 			/* lstat: should the last component have turned into a link
@@ -116,7 +117,7 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 			 * backend will find there later (they refuse links), so
 			 * the run is refused instead of guarding the link's
 			 * target. */
-			if (lstat(resolved, &lst) == 0) {
+			if (memo_lstat(resolved, &lst) == 0) {
 				out->dev = lst.st_dev;
 				out->ino = lst.st_ino;
 			} else {
