@@ -15,19 +15,22 @@
 enum { UNASKED = 0, ANSWERED };
 
 struct memo_entry {
-	char *path; /* NULL: a free slot */
 	uint64_t hash;
 	unsigned char l_state, s_state, r_state;
 	int l_errno, s_errno, r_errno;
-	struct stat l, s;
-	char *link; /* readlink's answer (not NUL-terminated inside) */
+	struct stat l;
+	struct stat *s; /* only where stat differs from lstat: a link */
+	char *link;     /* readlink's answer (not NUL-terminated inside) */
 	size_t link_len;
+	char path[]; /* one allocation per path: each is new heap to touch */
 };
 
 struct stat_memo {
 	const void *owner;
 	struct stat_memo *outer; /* begun before this one, in this thread */
-	struct memo_entry *slots;
+	/* pointers, so that growing the table moves 8 bytes per path, not
+	 * two struct stat; NULL: a free slot */
+	struct memo_entry **slots;
 	size_t cap, used; /* cap: a power of two */
 };
 
@@ -45,15 +48,17 @@ static uint64_t hash_path(const char *s)
 
 static void entry_free(struct memo_entry *e)
 {
-	free(e->path);
+	if (!e)
+		return;
+	free(e->s);
 	free(e->link);
-	memset(e, 0, sizeof(*e));
+	free(e);
 }
 
 static void memo_free(struct stat_memo *m)
 {
 	for (size_t i = 0; i < m->cap; i++)
-		entry_free(&m->slots[i]);
+		entry_free(m->slots[i]);
 	free(m->slots);
 	free(m);
 }
@@ -67,7 +72,7 @@ void stat_memo_begin(const void *owner)
 	struct stat_memo *m = xcalloc(1, sizeof(*m));
 	m->owner = owner;
 	m->outer = current;
-	m->cap = 128;
+	m->cap = 256;
 	m->slots = xcalloc(m->cap, sizeof(*m->slots));
 	current = m;
 }
@@ -88,25 +93,26 @@ void stat_memo_end(const void *owner)
 	memo_free(m);
 }
 
-static struct memo_entry *slot_for(struct stat_memo *m, const char *path, uint64_t h)
+/* The slot holding `path`, or the free slot where it belongs. */
+static struct memo_entry **slot_for(struct stat_memo *m, const char *path, uint64_t h)
 {
 	size_t mask = m->cap - 1;
 	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-		struct memo_entry *e = &m->slots[i];
-		if (!e->path || (e->hash == h && strcmp(e->path, path) == 0))
+		struct memo_entry **e = &m->slots[i];
+		if (!*e || ((*e)->hash == h && strcmp((*e)->path, path) == 0))
 			return e;
 	}
 }
 
 static void grow(struct stat_memo *m)
 {
-	struct memo_entry *old = m->slots;
+	struct memo_entry **old = m->slots;
 	size_t old_cap = m->cap;
-	m->cap *= 2;
-	m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	m->slots = xcalloc(old_cap * 2, sizeof(*m->slots));
+	m->cap = old_cap * 2;
 	for (size_t i = 0; i < old_cap; i++)
-		if (old[i].path)
-			*slot_for(m, old[i].path, old[i].hash) = old[i];
+		if (old[i])
+			*slot_for(m, old[i]->path, old[i]->hash) = old[i];
 	free(old);
 }
 
@@ -120,13 +126,17 @@ static struct memo_entry *entry(const char *path)
 	if ((m->used + 1) * 2 > m->cap)
 		grow(m);
 	uint64_t h = hash_path(path);
-	struct memo_entry *e = slot_for(m, path, h);
-	if (!e->path) {
-		e->path = xstrdup(path);
+	struct memo_entry **slot = slot_for(m, path, h);
+	if (!*slot) {
+		size_t len = strlen(path);
+		struct memo_entry *e = xmalloc(sizeof(*e) + len + 1);
+		memset(e, 0, sizeof(*e));
+		memcpy(e->path, path, len + 1);
 		e->hash = h;
+		*slot = e;
 		m->used++;
 	}
-	return e;
+	return *slot;
 }
 
 static int answer(int result, int err, const struct stat *from, struct stat *st)
@@ -160,10 +170,15 @@ int memo_stat(const char *path, struct stat *st)
 	if (e->l_state == ANSWERED && !e->l_errno && !S_ISLNK(e->l.st_mode))
 		return answer(0, 0, &e->l, st);
 	if (e->s_state == UNASKED) {
-		e->s_errno = stat(path, &e->s) < 0 ? errno : 0;
+		struct stat found;
+		e->s_errno = stat(path, &found) < 0 ? errno : 0;
+		if (!e->s_errno) {
+			e->s = xmalloc(sizeof(*e->s));
+			*e->s = found;
+		}
 		e->s_state = ANSWERED;
 	}
-	return answer(e->s_errno ? -1 : 0, e->s_errno, &e->s, st);
+	return answer(e->s_errno ? -1 : 0, e->s_errno, e->s, st);
 }
 
 ssize_t memo_readlink(const char *path, char *buf, size_t size)
@@ -199,18 +214,18 @@ void stat_memo_forget(const char *path)
 		return;
 	/* rebuilt without them: removing from open addressing in place
 	 * would break the probe chains of the entries that remain */
-	struct memo_entry *old = m->slots;
+	struct memo_entry **old = m->slots;
 	size_t cap = m->cap;
 	m->slots = xcalloc(cap, sizeof(*m->slots));
 	m->used = 0;
 	for (size_t i = 0; i < cap; i++) {
-		if (!old[i].path)
+		if (!old[i])
 			continue;
-		if (path_is_under(old[i].path, path)) {
-			entry_free(&old[i]);
+		if (path_is_under(old[i]->path, path)) {
+			entry_free(old[i]);
 			continue;
 		}
-		*slot_for(m, old[i].path, old[i].hash) = old[i];
+		*slot_for(m, old[i]->path, old[i]->hash) = old[i];
 		m->used++;
 	}
 	free(old);
