@@ -21,23 +21,21 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 		return ab_fail(err, EINVAL, "internal: canonicalize needs an absolute path, got '%s'", path);
 
 	char *pending = xstrdup(path);
+	size_t at = 0; /* what remains is pending + at */
 	char *resolved = xstrdup("/");
 	bool missing = false;
 	int hops = 0;
 	size_t cap_links = 0;
 
-	while (*pending) {
-		char *p = pending;
+	while (pending[at]) {
+		char *p = pending + at;
 		while (*p == '/')
 			p++;
 		if (!*p)
 			break;
-		char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		size_t len = strcspn(p, "/");
 		char *comp = xstrndup(p, len);
-		char *rest = xstrdup(p + len);
-		free(pending);
-		pending = rest;
+		at = (size_t)(p - pending) + len;
 
 		if (strcmp(comp, ".") == 0) {
 			free(comp);
@@ -97,9 +95,10 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 		grow_array((void **)&out->links, &cap_links, out->n_links + 1, sizeof(*out->links));
 		out->links[out->n_links++] = (struct crossed_link){xstrdup(cand), xstrdup(target)};
 		free(cand);
-		char *spliced = xasprintf("%s/%s", target, pending);
+		char *spliced = xasprintf("%s/%s", target, pending + at);
 		free(pending);
 		pending = spliced;
+		at = 0;
 		if (target[0] == '/') {
 			free(resolved);
 			resolved = xstrdup("/");
