@@ -11,7 +11,8 @@
 
 #include "common/util.h"
 
-/* What one system call answered: its result or its errno. */
+/* Whether a call was made for the path yet; once it was, its errno (0:
+ * it succeeded) and its result are what every later caller gets. */
 enum { UNASKED = 0, ANSWERED };
 
 struct memo_entry {
@@ -29,7 +30,7 @@ struct stat_memo {
 	const void *owner;
 	struct stat_memo *outer; /* begun before this one, in this thread */
 	/* pointers, so that growing the table moves 8 bytes per path, not
-	 * two struct stat; NULL: a free slot */
+	 * a struct stat; NULL: a free slot */
 	struct memo_entry **slots;
 	size_t cap, used; /* cap: a power of two */
 };
@@ -62,8 +63,6 @@ static void memo_free(struct stat_memo *m)
 	free(m->slots);
 	free(m);
 }
-
-void stat_memo_end(const void *owner);
 
 void stat_memo_begin(const void *owner)
 {
