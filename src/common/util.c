@@ -310,11 +310,17 @@ size_t path_depth(const char *p)
 	return d;
 }
 
+/* No printf: canonicalisation joins every component of every path it
+ * walks, and vasprintf was the larger part of that. */
 char *path_join(const char *dir, const char *name)
 {
-	if (strcmp(dir, "/") == 0)
-		return xasprintf("/%s", name);
-	return xasprintf("%s/%s", dir, name);
+	size_t dl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+	size_t nl = strlen(name);
+	char *out = xmalloc(dl + nl + 2);
+	memcpy(out, dir, dl);
+	out[dl] = '/';
+	memcpy(out + dl + 1, name, nl + 1);
+	return out;
 }
 
 char *path_parent(const char *p)

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "plan/stat_memo.h"
 
 #define MAX_LINK_HOPS 40
 
@@ -20,23 +21,21 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 		return ab_fail(err, EINVAL, "internal: canonicalize needs an absolute path, got '%s'", path);
 
 	char *pending = xstrdup(path);
+	size_t at = 0; /* what remains is pending + at */
 	char *resolved = xstrdup("/");
 	bool missing = false;
 	int hops = 0;
 	size_t cap_links = 0;
 
-	while (*pending) {
-		char *p = pending;
+	while (pending[at]) {
+		char *p = pending + at;
 		while (*p == '/')
 			p++;
 		if (!*p)
 			break;
-		char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		size_t len = strcspn(p, "/");
 		char *comp = xstrndup(p, len);
-		char *rest = xstrdup(p + len);
-		free(pending);
-		pending = rest;
+		at = (size_t)(p - pending) + len;
 
 		if (strcmp(comp, ".") == 0) {
 			free(comp);
@@ -57,7 +56,7 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 			continue;
 		}
 		struct stat st;
-		if (lstat(cand, &st) < 0) {
+		if (memo_lstat(cand, &st) < 0) {
 			/* EACCES: the caller cannot look further; neither can the
 			 * sandboxed command running as the same user, so treat
 			 * the rest as missing. */
@@ -82,7 +81,7 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 			return r;
 		}
 		char target[PATH_MAX];
-		ssize_t n = readlink(cand, target, sizeof(target) - 1);
+		ssize_t n = memo_readlink(cand, target, sizeof(target) - 1);
 		if (n < 0) {
 			int e = errno;
 			int r = ab_fail_errno(err, e, "cannot read symbolic link %s", cand);
@@ -96,9 +95,10 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 		grow_array((void **)&out->links, &cap_links, out->n_links + 1, sizeof(*out->links));
 		out->links[out->n_links++] = (struct crossed_link){xstrdup(cand), xstrdup(target)};
 		free(cand);
-		char *spliced = xasprintf("%s/%s", target, pending);
+		char *spliced = xasprintf("%s/%s", target, pending + at);
 		free(pending);
 		pending = spliced;
+		at = 0;
 		if (target[0] == '/') {
 			free(resolved);
 			resolved = xstrdup("/");
@@ -108,7 +108,7 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 	out->path = resolved;
 	if (!missing) {
 		struct stat st, lst;
-		if (stat(resolved, &st) == 0) {
+		if (memo_stat(resolved, &st) == 0) {
 			out->exists = true;
 			out->is_dir = S_ISDIR(st.st_mode);
 			/* lstat: should the last component have turned into a link
@@ -116,7 +116,7 @@ int canonicalize(const char *path, struct canonical *out, ab_error *err)
 			 * backend will find there later (they refuse links), so
 			 * the run is refused instead of guarding the link's
 			 * target. */
-			if (lstat(resolved, &lst) == 0) {
+			if (memo_lstat(resolved, &lst) == 0) {
 				out->dev = lst.st_dev;
 				out->ino = lst.st_ino;
 			} else {

@@ -25,6 +25,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/canonical.h"
+#include "plan/stat_memo.h"
 #include "policy/policy.h"
 
 static const char *env_get(const struct plan_context *ctx, const char *name)
@@ -91,7 +92,7 @@ static int keep_readable(struct plan *plan, const struct credential_entry *e, co
 	for (size_t k = 0; k < CREDENTIAL_MAX_KEEP && e->keep[k]; k++) {
 		_cleanup_free_ char *path = path_join(dir, e->keep[k]);
 		struct stat st;
-		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		if (memo_lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		_cleanup_free_ char *why = xasprintf("credential deny set: %s kept readable in hidden %s "
 						     "(holds no secret; ssh needs it)",
@@ -115,7 +116,7 @@ static int hide_one(struct plan *plan, const ab_policy *policy, const struct cre
 		    const char *path, bool first, const char *home, ab_error *err)
 {
 	struct stat st;
-	if (lstat(path, &st) < 0)
+	if (memo_lstat(path, &st) < 0)
 		return 0; /* absent: nothing to hide, no mount */
 	struct canonical c;
 	int r = canonicalize(path, &c, err);

@@ -21,6 +21,7 @@
 #include "plan/canonical.h"
 #include "plan/glob_cache.h"
 #include "plan/glob_walk.h"
+#include "plan/stat_memo.h"
 #include "policy/policy.h"
 #include "policy/secret_globs.h"
 
@@ -334,8 +335,13 @@ int deny_globs_add_nodes(struct plan *plan, const ab_policy *policy,
 	for (size_t i = 0; !cached && i < run.roots.n && r == 0 && !run.w.bound_hit; i++)
 		r = glob_walk_root(&run.w, run.roots.v[i]);
 	run.w.ms = monotonic_ms() - run.w.start_ms;
-	if (r == 0 && !cached)
+	if (r == 0 && !cached) {
 		glob_cache_save(ctx->glob_cache_dir, key, &run.w, (long long)wall_start);
+		/* written just now: what this resolution looked up there before
+		 * is out of date (plan/stat_memo.h) */
+		if (ctx->glob_cache_dir)
+			stat_memo_forget(ctx->glob_cache_dir);
+	}
 	plan->glob_cached = cached;
 	if (r == 0 && run.w.bound_hit && !policy->globs.partial)
 		r = refuse_partial(&run, plan, err);

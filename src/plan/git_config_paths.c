@@ -23,6 +23,7 @@
 #include "plan/canonical.h"
 #include "plan/git_config_keys.h"
 #include "plan/gitconfig_parse.h"
+#include "plan/stat_memo.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
 #define INCLUDE_MAX_DEPTH 10 /* git's own limit */
@@ -249,7 +250,7 @@ static int protect_config_file(struct plan *plan, const char *path, ab_error *er
 	struct stat st;
 	_cleanup_free_ char *norm = path_normalize(path);
 	_cleanup_free_ char *parent = path_parent(norm);
-	if (lstat(norm, &st) < 0 && (lstat(parent, &st) < 0 || !S_ISDIR(st.st_mode)))
+	if (memo_lstat(norm, &st) < 0 && (memo_lstat(parent, &st) < 0 || !S_ISDIR(st.st_mode)))
 		return 0;
 	int idx = plan_add_node(plan, norm, AB_ACCESS_READ, NODE_GITDIR, "git global configuration", err);
 	if (idx >= 0 && plan->nodes[idx].access == AB_ACCESS_WRITE)

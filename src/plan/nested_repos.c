@@ -11,6 +11,7 @@
  * at the bound the run is refused unless the user accepted a partial
  * search (--git-scan-partial). */
 #include "plan/nested_repos.h"
+#include "plan/stat_memo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -109,7 +110,7 @@ static int protect_dir(struct plan *plan, const char *named, const char *why,
 	if (!path)
 		return 0;
 	struct stat st;
-	bool is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	bool is_dir = memo_stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 	if (plan_access_at(plan, path, -1) == AB_ACCESS_WRITE) {
 		int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_GITDIR, why, err);
 		if (idx < 0)

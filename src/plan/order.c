@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "plan/stat_memo.h"
 #include "supervisor/placeholders.h"
 
 static void add_op(struct plan *plan, enum plan_op_kind kind, const char *path,
@@ -110,7 +111,7 @@ static void mask_dir(struct plan *plan, size_t idx)
 static bool is_placeholder(const char *path)
 {
 	struct stat st;
-	return lstat(path, &st) == 0 && placeholder_is_marked(&st);
+	return memo_lstat(path, &st) == 0 && placeholder_is_marked(&st);
 }
 
 char *plan_blocking_point(const struct plan *plan, const char *first_missing)

@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/canonical.h"
+#include "plan/stat_memo.h"
 #include "policy/policy.h"
 #include "supervisor/placeholders.h"
 
@@ -93,7 +94,7 @@ static int protect_git_pointer(struct plan *plan, const char *root, const char *
 		target++;
 	_cleanup_free_ char *gitdir = resolve_relative(root, target);
 	struct stat st;
-	if (*target == '\0' || stat(gitdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (*target == '\0' || memo_stat(gitdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		plan_add_warning(plan, "missing_gitdir", dotgit,
 				 "%s points to '%s', which is not a directory; only the pointer file is protected",
 				 dotgit, target);
@@ -112,7 +113,7 @@ static int protect_git_pointer(struct plan *plan, const char *root, const char *
 		return 0;
 	}
 	_cleanup_free_ char *common_path = resolve_relative(gitdir, common);
-	if (stat(common_path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (memo_stat(common_path, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		plan_add_warning(plan, "missing_git_commondir", commondir_file,
 				 "%s names '%s', which is not a directory; not protected", commondir_file, common);
 		return 0;
@@ -159,10 +160,10 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 	}
 
 	struct stat st;
-	bool present = lstat(path, &st) == 0;
+	bool present = memo_lstat(path, &st) == 0;
 	if (present && S_ISLNK(st.st_mode)) {
 		char target[4096];
-		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		ssize_t n = memo_readlink(path, target, sizeof(target) - 1);
 		target[n < 0 ? 0 : n] = '\0';
 		return ab_fail(err, ELOOP,
 			       "protected path %s is a symbolic link (to '%s'); agentbox refuses to run because the sandboxed command could re-point it and write through it\n"
@@ -180,7 +181,7 @@ static int protect_name(struct plan *plan, const char *root, const char *name,
 			/* another run's placeholder there (the user
 			 * configuration's block of a missing ~/.config) is no
 			 * ~/.config: it goes when that run ends */
-			if (lstat(parent, &pst) < 0 || !S_ISDIR(pst.st_mode) || placeholder_is_marked(&pst))
+			if (memo_lstat(parent, &pst) < 0 || !S_ISDIR(pst.st_mode) || placeholder_is_marked(&pst))
 				return 0;
 		}
 	}

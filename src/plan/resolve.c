@@ -17,6 +17,7 @@
 #include "plan/canonical.h"
 #include "plan/deny_globs.h"
 #include "plan/nested_repos.h"
+#include "plan/stat_memo.h"
 #include "policy/policy.h"
 
 /* Platform default read roots (:minimal), included when they exist. */
@@ -183,7 +184,7 @@ static void note_emptiness(struct plan_node *n)
 		return;
 	if (n->is_dir)
 		n->empty = dir_is_empty(n->path);
-	else if (lstat(n->path, &st) < 0)
+	else if (memo_lstat(n->path, &st) < 0)
 		n->empty = errno == ENOENT; /* gone since: as above */
 	else if (S_ISREG(st.st_mode))
 		n->empty = st.st_size == 0;
@@ -296,7 +297,7 @@ int plan_entry_path(const struct policy_entry *e, const struct plan_context *ctx
 			*out = path_normalize(ctx->tmpdir);
 		return 0;
 	case PP_SLASH_TMP:
-		if (stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode))
+		if (memo_stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode))
 			*out = xstrdup("/tmp");
 		return 0;
 	case PP_HOME:
@@ -326,7 +327,7 @@ static int add_entries(struct plan *plan, const ab_policy *policy,
 		if (e->kind == PP_MINIMAL) {
 			for (size_t m = 0; minimal_roots[m]; m++) {
 				struct stat st;
-				if (stat(minimal_roots[m], &st) < 0)
+				if (memo_stat(minimal_roots[m], &st) < 0)
 					continue;
 				int r = plan_add_node(plan, minimal_roots[m], AB_ACCESS_READ,
 						      NODE_MINIMAL, why, err);
@@ -423,10 +424,24 @@ static int check_cwd_visible(const struct plan *plan, ab_error *err)
 		       plan->cwd, plan->cwd);
 }
 
+static int resolve_with_memo(const ab_policy *policy, const struct plan_context *ctx,
+			     struct plan *plan, ab_error *err);
+
+/* Every lookup of this resolution is made once (plan/stat_memo.h); the
+ * memo ends with it, whatever the outcome. */
 int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 		 struct plan *plan, ab_error *err)
 {
 	memset(plan, 0, sizeof(*plan));
+	stat_memo_begin(plan);
+	int r = resolve_with_memo(policy, ctx, plan, err);
+	stat_memo_end(plan);
+	return r;
+}
+
+static int resolve_with_memo(const ab_policy *policy, const struct plan_context *ctx,
+			     struct plan *plan, ab_error *err)
+{
 	plan->git_scan_depth = -1;
 	plan->net = policy->net;
 	plan->git = policy->git;
@@ -469,7 +484,7 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 		const char *d = ctx->state_dirs[i];
 		int a = plan_access_at(plan, d, -1);
 		struct stat st;
-		if (a == AB_ACCESS_NONE || (a != AB_ACCESS_WRITE && lstat(d, &st) < 0))
+		if (a == AB_ACCESS_NONE || (a != AB_ACCESS_WRITE && memo_lstat(d, &st) < 0))
 			continue;
 		r = plan_add_node(plan, d, AB_ACCESS_NONE, NODE_STATE,
 				  "agentbox state directory (hidden)", err);
@@ -518,6 +533,8 @@ int plan_resolve(const ab_policy *policy, const struct plan_context *ctx,
 
 void plan_free(struct plan *plan)
 {
+	/* a resolution unwound by running out of memory left its memo */
+	stat_memo_end(plan);
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		struct plan_node *n = &plan->nodes[i];
 		free(n->path);

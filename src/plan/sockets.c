@@ -21,6 +21,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/canonical.h"
+#include "plan/stat_memo.h"
 #include "policy/policy.h"
 #include "supervisor/placeholders.h"
 
@@ -49,7 +50,7 @@ static int hide_never_listed(struct plan *plan, const struct socket_never *e,
 	if (!path)
 		return 0;
 	struct stat st;
-	if (lstat(path, &st) < 0)
+	if (memo_lstat(path, &st) < 0)
 		return 0; /* absent: nothing to hide, no mount */
 	if (placeholder_is_marked(&st))
 		/* an empty placeholder of another agentbox run (one with a
@@ -112,7 +113,7 @@ static int allow_one(struct plan *plan, const struct policy_allow_unix *au, ab_e
 	if (r < 0)
 		return r;
 	struct stat st;
-	if (!c.exists || lstat(c.path, &st) < 0) {
+	if (!c.exists || memo_lstat(c.path, &st) < 0) {
 		int e = c.exists ? errno : ENOENT;
 		r = ab_fail_errno(err, e,
 				  "%s %s: cannot find the socket%s%s\n"
