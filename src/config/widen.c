@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
+#include "run/state_dir.h"
 
 /* hidden < read-only < writable */
 static int access_rank(int a)
@@ -71,6 +72,15 @@ static bool covered(const struct wider *all, size_t n, const struct wider *w)
 static int compare_plans(const ab_policy *without, const ab_policy *with, const char *cwd,
 			 strv *out, ab_error *err)
 {
+	/* The deny glob walk through the run's own cache: both plans walk
+	 * the same workspace as the run will, and without the cache every
+	 * run in a project with a project file walked it twice more (+70 ms
+	 * on 20,000 files). No state directory: no cache, as for a run. */
+	char *state = NULL;
+	ab_error ignored;
+	const char *nocache = getenv("AGENTBOX_GLOB_CACHE");
+	if ((nocache && strcmp(nocache, "0") == 0) || state_dir_get(&state, &ignored) < 0)
+		state = NULL;
 	struct plan_context ctx = {
 		.cwd = cwd,
 		.home = getenv("HOME"),
@@ -78,15 +88,18 @@ static int compare_plans(const ab_policy *without, const ab_policy *with, const 
 		/* a project file that allows credentials shows hidden paths */
 		.credentials = policy_credential_list,
 		.env = (const char *const *)environ,
+		.glob_cache_dir = state,
 	};
 	struct plan a = {0}, b = {0};
 	int r = plan_resolve(without, &ctx, &a, err);
 	if (r < 0) {
 		ab_error_hint(err, "while resolving the configuration without the project file (to compare it with the project file's)");
 		plan_free(&a);
+		free(state);
 		return r;
 	}
 	r = plan_resolve(with, &ctx, &b, err);
+	free(state);
 	if (r < 0) {
 		plan_free(&a);
 		plan_free(&b);
