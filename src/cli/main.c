@@ -50,10 +50,12 @@ static int explain(struct cli *cli, ab_error *err)
 
 int main(int argc, char **argv)
 {
-	phase_mark("main");
-	/* The backend re-executes this binary as the sandbox's inner stage. */
+	/* The backend re-executes this binary as the sandbox's inner stage.
+	 * (Its stderr is bwrap's capture pipe until the inner stage restores
+	 * it: no phase mark before that.) */
 	if (argc > 1 && strcmp(argv[1], AB_INNER_ARG) == 0)
 		return ab_inner_main(argc - 1, argv + 1);
+	phase_mark("main");
 	if (argc > 1 && strcmp(argv[1], "proxy") == 0)
 		return proxy_cmd_main(argc - 1, argv + 1);
 

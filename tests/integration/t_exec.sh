@@ -172,3 +172,19 @@ case_root_gets_no_power() {
 case_no_proc_option() {
 	expect_exit "--no-proc: the command still runs" 0 -- run --no-proc -- true
 }
+
+# AGENTBOX_PHASES=1 (bench/phases.sh): agentbox's phase marks on stderr,
+# from the CLI and from inside the sandbox, with the command's own output
+# and status unchanged; not a line of them without the variable.
+case_phase_marks() {
+	AGENTBOX_PHASES=1 ab run -- sh -c 'echo out; exit 3'
+	expect_exit "status kept with phase marks" 3
+	expect_stdout_eq "stdout kept with phase marks" out
+	expect_stderr_matches "a mark from main" "^agentbox-phase [0-9]+ [0-9]+ main$"
+	expect_stderr_matches "a mark from inside the sandbox" \
+		"^agentbox-phase [0-9]+ [0-9]+ inner: command exited$"
+	expect_stderr_matches "the last mark" "^agentbox-phase [0-9]+ [0-9]+ cli done$"
+	ab run -- sh -c 'echo out; exit 3'
+	expect_exit "status without phase marks" 3
+	expect "no marks without AGENTBOX_PHASES" '[[ "$ERR" != *agentbox-phase* ]]'
+}
