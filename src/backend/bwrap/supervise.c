@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -36,6 +37,24 @@ struct child_fds {
 	int self, status_w, bridge, life, err_w, env;
 	int stdio[3];
 };
+
+/* In the child: a memfd with the data bwrap copies for --ro-bind-data
+ * (plain system calls, safe after fork), read from its start. */
+static int data_fd(const struct bwrap_fd *f)
+{
+	int fd = memfd_create("agentbox-data", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (size_t done = 0; done < f->data_len;) {
+		ssize_t n = write(fd, f->data + done, f->data_len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return lseek(fd, 0, SEEK_SET) == 0 ? fd : -1;
+}
 
 static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char **envp,
 		       const sigset_t *old_mask, pid_t parent, pid_t group,
@@ -68,6 +87,7 @@ static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char
 		case BFD_BRIDGE: s = f->bridge; break;
 		case BFD_LIFE: s = f->life; break;
 		case BFD_ENV: s = f->env; break;
+		case BFD_DATA: s = data_fd(&cmd->fds[i]); break;
 		default: s = -1;
 		}
 		if (s < 0)
