@@ -168,7 +168,7 @@ static void cover_exclude(struct plan *plan, const char *commondir, const char *
 {
 	_cleanup_free_ char *path = path_join(commondir, "info/exclude");
 	if (plan_access_at(plan, path, -1) != AB_ACCESS_READ) {
-		plan_add_note(plan, "git inside sees the placeholders %s as untracked files: %s is not read-only inside, so agentbox does not cover it",
+		plan_add_note(plan, "namespace backends: git inside sees the placeholders %s as untracked files: %s is not visible read-only inside, so agentbox does not cover it",
 			      names, path);
 		return;
 	}
@@ -176,7 +176,7 @@ static void cover_exclude(struct plan *plan, const char *commondir, const char *
 	struct stat st;
 	int r = read_exclude(path, &data, &st);
 	if (r == -ENOENT) {
-		plan_add_note(plan, "git inside sees the placeholders %s as untracked files: the repository has no %s to extend (agentbox creates nothing in .git); `git add -A` would commit them",
+		plan_add_note(plan, "namespace backends: git inside sees the placeholders %s as untracked files: the repository has no %s to extend (agentbox creates nothing in .git); `git add -A` would commit them",
 			      names, path);
 	} else if (r < 0) {
 		plan_add_warning(plan, "git_exclude_unread", path,
