@@ -278,6 +278,18 @@ out:
 	return ret;
 }
 
+/* bwrap could not put a copy over a file the plan read (OP_COVER_DATA):
+ * the file, or a directory above it, was replaced since, so bwrap found
+ * no file there to cover (it cannot create one in the read-only bind
+ * above it). Said as the swap it is; NULL when no such path is named. */
+static const char *swapped_cover(const struct plan *plan, const char *text)
+{
+	for (size_t i = 0; i < plan->n_ops; i++)
+		if (plan->ops[i].kind == OP_COVER_DATA && strstr(text, plan->ops[i].path))
+			return plan->ops[i].path;
+	return NULL;
+}
+
 /* Decides what the run meant: the command's status, or a setup failure in
  * bwrap (its words on the capture pipe and a failing status: the command's
  * own stderr never goes there, the inner stage restores it first). */
@@ -305,6 +317,15 @@ static int interpret(const struct supervise_request *req, struct watch_state *st
 			return ab_fail(err, EPERM, "%s", msg + 10);
 		}
 		_cleanup_free_ char *msg = bwrap_message(text);
+		const char *cover = swapped_cover(req->plan, text);
+		if (cover) {
+			int r = ab_fail(err, EXDEV,
+					"%s is no longer the file agentbox resolved: bubblewrap could not put agentbox's read-only copy over it (%s); the command was not started",
+					cover, msg);
+			ab_error_hint(err, "cause: something renamed or replaced it, or a directory above it, while the sandbox was being built");
+			ab_error_hint(err, "fix: run again once nothing changes it during start-up; `agentbox explain` shows what each path must be");
+			return r;
+		}
 		int r = ab_fail(err, EPERM, "bubblewrap (%s %s) could not set up the sandbox: %s",
 				req->bwrap->path, req->bwrap->version, msg);
 		add_setup_hint(err, text);
