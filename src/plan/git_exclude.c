@@ -180,7 +180,7 @@ static void cover_exclude(struct plan *plan, const char *commondir, const char *
 			      names, path);
 	} else if (r < 0) {
 		plan_add_warning(plan, "git_exclude_unread", path,
-				 "git inside sees the placeholders %s as untracked files: cannot read %s (%s); fix: make it a regular file under %d bytes",
+				 "namespace backends: git inside sees the placeholders %s as untracked files: cannot read %s (%s); fix: make it a regular file of at most %d bytes",
 				 names, path, r == -EINVAL ? "not a regular file" : strerror(-r),
 				 GIT_EXCLUDE_MAX);
 	} else {
