@@ -181,7 +181,8 @@ static void cover_exclude(struct plan *plan, const char *commondir, const char *
 	} else if (r < 0) {
 		plan_add_warning(plan, "git_exclude_unread", path,
 				 "namespace backends: git inside sees the placeholders %s as untracked files: cannot read %s (%s); fix: make it a regular file of at most %d bytes",
-				 names, path, r == -EINVAL ? "not a regular file" : strerror(-r),
+				 names, path,
+				 r == -EINVAL ? "not a regular file" : r == -ELOOP ? "a symbolic link, not followed" : strerror(-r),
 				 GIT_EXCLUDE_MAX);
 	} else {
 		if (data.len && data.s[data.len - 1] != '\n')
