@@ -29,6 +29,8 @@ static const char *kind_words(enum mount_expect_kind k)
 		return "hidden or blocked directory";
 	case MX_COVER_FILE:
 		return "hidden or blocked file";
+	case MX_COVER_DATA:
+		return "file covered with agentbox's read-only copy";
 	}
 	return "path";
 }
@@ -116,6 +118,26 @@ static bool cover_met(const struct mount_expect *e, const struct mount_seen *s, 
 	return true;
 }
 
+/* A copy of agentbox's own in place of the host's file: a regular file,
+ * the root of a read-only mount, on the tmpfs where the backend made it,
+ * and not the host's file itself. */
+static bool data_met(const struct mount_expect *e, const struct mount_seen *s, char *why,
+		     size_t len)
+{
+	if (same_file(e, s))
+		return say(why, len, "the host's file itself is visible (device %u:%u inode %llu), not agentbox's copy mounted over it",
+			   major((dev_t)s->dev), minor((dev_t)s->dev), s->ino);
+	if (!S_ISREG(s->mode) || !s->tmpfs)
+		return say(why, len, "found %s that is not agentbox's copy on its own tmpfs (device %u:%u inode %llu)",
+			   type_words(s->mode), major((dev_t)s->dev), minor((dev_t)s->dev), s->ino);
+	if (s->mount_root == 0)
+		return say(why, len, "found a file that is not mounted over the path (device %u:%u inode %llu)",
+			   major((dev_t)s->dev), minor((dev_t)s->dev), s->ino);
+	if (!s->readonly)
+		return say(why, len, "found the copy on a writable mount");
+	return true;
+}
+
 bool mount_expect_met(const struct mount_expect *e, const struct mount_seen *s,
 		      char *why, size_t len)
 {
@@ -133,6 +155,8 @@ bool mount_expect_met(const struct mount_expect *e, const struct mount_seen *s,
 	case MX_COVER_DIR:
 	case MX_COVER_FILE:
 		return cover_met(e, s, why, len);
+	case MX_COVER_DATA:
+		return data_met(e, s, why, len);
 	}
 	return say(why, len, "unknown expectation '%c'", (char)e->kind);
 }

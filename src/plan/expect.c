@@ -31,6 +31,9 @@ static bool op_expect_kind(enum plan_op_kind kind, enum mount_expect_kind *out)
 	case OP_BLOCK_FILE:
 		*out = MX_COVER_FILE;
 		return true;
+	case OP_COVER_DATA:
+		*out = MX_COVER_DATA;
+		return true;
 	case OP_ROOT_BIND_RO: /* the host's / cannot be swapped */
 	case OP_ROOT_BIND_RW:
 	case OP_ROOT_TMPFS:   /* agentbox's own empty root: nothing to swap */
@@ -60,13 +63,19 @@ size_t plan_mount_expects(const struct plan *plan, const bool *skip_op,
 		/* A block may sit on the node's first missing component rather
 		 * than on the node: then the plan knows no file there. */
 		bool have_id = node && node->exists && strcmp(node->path, op->path) == 0;
-		out[n++] = (struct mount_expect){
+		out[n] = (struct mount_expect){
 			.kind = kind,
 			.have_id = have_id,
 			.dev = have_id ? (unsigned long long)node->dev : 0,
 			.ino = have_id ? (unsigned long long)node->ino : 0,
 			.path = op->path,
 		};
+		if (op->kind == OP_COVER_DATA) { /* the file it covers, as read */
+			out[n].have_id = true;
+			out[n].dev = (unsigned long long)op->dev;
+			out[n].ino = (unsigned long long)op->ino;
+		}
+		n++;
 	}
 	return n;
 }
@@ -106,6 +115,7 @@ int mount_expect_parse(const char *spec, struct mount_expect *out)
 	case MX_BIND_RW:
 	case MX_COVER_DIR:
 	case MX_COVER_FILE:
+	case MX_COVER_DATA:
 		out->kind = (enum mount_expect_kind)spec[0];
 		break;
 	default:

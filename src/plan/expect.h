@@ -23,6 +23,8 @@ enum mount_expect_kind {
 	MX_BIND_RW = 'w',    /* the planned file, the root of a mount */
 	MX_COVER_DIR = 'd',  /* an empty read-only tmpfs mounted over the path (mask, block) */
 	MX_COVER_FILE = 'f', /* an empty read-only file mounted over the path (mask, block) */
+	MX_COVER_DATA = 'c', /* a read-only regular file on agentbox's own tmpfs
+				mounted over the path (OP_COVER_DATA) */
 };
 
 struct mount_expect {

@@ -250,6 +250,8 @@ int plan_order_ops(struct plan *plan, ab_error *err)
 			plan->ops[plan->n_ops - 1].target = xstrdup(n->link_targets[l]);
 		}
 	}
+	/* On top of the binds of the git dirs that hold them. */
+	plan_add_git_excludes(plan);
 	/* The fresh /proc comes after every bind (nothing mounted later may
 	 * cover it), with its knobs read-only (plan_proc_readonly). */
 	if (plan->mount_proc)

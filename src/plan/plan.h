@@ -94,6 +94,9 @@ enum plan_op_kind {
 			     itself: a mountpoint cannot be renamed or removed
 			     (EBUSY), so the mounts below it stay where the
 			     plan put them (plan/pin.c) */
+	OP_COVER_DATA,    /* cover an existing file with a read-only copy that
+			     holds `data` instead (a repository's info/exclude
+			     plus the run's file placeholders, plan/git_exclude.c) */
 };
 
 struct plan_op {
@@ -102,6 +105,13 @@ struct plan_op {
 	unsigned mode; /* for masks and blocks */
 	char *target;  /* OP_SYMLINK only */
 	int node;      /* index of the node this op serves, -1 for base ops */
+	/* OP_COVER_DATA only: the content, the file it covers as the plan
+	 * read it (a backend must find that very file there), and why */
+	char *data;
+	size_t data_len;
+	dev_t dev;
+	ino_t ino;
+	char *why;
 };
 
 struct plan_warning {
@@ -299,6 +309,15 @@ int plan_entry_path(const struct policy_entry *e, const struct plan_context *ctx
 int plan_check_create_rules(struct plan *plan, const ab_policy *policy,
 			    const struct plan_context *ctx, ab_error *err);
 int plan_order_ops(struct plan *plan, ab_error *err);
+/* After the node ops (plan/git_exclude.c): each known repository whose
+ * worktree gets file placeholders has its info/exclude covered with a
+ * copy that also ignores them, so that git inside does not see (or
+ * commit) them. Nothing on the host changes. */
+void plan_add_git_excludes(struct plan *plan);
+/* The patterns of info/exclude (anchored at the worktree's top) that
+ * ignore exactly `rel`, a path relative to it; NULL when no pattern can
+ * say it (a newline in the name). Exposed for the unit tests. */
+char *git_exclude_pattern(const char *rel);
 
 /* A run without a fresh /proc (the host refused one): drops the /proc
  * operations and clears mount_proc. */

@@ -26,6 +26,7 @@ const char *plan_op_name(enum plan_op_kind kind)
 	case OP_PROC: return "proc";
 	case OP_PROC_KNOB: return "proc-knob-read-only";
 	case OP_PIN: return "pin";
+	case OP_COVER_DATA: return "cover-with-data";
 	}
 	return "?";
 }
@@ -165,6 +166,8 @@ void plan_print_ops(const struct plan *plan, const bool *skip_op, FILE *out)
 		else if (op->kind == OP_MASK_DIR || op->kind == OP_MASK_FILE || op->kind == OP_BLOCK_DIR ||
 			 op->kind == OP_BLOCK_FILE)
 			fprintf(out, " (mode %04o)", op->mode);
+		else if (op->kind == OP_COVER_DATA)
+			fprintf(out, " (read-only, %zu bytes: %s)", op->data_len, op->why);
 		fputc('\n', out);
 	}
 }
@@ -203,7 +206,12 @@ void plan_append_json(const struct plan *plan, sbuf *b)
 		const struct plan_op *op = &plan->ops[i];
 		sbuf_addf(b, "%s{\"op\":\"%s\",\"path\":", i ? "," : "", plan_op_name(op->kind));
 		sbuf_add_json_string(b, op->path);
-		sbuf_addf(b, ",\"mode\":\"%04o\"}", op->mode);
+		sbuf_addf(b, ",\"mode\":\"%04o\"", op->mode);
+		if (op->kind == OP_COVER_DATA) {
+			sbuf_addf(b, ",\"bytes\":%zu,\"why\":", op->data_len);
+			sbuf_add_json_string(b, op->why);
+		}
+		sbuf_add(b, "}");
 	}
 	sbuf_add(b, "],\"notes\":[");
 	for (size_t i = 0; i < plan->n_notes; i++) {

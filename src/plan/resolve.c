@@ -551,6 +551,8 @@ void plan_free(struct plan *plan)
 	for (size_t i = 0; i < plan->n_ops; i++) {
 		free(plan->ops[i].path);
 		free(plan->ops[i].target);
+		free(plan->ops[i].data);
+		free(plan->ops[i].why);
 	}
 	free(plan->ops);
 	for (size_t i = 0; i < plan->n_warnings; i++) {

@@ -134,6 +134,7 @@ static const char *fd_kind_name(enum bwrap_fd_kind k)
 	case BFD_BRIDGE: return "bridge";
 	case BFD_LIFE: return "life";
 	case BFD_ENV: return "env";
+	case BFD_DATA: return "data";
 	}
 	return "?";
 }

@@ -187,6 +187,8 @@ static struct want planned(const struct root_builder *b, const struct plan_op *o
 	size_t i = (size_t)(op - b->plan->ops);
 	if ((op->kind == OP_BLOCK_DIR || op->kind == OP_BLOCK_FILE) && b->held && b->held[i].held)
 		return (struct want){true, b->held[i].dev, b->held[i].ino};
+	if (op->kind == OP_COVER_DATA) /* the file whose content the plan read */
+		return (struct want){true, op->dev, op->ino};
 	if (op->node < 0)
 		return (struct want){0};
 	const struct plan_node *n = &b->plan->nodes[op->node];
@@ -371,6 +373,35 @@ static int op_empty_file(struct root_builder *b, const struct plan_op *op, ab_er
 	return r;
 }
 
+/* A read-only file holding op->data over an existing file: written on
+ * the scratch root (only this namespace sees it) and bound like an empty
+ * file, onto the very file the plan read (planned()). */
+static int op_cover_data(struct root_builder *b, const struct plan_op *op, ab_error *err)
+{
+	const char *path = op->path;
+	char name[40];
+	snprintf(name, sizeof(name), "/data-%zu", (size_t)(op - b->plan->ops));
+	_cleanup_close_ int fd = open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return ab_fail_errno(err, errno, "cannot create the copy to put over %s", path);
+	for (size_t done = 0; done < op->data_len;) {
+		ssize_t n = write(fd, op->data + done, op->data_len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ab_fail_errno(err, errno, "cannot write the copy to put over %s", path);
+		done += (size_t)n;
+	}
+	if (fchmod(fd, op->mode) < 0)
+		return ab_fail_errno(err, errno, "cannot set the mode of the copy to put over %s", path);
+	int dst = open_cover_target(b, op, false, err);
+	if (dst < 0)
+		return dst;
+	int r = mountfd_bind(&b->m, fd, dst, false, true, path, err);
+	close(dst);
+	return r;
+}
+
 static int op_mkpoint(struct root_builder *b, const char *path, bool dir, ab_error *err)
 {
 	int fd = open_target(b, path, dir, err);
@@ -509,6 +540,8 @@ static int run_op(struct root_builder *b, const struct plan_op *op, ab_error *er
 	case OP_MASK_FILE:
 	case OP_BLOCK_FILE:
 		return op_empty_file(b, op, err);
+	case OP_COVER_DATA:
+		return op_cover_data(b, op, err);
 	case OP_SYMLINK:
 		return op_symlink(b, op->path, op->target, err);
 	case OP_PROC:

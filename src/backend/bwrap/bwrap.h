@@ -48,11 +48,14 @@ enum bwrap_fd_kind {
 	BFD_BRIDGE,  /* --net proxy: the inner stage sends the bridge's listeners here */
 	BFD_LIFE,    /* read end of a pipe only agentbox writes: EOF means agentbox died */
 	BFD_ENV,     /* the command's environment, a sealed memfd (inner/env_fd.h) */
+	BFD_DATA,    /* a memfd holding `data` (OP_COVER_DATA's --ro-bind-data) */
 };
 
 struct bwrap_fd {
 	int target;
 	enum bwrap_fd_kind kind;
+	const char *data; /* BFD_DATA: borrowed from the plan's op */
+	size_t data_len;
 };
 
 struct bwrap_cmd {

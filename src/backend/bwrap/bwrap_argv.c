@@ -16,7 +16,7 @@
 static int add_fd(struct bwrap_cmd *cmd, enum bwrap_fd_kind kind)
 {
 	int target = 3 + (int)cmd->n_fds;
-	cmd->fds[cmd->n_fds++] = (struct bwrap_fd){target, kind};
+	cmd->fds[cmd->n_fds++] = (struct bwrap_fd){target, kind, NULL, 0};
 	return target;
 }
 
@@ -120,6 +120,18 @@ static int push_op(struct bwrap_cmd *cmd, const struct bwrap_info *info,
 		strv_push(a, op->target);
 		strv_push(a, op->path);
 		break;
+	case OP_COVER_DATA: {
+		/* bwrap copies the fd's content into a file of its own
+		 * tmpfs and binds that read-only over the path */
+		push_perms(cmd, info, op->mode);
+		strv_push(a, "--ro-bind-data");
+		int fd = add_fd(cmd, BFD_DATA);
+		cmd->fds[cmd->n_fds - 1].data = op->data;
+		cmd->fds[cmd->n_fds - 1].data_len = op->data_len;
+		push_fd_arg(cmd, fd);
+		strv_push(a, op->path);
+		break;
+	}
 	case OP_BLOCK_DIR:
 		push_perms(cmd, info, op->mode);
 		strv_push(a, "--tmpfs");
@@ -155,6 +167,18 @@ const char *bwrap_inner_library_path(void)
 	return v && *v ? v : NULL;
 }
 
+/* The ops to leave out: the caller's, and a copy over a file where this
+ * bwrap cannot put one (no --ro-bind-data): git inside then sees the
+ * placeholders, as when the repository has no info/exclude. */
+static bool *skipped_ops(const struct plan *plan, const struct bwrap_info *info, const bool *skip_op)
+{
+	bool *skip = xcalloc(plan->n_ops + 1, sizeof(*skip));
+	for (size_t i = 0; i < plan->n_ops; i++)
+		skip[i] = (skip_op && skip_op[i]) ||
+			  (plan->ops[i].kind == OP_COVER_DATA && !info->ro_bind_data);
+	return skip;
+}
+
 int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		const struct bwrap_build_opts *opts, struct bwrap_cmd *cmd, ab_error *err)
 {
@@ -175,8 +199,9 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 	if (info->as_pid_1)
 		strv_push(a, "--as-pid-1");
 
+	_cleanup_free_ bool *skip = skipped_ops(plan, info, opts->skip_op);
 	for (size_t i = 0; i < plan->n_ops; i++) {
-		if (opts->skip_op && opts->skip_op[i])
+		if (skip[i])
 			continue;
 		/* room for this op's fd plus the status, life (and bridge) fds */
 		size_t after = (plan->net == AB_NET_PROXY ? 2 : 1) + (opts->life_fd ? 1 : 0) +
@@ -252,7 +277,7 @@ int bwrap_build(const struct plan *plan, const struct bwrap_info *info,
 		strv_push(a, "--ctty");
 		strv_push(a, "on");
 	}
-	push_expects(cmd, plan, opts->skip_op);
+	push_expects(cmd, plan, skip);
 	strv_push(a, "--");
 	for (size_t i = 0; opts->command[i]; i++)
 		strv_push(a, opts->command[i]);

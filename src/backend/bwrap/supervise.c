@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -36,6 +37,24 @@ struct child_fds {
 	int self, status_w, bridge, life, err_w, env;
 	int stdio[3];
 };
+
+/* In the child: a memfd with the data bwrap copies for --ro-bind-data
+ * (plain system calls, safe after fork), read from its start. */
+static int data_fd(const struct bwrap_fd *f)
+{
+	int fd = memfd_create("agentbox-data", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (size_t done = 0; done < f->data_len;) {
+		ssize_t n = write(fd, f->data + done, f->data_len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return lseek(fd, 0, SEEK_SET) == 0 ? fd : -1;
+}
 
 static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char **envp,
 		       const sigset_t *old_mask, pid_t parent, pid_t group,
@@ -68,6 +87,7 @@ static void child_exec(const struct bwrap_cmd *cmd, const char *bwrap_path, char
 		case BFD_BRIDGE: s = f->bridge; break;
 		case BFD_LIFE: s = f->life; break;
 		case BFD_ENV: s = f->env; break;
+		case BFD_DATA: s = data_fd(&cmd->fds[i]); break;
 		default: s = -1;
 		}
 		if (s < 0)
@@ -258,6 +278,18 @@ out:
 	return ret;
 }
 
+/* bwrap could not put a copy over a file the plan read (OP_COVER_DATA):
+ * the file, or a directory above it, was replaced since, so bwrap found
+ * no file there to cover (it cannot create one in the read-only bind
+ * above it). Said as the swap it is; NULL when no such path is named. */
+static const char *swapped_cover(const struct plan *plan, const char *text)
+{
+	for (size_t i = 0; i < plan->n_ops; i++)
+		if (plan->ops[i].kind == OP_COVER_DATA && strstr(text, plan->ops[i].path))
+			return plan->ops[i].path;
+	return NULL;
+}
+
 /* Decides what the run meant: the command's status, or a setup failure in
  * bwrap (its words on the capture pipe and a failing status: the command's
  * own stderr never goes there, the inner stage restores it first). */
@@ -285,6 +317,15 @@ static int interpret(const struct supervise_request *req, struct watch_state *st
 			return ab_fail(err, EPERM, "%s", msg + 10);
 		}
 		_cleanup_free_ char *msg = bwrap_message(text);
+		const char *cover = swapped_cover(req->plan, text);
+		if (cover) {
+			int r = ab_fail(err, EXDEV,
+					"%s is no longer the file agentbox resolved: bubblewrap could not put agentbox's read-only copy over it (%s); the command was not started",
+					cover, msg);
+			ab_error_hint(err, "cause: something renamed or replaced it, or a directory above it, while the sandbox was being built");
+			ab_error_hint(err, "fix: run again once nothing changes it during start-up; `agentbox explain` shows what each path must be");
+			return r;
+		}
 		int r = ab_fail(err, EPERM, "bubblewrap (%s %s) could not set up the sandbox: %s",
 				req->bwrap->path, req->bwrap->version, msg);
 		add_setup_hint(err, text);
