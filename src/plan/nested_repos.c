@@ -46,6 +46,7 @@ struct scan {
 	size_t entries, max_entries, dirs, found;
 	double deadline;
 	bool bound_hit;
+	bool record;                /* for the cache: off without one */
 	struct git_scan_record rec; /* what the walk read, for the cache */
 	ab_error *err;
 };
@@ -211,6 +212,8 @@ static int found_dotgit(struct scan *s, int dirfd, const char *path, int level)
 static size_t seen(struct scan *s, const char *path, const struct stat *st)
 {
 	struct git_scan_record *r = &s->rec;
+	if (!s->record)
+		return 0;
 	grow_array((void **)&r->seen, &r->cap_seen, r->n_seen + 1, sizeof(*r->seen));
 	r->seen[r->n_seen] = cache_dir_from_stat(path, st);
 	return r->n_seen++;
@@ -221,6 +224,8 @@ static size_t seen(struct scan *s, const char *path, const struct stat *st)
 static int found_here(struct scan *s, int dirfd, const char *path, int level)
 {
 	struct stat st;
+	if (!s->record)
+		return found_dotgit(s, dirfd, path, level);
 	if (fstat(dirfd, &st) < 0)
 		return ab_fail_errno(s->err, errno, "searching %s for nested git repositories", path);
 	struct git_scan_record *r = &s->rec;
@@ -278,7 +283,7 @@ static int scan_dir(struct scan *s, int dirfd, const char *path, int level)
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
 		unsigned char type = cache_entry_type(dirfd, de);
-		if (type)
+		if (type && s->record)
 			strv_push_owned(&names, cache_listing_name(type, name));
 		if (strcmp(name, ".git") == 0) {
 			r = found_here(s, dirfd, path, level);
@@ -319,7 +324,7 @@ static int scan_dir(struct scan *s, int dirfd, const char *path, int level)
 	}
 	if (r == 0 && !s->bound_hit && errno && errno != EACCES)
 		r = ab_fail_errno(s->err, errno, "reading the directory %s while searching for nested git repositories", path);
-	if (r == 0 && !s->bound_hit)
+	if (r == 0 && !s->bound_hit && s->record)
 		cache_listing_digest(&names, s->rec.seen[me].digest);
 	strv_free(&names);
 	closedir(d);
@@ -400,16 +405,17 @@ static int scan_root(struct plan *plan, const char *root, int depth, bool partia
 	/* depth 0 looks at one .git: nothing worth caching */
 	char key[65];
 	struct git_scan_record rec = {0};
-	if (depth > 0)
+	s.record = depth > 0 && cache_dir;
+	if (s.record)
 		git_scan_cache_key(root, depth, s.max_entries, GIT_SCAN_MAX_MS, key);
-	bool cached = depth > 0 && git_scan_cache_load(cache_dir, key, &rec);
+	bool cached = s.record && git_scan_cache_load(cache_dir, key, &rec);
 	int r = cached ? replay(&s, &rec) : 1;
 	git_scan_record_free(&rec);
 	if (r == 1) {
 		cached = false;
 		time_t wall_start = time(NULL);
 		r = scan_dir(&s, fd, root, 0);
-		if (r == 0 && !s.bound_hit && depth > 0 && cache_dir) {
+		if (r == 0 && !s.bound_hit && s.record) {
 			s.rec.dirs = s.dirs;
 			s.rec.entries = s.entries;
 			git_scan_cache_save(cache_dir, key, &s.rec, (long long)wall_start);
