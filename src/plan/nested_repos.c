@@ -27,8 +27,6 @@
 #include "common/util.h"
 #include "plan/plan.h"
 
-#define POINTER_MAX 4096
-
 /* Installed packages, caches and build output: large, and a repository
  * inside would be a copy, not one the user works in. Entered anyway when
  * a .git lies directly inside. */
@@ -70,100 +68,6 @@ static bool is_skipped_dir(const char *name)
 	return false;
 }
 
-/* A small file `name` in dirfd (not through a link), trimmed; NULL when
- * missing, not a regular file or too large for what git writes there. */
-static char *read_small_at(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct stat st;
-	char buf[POINTER_MAX + 1];
-	ssize_t n = -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0 || n > POINTER_MAX)
-		return NULL;
-	buf[n] = '\0';
-	char *s = buf, *e = buf + n;
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return xstrdup(s);
-}
-
-static char *resolve_from(const char *base, const char *p)
-{
-	_cleanup_free_ char *joined = p[0] == '/' ? xstrdup(p) : path_join(base, p);
-	return path_normalize(joined);
-}
-
-/* A directory that protects a repository (a git dir, a common dir): made
- * read-only where it is writable, and where it is missing there, blocked
- * (else the command could create it, with a config of its own, for the
- * pointer that names it); elsewhere its access stays what the rules say
- * (never widened: a hidden git dir stays hidden). Sets *canon to the
- * canonical path when it is a directory git can use. */
-static int protect_dir(struct plan *plan, const char *named, const char *why,
-		       char **canon, ab_error *err)
-{
-	*canon = NULL;
-	_cleanup_free_ char *path = git_canonical_path(named);
-	if (!path)
-		return 0;
-	struct stat st;
-	bool is_dir = memo_stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-	if (plan_access_at(plan, path, -1) == AB_ACCESS_WRITE) {
-		int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_GITDIR, why, err);
-		if (idx < 0)
-			return idx;
-	}
-	if (is_dir)
-		*canon = xstrdup(path);
-	return 0;
-}
-
-/* Records a repository; for a pointer file, protects the git dir it
- * names and that git dir's common dir (a linked worktree's main .git). */
-static int record_repo(struct scan *s, int dirfd, const char *worktree, bool pointer)
-{
-	struct git_repo repo = {.worktree = xstrdup(worktree)};
-	int r = 0;
-	if (!pointer) {
-		repo.gitdir = path_join(worktree, ".git");
-	} else {
-		_cleanup_free_ char *text = read_small_at(dirfd, ".git");
-		if (!text || strncmp(text, "gitdir:", 7) != 0) {
-			plan_add_warning(s->plan, "malformed_git_pointer", worktree,
-					 "%s/.git is a file but not a 'gitdir:' pointer; only the file itself is protected",
-					 worktree);
-		} else {
-			const char *t = text + 7;
-			while (*t == ' ' || *t == '\t')
-				t++;
-			_cleanup_free_ char *gitdir = resolve_from(worktree, t);
-			_cleanup_free_ char *why = xasprintf("git dir named by %s/.git (git scan)", worktree);
-			r = *t ? protect_dir(s->plan, gitdir, why, &repo.gitdir, s->err) : 0;
-		}
-	}
-	if (r == 0 && repo.gitdir) {
-		int gfd = open(repo.gitdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		_cleanup_free_ char *common = gfd >= 0 ? read_small_at(gfd, "commondir") : NULL;
-		if (gfd >= 0)
-			close(gfd);
-		if (common && *common) {
-			_cleanup_free_ char *cpath = resolve_from(repo.gitdir, common);
-			_cleanup_free_ char *why = xasprintf("common git dir of the worktree %s (git scan)", worktree);
-			r = protect_dir(s->plan, cpath, why, &repo.commondir, s->err);
-		}
-	}
-	grow_array((void **)&s->repos->v, &s->repos->cap, s->repos->n + 1, sizeof(*s->repos->v));
-	s->repos->v[s->repos->n++] = repo;
-	return r;
-}
-
 /* `.git` found in the directory `path` (dirfd) at `level` below the root. */
 static int found_dotgit(struct scan *s, int dirfd, const char *path, int level)
 {
@@ -192,7 +96,7 @@ static int found_dotgit(struct scan *s, int dirfd, const char *path, int level)
 		if (r == 1) {
 			s->found++;
 			plan_add_git_repo(s->plan, path, dotgit, dotgit, true);
-			return record_repo(s, dirfd, path, false);
+			return git_repo_record(s->plan, s->repos, dirfd, path, false, s->err);
 		}
 	}
 	if (level > 0) {
@@ -204,7 +108,7 @@ static int found_dotgit(struct scan *s, int dirfd, const char *path, int level)
 			return idx;
 		s->found++;
 	}
-	return record_repo(s, dirfd, path, S_ISREG(st.st_mode));
+	return git_repo_record(s->plan, s->repos, dirfd, path, S_ISREG(st.st_mode), s->err);
 }
 
 /* Records a directory the walk read or looked into (plan/git_scan_cache.h);
