@@ -72,10 +72,11 @@ static bool covered(const struct wider *all, size_t n, const struct wider *w)
 static int compare_plans(const ab_policy *without, const ab_policy *with, const char *cwd,
 			 strv *out, ab_error *err)
 {
-	/* The deny glob walk through the run's own cache: both plans walk
-	 * the same workspace as the run will, and without the cache every
-	 * run in a project with a project file walked it twice more (+70 ms
-	 * on 20,000 files). No state directory: no cache, as for a run. */
+	/* The deny glob walk and the nested-repository scan through the
+	 * run's own caches: both plans walk the same workspace as the run
+	 * will, and without the caches every run in a project with a project
+	 * file walked it twice more (+70 ms on 20,000 files). No state
+	 * directory: no cache, as for a run. */
 	char *state = NULL;
 	ab_error ignored;
 	const char *nocache = getenv("AGENTBOX_GLOB_CACHE");

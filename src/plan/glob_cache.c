@@ -31,9 +31,9 @@
 #include <unistd.h>
 
 #include "common/sha256.h"
+#include "plan/dir_cache.h"
 
 #define CACHE_MAGIC "agentbox deny-glob cache 1"
-#define CACHE_MAX_BYTES (256L << 20)
 
 void glob_cache_key(const struct glob_walk *w, const strv *roots, char out[65])
 {
@@ -52,21 +52,6 @@ void glob_cache_key(const struct glob_walk *w, const strv *roots, char out[65])
 static char *cache_path(const char *dir, const char *key)
 {
 	return xasprintf("%s/deny-glob-%.32s.cache", dir, key);
-}
-
-/* Unchanged: the same directory with the same times, or, when its
- * times moved (agentbox's own placeholders come and go in a working
- * directory) or were too fresh to trust, the same listing now. */
-static bool dir_unchanged(const struct glob_dir *d)
-{
-	struct stat st;
-	if (lstat(d->path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_dev != d->dev || st.st_ino != d->ino)
-		return false;
-	if (st.st_mtim.tv_sec == d->mtime_s && st.st_mtim.tv_nsec == d->mtime_ns &&
-	    st.st_ctim.tv_sec == d->ctime_s && st.st_ctim.tv_nsec == d->ctime_ns)
-		return true;
-	char now[65];
-	return glob_dir_digest(d->path, d->dev, d->ino, now) == 0 && strcmp(now, d->digest) == 0;
 }
 
 /* One line of the file: its fields before the path, and the path (the
@@ -92,15 +77,9 @@ static bool parse_line(struct glob_walk *w, char *line, const char *key, bool *k
 		return sscanf(line, "s %zu %zu %zu", &w->dirs, &w->entries, &w->skipped_trees) == 3;
 	}
 	if (line[0] == 'd') {
-		struct glob_dir d = {0};
-		unsigned long long dev, ino;
-		if (sscanf(line, "d %llu %llu %lld %lld %lld %lld %64[0-9a-f] %n", &dev, &ino, &d.mtime_s,
-			   &d.mtime_ns, &d.ctime_s, &d.ctime_ns, d.digest, &off) != 7 || off <= 0 ||
-		    line[off] != '/' || strlen(d.digest) != 64)
+		struct cache_dir d;
+		if (!cache_dir_parse(line, &d))
 			return false;
-		d.dev = (dev_t)dev;
-		d.ino = (ino_t)ino;
-		d.path = xstrdup(line + off);
 		grow_array((void **)&w->seen, &w->cap_seen, w->n_seen + 1, sizeof(*w->seen));
 		w->seen[w->n_seen++] = d;
 		return true;
@@ -135,16 +114,9 @@ bool glob_cache_load(const char *dir, const char *key, struct glob_walk *w)
 	if (!dir)
 		return false;
 	_cleanup_free_ char *path = cache_path(dir, key);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
+	FILE *f = cache_file_open(path);
+	if (!f)
 		return false;
-	struct stat st;
-	FILE *f = NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022) || st.st_size > CACHE_MAX_BYTES || !(f = fdopen(fd, "r"))) {
-		close(fd);
-		return false;
-	}
 	char *line = NULL;
 	size_t cap = 0;
 	bool ok = true, key_ok = false, end = false;
@@ -153,25 +125,11 @@ bool glob_cache_load(const char *dir, const char *key, struct glob_walk *w)
 	free(line);
 	fclose(f);
 	for (size_t i = 0; ok && i < w->n_seen; i++)
-		ok = dir_unchanged(&w->seen[i]);
+		ok = cache_dir_unchanged(&w->seen[i]);
 	if (ok && key_ok && end && w->n_seen > 0)
 		return true;
 	forget(w);
 	return false;
-}
-
-static bool write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, s, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		s += k;
-		n -= (size_t)k;
-	}
-	return true;
 }
 
 void glob_cache_save(const char *dir, const char *key, const struct glob_walk *w,
@@ -187,28 +145,14 @@ void glob_cache_save(const char *dir, const char *key, const struct glob_walk *w
 			return;
 	sbuf b = {0};
 	sbuf_addf(&b, "%s\nkey %s\ns %zu %zu %zu\n", CACHE_MAGIC, key, w->dirs, w->entries, w->skipped_trees);
-	for (size_t i = 0; i < w->n_seen; i++) {
-		const struct glob_dir *d = &w->seen[i];
-		/* times too fresh to trust: the next run compares the listing */
-		bool fresh = d->mtime_s > walk_start_s - GLOB_CACHE_SETTLE_S ||
-			     d->ctime_s > walk_start_s - GLOB_CACHE_SETTLE_S;
-		sbuf_addf(&b, "d %llu %llu %lld %lld %lld %lld %s %s\n", (unsigned long long)d->dev,
-			  (unsigned long long)d->ino, fresh ? -1LL : d->mtime_s, fresh ? -1LL : d->mtime_ns,
-			  fresh ? -1LL : d->ctime_s, fresh ? -1LL : d->ctime_ns, d->digest, d->path);
-	}
+	for (size_t i = 0; i < w->n_seen; i++)
+		cache_dir_format(&b, &w->seen[i], walk_start_s);
 	for (size_t i = 0; i < w->n_hits; i++) {
 		const struct glob_hit *h = &w->hits[i];
 		sbuf_addf(&b, "h %zu %d %d %d %s\n", h->pattern, h->is_dir, h->is_link, h->allowed, h->path);
 	}
 	sbuf_add(&b, "end\n");
 	_cleanup_free_ char *path = cache_path(dir, key);
-	_cleanup_free_ char *tmp = xasprintf("%s.%d.tmp", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		bool ok = write_all(fd, b.s, b.len);
-		ok = close(fd) == 0 && ok;
-		if (!ok || rename(tmp, path) < 0)
-			unlink(tmp);
-	}
+	cache_file_write(path, &b);
 	sbuf_free(&b);
 }

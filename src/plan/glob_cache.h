@@ -21,11 +21,11 @@ void glob_cache_key(const struct glob_walk *w, const strv *roots, char out[65]);
  * every directory it lists is unchanged; false otherwise (walk). */
 bool glob_cache_load(const char *dir, const char *key, struct glob_walk *w);
 /* Saves a complete walk (not one that stopped at a bound). A directory
- * that changed less than GLOB_CACHE_SETTLE_S before the walk began is
+ * that changed less than GLOB_CACHE_SETTLE_S (plan/dir_cache.h) before the walk began is
  * saved without its times, so that its listing is compared every time (a
  * change in the same clock tick would not show in them). Best effort: a
  * cache that cannot be written only means the next run walks. */
-#define GLOB_CACHE_SETTLE_S 2
+#define GLOB_CACHE_SETTLE_S CACHE_SETTLE_S
 void glob_cache_save(const char *dir, const char *key, const struct glob_walk *w,
 		     long long walk_start_s);
 

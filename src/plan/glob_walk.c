@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "common/sha256.h"
 #include "common/util.h"
 #include "policy/secret_globs.h"
 
@@ -92,81 +91,6 @@ static void pop(struct pos *p, size_t len)
 
 static void walk_dir(struct glob_walk *w, int dfd, struct pos *p, int depth);
 
-/* A directory, a symbolic link or anything else (DT_REG here); 0 when
- * the entry is gone since the listing. */
-static unsigned char entry_type(int dfd, const struct dirent *de)
-{
-	if (de->d_type == DT_DIR || de->d_type == DT_LNK)
-		return de->d_type;
-	if (de->d_type != DT_UNKNOWN)
-		return DT_REG;
-	struct stat st;
-	if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return 0;
-	return S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : DT_REG;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The digest of a listing ("d name", "l name", "f name" per entry),
- * sorted so that the order readdir gives does not matter. */
-static void listing_digest(strv *names, char out[65])
-{
-	if (names->n)
-		qsort(names->v, names->n, sizeof(char *), cmp_str);
-	struct sha256 h;
-	sha256_init(&h);
-	for (size_t i = 0; i < names->n; i++)
-		sha256_update(&h, names->v[i], strlen(names->v[i]) + 1);
-	unsigned char d[SHA256_DIGEST_LEN];
-	sha256_final(&h, d);
-	for (size_t i = 0; i < SHA256_DIGEST_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-static char *listing_name(unsigned char type, const char *name)
-{
-	size_t n = strlen(name);
-	char *s = xmalloc(n + 3);
-	s[0] = type == DT_DIR ? 'd' : type == DT_LNK ? 'l' : 'f';
-	s[1] = ' ';
-	memcpy(s + 2, name, n + 1);
-	return s;
-}
-
-int glob_dir_digest(const char *path, dev_t dev, ino_t ino, char out[65])
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0)
-		return -errno;
-	DIR *d = NULL;
-	if (fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino || !(d = fdopendir(fd))) {
-		close(fd);
-		return -ESTALE;
-	}
-	strv names = {0};
-	struct dirent *de;
-	int r = 0;
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		unsigned char type = entry_type(dirfd(d), de);
-		if (type)
-			strv_push_owned(&names, listing_name(type, de->d_name));
-	}
-	if (errno)
-		r = -errno;
-	closedir(d);
-	if (r == 0)
-		listing_digest(&names, out);
-	strv_free(&names);
-	return r;
-}
-
 /* A directory agentbox may not read. The sandboxed command runs with
  * the same credentials and fewer privileges, so it cannot read one that
  * another user owns either (nor make it readable): skipped. One of the
@@ -241,11 +165,7 @@ static void walk_dir(struct glob_walk *w, int dfd, struct pos *p, int depth)
 	strv names = {0};
 	if (fstat(dfd, &st) == 0) {
 		grow_array((void **)&w->seen, &w->cap_seen, w->n_seen + 1, sizeof(*w->seen));
-		w->seen[w->n_seen++] = (struct glob_dir){
-			.path = xstrdup(p->path.s), .dev = st.st_dev, .ino = st.st_ino,
-			.mtime_s = st.st_mtim.tv_sec, .mtime_ns = st.st_mtim.tv_nsec,
-			.ctime_s = st.st_ctim.tv_sec, .ctime_ns = st.st_ctim.tv_nsec,
-		};
+		w->seen[w->n_seen++] = cache_dir_from_stat(p->path.s, &st);
 	} else {
 		stop(w, strerror(errno), p->path.s);
 	}
@@ -263,10 +183,10 @@ static void walk_dir(struct glob_walk *w, int dfd, struct pos *p, int depth)
 			stop(w, what, p->path.s);
 			break;
 		}
-		unsigned char type = entry_type(dirfd(d), de);
+		unsigned char type = cache_entry_type(dirfd(d), de);
 		if (!type)
 			continue; /* gone since the listing */
-		strv_push_owned(&names, listing_name(type, de->d_name));
+		strv_push_owned(&names, cache_listing_name(type, de->d_name));
 		size_t len = p->path.len;
 		push(p, de->d_name);
 		visit(w, dirfd(d), p, de, type, depth);
@@ -275,7 +195,7 @@ static void walk_dir(struct glob_walk *w, int dfd, struct pos *p, int depth)
 	if (!w->bound_hit && errno)
 		stop(w, strerror(errno), p->path.s);
 	if (!w->bound_hit && me < w->n_seen)
-		listing_digest(&names, w->seen[me].digest);
+		cache_listing_digest(&names, w->seen[me].digest);
 	strv_free(&names);
 	closedir(d);
 }

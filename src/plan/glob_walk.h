@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "agentbox.h"
+#include "plan/dir_cache.h"
 #include "policy/glob_match.h"
 #include "policy/glob_rules.h"
 
@@ -29,17 +30,6 @@ struct glob_hit {
 	bool allowed; /* --allow-read keeps it: reported, not hidden */
 };
 
-/* A directory the walk read, as it found it: a later run may reuse the
- * walk only while every one of them is still this directory, unchanged
- * (plan/glob_cache.c). */
-struct glob_dir {
-	char *path;
-	dev_t dev;
-	ino_t ino;
-	long long mtime_s, mtime_ns, ctime_s, ctime_ns; /* -1: check the listing */
-	char digest[65]; /* of its sorted listing (names and kinds) */
-};
-
 struct glob_walk {
 	struct glob_walk_pattern *pats;
 	size_t n_pats;
@@ -50,7 +40,7 @@ struct glob_walk {
 	struct glob_hit *hits;
 	size_t n_hits, cap_hits;
 	size_t dirs, entries, skipped_trees;
-	struct glob_dir *seen;
+	struct cache_dir *seen; /* every directory it read (plan/glob_cache.c) */
 	size_t n_seen, cap_seen;
 	double start_ms, ms;
 	bool bound_hit;
@@ -63,8 +53,4 @@ struct glob_walk {
  * whether it finished) or -errno when the start cannot be opened. */
 int glob_walk_root(struct glob_walk *w, const char *root);
 void glob_walk_free(struct glob_walk *w);
-/* The listing digest of the directory at `path`, which must still be the
- * directory dev/ino (else -ESTALE), as the walk computes it. */
-int glob_dir_digest(const char *path, dev_t dev, ino_t ino, char out[65]);
-
 #endif

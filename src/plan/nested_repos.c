@@ -11,6 +11,7 @@
  * at the bound the run is refused unless the user accepted a partial
  * search (--git-scan-partial). */
 #include "plan/nested_repos.h"
+#include "plan/git_scan_cache.h"
 #include "plan/stat_memo.h"
 
 #include <dirent.h>
@@ -19,13 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/util.h"
 #include "plan/plan.h"
-
-#define POINTER_MAX 4096
 
 /* Installed packages, caches and build output: large, and a repository
  * inside would be a copy, not one the user works in. Entered anyway when
@@ -44,6 +44,8 @@ struct scan {
 	size_t entries, max_entries, dirs, found;
 	double deadline;
 	bool bound_hit;
+	bool record;                /* for the cache: off without one */
+	struct git_scan_record rec; /* what the walk read, for the cache */
 	ab_error *err;
 };
 
@@ -64,100 +66,6 @@ static bool is_skipped_dir(const char *name)
 		if (strcmp(git_scan_skipped_dirs[i], name) == 0)
 			return true;
 	return false;
-}
-
-/* A small file `name` in dirfd (not through a link), trimmed; NULL when
- * missing, not a regular file or too large for what git writes there. */
-static char *read_small_at(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct stat st;
-	char buf[POINTER_MAX + 1];
-	ssize_t n = -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0 || n > POINTER_MAX)
-		return NULL;
-	buf[n] = '\0';
-	char *s = buf, *e = buf + n;
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return xstrdup(s);
-}
-
-static char *resolve_from(const char *base, const char *p)
-{
-	_cleanup_free_ char *joined = p[0] == '/' ? xstrdup(p) : path_join(base, p);
-	return path_normalize(joined);
-}
-
-/* A directory that protects a repository (a git dir, a common dir): made
- * read-only where it is writable, and where it is missing there, blocked
- * (else the command could create it, with a config of its own, for the
- * pointer that names it); elsewhere its access stays what the rules say
- * (never widened: a hidden git dir stays hidden). Sets *canon to the
- * canonical path when it is a directory git can use. */
-static int protect_dir(struct plan *plan, const char *named, const char *why,
-		       char **canon, ab_error *err)
-{
-	*canon = NULL;
-	_cleanup_free_ char *path = git_canonical_path(named);
-	if (!path)
-		return 0;
-	struct stat st;
-	bool is_dir = memo_stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-	if (plan_access_at(plan, path, -1) == AB_ACCESS_WRITE) {
-		int idx = plan_add_node(plan, path, AB_ACCESS_READ, NODE_GITDIR, why, err);
-		if (idx < 0)
-			return idx;
-	}
-	if (is_dir)
-		*canon = xstrdup(path);
-	return 0;
-}
-
-/* Records a repository; for a pointer file, protects the git dir it
- * names and that git dir's common dir (a linked worktree's main .git). */
-static int record_repo(struct scan *s, int dirfd, const char *worktree, bool pointer)
-{
-	struct git_repo repo = {.worktree = xstrdup(worktree)};
-	int r = 0;
-	if (!pointer) {
-		repo.gitdir = path_join(worktree, ".git");
-	} else {
-		_cleanup_free_ char *text = read_small_at(dirfd, ".git");
-		if (!text || strncmp(text, "gitdir:", 7) != 0) {
-			plan_add_warning(s->plan, "malformed_git_pointer", worktree,
-					 "%s/.git is a file but not a 'gitdir:' pointer; only the file itself is protected",
-					 worktree);
-		} else {
-			const char *t = text + 7;
-			while (*t == ' ' || *t == '\t')
-				t++;
-			_cleanup_free_ char *gitdir = resolve_from(worktree, t);
-			_cleanup_free_ char *why = xasprintf("git dir named by %s/.git (git scan)", worktree);
-			r = *t ? protect_dir(s->plan, gitdir, why, &repo.gitdir, s->err) : 0;
-		}
-	}
-	if (r == 0 && repo.gitdir) {
-		int gfd = open(repo.gitdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		_cleanup_free_ char *common = gfd >= 0 ? read_small_at(gfd, "commondir") : NULL;
-		if (gfd >= 0)
-			close(gfd);
-		if (common && *common) {
-			_cleanup_free_ char *cpath = resolve_from(repo.gitdir, common);
-			_cleanup_free_ char *why = xasprintf("common git dir of the worktree %s (git scan)", worktree);
-			r = protect_dir(s->plan, cpath, why, &repo.commondir, s->err);
-		}
-	}
-	grow_array((void **)&s->repos->v, &s->repos->cap, s->repos->n + 1, sizeof(*s->repos->v));
-	s->repos->v[s->repos->n++] = repo;
-	return r;
 }
 
 /* `.git` found in the directory `path` (dirfd) at `level` below the root. */
@@ -188,7 +96,7 @@ static int found_dotgit(struct scan *s, int dirfd, const char *path, int level)
 		if (r == 1) {
 			s->found++;
 			plan_add_git_repo(s->plan, path, dotgit, dotgit, true);
-			return record_repo(s, dirfd, path, false);
+			return git_repo_record(s->plan, s->repos, dirfd, path, false, s->err);
 		}
 	}
 	if (level > 0) {
@@ -200,7 +108,36 @@ static int found_dotgit(struct scan *s, int dirfd, const char *path, int level)
 			return idx;
 		s->found++;
 	}
-	return record_repo(s, dirfd, path, S_ISREG(st.st_mode));
+	return git_repo_record(s->plan, s->repos, dirfd, path, S_ISREG(st.st_mode), s->err);
+}
+
+/* Records a directory the walk read or looked into (plan/git_scan_cache.h);
+ * returns its index. */
+static size_t seen(struct scan *s, const char *path, const struct stat *st)
+{
+	struct git_scan_record *r = &s->rec;
+	if (!s->record)
+		return 0;
+	grow_array((void **)&r->seen, &r->cap_seen, r->n_seen + 1, sizeof(*r->seen));
+	r->seen[r->n_seen] = cache_dir_from_stat(path, st);
+	return r->n_seen++;
+}
+
+/* `.git` in the directory `path` (dirfd): recorded for the cache, then
+ * protected. */
+static int found_here(struct scan *s, int dirfd, const char *path, int level)
+{
+	struct stat st;
+	if (!s->record)
+		return found_dotgit(s, dirfd, path, level);
+	if (fstat(dirfd, &st) < 0)
+		return ab_fail_errno(s->err, errno, "searching %s for nested git repositories", path);
+	struct git_scan_record *r = &s->rec;
+	grow_array((void **)&r->found, &r->cap_found, r->n_found + 1, sizeof(*r->found));
+	r->found[r->n_found++] = (struct git_scan_found){
+		.path = xstrdup(path), .level = level, .dev = st.st_dev, .ino = st.st_ino,
+	};
+	return found_dotgit(s, dirfd, path, level);
 }
 
 static bool over_bound(struct scan *s)
@@ -216,9 +153,15 @@ static int scan_dir(struct scan *s, int dirfd, const char *path, int level)
 	if (level >= s->depth) {
 		struct stat st;
 		s->dirs++;
-		if (over_bound(s) || fstatat(dirfd, ".git", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (over_bound(s))
 			return 0;
-		return found_dotgit(s, dirfd, path, level);
+		if (fstat(dirfd, &st) < 0)
+			return ab_fail_errno(s->err, errno, "searching %s for nested git repositories", path);
+		/* not listed: the cache reuses it only while its times hold */
+		seen(s, path, &st);
+		if (fstatat(dirfd, ".git", &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return 0;
+		return found_here(s, dirfd, path, level);
 	}
 	int fd = dup(dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -229,39 +172,65 @@ static int scan_dir(struct scan *s, int dirfd, const char *path, int level)
 		return ab_fail_errno(s->err, e, "searching %s for nested git repositories", path);
 	}
 	s->dirs++;
+	struct stat self;
+	if (fstat(dirfd, &self) < 0) {
+		int e = errno;
+		closedir(d);
+		return ab_fail_errno(s->err, e, "searching %s for nested git repositories", path);
+	}
+	size_t me = seen(s, path, &self);
+	strv names = {0};
 	int r = 0;
 	struct dirent *de;
 	while (r == 0 && !over_bound(s) && (errno = 0, de = readdir(d))) {
 		const char *name = de->d_name;
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
+		unsigned char type = cache_entry_type(dirfd, de);
+		if (type && s->record)
+			strv_push_owned(&names, cache_listing_name(type, name));
 		if (strcmp(name, ".git") == 0) {
-			r = found_dotgit(s, dirfd, path, level);
+			r = found_here(s, dirfd, path, level);
 			continue;
 		}
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+		if (type != DT_DIR)
 			continue;
+		_cleanup_free_ char *child = path_join(path, name);
 		int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0) {
 			/* not a directory or a link (ENOTDIR, ELOOP), gone
 			 * (ENOENT), or one this user cannot read (EACCES):
-			 * nothing the user's git could use either */
-			if (errno != ENOTDIR && errno != ELOOP && errno != ENOENT && errno != EACCES)
-				r = ab_fail_errno(s->err, errno, "searching %s/%s for nested git repositories", path, name);
+			 * nothing the user's git could use either; the one
+			 * it cannot read is recorded, so that the cache is
+			 * refused once its mode changes */
+			struct stat st;
+			if (errno == EACCES && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+				seen(s, child, &st);
+			else if (errno != ENOTDIR && errno != ELOOP && errno != ENOENT && errno != EACCES)
+				r = ab_fail_errno(s->err, errno, "searching %s for nested git repositories", child);
 			continue;
 		}
 		struct stat st;
 		struct stat g;
-		bool enter = fstat(sub, &st) == 0 && st.st_dev == s->dev &&
-			     (!is_skipped_dir(name) || fstatat(sub, ".git", &g, AT_SYMLINK_NOFOLLOW) == 0);
-		if (enter) {
-			_cleanup_free_ char *child = path_join(path, name);
+		if (fstat(sub, &st) < 0) {
+			r = ab_fail_errno(s->err, errno, "searching %s for nested git repositories", child);
+		} else if (st.st_dev != s->dev ||
+			   (is_skipped_dir(name) && fstatat(sub, ".git", &g, AT_SYMLINK_NOFOLLOW) < 0)) {
+			/* not entered (another filesystem, or a skipped tree
+			 * with no .git directly inside): recorded without
+			 * its listing, so that a .git created in it, or a
+			 * mount going away, refuses the cache */
+			seen(s, child, &st);
+		} else {
 			r = scan_dir(s, sub, child, level + 1);
 		}
 		close(sub);
 	}
 	if (r == 0 && !s->bound_hit && errno && errno != EACCES)
 		r = ab_fail_errno(s->err, errno, "reading the directory %s while searching for nested git repositories", path);
+	if (r == 0 && !s->bound_hit && s->record)
+		cache_listing_digest(&names, s->rec.seen[me].digest);
+	strv_free(&names);
 	closedir(d);
 	return r;
 }
@@ -290,8 +259,39 @@ static bool is_shared_tmp(const char *root, const struct plan_context *ctx)
 	return strcmp(root, t) == 0 || (real && strcmp(root, real) == 0);
 }
 
+/* The scan of `root` from the cache: every directory the saved walk read
+ * is unchanged, so it found .git in the same directories. Each is opened
+ * again (no link followed) and must still be the directory recorded;
+ * found_dotgit then looks at its .git as a walk would. Returns 1 when the
+ * cache could not be used after all (walk), 0 or an error otherwise. */
+static int replay(struct scan *s, const struct git_scan_record *rec)
+{
+	int *fds = xcalloc(rec->n_found ? rec->n_found : 1, sizeof(int));
+	size_t opened = 0;
+	bool ok = true;
+	for (; ok && opened < rec->n_found; opened++) {
+		const struct git_scan_found *g = &rec->found[opened];
+		struct stat st;
+		fds[opened] = open(g->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		ok = fds[opened] >= 0 && fstat(fds[opened], &st) == 0 && st.st_dev == g->dev &&
+		     st.st_ino == g->ino;
+	}
+	int r = ok ? 0 : 1;
+	for (size_t i = 0; r == 0 && i < rec->n_found; i++)
+		r = found_dotgit(s, fds[i], rec->found[i].path, rec->found[i].level);
+	for (size_t i = 0; i < opened; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	if (r != 1) {
+		s->dirs = rec->dirs;
+		s->entries = rec->entries;
+	}
+	return r;
+}
+
 static int scan_root(struct plan *plan, const char *root, int depth, bool partial, bool note,
-		     struct git_repo_list *repos, ab_error *err)
+		     struct git_repo_list *repos, const char *cache_dir, ab_error *err)
 {
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
@@ -306,7 +306,29 @@ static int scan_root(struct plan *plan, const char *root, int depth, bool partia
 		.plan = plan, .repos = repos, .depth = depth, .dev = st.st_dev,
 		.max_entries = max_entries(), .deadline = start + GIT_SCAN_MAX_MS, .err = err,
 	};
-	int r = scan_dir(&s, fd, root, 0);
+	/* depth 0 looks at one .git: nothing worth caching */
+	char key[65];
+	struct git_scan_record rec = {0};
+	s.record = depth > 0 && cache_dir;
+	if (s.record)
+		git_scan_cache_key(root, depth, s.max_entries, GIT_SCAN_MAX_MS, key);
+	bool cached = s.record && git_scan_cache_load(cache_dir, key, &rec);
+	int r = cached ? replay(&s, &rec) : 1;
+	git_scan_record_free(&rec);
+	if (r == 1) {
+		cached = false;
+		time_t wall_start = time(NULL);
+		r = scan_dir(&s, fd, root, 0);
+		if (r == 0 && !s.bound_hit && s.record) {
+			s.rec.dirs = s.dirs;
+			s.rec.entries = s.entries;
+			git_scan_cache_save(cache_dir, key, &s.rec, (long long)wall_start);
+			/* written just now: what this resolution looked up
+			 * there before is out of date (plan/stat_memo.h) */
+			stat_memo_forget(cache_dir);
+		}
+	}
+	git_scan_record_free(&s.rec);
 	close(fd);
 	if (r < 0)
 		return r;
@@ -323,8 +345,10 @@ static int scan_root(struct plan *plan, const char *root, int depth, bool partia
 				 root, s.max_entries, GIT_SCAN_MAX_MS);
 	if (note)
 		plan_add_note(plan,
-		      "git scan of %s: depth %d (--git-scan-depth), %zu directories, %zu entries, %zu nested repositories, %.1f ms%s; a repository deeper than %d levels is not protected",
-		      root, depth, s.dirs, s.entries, s.found, ms, s.bound_hit ? ", stopped at its bound" : "", depth);
+		      "git scan of %s: depth %d (--git-scan-depth), %zu directories, %zu entries, %zu nested repositories, %.1f ms%s%s; a repository deeper than %d levels is not protected",
+		      root, depth, s.dirs, s.entries, s.found, ms,
+		      cached ? " (from the cache: every directory it read is unchanged)" : "",
+		      s.bound_hit ? ", stopped at its bound" : "", depth);
 	return 0;
 }
 
@@ -358,7 +382,7 @@ int nested_repos_add_nodes(struct plan *plan, const ab_policy *policy,
 		int at = plan_find_node(plan, roots.v[i]);
 		bool cache = at >= 0 && plan->nodes[at].cache;
 		r = scan_root(plan, roots.v[i], shared || cache ? 0 : policy->git_scan_depth,
-			      policy->git_scan_partial, !shared && !cache, &repos, err);
+			      policy->git_scan_partial, !shared && !cache, &repos, ctx->glob_cache_dir, err);
 		if (r == 0 && shared && policy->git_scan_depth > 0)
 			plan_add_note(plan, "%s is shared scratch space: only its own .git is looked at, not nested repositories (a repository there is searched when it is the working directory or a writable root)",
 				      roots.v[i]);

@@ -4,6 +4,7 @@
 #ifndef AB_PLAN_NESTED_REPOS_H
 #define AB_PLAN_NESTED_REPOS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "plan/plan.h"
@@ -38,6 +39,13 @@ extern const char *const git_scan_skipped_dirs[]; /* NULL-terminated */
  * .git is not a protected name (--unprotect .git). */
 int nested_repos_add_nodes(struct plan *plan, const ab_policy *policy,
 			   const struct plan_context *ctx, ab_error *err);
+
+/* plan/git_repo_record.c: records the repository whose .git lies in
+ * `worktree` (dirfd, opened without following links); for a pointer file
+ * (`pointer`), protects the git dir it names and that git dir's common
+ * dir (a linked worktree's main .git). */
+int git_repo_record(struct plan *plan, struct git_repo_list *repos, int dirfd,
+		    const char *worktree, bool pointer, ab_error *err);
 
 /* plan/git_config_paths.c: reads the configuration of every repository
  * in `repos`, the user's global and the system configuration, and makes

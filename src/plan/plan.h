@@ -215,8 +215,9 @@ struct plan_context {
 	/* agentbox's own configuration files: none may be writable inside */
 	const struct plan_config_file *config_files;
 	size_t n_config_files;
-	/* this run's state directory, for the deny glob cache
-	 * (plan/glob_cache.h); NULL: no cache */
+	/* this run's state directory, for the walk caches: the deny glob
+	 * walk's (plan/glob_cache.h) and the nested-repository scan's
+	 * (plan/git_scan_cache.h); NULL: no cache (AGENTBOX_GLOB_CACHE=0) */
 	const char *glob_cache_dir;
 };
 

@@ -128,7 +128,8 @@ static int resolve(const ab_policy *p, const ab_run_options *o, const struct run
 		.never_list = policy_socket_never_list,
 		.credentials = policy_credential_list,
 		.env = (const char *const *)environ,
-		/* AGENTBOX_GLOB_CACHE=0: walk every time (bench/glob_walk.sh) */
+		/* AGENTBOX_GLOB_CACHE=0: the deny glob walk and the git scan
+		 * walk every time (bench/glob_walk.sh, bench/git_scan.sh) */
 		.glob_cache_dir = getenv("AGENTBOX_GLOB_CACHE") && strcmp(getenv("AGENTBOX_GLOB_CACHE"), "0") == 0
 					  ? NULL : f->state_dir,
 	};
