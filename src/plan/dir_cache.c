@@ -121,7 +121,7 @@ bool cache_dir_unchanged(const struct cache_dir *d)
 	return cache_dir_digest(d->path, d->dev, d->ino, now) == 0 && strcmp(now, d->digest) == 0;
 }
 
-void cache_dir_format(sbuf *b, const struct cache_dir *d, long long walk_start_s)
+static void cache_dir_format(sbuf *b, const struct cache_dir *d, long long walk_start_s)
 {
 	bool fresh = d->mtime_s > walk_start_s - CACHE_SETTLE_S || d->ctime_s > walk_start_s - CACHE_SETTLE_S;
 	sbuf_addf(b, "d %llu %llu %lld %lld %lld %lld %s %s\n", (unsigned long long)d->dev,
@@ -129,7 +129,7 @@ void cache_dir_format(sbuf *b, const struct cache_dir *d, long long walk_start_s
 		  fresh ? -1LL : d->ctime_s, fresh ? -1LL : d->ctime_ns, d->digest, d->path);
 }
 
-bool cache_dir_parse(const char *line, struct cache_dir *d)
+static bool cache_dir_parse(const char *line, struct cache_dir *d)
 {
 	unsigned long long dev, ino;
 	int off = 0;
@@ -144,7 +144,7 @@ bool cache_dir_parse(const char *line, struct cache_dir *d)
 	return true;
 }
 
-FILE *cache_file_open(const char *path)
+static FILE *cache_file_open(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -173,7 +173,7 @@ static bool write_all(int fd, const char *s, size_t n)
 	return true;
 }
 
-void cache_file_write(const char *path, const sbuf *b)
+static void cache_file_write(const char *path, const sbuf *b)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.%d.tmp", path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -183,4 +183,66 @@ void cache_file_write(const char *path, const sbuf *b)
 	ok = close(fd) == 0 && ok;
 	if (!ok || rename(tmp, path) < 0)
 		unlink(tmp);
+}
+
+/* One line of a cache file: the frame's own here, the walk's to own_line. */
+static bool frame_line(char *line, const char *magic, const char *key, bool *key_ok, bool *end,
+		       struct cache_dir **seen, size_t *n_seen, size_t *cap_seen,
+		       bool (*own_line)(void *ctx, const char *line), void *ctx)
+{
+	char *nl = strchr(line, '\n');
+	if (!nl)
+		return false; /* a line cut short: the file is not complete */
+	*nl = '\0';
+	if (strncmp(line, "key ", 4) == 0)
+		return (*key_ok = strcmp(line + 4, key) == 0);
+	if (strcmp(line, "end") == 0)
+		return (*end = true);
+	if (strcmp(line, magic) == 0)
+		return true;
+	if (line[0] != 'd')
+		return own_line(ctx, line);
+	struct cache_dir d;
+	if (!cache_dir_parse(line, &d))
+		return false;
+	grow_array((void **)seen, cap_seen, *n_seen + 1, sizeof(**seen));
+	(*seen)[(*n_seen)++] = d;
+	return true;
+}
+
+bool cache_file_load(const char *path, const char *magic, const char *key, struct cache_dir **seen,
+		     size_t *n_seen, size_t *cap_seen, bool (*own_line)(void *ctx, const char *line),
+		     void *ctx)
+{
+	FILE *f = cache_file_open(path);
+	if (!f)
+		return false;
+	char *line = NULL;
+	size_t cap = 0;
+	bool ok = true, key_ok = false, end = false;
+	while (ok && !end && getline(&line, &cap, f) > 0)
+		ok = frame_line(line, magic, key, &key_ok, &end, seen, n_seen, cap_seen, own_line, ctx);
+	free(line);
+	fclose(f);
+	for (size_t i = 0; ok && i < *n_seen; i++)
+		ok = cache_dir_unchanged(&(*seen)[i]);
+	return ok && key_ok && end && *n_seen > 0;
+}
+
+void cache_file_save(const char *path, const char *magic, const char *key, const char *head,
+		     const struct cache_dir *seen, size_t n_seen, const char *body,
+		     long long walk_start_s)
+{
+	if (n_seen == 0)
+		return;
+	for (size_t i = 0; i < n_seen; i++)
+		if (strchr(seen[i].path, '\n'))
+			return;
+	sbuf b = {0};
+	sbuf_addf(&b, "%s\nkey %s\n%s", magic, key, head);
+	for (size_t i = 0; i < n_seen; i++)
+		cache_dir_format(&b, &seen[i], walk_start_s);
+	sbuf_addf(&b, "%send\n", body);
+	cache_file_write(path, &b);
+	sbuf_free(&b);
 }

@@ -50,17 +50,27 @@ bool cache_dir_unchanged(const struct cache_dir *d);
  * began is saved without its times, so that its listing is compared every
  * time (a change in the same clock tick would not show in them). */
 #define CACHE_SETTLE_S 2
-/* Appends the "d ..." line of `d` to b. */
-void cache_dir_format(sbuf *b, const struct cache_dir *d, long long walk_start_s);
-/* Parses a "d ..." line (no newline); false when malformed. */
-bool cache_dir_parse(const char *line, struct cache_dir *d);
 
-/* Opens a cache file for reading only when it is a regular file of this
- * euid that nobody else can write and not larger than a cache can be;
- * NULL otherwise. */
-FILE *cache_file_open(const char *path);
-/* Writes `b` to `path` whole or not at all (a temporary file renamed
- * over it). Best effort. */
-void cache_file_write(const char *path, const sbuf *b);
+/* A cache file, as both caches write it: a magic line, "key KEY", the
+ * walk's own lines, a "d" line for every directory it read, and "end".
+ *
+ * cache_file_load reads `path` only when it is a regular file of this
+ * euid that nobody else can write and not larger than a cache can be. It
+ * appends the directories to *seen (n_seen, cap_seen) and hands every
+ * other line, without its newline, to own_line (false refuses the file).
+ * True only when the file is complete (every line whole, up to "end"), of
+ * `key`, lists at least one directory and every one of them is unchanged;
+ * on false the caller drops what was read. */
+bool cache_file_load(const char *path, const char *magic, const char *key, struct cache_dir **seen,
+		     size_t *n_seen, size_t *cap_seen, bool (*own_line)(void *ctx, const char *line),
+		     void *ctx);
+/* Writes such a file whole or not at all (a temporary file renamed over
+ * it; best effort): `head` and `body` are the walk's own lines, before
+ * and after the directories. Nothing is saved when there is no directory
+ * or a directory's path holds a newline (the caller checks its own
+ * paths). */
+void cache_file_save(const char *path, const char *magic, const char *key, const char *head,
+		     const struct cache_dir *seen, size_t n_seen, const char *body,
+		     long long walk_start_s);
 
 #endif

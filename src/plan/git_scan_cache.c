@@ -49,28 +49,13 @@ static char *cache_path(const char *dir, const char *key)
 	return xasprintf("%s/git-scan-%.32s.cache", dir, key);
 }
 
-static bool parse_line(struct git_scan_record *r, char *line, const char *key, bool *key_ok, bool *end)
+/* A line of the scan's own: its counts ("s") or a directory holding a
+ * .git ("g": level, device, inode, and the path, the rest of the line). */
+static bool own_line(void *ctx, const char *line)
 {
-	char *nl = strchr(line, '\n');
-	if (!nl)
-		return false; /* a line cut short: the file is not complete */
-	*nl = '\0';
-	if (strncmp(line, "key ", 4) == 0)
-		return (*key_ok = strcmp(line + 4, key) == 0);
-	if (strcmp(line, "end") == 0)
-		return (*end = true);
-	if (strcmp(line, CACHE_MAGIC) == 0)
-		return true;
+	struct git_scan_record *r = ctx;
 	if (line[0] == 's')
 		return sscanf(line, "s %zu %zu", &r->dirs, &r->entries) == 2;
-	if (line[0] == 'd') {
-		struct cache_dir d;
-		if (!cache_dir_parse(line, &d))
-			return false;
-		grow_array((void **)&r->seen, &r->cap_seen, r->n_seen + 1, sizeof(*r->seen));
-		r->seen[r->n_seen++] = d;
-		return true;
-	}
 	if (line[0] == 'g') {
 		struct git_scan_found g = {0};
 		unsigned long long dev, ino;
@@ -93,19 +78,7 @@ bool git_scan_cache_load(const char *dir, const char *key, struct git_scan_recor
 	if (!dir)
 		return false;
 	_cleanup_free_ char *path = cache_path(dir, key);
-	FILE *f = cache_file_open(path);
-	if (!f)
-		return false;
-	char *line = NULL;
-	size_t cap = 0;
-	bool ok = true, key_ok = false, end = false;
-	while (ok && !end && getline(&line, &cap, f) > 0)
-		ok = parse_line(r, line, key, &key_ok, &end);
-	free(line);
-	fclose(f);
-	for (size_t i = 0; ok && i < r->n_seen; i++)
-		ok = cache_dir_unchanged(&r->seen[i]);
-	if (ok && key_ok && end && r->n_seen > 0)
+	if (cache_file_load(path, CACHE_MAGIC, key, &r->seen, &r->n_seen, &r->cap_seen, own_line, r))
 		return true;
 	git_scan_record_free(r);
 	return false;
@@ -114,23 +87,19 @@ bool git_scan_cache_load(const char *dir, const char *key, struct git_scan_recor
 void git_scan_cache_save(const char *dir, const char *key, const struct git_scan_record *r,
 			 long long walk_start_s)
 {
-	if (!dir || r->n_seen == 0)
+	if (!dir)
 		return;
-	for (size_t i = 0; i < r->n_seen; i++)
-		if (strchr(r->seen[i].path, '\n'))
-			return;
 	for (size_t i = 0; i < r->n_found; i++)
 		if (strchr(r->found[i].path, '\n'))
 			return;
-	sbuf b = {0};
-	sbuf_addf(&b, "%s\nkey %s\ns %zu %zu\n", CACHE_MAGIC, key, r->dirs, r->entries);
-	for (size_t i = 0; i < r->n_seen; i++)
-		cache_dir_format(&b, &r->seen[i], walk_start_s);
+	sbuf head = {0}, body = {0};
+	sbuf_addf(&head, "s %zu %zu\n", r->dirs, r->entries);
 	for (size_t i = 0; i < r->n_found; i++)
-		sbuf_addf(&b, "g %d %llu %llu %s\n", r->found[i].level, (unsigned long long)r->found[i].dev,
+		sbuf_addf(&body, "g %d %llu %llu %s\n", r->found[i].level, (unsigned long long)r->found[i].dev,
 			  (unsigned long long)r->found[i].ino, r->found[i].path);
-	sbuf_add(&b, "end\n");
 	_cleanup_free_ char *path = cache_path(dir, key);
-	cache_file_write(path, &b);
-	sbuf_free(&b);
+	cache_file_save(path, CACHE_MAGIC, key, head.s, r->seen, r->n_seen, body.s ? body.s : "",
+			walk_start_s);
+	sbuf_free(&head);
+	sbuf_free(&body);
 }

@@ -54,51 +54,27 @@ static char *cache_path(const char *dir, const char *key)
 	return xasprintf("%s/deny-glob-%.32s.cache", dir, key);
 }
 
-/* One line of the file: its fields before the path, and the path (the
- * rest of the line). */
-static bool parse_line(struct glob_walk *w, char *line, const char *key, bool *key_ok, bool *end)
+/* A line of the walk's own: its counts ("s") or a match ("h": the fields
+ * before the path, and the path, the rest of the line). */
+static bool own_line(void *ctx, const char *line)
 {
-	char *nl = strchr(line, '\n');
-	if (!nl)
-		return false; /* a line cut short: the file is not complete */
-	*nl = '\0';
-	int off = 0;
-	if (strncmp(line, "key ", 4) == 0) {
-		*key_ok = strcmp(line + 4, key) == 0;
-		return *key_ok;
-	}
-	if (strcmp(line, "end") == 0) {
-		*end = true;
-		return true;
-	}
-	if (strcmp(line, CACHE_MAGIC) == 0)
-		return true;
-	if (line[0] == 's') {
+	struct glob_walk *w = ctx;
+	if (line[0] == 's')
 		return sscanf(line, "s %zu %zu %zu", &w->dirs, &w->entries, &w->skipped_trees) == 3;
-	}
-	if (line[0] == 'd') {
-		struct cache_dir d;
-		if (!cache_dir_parse(line, &d))
-			return false;
-		grow_array((void **)&w->seen, &w->cap_seen, w->n_seen + 1, sizeof(*w->seen));
-		w->seen[w->n_seen++] = d;
-		return true;
-	}
-	if (line[0] == 'h') {
-		size_t pat;
-		int is_dir, is_link, allowed;
-		if (sscanf(line, "h %zu %d %d %d %n", &pat, &is_dir, &is_link, &allowed, &off) != 4 ||
-		    off <= 0 || line[off] != '/' || pat >= w->n_pats)
-			return false;
-		grow_array((void **)&w->hits, &w->cap_hits, w->n_hits + 1, sizeof(*w->hits));
-		w->hits[w->n_hits++] = (struct glob_hit){
-			.path = xstrdup(line + off), .pattern = pat, .is_dir = is_dir,
-			.is_link = is_link, .allowed = allowed,
-		};
-		w->pats[pat].matches++;
-		return true;
-	}
-	return false;
+	if (line[0] != 'h')
+		return false;
+	size_t pat;
+	int is_dir, is_link, allowed, off = 0;
+	if (sscanf(line, "h %zu %d %d %d %n", &pat, &is_dir, &is_link, &allowed, &off) != 4 || off <= 0 ||
+	    line[off] != '/' || pat >= w->n_pats)
+		return false;
+	grow_array((void **)&w->hits, &w->cap_hits, w->n_hits + 1, sizeof(*w->hits));
+	w->hits[w->n_hits++] = (struct glob_hit){
+		.path = xstrdup(line + off), .pattern = pat, .is_dir = is_dir,
+		.is_link = is_link, .allowed = allowed,
+	};
+	w->pats[pat].matches++;
+	return true;
 }
 
 static void forget(struct glob_walk *w)
@@ -114,19 +90,7 @@ bool glob_cache_load(const char *dir, const char *key, struct glob_walk *w)
 	if (!dir)
 		return false;
 	_cleanup_free_ char *path = cache_path(dir, key);
-	FILE *f = cache_file_open(path);
-	if (!f)
-		return false;
-	char *line = NULL;
-	size_t cap = 0;
-	bool ok = true, key_ok = false, end = false;
-	while (ok && !end && getline(&line, &cap, f) > 0)
-		ok = parse_line(w, line, key, &key_ok, &end);
-	free(line);
-	fclose(f);
-	for (size_t i = 0; ok && i < w->n_seen; i++)
-		ok = cache_dir_unchanged(&w->seen[i]);
-	if (ok && key_ok && end && w->n_seen > 0)
+	if (cache_file_load(path, CACHE_MAGIC, key, &w->seen, &w->n_seen, &w->cap_seen, own_line, w))
 		return true;
 	forget(w);
 	return false;
@@ -135,24 +99,20 @@ bool glob_cache_load(const char *dir, const char *key, struct glob_walk *w)
 void glob_cache_save(const char *dir, const char *key, const struct glob_walk *w,
 		     long long walk_start_s)
 {
-	if (!dir || w->bound_hit || w->n_seen == 0)
+	if (!dir || w->bound_hit)
 		return;
-	for (size_t i = 0; i < w->n_seen; i++)
-		if (strchr(w->seen[i].path, '\n'))
-			return;
 	for (size_t i = 0; i < w->n_hits; i++)
 		if (strchr(w->hits[i].path, '\n'))
 			return;
-	sbuf b = {0};
-	sbuf_addf(&b, "%s\nkey %s\ns %zu %zu %zu\n", CACHE_MAGIC, key, w->dirs, w->entries, w->skipped_trees);
-	for (size_t i = 0; i < w->n_seen; i++)
-		cache_dir_format(&b, &w->seen[i], walk_start_s);
+	sbuf head = {0}, body = {0};
+	sbuf_addf(&head, "s %zu %zu %zu\n", w->dirs, w->entries, w->skipped_trees);
 	for (size_t i = 0; i < w->n_hits; i++) {
 		const struct glob_hit *h = &w->hits[i];
-		sbuf_addf(&b, "h %zu %d %d %d %s\n", h->pattern, h->is_dir, h->is_link, h->allowed, h->path);
+		sbuf_addf(&body, "h %zu %d %d %d %s\n", h->pattern, h->is_dir, h->is_link, h->allowed, h->path);
 	}
-	sbuf_add(&b, "end\n");
 	_cleanup_free_ char *path = cache_path(dir, key);
-	cache_file_write(path, &b);
-	sbuf_free(&b);
+	cache_file_save(path, CACHE_MAGIC, key, head.s, w->seen, w->n_seen, body.s ? body.s : "",
+			walk_start_s);
+	sbuf_free(&head);
+	sbuf_free(&body);
 }
