@@ -28,17 +28,7 @@ bench_init git_scan "${1:-build}"
 bench_cc spawn_time
 
 echo "git_scan: making a tree of about 100,000 files in $ws" >&2
-for p in $(seq 1 900); do
-	mkdir -p "$ws/node_modules/pkg$p/lib"
-	(cd "$ws/node_modules/pkg$p/lib" && touch $(seq -f 'f%g.js' 1 100))
-done
-for a in $(seq 1 10); do
-	for b in $(seq 1 10); do
-		d="$ws/src/m$a/p$b/x/y/z"
-		mkdir -p "$d"
-		(cd "$d" && touch $(seq -f 'f%g.c' 1 100))
-	done
-done
+bench_make_tree
 git -C "$ws" init -q "$ws/src/m1/vendor-a"
 git -C "$ws" init -q "$ws/src/m2/p2/vendor-b"
 mkdir -p "$ws/.git/modules/sub" "$ws/sub"

@@ -28,17 +28,7 @@ bench_init glob_walk "${1:-build}"
 bench_cc spawn_time
 
 echo "glob_walk: making a tree of about 100,000 files in $ws" >&2
-for p in $(seq 1 900); do
-	mkdir -p "$ws/node_modules/pkg$p/lib"
-	(cd "$ws/node_modules/pkg$p/lib" && touch $(seq -f 'f%g.js' 1 100))
-done
-for a in $(seq 1 10); do
-	for b in $(seq 1 10); do
-		d="$ws/src/m$a/p$b/x/y/z"
-		mkdir -p "$d"
-		(cd "$d" && touch $(seq -f 'f%g.c' 1 100))
-	done
-done
+bench_make_tree
 mkdir -p "$ws/secrets"
 touch "$ws/.env" "$ws/.env.example" "$ws/src/m1/server.key" "$ws/src/m3/p3/x/y/z/cert.pem" \
 	"$ws/secrets/db.tok" "$ws/node_modules/pkg7/lib/a.tok"
