@@ -17,23 +17,22 @@
 #include <cmocka.h>
 
 #include "common/error.h"
-#include "common/rmtree.h"
 #include "common/util.h"
 #include "plan/canonical.h"
 #include "probe_child.h"
+#include "tree_fixture.h"
 
-static char root[64];
 
+/* "T/rel", for the caller to free */
 static char *at(const char *rel)
 {
-	return path_join(root, rel);
+	return xstrdup(P(rel));
 }
 
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(root, sizeof(root), "/tmp/ab-canonical.XXXXXX");
-	assert_non_null(mkdtemp(root));
+	if (tree_setup(state) != 0)
+		return -1;
 	_cleanup_free_ char *a = at("a");
 	_cleanup_free_ char *b = at("a/b");
 	assert_int_equal(mkdir(a, 0755), 0);
@@ -51,29 +50,19 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	ab_error err;
-	int tmp = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(tmp >= 0);
-	rmtree_at(tmp, root + strlen("/tmp/"), &err);
-	close(tmp);
-	return 0;
-}
 
 static void expect(const char *rel_in, const char *rel_want, bool exists, const char *rel_missing,
 		   size_t n_links)
 {
-	_cleanup_free_ char *in = xasprintf("%s%s", root, rel_in);
-	_cleanup_free_ char *want = xasprintf("%s%s", root, rel_want);
+	_cleanup_free_ char *in = xasprintf("%s%s", T, rel_in);
+	_cleanup_free_ char *want = xasprintf("%s%s", T, rel_want);
 	struct canonical c;
 	ab_error err;
 	assert_int_equal(canonicalize(in, &c, &err), 0);
 	assert_string_equal(c.path, want);
 	assert_int_equal(c.exists, exists);
 	if (rel_missing) {
-		_cleanup_free_ char *m = xasprintf("%s%s", root, rel_missing);
+		_cleanup_free_ char *m = xasprintf("%s%s", T, rel_missing);
 		assert_non_null(c.first_missing);
 		assert_string_equal(c.first_missing, m);
 	} else {
@@ -141,7 +130,7 @@ static void test_a_loop_is_refused(void **state)
 
 int main(void)
 {
-#define T_(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T_(fn) cmocka_unit_test_setup_teardown(fn, setup, tree_teardown)
 	const struct CMUnitTest tests[] = {
 		T_(test_plain_paths_dots_and_slashes),
 		T_(test_links_with_components_after_them),

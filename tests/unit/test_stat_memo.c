@@ -21,18 +21,18 @@
 
 #include <cmocka.h>
 
-#include "common/rmtree.h"
 #include "common/util.h"
 #include "plan/canonical.h"
 #include "plan/stat_memo.h"
 #include "probe_child.h"
+#include "tree_fixture.h"
 
-static char root[64];
 static const int owner = 0; /* any address names a memo's owner */
 
+/* "T/rel", for the caller to free */
 static char *at(const char *rel)
 {
-	return path_join(root, rel);
+	return xstrdup(P(rel));
 }
 
 static void put(const char *rel)
@@ -43,24 +43,6 @@ static void put(const char *rel)
 	close(fd);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(root, sizeof(root), "/tmp/ab-statmemo.XXXXXX");
-	assert_non_null(mkdtemp(root));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	ab_error err;
-	int tmp = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(tmp >= 0);
-	rmtree_at(tmp, root + strlen("/tmp/"), &err);
-	close(tmp);
-	return 0;
-}
 
 static void test_second_lookup_is_remembered_and_a_new_memo_sees_the_change(void **state)
 {
@@ -148,7 +130,7 @@ static void test_eacces_stays_eacces(void **state)
 	put("closed/x");
 	if (geteuid() != 0 && access(closed, X_OK) == 0)
 		assert_int_equal(chmod(closed, 0), 0);
-	assert_int_equal(chmod(root, 0755), 0);
+	assert_int_equal(chmod(T, 0755), 0);
 	_cleanup_free_ char *x = at("closed/x");
 	int status = probe_child_run(eacces_twice, x);
 	assert_true(WIFEXITED(status));
@@ -213,7 +195,7 @@ static void test_many_paths(void **state)
 	struct stat st;
 	stat_memo_begin(&owner);
 	for (int i = 0; i < 1000; i++) {
-		_cleanup_free_ char *p = xasprintf("%s/n%d", root, i);
+		_cleanup_free_ char *p = xasprintf("%s/n%d", T, i);
 		assert_int_equal(memo_lstat(p, &st), -1);
 	}
 	put("n999");
@@ -309,7 +291,7 @@ static void test_canonicalize_uses_the_memo(void **state)
 
 int main(void)
 {
-#define T_(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T_(fn) cmocka_unit_test_setup_teardown(fn, tree_setup, tree_teardown)
 	const struct CMUnitTest tests[] = {
 		T_(test_second_lookup_is_remembered_and_a_new_memo_sees_the_change),
 		T_(test_errno_is_the_system_calls_every_time),
